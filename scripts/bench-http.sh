@@ -1,0 +1,597 @@
+#!/usr/bin/env bash
+# bench-http.sh — end-to-end HTTP benchmark of the release nosterm server.
+#
+# What it measures
+#   The real server (`target/release/nosterm serve`, real NOS tables from data/) answering
+#   realistic terminology traffic over loopback, driven by wrk (fixed duration, keep-alive
+#   connections, closed loop: each connection sends its next request when the previous
+#   answer arrived). Four scenarios, each a list of a few hundred distinct requests built
+#   from data/ and rotated over (scripts/bench/rotate.lua):
+#     cs-validate    GET CodeSystem/$validate-code, every TRE table, by URL and by urn:oid,
+#                    with and without display (plus one unknown code per table: result=false)
+#     vs-validate    ValueSet/$validate-code on every JDV (J02, J04, J06, J07, J08, J10,
+#                    J245, J246), by URL and urn:oid, half GET, half POST Parameters
+#                    (plus one unknown code per JDV: result=false)
+#     lookup         GET CodeSystem/$lookup, by URL and urn:oid
+#     expand-filter  GET ValueSet/$expand?filter=<French prefix>&count=10 on J07, J02, J10
+#   and the same load against examples/fixed_handler.rs: actix-web with nosterm's worker
+#   count answering a fixed ~230-byte Parameters — the HTTP ceiling of this machine.
+#
+# How to read the table (printed at the end, also written to bench-out/bench-http-<date>.md)
+#   req/s     median over RUNS runs of DURATION seconds each (min–max in brackets)
+#   p50, p99  per-request latency seen by wrk, median over the runs (no coordinated-omission
+#             correction: with a closed loop these are service times under that concurrency)
+#   errors    all runs summed: HTTP status > 399, plus socket connect/read/write errors and
+#             timeouts (wrk --timeout 5s). Anything but 0 deserves a look at the raw output.
+#   ratio     nosterm req/s ÷ fixed-handler req/s at the same connection count: the share of
+#             the machine's plain HTTP capacity that is left once real work is done.
+#   peak RSS  VmHWM of the server process during the run (reset before each run through
+#             /proc/PID/clear_refs when the kernel allows it, otherwise lifetime peak);
+#             "RSS after" is VmRSS sampled right after the run.
+#   srv CPU   cores used by the server during the run (utime+stime ÷ wall time).
+#   wrk runs on the same cores as the server: on a 2-core machine, the 16-connection figures
+#   are bounded by both. The ratio to the fixed handler is the figure that travels between
+#   machines; absolute req/s do not. The request lists are small (a few hundred distinct
+#   requests), so after the first pass any result cache in the server is hot.
+#   Before any load, every request of every list is sent once with curl: each must answer
+#   HTTP 200 with JSON; the validate-code lists must answer mostly result=true (counts printed).
+#
+# Usage
+#   scripts/bench-http.sh                       # DURATION=10 RUNS=3, connections 1 and 16
+#   DURATION=5 RUNS=1 scripts/bench-http.sh     # quick look
+# Environment
+#   DURATION (s, 10)  RUNS (3)  CONNS ("1 16")  WARMUP (s, 2: once per scenario, discarded)
+#   DATA (data)  BUILD_TIMEOUT (s, 1800)  START_TIMEOUT (s, 60)
+#   TOTAL_TIMEOUT (s, computed from the above; bounds everything after the build)
+#
+# Needs: bash, python3 (stdlib), curl, cargo; installs wrk with apt-get when missing
+# (falls back to `cargo install oha`, GET requests only). Loopback only.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+DURATION=${DURATION:-10}
+RUNS=${RUNS:-3}
+CONNS=${CONNS:-"1 16"}
+WARMUP=${WARMUP:-2}
+DATA=${DATA:-data}
+BUILD_TIMEOUT=${BUILD_TIMEOUT:-1800}
+START_TIMEOUT=${START_TIMEOUT:-60}
+SCENARIOS="cs-validate vs-validate lookup expand-filter"
+FIXED=fixed-handler
+# The fixed handler replays the vs-validate list (GET and POST mixed); it ignores the content.
+FIXED_LIST=vs-validate
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT_DIR=$ROOT/bench-out
+REPORT=$OUT_DIR/bench-http-$STAMP.md
+RAW=$OUT_DIR/bench-http-$STAMP.raw   # wrk outputs, request lists, curl answers, server logs
+WORK=$(mktemp -d /tmp/bench-http.XXXXXX)
+
+NOSTERM_PID=""
+FIXED_PID=""
+WATCHDOG_PID=""
+LOADGEN=""
+
+log() { printf '[bench-http %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# --- processes -------------------------------------------------------------------------
+
+stop_pid() {
+    local pid=$1
+    [[ -n $pid ]] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_pid "$WATCHDOG_PID"
+    stop_pid "$NOSTERM_PID"
+    stop_pid "$FIXED_PID"
+    rm -rf "$WORK"
+    ((rc == 0)) || log "stopped (exit $rc); servers killed; partial output in $RAW"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'exit 143' TERM
+
+# Sends TERM to this script after $1 seconds (the EXIT trap then kills the servers).
+start_watchdog() {
+    local limit=$1 main=$$
+    (
+        sleep "$limit" &
+        sleeper=$!
+        trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+        wait "$sleeper"
+        echo "[bench-http] total time limit of ${limit}s reached, stopping" >&2
+        kill -TERM "$main"
+    ) &
+    WATCHDOG_PID=$!
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_server NAME COMMAND... — runs COMMAND in the background, in its own session so
+# that a Ctrl-C reaches this script (whose trap stops the servers) and wrk, not the servers
+# (actix-web would shut down on SIGINT at once); waits for its "listening on" line;
+# sets STARTED_PID.
+start_server() {
+    local name=$1
+    shift
+    setsid "$@" >"$RAW/$name.stdout" 2>"$RAW/$name.stderr" &
+    STARTED_PID=$!
+    local deadline=$((SECONDS + START_TIMEOUT))
+    until grep -q 'listening on' "$RAW/$name.stdout"; do
+        if ! kill -0 "$STARTED_PID" 2>/dev/null; then
+            tail -n 20 "$RAW/$name.stderr" >&2
+            die "$name exited before listening (logs in $RAW/$name.std*)"
+        fi
+        ((SECONDS < deadline)) || die "$name not listening after ${START_TIMEOUT}s"
+        sleep 0.2
+    done
+    log "$name (pid $STARTED_PID): $(grep -m1 'listening on' "$RAW/$name.stdout")"
+}
+
+# proc_status_kb PID FIELD — e.g. VmHWM, VmRSS (kB); empty if unreadable.
+proc_status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+
+# cpu_ticks PID — utime + stime of the process, in clock ticks.
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat")
+    stat=${stat##*") "}             # drop "pid (comm) ": fields now start at state (3rd)
+    awk '{ print $12 + $13 }' <<<"$stat"
+}
+
+# reset_peak_rss PID — restarts VmHWM at the current RSS (Linux >= 4.0); "yes" if done.
+reset_peak_rss() {
+    if echo 5 >"/proc/$1/clear_refs" 2>/dev/null; then echo yes; else echo no; fi
+}
+
+# --- setup -----------------------------------------------------------------------------
+
+ensure_load_generator() {
+    if ! command -v wrk >/dev/null; then
+        log "wrk missing: apt-get install -y wrk"
+        { timeout 300 apt-get install -y wrk || { timeout 300 apt-get update &&
+            timeout 300 apt-get install -y wrk; }; } >"$RAW/apt.log" 2>&1 ||
+            log "apt-get failed: $(tail -n 3 "$RAW/apt.log")"
+    fi
+    if command -v wrk >/dev/null; then
+        LOADGEN=wrk
+    else
+        PATH=$HOME/.cargo/bin:$PATH
+        if ! command -v oha >/dev/null; then
+            log "falling back to: cargo install --locked oha"
+            timeout 1200 cargo install --locked oha >&2 || true
+        fi
+        command -v oha >/dev/null ||
+            die "no load generator: neither 'apt-get install wrk' nor 'cargo install oha' worked"
+        LOADGEN=oha
+        log "oha fallback: only the GET requests of each list are replayed"
+    fi
+    log "load generator: $("$LOADGEN" --version 2>&1 | head -n 1)"
+}
+
+build() {
+    log "cargo build --release (nosterm + example fixed_handler), at most ${BUILD_TIMEOUT}s"
+    timeout "$BUILD_TIMEOUT" cargo build --release --bin nosterm --example fixed_handler ||
+        die "cargo build --release failed or timed out"
+}
+
+# make_requests CATALOG_DIR — writes $WORK/<scenario>.tsv: METHOD, PATH, BODY, EXPECT, NOTE.
+# EXPECT: true / false (validate-code result), retired (either), 200 (lookup, expand).
+make_requests() {
+    python3 - "$1" "$WORK" <<'PY'
+import csv, json, os, re, sys
+from urllib.parse import quote, urlencode
+
+data_dir, out_dir = sys.argv[1], sys.argv[2]
+OID = re.compile(r"[0-2](\.\d+)+")
+
+def rows(path):
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+catalog = rows(os.path.join(data_dir, "catalog.csv"))
+oid_of = {t["url"]: t["oid"] for t in catalog if OID.fullmatch(t["oid"] or "")}
+
+def table_file(t):
+    prefix = {"TRE": "CodeSystem-", "JDV": "ValueSet-"}.get(t["kind"])
+    if prefix is None:
+        return None
+    path = os.path.join(data_dir, prefix + t["url"].rstrip("/").rsplit("/", 1)[-1] + ".csv")
+    return path if os.path.exists(path) else None
+
+def spread(items, k):
+    """k items evenly spread over the list (all of them if k >= len)."""
+    if len(items) <= k:
+        return list(items)
+    return [items[i * len(items) // k] for i in range(k)]
+
+def interleave(lists):
+    """Round robin over the per-table lists, so consecutive requests hit different tables."""
+    out, i = [], 0
+    while any(i < len(l) for l in lists):
+        out += [l[i] for l in lists if i < len(l)]
+        i += 1
+    return out
+
+def get(op, params):
+    return ("GET", f"/fhir/{op}?" + urlencode(params, quote_via=quote), "")
+
+def post(op, params):
+    body = {"resourceType": "Parameters", "parameter": params}
+    return ("POST", f"/fhir/{op}", json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+
+def oid_or_url(url, use_oid):
+    return f"urn:oid:{oid_of[url]}" if use_oid and url in oid_of else url
+
+tre = [(t, rows(f)) for t in catalog if t["kind"] == "TRE" and (f := table_file(t))]
+jdv = [(t, rows(f)) for t in catalog if t["kind"] == "JDV" and (f := table_file(t))]
+missing = [t["name"] for t in catalog if t["kind"] in ("TRE", "JDV") and not table_file(t)]
+if missing:
+    print("no CSV for: " + ", ".join(missing), file=sys.stderr)
+if not tre or not jdv:
+    sys.exit(f"no TRE or JDV table found from {data_dir}/catalog.csv")
+
+scenarios = {}
+
+# CodeSystem/$validate-code: each chosen code twice (with and without display), by URL or
+# urn:oid in turn; one unknown code per table (result=false is the right answer).
+per_table = []
+for ti, (t, concepts) in enumerate(tre):
+    reqs = []
+    for ci, c in enumerate(spread(concepts, 8)):
+        expect = "true" if c.get("status", "active") == "active" else "retired"
+        for with_display in (False, True):
+            use_oid = (ti + ci + with_display) % 2 == 1
+            p = {"url": oid_or_url(t["url"], use_oid), "code": c["code"]}
+            if with_display:
+                p["display"] = c["display"]
+            note = f'{t["name"]} {c["code"]} {"oid" if p["url"].startswith("urn:") else "url"}' + (" +display" if with_display else "")
+            reqs.append(get("CodeSystem/$validate-code", p) + (expect, note))
+    p = {"url": oid_or_url(t["url"], ti % 2 == 0), "code": f"ZZ-UNKNOWN-{ti}"}
+    reqs.append(get("CodeSystem/$validate-code", p) + ("false", f'{t["name"]} unknown code'))
+    per_table.append(reqs)
+scenarios["cs-validate"] = interleave(per_table)
+
+# ValueSet/$validate-code: members of every JDV, four variants in turn
+# (GET url / POST url / GET urn:oid / POST urn:oid); one unknown code per JDV.
+per_table, n = [], 0
+for t, members in jdv:
+    reqs = []
+    for m in spread(members, 60) + [None]:
+        system = m["system"] if m else members[0]["system"]
+        code, expect = (m["code"], "true") if m else (f"ZZ-UNKNOWN-{n}", "false")
+        v = n % 4
+        n += 1
+        vs = oid_or_url(t["url"], v >= 2)
+        cs = oid_or_url(system, v == 2)
+        if v % 2 == 0:
+            req = get("ValueSet/$validate-code", {"url": vs, "system": cs, "code": code})
+        else:
+            req = post("ValueSet/$validate-code", [
+                {"name": "url", "valueUri": vs},
+                {"name": "coding", "valueCoding": {"system": cs, "code": code}},
+            ])
+        note = f'{t["name"]} {code} {req[0]} vs:{"oid" if vs.startswith("urn:") else "url"} cs:{"oid" if cs.startswith("urn:") else "url"}'
+        reqs.append(req + (expect, note))
+    per_table.append(reqs)
+scenarios["vs-validate"] = interleave(per_table)
+
+# CodeSystem/$lookup: by URL and urn:oid in turn.
+per_table = []
+for ti, (t, concepts) in enumerate(tre):
+    reqs = []
+    for ci, c in enumerate(spread(concepts, 12)):
+        system = oid_or_url(t["url"], (ti + ci) % 2 == 1)
+        reqs.append(get("CodeSystem/$lookup", {"system": system, "code": c["code"]}) + ("200", f'{t["name"]} {c["code"]}'))
+    per_table.append(reqs)
+scenarios["lookup"] = interleave(per_table)
+
+# ValueSet/$expand with a typed prefix, as a code picker does.
+prefixes = ["cr", "compte", "lettre", "radio", "kine", "echo", "consult", "hosp", "centre",
+            "imag", "bio", "ordo", "attest", "synth", "pdf"]
+expand_sets = [t for t, _ in jdv if re.search(r"JDV_J(07|02|10)-", t["name"])]
+scenarios["expand-filter"] = [
+    get("ValueSet/$expand", {"url": t["url"], "filter": f, "count": "10"}) + ("200", f'{t["name"]} filter={f}')
+    for f in prefixes for t in expand_sets
+]
+
+for name, reqs in scenarios.items():
+    with open(os.path.join(out_dir, f"{name}.tsv"), "w", encoding="utf-8") as f:
+        for r in reqs:
+            assert not any("\t" in x or "\n" in x for x in r), r
+            f.write("\t".join(r) + "\n")
+    print(f"{name}: {len(reqs)} requests", file=sys.stderr)
+PY
+}
+
+# sanity_check SCENARIO BASE_URL — sends every request of the list once with curl; the first
+# must be HTTP 200 + JSON, the others are counted. Appends a summary to $WORK/sanity.md.
+sanity_check() {
+    local scenario=$1 base=$2 list=$WORK/$1.tsv dir=$RAW/answers/$1
+    mkdir -p "$dir"
+    local i=0 method path body _rest
+    while IFS=$'\t' read -r method path body _rest; do
+        i=$((i + 1))
+        local args=(-sg --max-time 10 -X "$method" -H 'Accept: application/fhir+json'
+            -o "$dir/$i.json" -w '%{http_code}\t%{content_type}\n')
+        [[ -z $body ]] || args+=(-H 'Content-Type: application/fhir+json' --data-binary "$body")
+        local answer
+        answer=$(curl "${args[@]}" "$base$path") || answer=$'000\tcurl-failed'
+        printf '%s\n' "$answer" >>"$dir/status.tsv"
+    done <"$list"
+    python3 - "$scenario" "$list" "$dir" >>"$WORK/sanity.md" <<'PY'
+import collections, json, sys
+scenario, list_path, answers = sys.argv[1:4]
+reqs = [l.rstrip("\n").split("\t") for l in open(list_path, encoding="utf-8")]
+status = [l.rstrip("\n").split("\t") for l in open(f"{answers}/status.tsv", encoding="utf-8")]
+codes, not_json, results, odd, empty = collections.Counter(), 0, collections.Counter(), [], []
+first_ok = True
+for i, (req, (code, ctype)) in enumerate(zip(reqs, status), 1):
+    expect, note = req[3], req[4]
+    codes[code] += 1
+    try:
+        body = json.load(open(f"{answers}/{i}.json", encoding="utf-8"))
+    except Exception:
+        body = None
+        not_json += 1
+    if i == 1 and (code != "200" or body is None):
+        first_ok = False
+    if code != "200" or body is None:
+        msg = json.dumps(body, ensure_ascii=False)[:200] if body else "(not JSON)"
+        odd.append(f"HTTP {code} {note}: {msg}")
+        continue
+    params = {p.get("name"): p for p in body.get("parameter", [])} if isinstance(body, dict) else {}
+    if expect in ("true", "false", "retired"):
+        got = params.get("result", {}).get("valueBoolean")
+        results[(expect, got)] += 1
+        if expect != "retired" and str(got).lower() != expect:
+            odd.append(f"expected result={expect}, got {got}: {note}: {params.get('message', {}).get('valueString', '')}")
+    elif scenario == "expand-filter":
+        exp = body.get("expansion", {})
+        results["empty expansion" if not exp.get("contains") else "non-empty expansion"] += 1
+        if not exp.get("contains"):
+            table, filt = note.split(" filter=")
+            empty.append(f'{table.split("-", 1)[0].removeprefix("JDV_")} "{filt}"')
+    else:
+        results[body.get("resourceType")] += 1
+print(f"### {scenario}: {len(reqs)} requests")
+print(f"- HTTP status: {dict(codes)}; not JSON: {not_json}")
+if any(isinstance(k, tuple) for k in results):
+    true = sum(v for (e, g), v in results.items() if g is True)
+    false = sum(v for (e, g), v in results.items() if g is False)
+    other = sum(results.values()) - true - false
+    print(f"- result=true: {true}, result=false: {false}" + (f", no result: {other}" if other else ""))
+    print("- by expectation (expected, got): " + ", ".join(f"{e}/{g}: {v}" for (e, g), v in sorted(results.items(), key=str)))
+else:
+    print("- answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(results.items(), key=str)))
+if empty:
+    print("- empty expansions (no member matches; check the data before blaming search): " + ", ".join(empty))
+if odd:
+    print(f"- {len(odd)} unexpected answers, first ones:")
+    for line in odd[:8]:
+        print(f"  - {line}")
+print()
+if not first_ok:
+    print(f"FIRST-REQUEST-FAILED {scenario}", file=sys.stderr)
+    sys.exit(3)
+PY
+}
+
+# --- load ------------------------------------------------------------------------------
+
+# load_run TARGET SCENARIO LIST PID BASE CONNS SECONDS RUN — one load generator run;
+# appends a line to $WORK/results.tsv (RUN=warmup: discarded).
+load_run() {
+    local target=$1 scenario=$2 list=$3 pid=$4 base=$5 conns=$6 secs=$7 run=$8
+    local threads=$((conns < 2 ? conns : 2))
+    local raw=$RAW/load/$target-$scenario-c$conns-$run.txt
+    mkdir -p "$RAW/load"
+    local reset ticks0 ticks1 t0 t1
+    reset=$(reset_peak_rss "$pid")
+    ticks0=$(cpu_ticks "$pid")
+    t0=$(date +%s%N)
+    if [[ $LOADGEN == wrk ]]; then
+        timeout --foreground -k 5 $((secs + 30)) \
+            wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
+            -s "$ROOT/scripts/bench/rotate.lua" "$base" -- "$list" >"$raw" 2>&1 ||
+            die "wrk failed ($target $scenario c$conns): $(tail -n 3 "$raw")"
+    else
+        oha_run "$list" "$base" "$conns" "$secs" >"$raw" 2>&1 ||
+            die "oha failed ($target $scenario c$conns): $(tail -n 3 "$raw")"
+    fi
+    t1=$(date +%s%N)
+    ticks1=$(cpu_ticks "$pid")
+    [[ $run != warmup ]] || return 0
+    local line
+    line=$(grep -m1 '^BENCH ' "$raw") || die "no BENCH line in $raw"
+    local hwm rss cpu
+    hwm=$(proc_status_kb "$pid" VmHWM)
+    rss=$(proc_status_kb "$pid" VmRSS)
+    cpu=$(awk -v d=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
+        'BEGIN { printf "%.2f", d / hz / (ns / 1e9) }')
+    printf '%s\t%s\t%s\t%s\t%s\thwm_kb=%s rss_kb=%s cpu_cores=%s hwm_reset=%s\n' \
+        "$target" "$scenario" "$conns" "$run" "${line#BENCH }" "$hwm" "$rss" "$cpu" "$reset" \
+        >>"$WORK/results.tsv"
+    log "$(printf '%-14s %-13s c=%-3s run %s: %s' "$target" "$scenario" "$conns" "$run" \
+        "$(sed -E 's/.*rps=([0-9.]+).*p50_us=([0-9]+).*p99_us=([0-9]+).*/\1 req\/s, p50 \2 µs, p99 \3 µs/' <<<"$line")")"
+}
+
+# oha fallback: GET requests only, JSON summary turned into the same BENCH line.
+oha_run() {
+    local list=$1 base=$2 conns=$3 secs=$4 urls=$WORK/oha-urls.txt
+    awk -F '\t' -v b="$base" '$1 == "GET" { print b $2 }' "$list" >"$urls"
+    [[ -s $urls ]] || { echo "no GET request in $list"; return 1; }
+    timeout --foreground -k 5 $((secs + 30)) \
+        oha --no-tui --output-format json -z "${secs}s" -c "$conns" --urls-from-file "$urls" \
+        -H 'Accept: application/fhir+json' >"$WORK/oha.json"
+    python3 - "$WORK/oha.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+s, p = r["summary"], r["latencyPercentiles"]
+n = sum(r["statusCodeDistribution"].values())
+bad = sum(v for k, v in r["statusCodeDistribution"].items() if int(k) > 399)
+errs = sum(r["errorDistribution"].values())
+us = lambda x: int((x or 0) * 1e6)
+print(f"BENCH requests={n} duration_us={us(s['total'])} rps={s['requestsPerSec']:.1f} "
+      f"p50_us={us(p['p50'])} p90_us={us(p['p90'])} p99_us={us(p['p99'])} max_us={us(s['slowest'])} "
+      f"mean_us={us(s['average'])} err_status={bad} err_connect={errs} err_read=0 err_write=0 err_timeout=0")
+PY
+}
+
+# --- report ----------------------------------------------------------------------------
+
+report() {
+    python3 - "$WORK/results.tsv" "$FIXED" "$SCENARIOS" <<'PY'
+import collections, statistics, sys
+path, fixed, scenarios = sys.argv[1], sys.argv[2], sys.argv[3].split()
+runs = collections.defaultdict(list)
+for line in open(path, encoding="utf-8"):
+    target, scenario, conns, run, fields, extra = line.rstrip("\n").split("\t")
+    kv = dict(x.split("=", 1) for x in (fields + " " + extra).split())
+    runs[(target if target == fixed else scenario, int(conns))].append(kv)
+
+def num(kv, k):
+    try:
+        return float(kv[k])
+    except (KeyError, ValueError):
+        return float("nan")
+
+def ms(us):
+    return f"{us / 1000:.2f} ms"
+
+fixed_rps = {c: statistics.median(num(r, "rps") for r in rs) for (s, c), rs in runs.items() if s == fixed}
+print("| scenario | conns | req/s (min–max) | p50 | p99 | errors | ratio to fixed | peak RSS MB | RSS after MB | srv CPU (cores) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for scenario in scenarios + [fixed]:
+    for conns in sorted(c for s, c in runs if s == scenario):
+        rs = runs[(scenario, conns)]
+        rps = [num(r, "rps") for r in rs]
+        med = statistics.median(rps)
+        errors = sum(int(r[k]) for r in rs for k in r if k.startswith("err_"))
+        detail = collections.Counter()
+        for r in rs:
+            for k in r:
+                if k.startswith("err_") and int(r[k]):
+                    detail[k[4:]] += int(r[k])
+        err = str(errors) + (" (" + ", ".join(f"{k} {v}" for k, v in detail.items()) + ")" if detail else "")
+        ratio = f"{med / fixed_rps[conns]:.2f}" if fixed_rps.get(conns) else "n/a"
+        hwm = max(num(r, "hwm_kb") for r in rs) / 1024
+        rss = num(rs[-1], "rss_kb") / 1024
+        cpu = statistics.median(num(r, "cpu_cores") for r in rs)
+        spread = f" ({min(rps):,.0f}–{max(rps):,.0f})" if len(rs) > 1 else ""
+        print(f"| {scenario} | {conns} | {med:,.0f}{spread} | {ms(statistics.median(num(r, 'p50_us') for r in rs))} "
+              f"| {ms(statistics.median(num(r, 'p99_us') for r in rs))} | {err} | {ratio} | {hwm:.1f} | {rss:.1f} | {cpu:.2f} |")
+resets = {r.get("hwm_reset") for rs in runs.values() for r in rs}
+if resets != {"yes"}:
+    print("\npeak RSS: /proc/PID/clear_refs not writable here, so it is the lifetime peak of the process.")
+PY
+}
+
+git_state() {
+    if git rev-parse -q --verify HEAD >/dev/null 2>&1; then
+        echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo ' + uncommitted changes')"
+    else
+        echo "none yet (working tree)"
+    fi
+}
+
+# --- main ------------------------------------------------------------------------------
+
+main() {
+    mkdir -p "$OUT_DIR" "$RAW"
+    [[ -d $DATA ]] || die "no data folder '$DATA' (run from the project, or set DATA)"
+    local catalog
+    catalog=$(find "$DATA" -name catalog.csv -print -quit)
+    [[ -n $catalog ]] || die "no catalog.csv under $DATA: cannot build the request lists"
+
+    ensure_load_generator
+    build
+
+    local runs_total=$((RUNS * ($(wc -w <<<"$SCENARIOS") + 1) * $(wc -w <<<"$CONNS")))
+    local limit=${TOTAL_TIMEOUT:-$((runs_total * (DURATION + 10) + 5 * (WARMUP + 10) + START_TIMEOUT * 2 + 300))}
+    start_watchdog "$limit"
+    log "$runs_total runs of ${DURATION}s; everything below bounded to ${limit}s"
+
+    make_requests "$(dirname "$catalog")"
+    cp "$WORK"/*.tsv "$RAW/"
+
+    local port fixed_port
+    port=$(free_port)
+    start_server nosterm "$ROOT/target/release/nosterm" serve \
+        --addr "127.0.0.1:$port" --data "$DATA" --index "$WORK/index"
+    NOSTERM_PID=$STARTED_PID
+    local startup_hwm
+    startup_hwm=$(proc_status_kb "$NOSTERM_PID" VmHWM)
+    fixed_port=$(free_port)
+    start_server "$FIXED" "$ROOT/target/release/examples/fixed_handler" --addr "127.0.0.1:$fixed_port"
+    FIXED_PID=$STARTED_PID
+
+    local base=http://127.0.0.1:$port base_fixed=http://127.0.0.1:$fixed_port scenario
+    : >"$WORK/sanity.md"
+    for scenario in $SCENARIOS; do
+        log "sanity check: $scenario ($(wc -l <"$WORK/$scenario.tsv") requests, curl)"
+        sanity_check "$scenario" "$base" || die "first $scenario request is not HTTP 200 + JSON; answers in $RAW/answers/$scenario"
+    done
+    cat "$WORK/sanity.md" >&2
+
+    : >"$WORK/results.tsv"
+    local run conns
+    for scenario in $SCENARIOS; do
+        load_run nosterm "$scenario" "$WORK/$scenario.tsv" "$NOSTERM_PID" "$base" 16 "$WARMUP" warmup
+    done
+    load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$base_fixed" 16 "$WARMUP" warmup
+    for run in $(seq "$RUNS"); do
+        for scenario in $SCENARIOS; do
+            for conns in $CONNS; do
+                load_run nosterm "$scenario" "$WORK/$scenario.tsv" "$NOSTERM_PID" "$base" "$conns" "$DURATION" "$run"
+            done
+        done
+        for conns in $CONNS; do
+            load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$base_fixed" "$conns" "$DURATION" "$run"
+        done
+    done
+    cp "$WORK/results.tsv" "$RAW/"
+
+    local table
+    table=$(report)
+    {
+        echo "# nosterm HTTP benchmark, $(date -Iseconds)"
+        echo
+        echo "- commit: $(git_state)"
+        echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -r)"
+        echo "- load: $("$LOADGEN" --version 2>&1 | head -n 1 | cut -c1-60); ${RUNS} run(s) × ${DURATION}s per row, threads = min(2, conns), keep-alive, loopback"
+        echo "- data: $DATA ($(($(wc -l <"$catalog") - 1)) tables); nosterm peak RSS after loading: $(awk -v k="$startup_hwm" 'BEGIN { printf "%.1f", k / 1024 }') MB"
+        echo "- request lists: $(for s in $SCENARIOS; do printf '%s %s, ' "$s" "$(wc -l <"$WORK/$s.tsv")"; done)fixed-handler replays $FIXED_LIST"
+        echo "- raw outputs: ${RAW#"$ROOT"/}"
+        echo
+        echo "$table"
+        echo
+        echo "## Sanity check (every request once, curl, before the load)"
+        echo
+        cat "$WORK/sanity.md"
+    } >"$REPORT"
+    echo
+    echo "$table"
+    echo
+    log "report: ${REPORT#"$ROOT"/}"
+}
+
+main "$@"

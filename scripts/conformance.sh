@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs HL7's terminology-server conformance suite (tx-ecosystem) against the release server and
+# fails if fewer tests pass than the floor recorded in tests/conformance-floor.txt.
+#
+#   scripts/conformance.sh                 # all suites, enforce the floor
+#   TX_DIR=/path/to/tx-ecosystem scripts/conformance.sh --suite validation   # extra args go to txrun.py
+#
+# The suite (CC0) is read from $TX_DIR (default ../shared/tx-ecosystem, else vendor/tx-ecosystem).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TX_DIR="${TX_DIR:-}"
+if [[ -z "$TX_DIR" ]]; then
+  for d in ../shared/tx-ecosystem vendor/tx-ecosystem; do
+    if [[ -f "$d/txrun.py" ]]; then TX_DIR="$d"; break; fi
+  done
+fi
+if [[ -z "$TX_DIR" || ! -f "$TX_DIR/txrun.py" ]]; then
+  echo "conformance: tx-ecosystem suite not found (set TX_DIR)" >&2
+  exit 1
+fi
+
+cargo build --release --quiet
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+OUT="$(mktemp -d)"
+INDEX="$(mktemp -d)"
+target/release/nosterm serve --addr "127.0.0.1:$PORT" --data data --index "$INDEX" >"$OUT/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$INDEX"' EXIT
+for _ in $(seq 1 600); do
+  grep -q "listening on" "$OUT/server.log" 2>/dev/null && break
+  kill -0 $SERVER 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+
+timeout 900 python3 "$TX_DIR/txrun.py" --base "http://127.0.0.1:$PORT/fhir" --timeout 20 "$@" | tee "$OUT/tx.txt"
+LAST="$(tail -n 1 "$OUT/tx.txt")"
+PASSED="$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$LAST")"
+FLOOR="$(grep -v '^#' tests/conformance-floor.txt | head -n 1 | tr -d '[:space:]')"
+echo "conformance: $PASSED passed (floor $FLOOR)"
+if [[ $# -eq 0 && "${PASSED:-0}" -lt "$FLOOR" ]]; then
+  echo "conformance: below the floor" >&2
+  exit 1
+fi

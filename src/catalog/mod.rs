@@ -1,0 +1,282 @@
+//! The catalog: an immutable snapshot of everything loaded, with exact look-ups by canonical
+//! URL, OID, id and code. A new snapshot is built aside and swapped in whole on reload.
+
+pub mod version;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::load::Dataset;
+use crate::model::{oid_of, CodeSystem, ConceptMap, ResourceMeta, ValueSet};
+
+/// All versions of one canonical resource, oldest first.
+type Versions<T> = Vec<Arc<T>>;
+
+/// One kind of canonical resource, indexed by URL, OID and id.
+#[derive(Debug)]
+pub struct Registry<T> {
+    by_url: HashMap<String, Versions<T>>,
+    by_id: HashMap<String, Arc<T>>,
+    /// Every resource, in load order (for search and capability listings).
+    all: Vec<Arc<T>>,
+}
+
+impl<T> Default for Registry<T> {
+    fn default() -> Self {
+        Registry {
+            by_url: HashMap::new(),
+            by_id: HashMap::new(),
+            all: Vec::new(),
+        }
+    }
+}
+
+/// Resources that carry a `ResourceMeta`.
+pub trait Canonical {
+    fn meta(&self) -> &ResourceMeta;
+}
+
+impl Canonical for CodeSystem {
+    fn meta(&self) -> &ResourceMeta {
+        &self.meta
+    }
+}
+impl Canonical for ValueSet {
+    fn meta(&self) -> &ResourceMeta {
+        &self.meta
+    }
+}
+impl Canonical for ConceptMap {
+    fn meta(&self) -> &ResourceMeta {
+        &self.meta
+    }
+}
+
+impl<T: Canonical> Registry<T> {
+    pub fn insert(&mut self, item: T) {
+        let item = Arc::new(item);
+        let meta = item.meta();
+        let versions = self.by_url.entry(meta.url.clone()).or_default();
+        // A later definition of the same url|version replaces the earlier one (tx-resource
+        // overlays rely on this; the loader already refused conflicting duplicates).
+        versions.retain(|v| v.meta().version != meta.version);
+        versions.push(item.clone());
+        versions.sort_by(|a, b| {
+            version::compare(
+                a.meta().version.as_deref().unwrap_or(""),
+                b.meta().version.as_deref().unwrap_or(""),
+            )
+        });
+        if !meta.id.is_empty() {
+            self.by_id.insert(meta.id.clone(), item.clone());
+        }
+        self.all.push(item);
+    }
+
+    /// Versions of `url`, oldest first (empty if unknown).
+    pub fn versions(&self, url: &str) -> &[Arc<T>] {
+        self.by_url.get(url).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The resource `url` at `version` (exact, wildcard or release line; newest match), or the
+    /// newest version when no version is asked.
+    pub fn get(&self, url: &str, requested: Option<&str>) -> Option<&Arc<T>> {
+        let versions = self.versions(url);
+        match requested {
+            None => versions.last(),
+            Some(req) => versions
+                .iter()
+                .rev()
+                .find(|v| v.meta().version.as_deref() == Some(req))
+                .or_else(|| {
+                    versions.iter().rev().find(|v| {
+                        v.meta()
+                            .version
+                            .as_deref()
+                            .is_some_and(|a| version::matches(req, a))
+                    })
+                }),
+        }
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Arc<T>> {
+        self.by_id.get(id)
+    }
+
+    pub fn all(&self) -> &[Arc<T>] {
+        &self.all
+    }
+
+    pub fn contains_url(&self, url: &str) -> bool {
+        self.by_url.contains_key(url)
+    }
+
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+}
+
+/// An immutable snapshot of the loaded terminology.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub code_systems: Registry<CodeSystem>,
+    pub value_sets: Registry<ValueSet>,
+    pub concept_maps: Registry<ConceptMap>,
+    /// OID (bare) → canonical URL, for every resource kind.
+    oid_to_url: HashMap<String, String>,
+    /// Supplements by the canonical URL they supplement.
+    supplements: HashMap<String, Vec<Arc<CodeSystem>>>,
+}
+
+impl Catalog {
+    pub fn from_dataset(data: Dataset) -> Catalog {
+        let mut cat = Catalog::default();
+        for cs in data.code_systems {
+            cat.add_code_system(cs);
+        }
+        for vs in data.value_sets {
+            cat.add_value_set(vs);
+        }
+        for cm in data.concept_maps {
+            cat.add_concept_map(cm);
+        }
+        for (oid, url) in data.aliases {
+            cat.oid_to_url.entry(oid).or_insert(url);
+        }
+        cat
+    }
+
+    fn add_oids(&mut self, meta: &ResourceMeta) {
+        for oid in &meta.oids {
+            self.oid_to_url
+                .entry(oid.clone())
+                .or_insert_with(|| meta.url.clone());
+        }
+    }
+
+    pub fn add_code_system(&mut self, cs: CodeSystem) {
+        self.add_oids(&cs.meta);
+        if let Some(base) = cs.supplements.clone() {
+            let (url, _) = crate::model::split_canonical(&base);
+            self.supplements
+                .entry(url.to_string())
+                .or_default()
+                .push(Arc::new(cs.clone()));
+        }
+        self.code_systems.insert(cs);
+    }
+
+    pub fn add_value_set(&mut self, vs: ValueSet) {
+        self.add_oids(&vs.meta);
+        self.value_sets.insert(vs);
+    }
+
+    pub fn add_concept_map(&mut self, cm: ConceptMap) {
+        self.add_oids(&cm.meta);
+        self.concept_maps.insert(cm);
+    }
+
+    /// The canonical URL a system string names: itself, or the URL registered for its OID.
+    pub fn canonical_url<'a>(&'a self, system: &'a str) -> Option<&'a str> {
+        match oid_of(system) {
+            Some(oid) => self.oid_to_url.get(oid).map(String::as_str),
+            None => Some(system),
+        }
+    }
+
+    pub fn supplements_of(&self, url: &str) -> &[Arc<CodeSystem>] {
+        self.supplements.get(url).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn concept_count(&self) -> usize {
+        self.code_systems
+            .all()
+            .iter()
+            .map(|c| c.concepts.len())
+            .sum()
+    }
+}
+
+/// What one request sees: the shared snapshot, overlaid with the request's own resources
+/// (`tx-resource` parameters), which take precedence.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub base: &'a Catalog,
+    pub overlay: Option<&'a Catalog>,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(base: &'a Catalog) -> Self {
+        Scope {
+            base,
+            overlay: None,
+        }
+    }
+
+    fn layers(&self) -> impl Iterator<Item = &'a Catalog> {
+        self.overlay.into_iter().chain(std::iter::once(self.base))
+    }
+
+    /// URL named by `system` (URL or OID), if known.
+    pub fn canonical_url(&self, system: &str) -> Option<String> {
+        if oid_of(system).is_none() {
+            return Some(system.to_string());
+        }
+        self.layers()
+            .find_map(|c| c.canonical_url(system).map(str::to_string))
+    }
+
+    pub fn code_system(&self, system: &str, version: Option<&str>) -> Option<Arc<CodeSystem>> {
+        let url = self.canonical_url(system)?;
+        self.layers()
+            .find_map(|c| c.code_systems.get(&url, version).cloned())
+    }
+
+    /// All versions of a code system across layers, oldest first.
+    pub fn code_system_versions(&self, system: &str) -> Vec<Arc<CodeSystem>> {
+        let Some(url) = self.canonical_url(system) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Arc<CodeSystem>> = Vec::new();
+        for layer in self.layers() {
+            for v in layer.code_systems.versions(&url) {
+                if !out.iter().any(|o| o.meta.version == v.meta.version) {
+                    out.push(v.clone());
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            version::compare(
+                a.meta.version.as_deref().unwrap_or(""),
+                b.meta.version.as_deref().unwrap_or(""),
+            )
+        });
+        out
+    }
+
+    pub fn value_set(&self, url: &str, version: Option<&str>) -> Option<Arc<ValueSet>> {
+        let url = self.canonical_url(url)?;
+        self.layers()
+            .find_map(|c| c.value_sets.get(&url, version).cloned())
+    }
+
+    pub fn concept_map(&self, url: &str, version: Option<&str>) -> Option<Arc<ConceptMap>> {
+        let url = self.canonical_url(url)?;
+        self.layers()
+            .find_map(|c| c.concept_maps.get(&url, version).cloned())
+    }
+
+    pub fn concept_maps(&self) -> impl Iterator<Item = &'a Arc<ConceptMap>> {
+        self.layers().flat_map(|c| c.concept_maps.all().iter())
+    }
+
+    pub fn supplements_of(&self, url: &str) -> Vec<Arc<CodeSystem>> {
+        self.layers()
+            .flat_map(|c| c.supplements_of(url).iter().cloned())
+            .collect()
+    }
+}

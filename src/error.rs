@@ -1,0 +1,74 @@
+//! The domain error: every failure a request can meet, each knowing its HTTP status and its
+//! FHIR `issue.code`. Handlers return `Result<_, Error>` and never build error bodies by hand.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    /// The request is malformed (missing or contradictory parameters, bad JSON).
+    #[error("{0}")]
+    Invalid(String),
+    /// A resource, code system or value set named by the request is not known.
+    #[error("{0}")]
+    NotFound(String),
+    /// A code system named by the request is not known (tx-issue-type `not-found`).
+    #[error("{message}")]
+    UnknownSystem { message: String, system: String },
+    /// Well-formed but cannot be processed (e.g. an operation on an incompatible resource).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// This server does not do that (writes, unsupported parameters).
+    #[error("{0}")]
+    NotSupported(String),
+    /// Writes on this read-only server.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The answer would be too large or too slow to compute.
+    #[error("{0}")]
+    TooCostly(String),
+    /// The request body exceeds the configured limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// A bug: should never reach a client, but if it does it is an OperationOutcome.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// HTTP status for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::Invalid(_) => 400,
+            Error::NotFound(_) | Error::UnknownSystem { .. } => 404,
+            Error::Unprocessable(_) => 422,
+            Error::NotSupported(_) => 501,
+            Error::MethodNotAllowed(_) => 405,
+            Error::TooCostly(_) => 422,
+            Error::PayloadTooLarge(_) => 413,
+            Error::Internal(_) => 500,
+        }
+    }
+
+    /// FHIR `OperationOutcome.issue.code`.
+    pub fn issue_code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid",
+            Error::NotFound(_) | Error::UnknownSystem { .. } => "not-found",
+            Error::Unprocessable(_) => "processing",
+            Error::NotSupported(_) | Error::MethodNotAllowed(_) => "not-supported",
+            Error::TooCostly(_) | Error::PayloadTooLarge(_) => "too-costly",
+            Error::Internal(_) => "exception",
+        }
+    }
+
+    /// `http://hl7.org/fhir/tools/CodeSystem/tx-issue-type` code, when one applies.
+    pub fn tx_issue_type(&self) -> Option<&'static str> {
+        match self {
+            Error::NotFound(_) | Error::UnknownSystem { .. } => Some("not-found"),
+            Error::TooCostly(_) => Some("too-costly"),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

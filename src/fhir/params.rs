@@ -1,0 +1,251 @@
+//! Operation parameters as they arrive: a FHIR `Parameters` body (POST) or a query string
+//! (GET), read into one list of named values.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::ops::validate::CodingInput;
+
+/// One parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    /// Any primitive, as text (`valueString`, `valueCode`, `valueUri`, `valueBoolean`, …).
+    Primitive(String),
+    Coding(CodingInput),
+    CodeableConcept(Vec<CodingInput>),
+    /// An inline resource (`resource`), e.g. `valueSet` or `tx-resource`.
+    Resource(Value),
+    /// Nested parameters (`part`).
+    Parts(Params),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params(pub Vec<(String, ParamValue)>);
+
+/// Upper bound on the number of parameters in one request.
+pub const MAX_PARAMS: usize = 1_000;
+
+fn coding_from(v: &Value) -> CodingInput {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    CodingInput {
+        system: s("system"),
+        version: s("version"),
+        code: s("code"),
+        display: s("display"),
+    }
+}
+
+impl Params {
+    /// Reads a FHIR `Parameters` resource.
+    pub fn from_json(body: &Value) -> Result<Params> {
+        if body.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
+            return Err(Error::Invalid(
+                "The request body must be a FHIR Parameters resource".into(),
+            ));
+        }
+        Self::from_parameter_array(body.get("parameter"))
+    }
+
+    fn from_parameter_array(arr: Option<&Value>) -> Result<Params> {
+        let Some(arr) = arr else {
+            return Ok(Params::default());
+        };
+        let arr = arr
+            .as_array()
+            .ok_or_else(|| Error::Invalid("Parameters.parameter must be an array".into()))?;
+        if arr.len() > MAX_PARAMS {
+            return Err(Error::TooCostly(format!(
+                "Too many parameters ({}, limit {MAX_PARAMS})",
+                arr.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(arr.len());
+        for p in arr {
+            let name = p
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::Invalid("A parameter has no name".into()))?
+                .to_string();
+            out.push((name, Self::value_of(p)?));
+        }
+        Ok(Params(out))
+    }
+
+    fn value_of(p: &Value) -> Result<ParamValue> {
+        if let Some(r) = p.get("resource") {
+            return Ok(ParamValue::Resource(r.clone()));
+        }
+        if let Some(parts) = p.get("part") {
+            return Ok(ParamValue::Parts(Self::from_parameter_array(Some(parts))?));
+        }
+        let Some(obj) = p.as_object() else {
+            return Err(Error::Invalid("A parameter must be an object".into()));
+        };
+        for (k, v) in obj {
+            let Some(kind) = k.strip_prefix("value") else {
+                continue;
+            };
+            return Ok(match kind {
+                "Coding" => ParamValue::Coding(coding_from(v)),
+                "CodeableConcept" => ParamValue::CodeableConcept(
+                    v.get("coding")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().map(coding_from).collect())
+                        .unwrap_or_default(),
+                ),
+                _ => match v {
+                    Value::String(s) => ParamValue::Primitive(s.clone()),
+                    Value::Bool(b) => ParamValue::Primitive(b.to_string()),
+                    Value::Number(n) => ParamValue::Primitive(n.to_string()),
+                    _ => {
+                        return Err(Error::Invalid(format!(
+                            "Parameter value{kind} is not supported here"
+                        )))
+                    }
+                },
+            });
+        }
+        Err(Error::Invalid(format!(
+            "Parameter '{}' has no value",
+            p.get("name").and_then(Value::as_str).unwrap_or("")
+        )))
+    }
+
+    /// Reads a query string (`a=1&b=2`); every value is a primitive.
+    pub fn from_query(query: &str) -> Result<Params> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| Error::Invalid(format!("Malformed query string: {e}")))?;
+        if pairs.len() > MAX_PARAMS {
+            return Err(Error::TooCostly(format!(
+                "Too many parameters ({}, limit {MAX_PARAMS})",
+                pairs.len()
+            )));
+        }
+        Ok(Params(
+            pairs
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with('_'))
+                .map(|(k, v)| (k, ParamValue::Primitive(v)))
+                .collect(),
+        ))
+    }
+
+    /// Reads a query string keeping `_`-prefixed control parameters (`_format`, `_count`).
+    pub fn from_query_all(query: &str) -> Result<Params> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| Error::Invalid(format!("Malformed query string: {e}")))?;
+        Ok(Params(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, ParamValue::Primitive(v)))
+                .collect(),
+        ))
+    }
+
+    pub fn merge(&mut self, other: Params) {
+        self.0.extend(other.0);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ParamValue> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ParamValue> + 'a {
+        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// A primitive parameter as text.
+    pub fn str(&self, name: &str) -> Result<Option<&str>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(ParamValue::Primitive(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(Error::Invalid(format!(
+                "Parameter '{name}' must be a primitive value"
+            ))),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>> {
+        match self.str(name)? {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(other) => Err(Error::Invalid(format!(
+                "Parameter '{name}' must be true or false, not '{other}'"
+            ))),
+        }
+    }
+
+    pub fn usize(&self, name: &str) -> Result<Option<usize>> {
+        match self.str(name)? {
+            None => Ok(None),
+            Some(s) => s.parse::<usize>().map(Some).map_err(|_| {
+                Error::Invalid(format!(
+                    "Parameter '{name}' must be a non-negative integer, not '{s}'"
+                ))
+            }),
+        }
+    }
+
+    pub fn coding(&self, name: &str) -> Result<Option<CodingInput>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(ParamValue::Coding(c)) => Ok(Some(c.clone())),
+            Some(_) => Err(Error::Invalid(format!("Parameter '{name}' must be a Coding"))),
+        }
+    }
+
+    pub fn codeable_concept(&self, name: &str) -> Result<Option<Vec<CodingInput>>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(ParamValue::CodeableConcept(c)) => Ok(Some(c.clone())),
+            Some(_) => Err(Error::Invalid(format!(
+                "Parameter '{name}' must be a CodeableConcept"
+            ))),
+        }
+    }
+
+    pub fn resource(&self, name: &str) -> Result<Option<&Value>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(ParamValue::Resource(r)) => Ok(Some(r)),
+            Some(_) => Err(Error::Invalid(format!(
+                "Parameter '{name}' must be a resource"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_parameters_body() {
+        let p = Params::from_json(&json!({"resourceType":"Parameters","parameter":[
+            {"name":"code","valueCode":"N"},
+            {"name":"coding","valueCoding":{"system":"s","code":"c"}},
+            {"name":"activeOnly","valueBoolean":true}]}))
+        .unwrap();
+        assert_eq!(p.str("code").unwrap(), Some("N"));
+        assert_eq!(p.bool("activeOnly").unwrap(), Some(true));
+        assert_eq!(p.coding("coding").unwrap().unwrap().code.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn reads_query_and_rejects_bad_booleans() {
+        let p = Params::from_query("code=N&system=urn%3Aoid%3A1.2&activeOnly=yes").unwrap();
+        assert_eq!(p.str("system").unwrap(), Some("urn:oid:1.2"));
+        assert!(p.bool("activeOnly").is_err());
+    }
+
+    #[test]
+    fn refuses_non_parameters_body() {
+        assert!(Params::from_json(&json!({"resourceType":"Patient"})).is_err());
+    }
+}

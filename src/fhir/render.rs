@@ -1,0 +1,288 @@
+//! Operation results rendered as FHIR R4 `Parameters` and `ValueSet` expansions.
+
+use serde_json::{json, Map, Value};
+
+use super::outcome::outcome_json;
+use crate::model::{Coding, Designation, PropertyValue};
+use crate::ops::expand::Expansion;
+use crate::ops::lookup::LookupResult;
+use crate::ops::translate::TranslateResult;
+use crate::ops::validate::{CodingInput, ValidateResult};
+use crate::model::ValueSet;
+
+/// Builds a `Parameters` resource.
+#[derive(Default)]
+pub struct ParametersBuilder(Vec<Value>);
+
+impl ParametersBuilder {
+    pub fn value(mut self, name: &str, kind: &str, v: Value) -> Self {
+        let mut o = Map::new();
+        o.insert("name".into(), json!(name));
+        o.insert(format!("value{kind}"), v);
+        self.0.push(Value::Object(o));
+        self
+    }
+    pub fn opt_str(self, name: &str, kind: &str, v: Option<&str>) -> Self {
+        match v {
+            Some(v) => self.value(name, kind, json!(v)),
+            None => self,
+        }
+    }
+    pub fn resource(mut self, name: &str, r: Value) -> Self {
+        self.0.push(json!({"name": name, "resource": r}));
+        self
+    }
+    pub fn parts(mut self, name: &str, parts: Vec<Value>) -> Self {
+        self.0.push(json!({"name": name, "part": parts}));
+        self
+    }
+    pub fn build(self) -> Value {
+        json!({"resourceType": "Parameters", "parameter": self.0})
+    }
+}
+
+fn part(name: &str, kind: &str, v: Value) -> Value {
+    let mut o = Map::new();
+    o.insert("name".into(), json!(name));
+    o.insert(format!("value{kind}"), v);
+    Value::Object(o)
+}
+
+pub fn coding_json(c: &Coding) -> Value {
+    let mut o = Map::new();
+    if let Some(s) = &c.system {
+        o.insert("system".into(), json!(s));
+    }
+    if let Some(v) = &c.version {
+        o.insert("version".into(), json!(v));
+    }
+    if let Some(s) = &c.code {
+        o.insert("code".into(), json!(s));
+    }
+    if let Some(s) = &c.display {
+        o.insert("display".into(), json!(s));
+    }
+    Value::Object(o)
+}
+
+fn input_coding_json(c: &CodingInput) -> Value {
+    coding_json(&Coding {
+        system: c.system.clone(),
+        version: c.version.clone(),
+        code: c.code.clone(),
+        display: c.display.clone(),
+    })
+}
+
+pub fn property_value(v: &PropertyValue) -> (&'static str, Value) {
+    match v {
+        PropertyValue::Code(s) => ("Code", json!(s)),
+        PropertyValue::Coding(c) => ("Coding", coding_json(c)),
+        PropertyValue::String(s) => ("String", json!(s)),
+        PropertyValue::Integer(i) => ("Integer", json!(i)),
+        PropertyValue::Boolean(b) => ("Boolean", json!(b)),
+        PropertyValue::DateTime(s) => ("DateTime", json!(s)),
+        PropertyValue::Decimal(s) => (
+            "Decimal",
+            s.parse::<serde_json::Number>()
+                .map(Value::Number)
+                .unwrap_or_else(|_| json!(s)),
+        ),
+    }
+}
+
+fn designation_parts(d: &Designation) -> Vec<Value> {
+    let mut parts = Vec::new();
+    if let Some(l) = &d.language {
+        parts.push(part("language", "Code", json!(l)));
+    }
+    if let Some(u) = &d.use_ {
+        parts.push(part("use", "Coding", coding_json(u)));
+    }
+    parts.push(part("value", "String", json!(d.value)));
+    parts
+}
+
+pub fn lookup_json(r: &LookupResult) -> Value {
+    let mut b = ParametersBuilder::default()
+        .value("name", "String", json!(r.name))
+        .opt_str("version", "String", r.version.as_deref())
+        .opt_str("display", "String", r.display.as_deref())
+        .opt_str("definition", "String", r.definition.as_deref())
+        .value("code", "Code", json!(r.code))
+        .value("system", "Uri", json!(r.system));
+    if r.is_abstract {
+        b = b.value("abstract", "Boolean", json!(true));
+    }
+    for d in &r.designations {
+        b = b.parts("designation", designation_parts(d));
+    }
+    for p in &r.properties {
+        let (kind, v) = property_value(&p.value);
+        let mut parts = vec![part("code", "Code", json!(p.code)), part("value", kind, v)];
+        if let Some(desc) = &p.description {
+            parts.push(part("description", "String", json!(desc)));
+        }
+        b = b.parts("property", parts);
+    }
+    b.build()
+}
+
+pub fn validate_json(r: &ValidateResult) -> Value {
+    let mut b = ParametersBuilder::default().value("result", "Boolean", json!(r.result));
+    if let Some(cc) = &r.codeable_concept {
+        b = b.value(
+            "codeableConcept",
+            "CodeableConcept",
+            json!({"coding": cc.iter().map(input_coding_json).collect::<Vec<_>>()}),
+        );
+    } else {
+        b = b.opt_str("code", "Code", r.code.as_deref());
+    }
+    if r.codeable_concept.is_none() || r.result {
+        b = b.opt_str("system", "Uri", r.system.as_deref());
+        if r.codeable_concept.is_some() {
+            b = b.opt_str("code", "Code", r.code.as_deref());
+        }
+    }
+    b = b
+        .opt_str("version", "String", r.version.as_deref())
+        .opt_str("display", "String", r.display.as_deref());
+    if let Some(i) = r.inactive {
+        b = b.value("inactive", "Boolean", json!(i));
+    }
+    b = b.opt_str("message", "String", r.message.as_deref());
+    for u in &r.unknown_systems {
+        b = b.value("x-unknown-system", "Canonical", json!(u));
+    }
+    if !r.issues.is_empty() {
+        b = b.resource("issues", outcome_json(&r.issues));
+    }
+    b.build()
+}
+
+pub fn translate_json(r: &TranslateResult) -> Value {
+    let mut b = ParametersBuilder::default()
+        .value("result", "Boolean", json!(r.result))
+        .opt_str("message", "String", r.message.as_deref());
+    for m in &r.matches {
+        let mut concept = Map::new();
+        concept.insert("system".into(), json!(m.system));
+        concept.insert("code".into(), json!(m.code));
+        if let Some(d) = &m.display {
+            concept.insert("display".into(), json!(d));
+        }
+        b = b.parts(
+            "match",
+            vec![
+                part("equivalence", "Code", json!(m.equivalence)),
+                part("concept", "Coding", Value::Object(concept)),
+                part("source", "String", json!(m.source_map)),
+            ],
+        );
+    }
+    b.build()
+}
+
+/// The value set with its expansion (definition elements kept, compose dropped).
+pub fn expansion_json(vs: &ValueSet, e: &Expansion, parameters: Vec<Value>, timestamp: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("ValueSet"));
+    if !vs.meta.id.is_empty() {
+        o.insert("id".into(), json!(vs.meta.id));
+    }
+    o.insert("url".into(), json!(vs.meta.url));
+    if let Some(v) = &vs.meta.version {
+        o.insert("version".into(), json!(v));
+    }
+    if let Some(n) = &vs.meta.name {
+        o.insert("name".into(), json!(n));
+    }
+    if let Some(t) = &vs.meta.title {
+        o.insert("title".into(), json!(t));
+    }
+    o.insert("status".into(), json!(vs.meta.status));
+    let mut exp = Map::new();
+    exp.insert("identifier".into(), json!(format!("urn:uuid:{}", pseudo_uuid(&vs.meta.url, timestamp))));
+    exp.insert("timestamp".into(), json!(timestamp));
+    exp.insert("total".into(), json!(e.total));
+    if e.offset > 0 || e.count.is_some() {
+        exp.insert("offset".into(), json!(e.offset));
+    }
+    let mut params = parameters;
+    for s in &e.used_systems {
+        params.push(json!({"name": "used-codesystem", "valueUri": s}));
+    }
+    if !params.is_empty() {
+        exp.insert("parameter".into(), Value::Array(params));
+    }
+    let contains: Vec<Value> = e
+        .items
+        .iter()
+        .map(|it| {
+            let mut c = Map::new();
+            c.insert("system".into(), json!(it.system));
+            if let Some(v) = &it.version {
+                c.insert("version".into(), json!(v));
+            }
+            if it.is_abstract {
+                c.insert("abstract".into(), json!(true));
+            }
+            if it.inactive {
+                c.insert("inactive".into(), json!(true));
+            }
+            c.insert("code".into(), json!(it.code));
+            if let Some(d) = &it.display {
+                c.insert("display".into(), json!(d));
+            }
+            if !it.designations.is_empty() {
+                c.insert(
+                    "designation".into(),
+                    Value::Array(
+                        it.designations
+                            .iter()
+                            .map(|d| {
+                                let mut m = Map::new();
+                                if let Some(l) = &d.language {
+                                    m.insert("language".into(), json!(l));
+                                }
+                                if let Some(u) = &d.use_ {
+                                    m.insert("use".into(), coding_json(u));
+                                }
+                                m.insert("value".into(), json!(d.value));
+                                Value::Object(m)
+                            })
+                            .collect(),
+                    ),
+                );
+            }
+            Value::Object(c)
+        })
+        .collect();
+    if !contains.is_empty() {
+        exp.insert("contains".into(), Value::Array(contains));
+    }
+    o.insert("expansion".into(), Value::Object(exp));
+    Value::Object(o)
+}
+
+/// A UUID-shaped identifier derived from its inputs (no randomness needed: expansions are
+/// identified by what they expand and when).
+fn pseudo_uuid(a: &str, b: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h1 = std::collections::hash_map::DefaultHasher::new();
+    a.hash(&mut h1);
+    b.hash(&mut h1);
+    let x = h1.finish();
+    let mut h2 = std::collections::hash_map::DefaultHasher::new();
+    x.hash(&mut h2);
+    let y = h2.finish();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (x >> 32) as u32,
+        (x >> 16) as u16,
+        (x & 0xfff) as u16,
+        (y >> 52) as u16 & 0xfff,
+        y & 0xffff_ffff_ffff
+    )
+}

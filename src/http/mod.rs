@@ -1,0 +1,90 @@
+//! HTTP: actix-web routes and thin handlers (parse → call ops → render).
+
+mod metadata;
+mod operations;
+mod request;
+mod resources;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::fhir::outcome::error_json;
+use crate::state::AppState;
+
+pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+
+/// A FHIR JSON response.
+pub fn fhir_response(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(FHIR_JSON)
+        .body(body.to_string())
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+    fn error_response(&self) -> HttpResponse {
+        fhir_response(self.status_code(), &error_json(self))
+    }
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(Error::NotFound(format!(
+        "No FHIR endpoint at {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+async fn read_only() -> Result<HttpResponse, Error> {
+    Err(Error::MethodNotAllowed(
+        "This terminology server is read-only: create, update and delete are not supported"
+            .into(),
+    ))
+}
+
+/// Routes under `/fhir`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/fhir")
+            .route("/metadata", web::get().to(metadata::metadata))
+            .route("/$versions", web::get().to(metadata::versions))
+            .route("/$versions", web::post().to(metadata::versions))
+            .route("/{rtype}", web::get().to(resources::search))
+            .route("/{rtype}", web::post().to(read_only))
+            .route("/{rtype}/{id}", web::get().to(operations::get_resource_or_op))
+            .route("/{rtype}/{id}", web::post().to(operations::post_op))
+            .route("/{rtype}/{id}", web::put().to(read_only))
+            .route("/{rtype}/{id}", web::delete().to(read_only))
+            .route("/{rtype}/{id}", web::patch().to(read_only))
+            .route("/{rtype}/{id}/{op}", web::get().to(operations::instance_op))
+            .route("/{rtype}/{id}/{op}", web::post().to(operations::instance_op))
+            .default_service(web::to(not_found)),
+    );
+}
+
+/// The one place the HTTP app is assembled (used by `main` and by the integration tests).
+pub fn create_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            Error::Invalid(format!("Malformed query string: {e}")).into()
+        }))
+        .configure(configure)
+        .default_service(web::to(not_found))
+}

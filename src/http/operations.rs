@@ -1,0 +1,450 @@
+//! Terminology operations over HTTP: `$lookup`, `$validate-code`, `$expand`, `$subsumes`,
+//! `$translate`, `$batch-validate-code`. Each handler reads parameters, calls `ops`, renders.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::fhir_response;
+use super::request::{languages, overlay, read_body, read_params};
+use super::resources::{read, ResourceType};
+use crate::catalog::{Catalog, Scope};
+use crate::error::{Error, Result};
+use crate::fhir::now_instant;
+use crate::fhir::params::{ParamValue, Params};
+use crate::fhir::render::{expansion_json, lookup_json, translate_json, validate_json};
+use crate::load::{fhir_json::parse_resource, Resource};
+use crate::model::ValueSet;
+use crate::ops::expand::{expand, implicit_value_set, ExpandRequest};
+use crate::ops::lookup::{lookup, LookupRequest};
+use crate::ops::subsumes::subsumes;
+use crate::ops::translate::{translate, TranslateRequest};
+use crate::ops::validate::{validate, CodingInput, Options, Subject, Target};
+use crate::state::AppState;
+
+type Path2 = web::Path<(String, String)>;
+type Path3 = web::Path<(String, String, String)>;
+
+/// `GET /fhir/{type}/{id}`: a read, or a type-level operation (`/ValueSet/$expand`).
+pub async fn get_resource_or_op(
+    req: HttpRequest,
+    path: Path2,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let (rtype, seg) = path.into_inner();
+    let rt = ResourceType::parse(&rtype)?;
+    if let Some(op) = seg.strip_prefix('$') {
+        return run(&req, rt, None, op, &[], &state);
+    }
+    super::request::check_format(&req)?;
+    let summary = Params::from_query_all(req.query_string())?
+        .str("_summary")?
+        .is_some_and(|s| s == "true");
+    let snapshot = state.snapshot();
+    Ok(fhir_response(StatusCode::OK, &read(&snapshot.catalog, rt, &seg, summary)?))
+}
+
+/// `POST /fhir/{type}/$op`.
+pub async fn post_op(
+    req: HttpRequest,
+    path: Path2,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let (rtype, seg) = path.into_inner();
+    let rt = ResourceType::parse(&rtype)?;
+    match seg.strip_prefix('$') {
+        Some(op) => {
+            let body = read_body(payload, state.config.max_body).await?;
+            run(&req, rt, None, op, &body, &state)
+        }
+        None => Err(Error::MethodNotAllowed(
+            "This terminology server is read-only: create, update and delete are not supported"
+                .into(),
+        )),
+    }
+}
+
+/// `GET|POST /fhir/{type}/{id}/$op`.
+pub async fn instance_op(
+    req: HttpRequest,
+    path: Path3,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let (rtype, id, seg) = path.into_inner();
+    let rt = ResourceType::parse(&rtype)?;
+    let op = seg
+        .strip_prefix('$')
+        .ok_or_else(|| Error::NotFound(format!("No endpoint {}", req.path())))?;
+    let body = read_body(payload, state.config.max_body).await?;
+    run(&req, rt, Some(&id), op, &body, &state)
+}
+
+fn run(
+    req: &HttpRequest,
+    rt: ResourceType,
+    id: Option<&str>,
+    op: &str,
+    body: &[u8],
+    state: &AppState,
+) -> Result<HttpResponse> {
+    let params = read_params(req, body)?;
+    let snapshot = state.snapshot();
+    let extra = overlay(&params)?;
+    let scope = Scope {
+        base: &snapshot.catalog,
+        overlay: extra.as_ref(),
+    };
+    let ctx = Ctx {
+        req,
+        params: &params,
+        scope,
+        id,
+        state,
+    };
+    let body = match (rt, op) {
+        (ResourceType::CodeSystem, "lookup") => ctx.lookup()?,
+        (ResourceType::CodeSystem, "validate-code") => ctx.validate_cs()?,
+        (ResourceType::CodeSystem, "subsumes") => ctx.subsumes()?,
+        (ResourceType::ValueSet, "validate-code") => ctx.validate_vs()?,
+        (ResourceType::ValueSet, "expand") => ctx.expand()?,
+        (ResourceType::ValueSet, "batch-validate-code") => ctx.batch_validate()?,
+        (ResourceType::ConceptMap, "translate") => ctx.translate()?,
+        _ => {
+            return Err(Error::NotFound(format!(
+                "Operation ${op} is not defined on this resource type"
+            )))
+        }
+    };
+    Ok(fhir_response(StatusCode::OK, &body))
+}
+
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    req: &'a HttpRequest,
+    params: &'a Params,
+    scope: Scope<'a>,
+    id: Option<&'a str>,
+    state: &'a AppState,
+}
+
+fn required<'a>(v: Option<&'a str>, name: &str) -> Result<&'a str> {
+    v.ok_or_else(|| Error::Invalid(format!("Parameter '{name}' is required")))
+}
+
+impl<'a> Ctx<'a> {
+    fn catalog(&self) -> &Catalog {
+        self.scope.base
+    }
+
+    /// The code system URL named by the instance id, if any.
+    fn instance_cs_url(&self) -> Result<Option<(String, Option<String>)>> {
+        match self.id {
+            None => Ok(None),
+            Some(id) => {
+                let cs = self.catalog().code_systems.by_id(id).ok_or_else(|| {
+                    Error::NotFound(format!("Resource CodeSystem '{id}' not found"))
+                })?;
+                Ok(Some((cs.meta.url.clone(), cs.meta.version.clone())))
+            }
+        }
+    }
+
+    fn lookup(&self) -> Result<Value> {
+        let p = self.params;
+        let coding = p.coding("coding")?;
+        let instance = self.instance_cs_url()?;
+        let system = p
+            .str("system")?
+            .map(str::to_string)
+            .or_else(|| coding.as_ref().and_then(|c| c.system.clone()))
+            .or_else(|| instance.as_ref().map(|i| i.0.clone()));
+        let code = p
+            .str("code")?
+            .map(str::to_string)
+            .or_else(|| coding.as_ref().and_then(|c| c.code.clone()));
+        let version = p
+            .str("version")?
+            .map(str::to_string)
+            .or_else(|| coding.as_ref().and_then(|c| c.version.clone()))
+            .or_else(|| instance.as_ref().and_then(|i| i.1.clone()));
+        let properties = p
+            .all("property")
+            .filter_map(|v| match v {
+                ParamValue::Primitive(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        let r = LookupRequest {
+            system: required(system.as_deref(), "system")?.to_string(),
+            code: required(code.as_deref(), "code")?.to_string(),
+            version,
+            properties,
+            languages: languages(self.req, p)?,
+        };
+        Ok(lookup_json(&lookup(&self.scope, &r)?))
+    }
+
+    fn options(&self) -> Result<Options> {
+        let p = self.params;
+        Ok(Options {
+            languages: languages(self.req, p)?,
+            lenient_display: p.bool("lenient-display-validation")?.unwrap_or(false),
+            active_only: p.bool("activeOnly")?.unwrap_or(false),
+            membership_only: p.bool("valueset-membership-only")?.unwrap_or(false),
+            system_version: None,
+            allow_abstract: p.bool("abstract")?.unwrap_or(true),
+        })
+    }
+
+    /// The thing to validate: `codeableConcept`, `coding`, or `code` (+ `system`, `display`).
+    fn subject(&self, default_system: Option<&str>, version_param: &str) -> Result<Subject> {
+        let p = self.params;
+        if let Some(cc) = p.codeable_concept("codeableConcept")? {
+            return Ok(Subject::CodeableConcept(cc));
+        }
+        if let Some(mut c) = p.coding("coding")? {
+            if c.display.is_none() {
+                c.display = p.str("display")?.map(str::to_string);
+            }
+            return Ok(Subject::Coding(c));
+        }
+        let code = p.str("code")?.ok_or_else(|| {
+            Error::Invalid("One of code, coding or codeableConcept is required".into())
+        })?;
+        Ok(Subject::Code(CodingInput {
+            system: p
+                .str("system")?
+                .or(default_system)
+                .map(str::to_string),
+            version: p.str(version_param)?.map(str::to_string),
+            code: Some(code.to_string()),
+            display: p.str("display")?.map(str::to_string),
+        }))
+    }
+
+    fn validate_cs(&self) -> Result<Value> {
+        let p = self.params;
+        let instance = self.instance_cs_url()?;
+        let url = p
+            .str("url")?
+            .or(p.str("system")?)
+            .map(str::to_string)
+            .or_else(|| instance.as_ref().map(|i| i.0.clone()));
+        let version = p
+            .str("version")?
+            .map(str::to_string)
+            .or_else(|| instance.as_ref().and_then(|i| i.1.clone()));
+        let mut subject = self.subject(url.as_deref(), "version")?;
+        if let Subject::Code(c) = &mut subject {
+            c.system = url.clone().or(c.system.take());
+        }
+        let target = Target::CodeSystem {
+            system: url.as_deref(),
+            version: version.as_deref(),
+        };
+        Ok(validate_json(&validate(&self.scope, target, &subject, &self.options()?)?))
+    }
+
+    /// The value set named by the request: instance id, `url` (+`valueSetVersion`), or an
+    /// inline `valueSet`; `{cs}?fhir_vs` is the implicit value set of a code system.
+    fn value_set(&self) -> Result<Arc<ValueSet>> {
+        let p = self.params;
+        if let Some(id) = self.id {
+            return self
+                .catalog()
+                .value_sets
+                .by_id(id)
+                .cloned()
+                .ok_or_else(|| Error::NotFound(format!("Resource ValueSet '{id}' not found")));
+        }
+        if let Some(r) = p.resource("valueSet")? {
+            return match parse_resource(r).map_err(|e| Error::Invalid(format!("Invalid valueSet: {e}")))? {
+                Resource::ValueSet(vs) => Ok(Arc::new(vs)),
+                _ => Err(Error::Invalid("Parameter 'valueSet' must be a ValueSet".into())),
+            };
+        }
+        let url = p
+            .str("url")?
+            .or(p.str("context")?)
+            .ok_or_else(|| Error::Invalid("Parameter 'url' or 'valueSet' is required".into()))?;
+        let (url, mut version) = crate::model::split_canonical(url);
+        if let Some(v) = p.str("valueSetVersion")? {
+            version = Some(v);
+        }
+        if let Some(cs_url) = url.strip_suffix("?fhir_vs") {
+            let cs = self.scope.code_system(cs_url, None).ok_or_else(|| {
+                crate::ops::lookup::unknown_system(cs_url, None)
+            })?;
+            return Ok(Arc::new(implicit_value_set(&cs.meta.url, cs.meta.version.as_deref())));
+        }
+        self.scope.value_set(url, version).ok_or_else(|| {
+            let shown = match version {
+                Some(v) => format!("{url}|{v}"),
+                None => url.to_string(),
+            };
+            Error::NotFound(format!("Unable to resolve value set '{shown}'"))
+        })
+    }
+
+    fn validate_vs(&self) -> Result<Value> {
+        let vs = self.value_set()?;
+        let subject = self.subject(None, "systemVersion")?;
+        let subject = match subject {
+            Subject::Code(mut c) if c.version.is_none() => {
+                c.version = self.params.str("version")?.map(str::to_string);
+                Subject::Code(c)
+            }
+            s => s,
+        };
+        Ok(validate_json(&validate(
+            &self.scope,
+            Target::ValueSet(&vs),
+            &subject,
+            &self.options()?,
+        )?))
+    }
+
+    fn expand(&self) -> Result<Value> {
+        let p = self.params;
+        let vs = self.value_set()?;
+        let max = self
+            .req
+            .headers()
+            .get("X-TOO-COSTLY-THRESHOLD")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(self.state.config.max_expansion);
+        let r = ExpandRequest {
+            offset: p.usize("offset")?.unwrap_or(0),
+            count: p.usize("count")?,
+            active_only: p.bool("activeOnly")?.unwrap_or(false),
+            include_designations: p.bool("includeDesignations")?.unwrap_or(false),
+            languages: languages(self.req, p)?,
+            filter: p.str("filter")?.filter(|f| !f.trim().is_empty()).map(str::to_string),
+            max_size: max,
+        };
+        let e = expand(&self.scope, &vs, &r)?;
+        let mut echoed = Vec::new();
+        for name in ["filter", "count", "offset", "activeOnly", "includeDesignations", "displayLanguage"] {
+            if let Some(ParamValue::Primitive(v)) = p.get(name) {
+                let kind = match name {
+                    "count" | "offset" => "Integer",
+                    "activeOnly" | "includeDesignations" => "Boolean",
+                    "displayLanguage" => "Code",
+                    _ => "String",
+                };
+                let value = match kind {
+                    "Integer" => v.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(v)),
+                    "Boolean" => json!(v == "true"),
+                    _ => json!(v),
+                };
+                let mut o = serde_json::Map::new();
+                o.insert("name".into(), json!(name));
+                o.insert(format!("value{kind}"), value);
+                echoed.push(Value::Object(o));
+            }
+        }
+        Ok(expansion_json(&vs, &e, echoed, &now_instant()))
+    }
+
+    fn subsumes(&self) -> Result<Value> {
+        let p = self.params;
+        let instance = self.instance_cs_url()?;
+        let ca = p.coding("codingA")?;
+        let cb = p.coding("codingB")?;
+        let system = p
+            .str("system")?
+            .map(str::to_string)
+            .or_else(|| ca.as_ref().and_then(|c| c.system.clone()))
+            .or_else(|| instance.as_ref().map(|i| i.0.clone()));
+        let a = p
+            .str("codeA")?
+            .map(str::to_string)
+            .or_else(|| ca.as_ref().and_then(|c| c.code.clone()));
+        let b = p
+            .str("codeB")?
+            .map(str::to_string)
+            .or_else(|| cb.as_ref().and_then(|c| c.code.clone()));
+        let version = p.str("version")?.map(str::to_string);
+        let outcome = subsumes(
+            &self.scope,
+            required(system.as_deref(), "system")?,
+            version.as_deref(),
+            required(a.as_deref(), "codeA")?,
+            required(b.as_deref(), "codeB")?,
+        )?;
+        Ok(json!({"resourceType": "Parameters", "parameter": [
+            {"name": "outcome", "valueCode": outcome.as_str()}
+        ]}))
+    }
+
+    fn translate(&self) -> Result<Value> {
+        let p = self.params;
+        let coding = p.coding("coding")?.or(p.coding("sourceCoding")?);
+        let pick = |names: &[&str]| -> Result<Option<String>> {
+            for n in names {
+                if let Some(v) = p.str(n)? {
+                    return Ok(Some(v.to_string()));
+                }
+            }
+            Ok(None)
+        };
+        let map_url = match self.id {
+            Some(id) => Some(
+                self.catalog()
+                    .concept_maps
+                    .by_id(id)
+                    .ok_or_else(|| Error::NotFound(format!("Resource ConceptMap '{id}' not found")))?
+                    .meta
+                    .url
+                    .clone(),
+            ),
+            None => pick(&["url"])?,
+        };
+        let reverse = p.bool("reverse")?.unwrap_or(false);
+        let source_system = pick(&["system", "sourceSystem"])?
+            .or_else(|| coding.as_ref().and_then(|c| c.system.clone()));
+        let source_code = pick(&["code", "sourceCode"])?
+            .or_else(|| coding.as_ref().and_then(|c| c.code.clone()));
+        let r = TranslateRequest {
+            map_url,
+            map_version: pick(&["conceptMapVersion"])?,
+            source_system: required(source_system.as_deref(), "system")?.to_string(),
+            source_code: required(source_code.as_deref(), "code")?.to_string(),
+            target_system: pick(&["targetsystem", "targetSystem", "target"])?,
+            reverse,
+        };
+        Ok(translate_json(&translate(&self.scope, &r)?))
+    }
+
+    fn batch_validate(&self) -> Result<Value> {
+        let outer = self.params;
+        let mut results = Vec::new();
+        for v in outer.all("validation") {
+            let ParamValue::Parts(inner) = v else {
+                continue;
+            };
+            let mut merged = inner.clone();
+            for (name, value) in &outer.0 {
+                if name != "validation" && !merged.has(name) {
+                    merged.0.push((name.clone(), value.clone()));
+                }
+            }
+            let ctx = Ctx {
+                params: &merged,
+                ..*self
+            };
+            let answer = match ctx.validate_vs() {
+                Ok(v) => v,
+                Err(e) => crate::fhir::outcome::error_json(&e),
+            };
+            results.push(json!({"name": "validation", "resource": answer}));
+        }
+        Ok(json!({"resourceType": "Parameters", "parameter": results}))
+    }
+}
+

@@ -1,0 +1,15 @@
+//! nosterm: a FHIR R4 terminology server for the French NOS.
+//!
+//! Data flows one way: files → `load` → `catalog` snapshot → `ops` → `http`.
+
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod fhir;
+pub mod http;
+pub mod load;
+pub mod model;
+pub mod ops;
+pub mod state;
+
+pub use http::create_app;

@@ -1,0 +1,260 @@
+//! CodeSystem (a NOS TRE, or any FHIR code system) and its concepts.
+
+use std::collections::HashMap;
+
+use super::{Coding, Designation, ResourceMeta};
+
+/// A property value of a concept (FHIR `CodeSystem.concept.property.value[x]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertyValue {
+    Code(String),
+    Coding(Coding),
+    String(String),
+    Integer(i64),
+    Boolean(bool),
+    DateTime(String),
+    /// Kept as written: FHIR decimals compare lexically (`1.0` ≠ `1.00`).
+    Decimal(String),
+}
+
+impl PropertyValue {
+    /// The value as text, for filters and comparisons.
+    pub fn as_text(&self) -> String {
+        match self {
+            PropertyValue::Code(s)
+            | PropertyValue::String(s)
+            | PropertyValue::DateTime(s)
+            | PropertyValue::Decimal(s) => s.clone(),
+            PropertyValue::Coding(c) => c.code.clone().unwrap_or_default(),
+            PropertyValue::Integer(i) => i.to_string(),
+            PropertyValue::Boolean(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConceptProperty {
+    pub code: String,
+    pub value: PropertyValue,
+}
+
+/// A property declared by the code system (`CodeSystem.property`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyDef {
+    pub code: String,
+    pub uri: Option<String>,
+    pub description: Option<String>,
+    /// code | Coding | string | integer | boolean | dateTime | decimal
+    pub type_: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Concept {
+    pub code: String,
+    pub display: Option<String>,
+    pub definition: Option<String>,
+    pub designations: Vec<Designation>,
+    pub properties: Vec<ConceptProperty>,
+    /// Codes of the parents (from nesting, `parent` properties or a CSV `parent` column).
+    pub parents: Vec<String>,
+    /// Extensions on the concept, kept for read.
+    pub extensions: Vec<serde_json::Value>,
+}
+
+impl Concept {
+    pub fn property(&self, code: &str) -> Option<&PropertyValue> {
+        self.properties
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| &p.value)
+    }
+
+    /// Inactive per FHIR (`status` retired/inactive, `inactive` true) or per NOS (a `dateFin`
+    /// property: the concept was retired at that date).
+    pub fn is_inactive(&self) -> bool {
+        self.properties.iter().any(|p| match (p.code.as_str(), &p.value) {
+            ("inactive", PropertyValue::Boolean(b)) => *b,
+            ("status", v) => {
+                let s = v.as_text();
+                s == "retired" || s == "inactive"
+            }
+            ("dateFin", v) => !v.as_text().is_empty(),
+            _ => false,
+        })
+    }
+
+    /// Deprecated: still active but discouraged (`status` = deprecated).
+    pub fn is_deprecated(&self) -> bool {
+        matches!(self.property("status"), Some(v) if v.as_text() == "deprecated")
+    }
+
+    /// notSelectable (abstract grouping concept).
+    pub fn is_abstract(&self) -> bool {
+        matches!(self.property("notSelectable"), Some(PropertyValue::Boolean(true)))
+    }
+
+    /// Designations whose value is an acceptable display for this concept.
+    pub fn display_candidates(&self) -> impl Iterator<Item = &str> {
+        self.display
+            .as_deref()
+            .into_iter()
+            .chain(self.designations.iter().map(|d| d.value.as_str()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CodeSystem {
+    pub meta: ResourceMeta,
+    /// complete | fragment | example | not-present | supplement
+    pub content: String,
+    pub case_sensitive: Option<bool>,
+    pub hierarchy_meaning: Option<String>,
+    pub value_set: Option<String>,
+    /// For supplements: the canonical of the supplemented code system.
+    pub supplements: Option<String>,
+    pub property_defs: Vec<PropertyDef>,
+    /// Concepts in publication order, flattened (nesting becomes `parents`).
+    pub concepts: Vec<Concept>,
+    /// code → index in `concepts`; filled by `index()`.
+    by_code: HashMap<String, u32>,
+    /// index → children indices; filled by `index()`.
+    children: Vec<Vec<u32>>,
+}
+
+impl CodeSystem {
+    pub fn new(meta: ResourceMeta, concepts: Vec<Concept>) -> Self {
+        let mut cs = CodeSystem {
+            meta,
+            content: "complete".to_string(),
+            concepts,
+            ..Default::default()
+        };
+        cs.index();
+        cs
+    }
+
+    /// Rebuilds the code map and the children lists. Call after changing `concepts`.
+    /// The first occurrence of a code wins (loaders refuse duplicates before this).
+    pub fn index(&mut self) {
+        self.by_code = HashMap::with_capacity(self.concepts.len());
+        for (i, c) in self.concepts.iter().enumerate() {
+            self.by_code.entry(c.code.clone()).or_insert(i as u32);
+        }
+        self.children = vec![Vec::new(); self.concepts.len()];
+        for (i, c) in self.concepts.iter().enumerate() {
+            for p in &c.parents {
+                if let Some(&pi) = self.by_code.get(p) {
+                    self.children[pi as usize].push(i as u32);
+                }
+            }
+        }
+    }
+
+    pub fn concept(&self, code: &str) -> Option<&Concept> {
+        self.by_code
+            .get(code)
+            .map(|&i| &self.concepts[i as usize])
+            .or_else(|| {
+                if self.case_sensitive == Some(false) {
+                    self.concepts
+                        .iter()
+                        .find(|c| c.code.eq_ignore_ascii_case(code))
+                } else {
+                    None
+                }
+            })
+    }
+
+    pub fn index_of(&self, code: &str) -> Option<usize> {
+        self.by_code.get(code).map(|&i| i as usize)
+    }
+
+    pub fn children_of(&self, index: usize) -> impl Iterator<Item = &Concept> {
+        self.children
+            .get(index)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.concepts[i as usize])
+    }
+
+    /// Root concepts (no parent known in this system), in publication order.
+    pub fn roots(&self) -> impl Iterator<Item = (usize, &Concept)> {
+        self.concepts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.parents.iter().all(|p| !self.by_code.contains_key(p)))
+    }
+
+    /// All descendants of the concept at `index` (not including itself), depth first.
+    pub fn descendants(&self, index: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut seen = vec![false; self.concepts.len()];
+        let mut stack: Vec<usize> = self.children[index]
+            .iter()
+            .rev()
+            .map(|&i| i as usize)
+            .collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            out.push(i);
+            stack.extend(self.children[i].iter().rev().map(|&c| c as usize));
+        }
+        out
+    }
+
+    /// Whether `ancestor` subsumes `code` (is the same or an ancestor).
+    pub fn subsumes(&self, ancestor: &str, code: &str) -> bool {
+        if ancestor == code {
+            return true;
+        }
+        let Some(a) = self.index_of(ancestor) else {
+            return false;
+        };
+        let Some(c) = self.index_of(code) else {
+            return false;
+        };
+        self.descendants(a).contains(&c)
+    }
+
+    pub fn is_supplement(&self) -> bool {
+        self.content == "supplement"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn concept(code: &str, parents: &[&str]) -> Concept {
+        Concept {
+            code: code.into(),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hierarchy_is_indexed() {
+        let cs = CodeSystem::new(
+            ResourceMeta::default(),
+            vec![concept("a", &[]), concept("b", &["a"]), concept("c", &["b"])],
+        );
+        assert_eq!(cs.descendants(0), vec![1, 2]);
+        assert!(cs.subsumes("a", "c"));
+        assert!(!cs.subsumes("c", "a"));
+        assert_eq!(cs.roots().count(), 1);
+    }
+
+    #[test]
+    fn nos_date_fin_means_inactive() {
+        let mut c = concept("x", &[]);
+        assert!(!c.is_inactive());
+        c.properties.push(ConceptProperty {
+            code: "dateFin".into(),
+            value: PropertyValue::DateTime("2020-05-29T12:00:00+01:00".into()),
+        });
+        assert!(c.is_inactive());
+    }
+}

@@ -1,0 +1,84 @@
+//! Domain model: the terminology resources nosterm serves, independent of any file format
+//! and of HTTP. Loaders build these; operations read them.
+
+pub mod canonical;
+pub mod codesystem;
+pub mod conceptmap;
+pub mod valueset;
+
+pub use canonical::{oid_of, split_canonical, SystemKey};
+pub use codesystem::{CodeSystem, Concept, ConceptProperty, PropertyDef, PropertyValue};
+pub use conceptmap::{ConceptMap, MapElement, MapGroup, MapTarget};
+pub use valueset::{Compose, ConceptReference, ConceptSetComponent, Filter, ValueSet};
+
+/// Where a resource came from, for error messages and duplicate detection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// Path of the file as given to the loader (relative to the data folder when possible).
+    pub file: String,
+    /// 1-based line of the resource (or table header) in that file.
+    pub line: usize,
+}
+
+/// A FHIR Coding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coding {
+    pub system: Option<String>,
+    pub version: Option<String>,
+    pub code: Option<String>,
+    pub display: Option<String>,
+}
+
+impl Coding {
+    pub fn code(system: &str, code: &str) -> Self {
+        Coding {
+            system: Some(system.to_string()),
+            code: Some(code.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
+/// A concept designation (an alternative label), with its language and use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Designation {
+    pub language: Option<String>,
+    pub use_: Option<Coding>,
+    pub value: String,
+}
+
+/// Metadata shared by CodeSystem, ValueSet and ConceptMap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceMeta {
+    /// Logical id used in `GET /fhir/{type}/{id}`.
+    pub id: String,
+    /// Canonical URL.
+    pub url: String,
+    pub version: Option<String>,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    /// draft | active | retired | unknown
+    pub status: String,
+    pub experimental: Option<bool>,
+    pub date: Option<String>,
+    pub publisher: Option<String>,
+    pub description: Option<String>,
+    /// OIDs identifying the resource, bare (`1.2.250.1.213.1.1.4.6`), or a pseudo-OID as
+    /// published (`URN`, `ASTM`).
+    pub oids: Vec<String>,
+    /// Resource language (`fr-FR`), when stated.
+    pub language: Option<String>,
+    /// Extensions and elements the model does not interpret, kept so `read` returns them.
+    pub extensions: Vec<serde_json::Value>,
+    pub origin: Origin,
+}
+
+impl ResourceMeta {
+    /// `url|version`, the key of this resource version.
+    pub fn versioned_url(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{}|{}", self.url, v),
+            None => self.url.clone(),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Compose filters (`compose.include.filter`) evaluated against a code system's concepts.
+
+use regex::Regex;
+
+use crate::error::{Error, Result};
+use crate::model::{CodeSystem, Filter};
+
+/// A filter prepared for repeated evaluation (regexes compiled, target index resolved).
+pub struct CompiledFilter<'a> {
+    filter: &'a Filter,
+    regex: Option<Regex>,
+    /// For hierarchy filters: the concepts selected, by index.
+    selected: Option<Vec<bool>>,
+    values: Vec<&'a str>,
+}
+
+impl<'a> CompiledFilter<'a> {
+    pub fn new(cs: &CodeSystem, filter: &'a Filter) -> Result<Self> {
+        let mut compiled = CompiledFilter {
+            filter,
+            regex: None,
+            selected: None,
+            values: filter.value.split(',').map(str::trim).collect(),
+        };
+        match filter.op.as_str() {
+            "regex" => {
+                let re = Regex::new(&format!("^(?:{})$", filter.value)).map_err(|e| {
+                    Error::Invalid(format!(
+                        "The regex '{}' in the filter on '{}' is not valid: {e}",
+                        filter.value, filter.property
+                    ))
+                })?;
+                compiled.regex = Some(re);
+            }
+            "is-a" | "descendent-of" | "is-not-a" | "generalizes" | "child-of"
+            | "descendent-leaf" => {
+                compiled.selected = Some(hierarchy_selection(cs, filter));
+            }
+            "=" | "in" | "not-in" | "exists" => {}
+            other => {
+                return Err(Error::NotSupported(format!(
+                    "The filter operator '{other}' is not supported"
+                )))
+            }
+        }
+        Ok(compiled)
+    }
+
+    pub fn matches(&self, cs: &CodeSystem, index: usize) -> bool {
+        let concept = &cs.concepts[index];
+        if let Some(sel) = &self.selected {
+            return sel[index];
+        }
+        let prop = self.filter.property.as_str();
+        let values: Vec<String> = match prop {
+            "code" | "concept" => vec![concept.code.clone()],
+            "display" => concept.display.clone().into_iter().collect(),
+            "inactive" => vec![concept.is_inactive().to_string()],
+            "status" if concept.property("status").is_none() => {
+                vec![if concept.is_inactive() { "retired" } else { "active" }.to_string()]
+            }
+            "parent" => concept.parents.clone(),
+            _ => concept
+                .properties
+                .iter()
+                .filter(|p| p.code == prop)
+                .map(|p| p.value.as_text())
+                .collect(),
+        };
+        match self.filter.op.as_str() {
+            "=" => values.iter().any(|v| v == &self.filter.value),
+            "in" => values.iter().any(|v| self.values.contains(&v.as_str())),
+            "not-in" => !values.iter().any(|v| self.values.contains(&v.as_str())),
+            "exists" => (self.filter.value == "true") != values.is_empty(),
+            "regex" => match &self.regex {
+                Some(re) => values.iter().any(|v| re.is_match(v)),
+                None => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+fn hierarchy_selection(cs: &CodeSystem, filter: &Filter) -> Vec<bool> {
+    let n = cs.concepts.len();
+    let mut sel = vec![false; n];
+    let Some(root) = cs.index_of(&filter.value) else {
+        if filter.op == "is-not-a" {
+            return vec![true; n];
+        }
+        return sel;
+    };
+    match filter.op.as_str() {
+        "is-a" => {
+            sel[root] = true;
+            for d in cs.descendants(root) {
+                sel[d] = true;
+            }
+        }
+        "descendent-of" => {
+            for d in cs.descendants(root) {
+                sel[d] = true;
+            }
+        }
+        "descendent-leaf" => {
+            for d in cs.descendants(root) {
+                if cs.children_of(d).next().is_none() {
+                    sel[d] = true;
+                }
+            }
+        }
+        "child-of" => {
+            for (i, c) in cs.concepts.iter().enumerate() {
+                if c.parents.iter().any(|p| p == &filter.value) {
+                    sel[i] = true;
+                }
+            }
+        }
+        "is-not-a" => {
+            sel = vec![true; n];
+            sel[root] = false;
+            for d in cs.descendants(root) {
+                sel[d] = false;
+            }
+        }
+        "generalizes" => {
+            for (i, s) in sel.iter_mut().enumerate() {
+                *s = i == root || cs.descendants(i).contains(&root);
+            }
+        }
+        _ => {}
+    }
+    sel
+}

@@ -1,0 +1,138 @@
+//! `CodeSystem/$lookup`: everything known about one code.
+
+use std::sync::Arc;
+
+use super::display::{display_for, Languages};
+use crate::catalog::Scope;
+use crate::error::{Error, Result};
+use crate::model::{CodeSystem, Designation, PropertyValue};
+
+#[derive(Debug, Clone, Default)]
+pub struct LookupRequest {
+    pub system: String,
+    pub version: Option<String>,
+    pub code: String,
+    /// Properties asked for; empty or `*` = all.
+    pub properties: Vec<String>,
+    pub languages: Languages,
+}
+
+#[derive(Debug, Clone)]
+pub struct LookupProperty {
+    pub code: String,
+    pub value: PropertyValue,
+    /// For parent/child: the related concept's display.
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LookupResult {
+    pub name: String,
+    pub system: String,
+    pub version: Option<String>,
+    pub code: String,
+    pub display: Option<String>,
+    pub definition: Option<String>,
+    pub is_abstract: bool,
+    pub designations: Vec<Designation>,
+    pub properties: Vec<LookupProperty>,
+}
+
+pub fn unknown_system(system: &str, version: Option<&str>) -> Error {
+    let message = match version {
+        Some(v) => format!(
+            "A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated"
+        ),
+        None => format!(
+            "A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
+        ),
+    };
+    Error::UnknownSystem {
+        message,
+        system: system.to_string(),
+    }
+}
+
+pub fn unknown_code_message(cs: &CodeSystem, code: &str) -> String {
+    match &cs.meta.version {
+        Some(v) => format!(
+            "Unknown code '{code}' in the CodeSystem '{}' version '{v}'",
+            cs.meta.url
+        ),
+        None => format!("Unknown code '{code}' in the CodeSystem '{}'", cs.meta.url),
+    }
+}
+
+pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
+    let cs: Arc<CodeSystem> = scope
+        .code_system(&req.system, req.version.as_deref())
+        .ok_or_else(|| unknown_system(&req.system, req.version.as_deref()))?;
+    let concept = cs
+        .concept(&req.code)
+        .ok_or_else(|| Error::NotFound(unknown_code_message(&cs, &req.code)))?;
+    let index = cs.index_of(&concept.code).unwrap_or_default();
+    let wants = |p: &str| {
+        req.properties.is_empty() || req.properties.iter().any(|w| w == "*" || w == p)
+    };
+
+    let mut properties = Vec::new();
+    for p in &concept.properties {
+        if matches!(p.code.as_str(), "parent" | "child") || !wants(&p.code) {
+            continue;
+        }
+        properties.push(LookupProperty {
+            code: p.code.clone(),
+            value: p.value.clone(),
+            description: None,
+        });
+    }
+    if wants("inactive") && concept.property("inactive").is_none() {
+        properties.push(LookupProperty {
+            code: "inactive".into(),
+            value: PropertyValue::Boolean(concept.is_inactive()),
+            description: None,
+        });
+    }
+    if wants("parent") {
+        for p in &concept.parents {
+            properties.push(LookupProperty {
+                code: "parent".into(),
+                value: PropertyValue::Code(p.clone()),
+                description: cs.concept(p).and_then(|c| c.display.clone()),
+            });
+        }
+    }
+    if wants("child") {
+        for c in cs.children_of(index) {
+            properties.push(LookupProperty {
+                code: "child".into(),
+                value: PropertyValue::Code(c.code.clone()),
+                description: c.display.clone(),
+            });
+        }
+    }
+
+    let mut designations = concept.designations.clone();
+    for sup in scope.supplements_of(&cs.meta.url) {
+        if let Some(sc) = sup.concept(&concept.code) {
+            designations.extend(sc.designations.iter().cloned());
+        }
+    }
+
+    Ok(LookupResult {
+        name: cs
+            .meta
+            .name
+            .clone()
+            .or_else(|| cs.meta.title.clone())
+            .unwrap_or_else(|| cs.meta.url.clone()),
+        system: cs.meta.url.clone(),
+        version: cs.meta.version.clone(),
+        code: concept.code.clone(),
+        display: display_for(&cs, concept, &req.languages).map(str::to_string),
+        definition: concept.definition.clone(),
+        is_abstract: concept.is_abstract(),
+        designations,
+        properties,
+    })
+}

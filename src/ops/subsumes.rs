@@ -1,0 +1,50 @@
+//! `CodeSystem/$subsumes`: the hierarchical relation between two codes.
+
+use super::lookup::{unknown_code_message, unknown_system};
+use crate::catalog::Scope;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Equivalent,
+    Subsumes,
+    SubsumedBy,
+    NotSubsumed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Equivalent => "equivalent",
+            Outcome::Subsumes => "subsumes",
+            Outcome::SubsumedBy => "subsumed-by",
+            Outcome::NotSubsumed => "not-subsumed",
+        }
+    }
+}
+
+pub fn subsumes(
+    scope: &Scope,
+    system: &str,
+    version: Option<&str>,
+    code_a: &str,
+    code_b: &str,
+) -> Result<Outcome> {
+    let cs = scope
+        .code_system(system, version)
+        .ok_or_else(|| unknown_system(system, version))?;
+    for code in [code_a, code_b] {
+        if cs.concept(code).is_none() {
+            return Err(Error::NotFound(unknown_code_message(&cs, code)));
+        }
+    }
+    Ok(if code_a == code_b {
+        Outcome::Equivalent
+    } else if cs.subsumes(code_a, code_b) {
+        Outcome::Subsumes
+    } else if cs.subsumes(code_b, code_a) {
+        Outcome::SubsumedBy
+    } else {
+        Outcome::NotSubsumed
+    })
+}

@@ -1,0 +1,369 @@
+//! From what the user typed to a tantivy query.
+//!
+//! The text is cut into units: a word, or a phrase of `synonyms.txt` ("compte rendu"). A unit
+//! matches when any of its alternatives does:
+//! - the words as typed, each as a word prefix ("op" → "opératoire");
+//! - the stem of a single word ("lettres" → "lettre");
+//! - a profession ending turned into its discipline ("cardiologue" → "cardiologi…");
+//! - the other phrases of its synonym group, word for word ("cr" ↔ "compte rendu").
+//!
+//! Every unit is required, except stop words ("de", "la", "d'") that are not the last word:
+//! those are optional, so they neither kill a query nor get ignored while being typed ("la" may
+//! be the start of "laboratoire"). The whole text may also be a code (exact, or its beginning).
+
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::Term;
+
+use super::analysis::{code_key, is_stop_word, Analyzer};
+use super::schema::Fields;
+use super::synonyms::{suffix_alternative, Synonyms};
+
+/// Typo tolerance applies to words at least this long (Levenshtein distance 1).
+pub const FUZZY_MIN_LEN: usize = 5;
+/// Stems and profession endings are only tried on words at least this long.
+const DERIVE_MIN_LEN: usize = 3;
+
+/// How one word of an alternative matches an indexed word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum How {
+    /// The indexed word starts with it (typo-tolerant in fuzzy mode).
+    Prefix,
+    /// The indexed word is it, or has the same stem (`stem`).
+    Exact { stem: String },
+    /// The indexed word has this stem.
+    Stem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub text: String,
+    pub how: How,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternative {
+    pub pieces: Vec<Piece>,
+    /// The words as the user typed them (not a stem, ending rule or synonym).
+    pub typed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub typed: Vec<String>,
+    pub alternatives: Vec<Alternative>,
+    pub optional: bool,
+}
+
+/// Strict: typed words are exact prefixes. Fuzzy: the fallback when strict finds nothing,
+/// long words may be one edit away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Strict,
+    Fuzzy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedQuery {
+    /// The text as typed, lower-cased and trimmed, for code matches.
+    pub code: String,
+    pub units: Vec<Unit>,
+}
+
+impl ParsedQuery {
+    pub fn parse(text: &str, analyzer: &mut Analyzer, synonyms: &Synonyms) -> ParsedQuery {
+        let words: Vec<String> = analyzer.words(text).into_iter().map(|w| w.text).collect();
+        let mut units = Vec::new();
+        let mut at = 0;
+        while at < words.len() {
+            let unit = match synonyms.match_at(&words, at) {
+                Some(m) => {
+                    let typed = words[at..at + m.len].to_vec();
+                    let mut alternatives = vec![typed_alternative(&typed)];
+                    for phrase in m.alternatives {
+                        alternatives.push(Alternative {
+                            pieces: phrase
+                                .into_iter()
+                                .map(|w| Piece {
+                                    how: How::Exact {
+                                        stem: analyzer.stem(&w),
+                                    },
+                                    text: w,
+                                })
+                                .collect(),
+                            typed: false,
+                        });
+                    }
+                    at += m.len;
+                    Unit {
+                        typed,
+                        alternatives,
+                        optional: false,
+                    }
+                }
+                None => {
+                    let w = words[at].clone();
+                    at += 1;
+                    single_word_unit(w, analyzer)
+                }
+            };
+            units.push(unit);
+        }
+        let last = units.len().saturating_sub(1);
+        for (i, u) in units.iter_mut().enumerate() {
+            u.optional = i != last && u.typed.len() == 1 && is_stop_word(&u.typed[0]);
+        }
+        ParsedQuery {
+            code: code_key(text),
+            units,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty() && self.code.is_empty()
+    }
+
+    /// Normalised form for cache keys: two texts with the same key give the same results.
+    pub fn cache_key(&self) -> String {
+        let words: Vec<&str> = self
+            .units
+            .iter()
+            .flat_map(|u| u.typed.iter().map(String::as_str))
+            .collect();
+        format!("{}\u{1}{}", words.join(" "), self.code)
+    }
+
+    pub fn required(&self) -> impl Iterator<Item = &Unit> {
+        self.units.iter().filter(|u| !u.optional)
+    }
+}
+
+fn typed_alternative(words: &[String]) -> Alternative {
+    Alternative {
+        pieces: words
+            .iter()
+            .map(|w| Piece {
+                text: w.clone(),
+                how: How::Prefix,
+            })
+            .collect(),
+        typed: true,
+    }
+}
+
+fn single_word_unit(w: String, analyzer: &mut Analyzer) -> Unit {
+    let mut alternatives = vec![typed_alternative(std::slice::from_ref(&w))];
+    if w.chars().count() >= DERIVE_MIN_LEN {
+        let stem = analyzer.stem(&w);
+        alternatives.push(Alternative {
+            pieces: vec![Piece {
+                text: stem,
+                how: How::Stem,
+            }],
+            typed: false,
+        });
+        if let Some(alt) = suffix_alternative(&w) {
+            alternatives.push(Alternative {
+                pieces: vec![Piece {
+                    text: alt,
+                    how: How::Prefix,
+                }],
+                typed: false,
+            });
+        }
+    }
+    Unit {
+        typed: vec![w],
+        alternatives,
+        optional: false,
+    }
+}
+
+/// Field weights of the first stage (the second stage re-ranks in Rust anyway; these only
+/// decide which candidates make the window).
+const DISPLAY_BOOST: f32 = 3.0;
+const ALT_BOOST: f32 = 2.0;
+const DESC_BOOST: f32 = 0.3;
+const TABLE_BOOST: f32 = 0.5;
+const CODE_BOOST: f32 = 10.0;
+
+fn boxed(q: impl Query + 'static, boost: f32) -> Box<dyn Query> {
+    if boost == 1.0 {
+        Box::new(q)
+    } else {
+        Box::new(BoostQuery::new(Box::new(q), boost))
+    }
+}
+
+fn any(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        clauses.into_iter().map(|q| (Occur::Should, q)).collect(),
+    ))
+}
+
+fn all(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        clauses.into_iter().map(|q| (Occur::Must, q)).collect(),
+    ))
+}
+
+fn term(field: Field, text: &str) -> TermQuery {
+    TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs)
+}
+
+/// Builds tantivy queries against one schema.
+pub struct Builder<'a> {
+    pub fields: &'a Fields,
+    pub mode: Mode,
+    /// Also match the table's name, URL and OID (cross-table search).
+    pub with_table: bool,
+}
+
+impl Builder<'_> {
+    fn word_fields(&self) -> Vec<(Field, f32)> {
+        let f = self.fields;
+        let mut out = vec![(f.display, DISPLAY_BOOST), (f.alt, ALT_BOOST), (f.desc, DESC_BOOST)];
+        if self.with_table {
+            out.push((f.table, TABLE_BOOST));
+        }
+        out
+    }
+
+    fn piece(&self, p: &Piece) -> Box<dyn Query> {
+        match &p.how {
+            How::Prefix => {
+                let distance = match self.mode {
+                    Mode::Fuzzy if p.text.chars().count() >= FUZZY_MIN_LEN => 1,
+                    _ => 0,
+                };
+                any(self
+                    .word_fields()
+                    .into_iter()
+                    .map(|(f, boost)| {
+                        let q = FuzzyTermQuery::new_prefix(
+                            Term::from_field_text(f, &p.text),
+                            distance,
+                            true,
+                        );
+                        boxed(q, boost)
+                    })
+                    .collect())
+            }
+            How::Exact { stem } => {
+                let mut clauses: Vec<Box<dyn Query>> = self
+                    .word_fields()
+                    .into_iter()
+                    .map(|(f, boost)| boxed(term(f, &p.text), boost))
+                    .collect();
+                clauses.push(Box::new(term(self.fields.stems, stem)));
+                any(clauses)
+            }
+            How::Stem => Box::new(term(self.fields.stems, &p.text)),
+        }
+    }
+
+    fn unit(&self, u: &Unit) -> Box<dyn Query> {
+        any(u
+            .alternatives
+            .iter()
+            .map(|a| all(a.pieces.iter().map(|p| self.piece(p)).collect()))
+            .collect())
+    }
+
+    /// The text part: every required unit, optional ones adding to the score.
+    fn text(&self, q: &ParsedQuery) -> Option<Box<dyn Query>> {
+        if q.units.is_empty() {
+            return None;
+        }
+        let clauses = q
+            .units
+            .iter()
+            .map(|u| {
+                let occur = if u.optional { Occur::Should } else { Occur::Must };
+                (occur, self.unit(u))
+            })
+            .collect();
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// The whole text as a code: exact, or (2+ characters, no space) its beginning.
+    fn code(&self, q: &ParsedQuery) -> Option<Box<dyn Query>> {
+        if q.code.is_empty() {
+            return None;
+        }
+        let exact = boxed(
+            TermQuery::new(
+                Term::from_field_text(self.fields.code, &q.code),
+                IndexRecordOption::Basic,
+            ),
+            CODE_BOOST,
+        );
+        if q.code.chars().count() < 2 || q.code.contains(char::is_whitespace) {
+            return Some(exact);
+        }
+        let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(self.fields.code, &q.code), 0, true);
+        Some(any(vec![exact, boxed(prefix, 2.0)]))
+    }
+
+    /// `scope` (if any) and `active_only` are filters; the text or the code must match.
+    pub fn build(&self, q: &ParsedQuery, scope: Option<&str>, active_only: bool) -> Box<dyn Query> {
+        let mut must: Vec<Box<dyn Query>> = Vec::new();
+        if let Some(s) = scope {
+            must.push(Box::new(TermQuery::new(
+                Term::from_field_text(self.fields.scope, s),
+                IndexRecordOption::Basic,
+            )));
+        }
+        if active_only {
+            must.push(Box::new(TermQuery::new(
+                Term::from_field_u64(self.fields.active, 1),
+                IndexRecordOption::Basic,
+            )));
+        }
+        let matching: Vec<Box<dyn Query>> = [self.text(q), self.code(q)].into_iter().flatten().collect();
+        must.push(any(matching));
+        // The filters add the same score to every candidate; only the match part ranks them.
+        all(must)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> ParsedQuery {
+        let mut a = Analyzer::default();
+        let syn = Synonyms::builtin(&mut a);
+        ParsedQuery::parse(s, &mut a, &syn)
+    }
+
+    #[test]
+    fn stop_words_are_optional_unless_last() {
+        let q = parse("lettre de liaison sortie");
+        let optional: Vec<bool> = q.units.iter().map(|u| u.optional).collect();
+        assert_eq!(optional, [false, true, false, false]);
+        let q = parse("lettre de");
+        assert!(!q.units[1].optional, "the word being typed stays required");
+    }
+
+    #[test]
+    fn abbreviations_become_alternatives() {
+        let q = parse("CR op");
+        assert_eq!(q.units.len(), 2);
+        let cr = &q.units[0];
+        assert!(cr.alternatives.iter().any(|a| a.pieces.len() == 2 && a.pieces[0].text == "compte"));
+        assert_eq!(q.code, "cr op");
+    }
+
+    #[test]
+    fn cache_key_ignores_case_accents_and_punctuation() {
+        assert_eq!(parse("Kiné").cache_key(), parse("kine").cache_key());
+        assert_ne!(parse("kine").cache_key(), parse("kines").cache_key());
+    }
+
+    #[test]
+    fn empty_text_has_no_units() {
+        assert!(parse("  ").is_empty());
+        assert!(parse("--").units.is_empty());
+    }
+}

@@ -1,0 +1,295 @@
+//! Second stage: re-rank the candidates tantivy returned, in Rust, on explicit criteria.
+//!
+//! In order: exact code match; every word matched (as a prefix, stem or synonym) in the display;
+//! matches at word starts before matches inside compound words ("kiné" in
+//! "Masseur-Kinésithérapeute"), the display starting with the query, matches as typed before
+//! derived ones (stems, synonyms, typos); display before designation before description;
+//! active before retired; shorter display first; then code and system, so the same query
+//! always gives the same order.
+
+use std::cmp::Ordering;
+
+use super::analysis::{code_key, Analyzer, Word};
+use super::entries::Entry;
+use super::query::{Alternative, How, Mode, ParsedQuery, Piece, Unit, FUZZY_MIN_LEN};
+
+/// The sort key of one candidate; smaller is better.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RankKey {
+    not_code: bool,
+    not_in_display: bool,
+    inside_words: usize,
+    not_at_start: bool,
+    derived: usize,
+    tier: u8,
+    inactive: bool,
+    display_len: usize,
+    code: String,
+    system: String,
+}
+
+/// A text cut into folded words, with their stems.
+struct Text {
+    words: Vec<Word>,
+    stems: Vec<String>,
+}
+
+impl Text {
+    fn new(analyzer: &mut Analyzer, s: &str) -> Text {
+        let words = analyzer.words(s);
+        let stems = words.iter().map(|w| analyzer.stem(&w.text)).collect();
+        Text { words, stems }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    derived: bool,
+    inside: bool,
+    pos: usize,
+}
+
+/// Whether some beginning of `word` is at most one edit (insertion, deletion, substitution or
+/// transposition of neighbours) away from `typed`: the Rust twin of tantivy's fuzzy prefix.
+pub fn prefix_within_one_edit(typed: &str, word: &str) -> bool {
+    let t: Vec<char> = typed.chars().collect();
+    let w: Vec<char> = word.chars().collect();
+    // Rows of the optimal-string-alignment distance between t[..i] and w[..j].
+    let mut before: Vec<usize> = Vec::new();
+    let mut prev: Vec<usize> = (0..=w.len()).collect();
+    for i in 1..=t.len() {
+        let mut cur = vec![i; w.len() + 1];
+        for j in 1..=w.len() {
+            let mut d = (prev[j - 1] + usize::from(t[i - 1] != w[j - 1]))
+                .min(prev[j] + 1)
+                .min(cur[j - 1] + 1);
+            if i > 1 && j > 1 && t[i - 1] == w[j - 2] && t[i - 2] == w[j - 1] {
+                d = d.min(before[j - 2] + 1);
+            }
+            cur[j] = d;
+        }
+        before = std::mem::replace(&mut prev, cur);
+    }
+    prev.iter().any(|&d| d <= 1)
+}
+
+fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
+    let mut best: Option<Hit> = None;
+    for (pos, w) in text.words.iter().enumerate() {
+        let strict = match &p.how {
+            How::Prefix => w.text.starts_with(p.text.as_str()),
+            How::Exact { stem } => w.text == p.text || &text.stems[pos] == stem,
+            How::Stem => text.stems[pos] == p.text,
+        };
+        let fuzzy = !strict
+            && mode == Mode::Fuzzy
+            && p.how == How::Prefix
+            && p.text.chars().count() >= FUZZY_MIN_LEN
+            && prefix_within_one_edit(&p.text, &w.text);
+        if strict || fuzzy {
+            let hit = Hit {
+                derived: fuzzy,
+                inside: !w.word_start,
+                pos,
+            };
+            if best.is_none_or(|b| hit < b) {
+                best = Some(hit);
+            }
+        }
+    }
+    best
+}
+
+fn alternative_hit(a: &Alternative, text: &Text, mode: Mode) -> Option<Hit> {
+    let mut first: Option<Hit> = None;
+    let mut inside = false;
+    let mut derived = !a.typed;
+    for p in &a.pieces {
+        let h = piece_hit(p, text, mode)?;
+        inside |= h.inside;
+        derived |= h.derived;
+        first.get_or_insert(h);
+    }
+    first.map(|f| Hit {
+        derived,
+        inside,
+        pos: f.pos,
+    })
+}
+
+fn unit_hit(u: &Unit, text: &Text, mode: Mode) -> Option<Hit> {
+    u.alternatives
+        .iter()
+        .filter_map(|a| alternative_hit(a, text, mode))
+        .min()
+}
+
+/// How well one text answers the required units, if it answers all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct FieldHit {
+    inside_words: usize,
+    not_at_start: bool,
+    derived: usize,
+}
+
+fn field_hit(units: &[&Unit], text: &Text, mode: Mode) -> Option<FieldHit> {
+    let mut fh = FieldHit {
+        inside_words: 0,
+        not_at_start: false,
+        derived: 0,
+    };
+    for (i, u) in units.iter().enumerate() {
+        let h = unit_hit(u, text, mode)?;
+        fh.inside_words += usize::from(h.inside);
+        fh.derived += usize::from(h.derived);
+        if i == 0 {
+            fh.not_at_start = h.pos != 0;
+        }
+    }
+    Some(fh)
+}
+
+/// Ranks entries for one parsed query.
+pub struct Ranker<'q> {
+    query: &'q ParsedQuery,
+    required: Vec<&'q Unit>,
+    mode: Mode,
+    analyzer: Analyzer,
+}
+
+impl<'q> Ranker<'q> {
+    pub fn new(query: &'q ParsedQuery, mode: Mode) -> Self {
+        Ranker {
+            query,
+            required: query.required().collect(),
+            mode,
+            analyzer: Analyzer::default(),
+        }
+    }
+
+    pub fn key(&mut self, e: &Entry) -> RankKey {
+        let mode = self.mode;
+        let display = e.display.as_deref().map(|d| Text::new(&mut self.analyzer, d));
+        let in_display = display.as_ref().and_then(|t| field_hit(&self.required, t, mode));
+        let mut tier = 0;
+        let mut best = in_display;
+        if best.is_none() {
+            let alts: Vec<Text> = e.alts.iter().map(|a| Text::new(&mut self.analyzer, a)).collect();
+            best = alts.iter().filter_map(|t| field_hit(&self.required, t, mode)).min();
+            tier = if best.is_some() {
+                1
+            } else if self.covered_across(display.as_ref(), &alts, e) {
+                2
+            } else {
+                3
+            };
+        }
+        RankKey {
+            not_code: code_key(&e.code) != self.query.code,
+            not_in_display: in_display.is_none(),
+            inside_words: best.map_or(usize::MAX, |b| b.inside_words),
+            not_at_start: best.is_none_or(|b| b.not_at_start),
+            derived: best.map_or(usize::MAX, |b| b.derived),
+            tier,
+            inactive: e.inactive,
+            display_len: e.display.as_deref().map_or(usize::MAX, |d| d.chars().count()),
+            code: e.code.clone(),
+            system: e.system.clone(),
+        }
+    }
+
+    /// Every required unit found somewhere: display, a designation or a description.
+    fn covered_across(&mut self, display: Option<&Text>, alts: &[Text], e: &Entry) -> bool {
+        let descs: Vec<Text> = e.descs.iter().map(|d| Text::new(&mut self.analyzer, d)).collect();
+        let mode = self.mode;
+        self.required.iter().all(|u| {
+            display
+                .into_iter()
+                .chain(alts)
+                .chain(&descs)
+                .any(|t| unit_hit(u, t, mode).is_some())
+        })
+    }
+}
+
+/// Orders `(key, item)` pairs by key.
+pub fn by_key<T>(a: &(RankKey, T), b: &(RankKey, T)) -> Ordering {
+    a.0.cmp(&b.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::synonyms::Synonyms;
+
+    fn entry(code: &str, display: &str) -> Entry {
+        Entry {
+            scope: 0,
+            system: "s".into(),
+            code: code.into(),
+            display: Some(display.into()),
+            alts: Vec::new(),
+            descs: Vec::new(),
+            table_words: Vec::new(),
+            inactive: false,
+        }
+    }
+
+    fn rank(query: &str, entries: &[Entry], mode: Mode) -> Vec<String> {
+        let mut a = Analyzer::default();
+        let syn = Synonyms::builtin(&mut a);
+        let q = ParsedQuery::parse(query, &mut a, &syn);
+        let mut r = Ranker::new(&q, mode);
+        let mut keyed: Vec<(RankKey, &Entry)> = entries.iter().map(|e| (r.key(e), e)).collect();
+        keyed.sort_by(by_key);
+        keyed.into_iter().map(|(_, e)| e.code.clone()).collect()
+    }
+
+    #[test]
+    fn one_edit_prefixes() {
+        assert!(prefix_within_one_edit("cardiolgie", "cardiologie"));
+        assert!(prefix_within_one_edit("operatoir", "operatoire"));
+        assert!(prefix_within_one_edit("opreatoire", "operatoire"));
+        assert!(!prefix_within_one_edit("oprtoire", "operatoire"));
+        assert!(prefix_within_one_edit("ophtalmo", "ophtalnologie"));
+        assert!(!prefix_within_one_edit("cardiolgie", "chirurgie"));
+    }
+
+    #[test]
+    fn start_of_display_beats_inside_and_later_words() {
+        let entries = [
+            entry("SM11", "Chirurgie thoracique et cardio-vasculaire (SM)"),
+            entry("SM04", "Cardiologie et Maladies vasculaires (SM)"),
+        ];
+        assert_eq!(rank("cardio", &entries, Mode::Strict), ["SM04", "SM11"]);
+    }
+
+    #[test]
+    fn exact_code_first_then_shorter_then_code() {
+        let entries = [
+            entry("B", "Lettre de liaison à la sortie d'une structure sociale"),
+            entry("A", "Lettre de liaison à la sortie d'un établissement"),
+            entry("LETTRE", "Autre"),
+        ];
+        assert_eq!(rank("lettre", &entries, Mode::Strict), ["LETTRE", "A", "B"]);
+        let same = [entry("Z", "Même"), entry("Y", "Même")];
+        assert_eq!(rank("meme", &same, Mode::Strict), ["Y", "Z"]);
+    }
+
+    #[test]
+    fn display_before_designation_and_active_before_retired() {
+        let mut by_alt = entry("ALT", "Autre chose");
+        by_alt.alts.push("Ophtalmologie".into());
+        let mut retired = entry("OLD", "Ophtalmologie");
+        retired.inactive = true;
+        let active = entry("NEW", "Ophtalmologie");
+        assert_eq!(rank("ophtalmo", &[by_alt, retired, active], Mode::Strict), ["NEW", "OLD", "ALT"]);
+    }
+
+    #[test]
+    fn abbreviation_matches_the_display() {
+        let entries = [entry("X", "Compte rendu opératoire"), entry("Y", "CR opératoire")];
+        // Both match in the display; the typed form ("cr") beats the synonym.
+        assert_eq!(rank("cr op", &entries, Mode::Strict), ["Y", "X"]);
+    }
+}

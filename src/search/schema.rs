@@ -1,0 +1,103 @@
+//! The tantivy schema: one document per (scope, member).
+
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STRING,
+};
+use tantivy::TantivyDocument;
+
+use super::analysis::{self, CODE, STEMS, WORDS};
+use super::entries::{Entry, ScopeInfo};
+
+/// Bump when the schema or the analysis changes: an index on disk built by another version is
+/// then rebuilt (the number is part of the data fingerprint).
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// Scope key (`vs|url|version` or `cs|url|version`), raw.
+    pub scope: Field,
+    /// The member code, lower-cased, whole.
+    pub code: Field,
+    /// Display (the value set's label when it gives one), folded words.
+    pub display: Field,
+    /// Designations (LibelleCourt, LibelleAdapte, …) and the code system's own display.
+    pub alt: Field,
+    /// Long descriptions (DescriptionMetier, definition): lower weight.
+    pub desc: Field,
+    /// Display and designations, stemmed.
+    pub stems: Field,
+    /// The table: name, title, canonical URL, OIDs (cross-table search only).
+    pub table: Field,
+    /// 1 when active, 0 when retired.
+    pub active: Field,
+    /// Position of the entry in `SearchIndex::entries`.
+    pub entry: Field,
+}
+
+fn text(tokenizer: &str, freqs: bool) -> TextOptions {
+    let option = if freqs {
+        IndexRecordOption::WithFreqs
+    } else {
+        IndexRecordOption::Basic
+    };
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(option),
+    )
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        scope: b.add_text_field("scope", STRING),
+        code: b.add_text_field("code", text(CODE, false)),
+        display: b.add_text_field("display", text(WORDS, true)),
+        alt: b.add_text_field("alt", text(WORDS, true)),
+        desc: b.add_text_field("desc", text(WORDS, true)),
+        stems: b.add_text_field("stems", text(STEMS, true)),
+        table: b.add_text_field("table", text(WORDS, false)),
+        active: b.add_u64_field("active", INDEXED),
+        entry: b.add_u64_field("entry", FAST),
+    };
+    (b.build(), fields)
+}
+
+/// Looks the fields up in an index opened from disk (same names as `build`).
+pub fn resolve(schema: &Schema) -> tantivy::Result<Fields> {
+    let f = |name: &str| schema.get_field(name);
+    Ok(Fields {
+        scope: f("scope")?,
+        code: f("code")?,
+        display: f("display")?,
+        alt: f("alt")?,
+        desc: f("desc")?,
+        stems: f("stems")?,
+        table: f("table")?,
+        active: f("active")?,
+        entry: f("entry")?,
+    })
+}
+
+pub fn document(fields: &Fields, position: usize, e: &Entry, scope: &ScopeInfo) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(fields.scope, &scope.key);
+    doc.add_text(fields.code, analysis::code_key(&e.code));
+    if let Some(d) = &e.display {
+        doc.add_text(fields.display, d);
+        doc.add_text(fields.stems, d);
+    }
+    for a in &e.alts {
+        doc.add_text(fields.alt, a);
+        doc.add_text(fields.stems, a);
+    }
+    for d in &e.descs {
+        doc.add_text(fields.desc, d);
+    }
+    for t in scope.table_words.iter().chain(&e.table_words) {
+        doc.add_text(fields.table, t);
+    }
+    doc.add_u64(fields.active, u64::from(!e.inactive));
+    doc.add_u64(fields.entry, position as u64);
+    doc
+}

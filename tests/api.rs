@@ -1,0 +1,371 @@
+//! Integration tests: the real HTTP app, in-process, on the shipped data, speaking FHIR JSON.
+
+use actix_web::{test, web};
+use nosterm::config::AppConfig;
+use nosterm::state::AppState;
+use serde_json::{json, Value};
+
+const A08: &str = "https://mos.esante.gouv.fr/NOS/TRE_A08-HL7Confidentiality/FHIR/TRE-A08-HL7Confidentiality";
+const A08_OID: &str = "2.16.840.1.113883.5.25";
+const A07: &str = "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument";
+const R02: &str = "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite";
+const R94: &str = "https://mos.esante.gouv.fr/NOS/TRE_R94-ProfessionSocial/FHIR/TRE-R94-ProfessionSocial";
+const A03: &str = "https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument";
+const J02: &str = "https://mos.esante.gouv.fr/NOS/JDV_J02-XdsHealthcareFacilityTypeCode-CISIS/FHIR/JDV-J02-XdsHealthcareFacilityTypeCode-CISIS";
+const J07: &str = "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS";
+const J07_OID: &str = "1.2.250.1.213.1.1.5.471";
+const J08: &str = "https://mos.esante.gouv.fr/NOS/JDV_J08-XdsConfidentialityCode-CISIS/FHIR/JDV-J08-XdsConfidentialityCode-CISIS";
+const A04: &str = "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc";
+
+fn state() -> web::Data<AppState> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    match AppState::load(&dir, AppConfig::default()) {
+        Ok(s) => web::Data::new(s),
+        Err(errors) => panic!("shipped data must load: {errors:?}"),
+    }
+}
+
+macro_rules! app {
+    () => {
+        test::init_service(nosterm::create_app(state())).await
+    };
+}
+
+/// GET, returning (status, body as JSON).
+async fn get<S>(app: &S, uri: &str) -> (u16, Value)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+    >,
+{
+    let resp = test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
+    let status = resp.status().as_u16();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = test::read_body(resp).await;
+    assert!(ctype.starts_with("application/fhir+json"), "{uri}: content-type {ctype}");
+    (status, serde_json::from_slice(&body).expect("JSON body"))
+}
+
+async fn post<S>(app: &S, uri: &str, body: Value) -> (u16, Value)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+    >,
+{
+    let req = test::TestRequest::post()
+        .uri(uri)
+        .insert_header(("content-type", "application/fhir+json"))
+        .set_payload(body.to_string())
+        .to_request();
+    let resp = test::call_service(app, req).await;
+    let status = resp.status().as_u16();
+    let body = test::read_body(resp).await;
+    (status, serde_json::from_slice(&body).expect("JSON body"))
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The value of parameter `name` (whatever its type).
+fn param<'a>(p: &'a Value, name: &str) -> Option<&'a Value> {
+    p["parameter"].as_array()?.iter().find(|x| x["name"] == name).and_then(|x| {
+        x.as_object()?
+            .iter()
+            .find(|(k, _)| k.starts_with("value"))
+            .map(|(_, v)| v)
+    })
+}
+
+fn issue_codes(p: &Value) -> Vec<String> {
+    p["parameter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|x| x["name"] == "issues")
+        .flat_map(|x| x["resource"]["issue"].as_array().cloned().unwrap_or_default())
+        .map(|i| i["details"]["coding"][0]["code"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn assert_outcome(body: &Value, code: &str) {
+    assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+    assert_eq!(body["issue"][0]["severity"], "error", "{body}");
+    assert_eq!(body["issue"][0]["code"], code, "{body}");
+}
+
+#[actix_web::test]
+async fn valid_code_by_url_and_by_oid() {
+    let app = app!();
+    for system in [A08.to_string(), format!("urn:oid:{A08_OID}"), A08_OID.to_string()] {
+        let (s, p) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=R", enc(&system))).await;
+        assert_eq!(s, 200, "{p}");
+        assert_eq!(param(&p, "result"), Some(&json!(true)), "{system}: {p}");
+        assert_eq!(param(&p, "display"), Some(&json!("Restreint")));
+        assert_eq!(param(&p, "code"), Some(&json!("R")));
+    }
+}
+
+#[actix_web::test]
+async fn unknown_code_is_false_with_invalid_code_issue() {
+    let app = app!();
+    let (s, p) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=X", enc(A08))).await;
+    assert_eq!(s, 200);
+    assert_eq!(param(&p, "result"), Some(&json!(false)));
+    assert!(param(&p, "message").unwrap().as_str().unwrap().contains("Unknown code 'X'"));
+    assert_eq!(issue_codes(&p), vec!["invalid-code"]);
+}
+
+#[actix_web::test]
+async fn wrong_display_names_the_valid_one_and_lenient_warns() {
+    let app = app!();
+    let uri = format!("/fhir/CodeSystem/$validate-code?url={}&code=V&display=Secret", enc(A08));
+    let (_, p) = get(&app, &uri).await;
+    assert_eq!(param(&p, "result"), Some(&json!(false)));
+    let msg = param(&p, "message").unwrap().as_str().unwrap();
+    assert!(msg.contains("Très restreint") && msg.contains("Secret"), "{msg}");
+    assert_eq!(issue_codes(&p), vec!["invalid-display"]);
+
+    let (_, p) = get(&app, &format!("{uri}&lenient-display-validation=true")).await;
+    assert_eq!(param(&p, "result"), Some(&json!(true)));
+    assert_eq!(issue_codes(&p), vec!["invalid-display"]);
+}
+
+#[actix_web::test]
+async fn designation_is_an_accepted_display() {
+    let app = app!();
+    let (_, p) = get(
+        &app,
+        &format!("/fhir/CodeSystem/$validate-code?url={}&code=SA02&display={}", enc(R02), enc("Hôp militaire SSA")),
+    )
+    .await;
+    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param(&p, "display"), Some(&json!("Hôpital militaire du Service de santé des armées")));
+}
+
+#[actix_web::test]
+async fn retired_code_is_valid_and_flagged_inactive() {
+    let app = app!();
+    let (_, p) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=200", enc(R94))).await;
+    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param(&p, "inactive"), Some(&json!(true)));
+    let (_, p) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=200&activeOnly=true", enc(R94))).await;
+    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+}
+
+#[actix_web::test]
+async fn jdv_membership_by_url_and_oid_get_and_post() {
+    let app = app!();
+    // A member of J08 taken from TRE_A07, by URL.
+    let (_, p) = get(
+        &app,
+        &format!("/fhir/ValueSet/$validate-code?url={}&system={}&code=INVISIBLE_PATIENT", enc(J08), enc(A07)),
+    )
+    .await;
+    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    // A code of TRE_A08 that is in J08, system by OID.
+    let (_, p) = get(
+        &app,
+        &format!("/fhir/ValueSet/$validate-code?url={}&system=urn:oid:{A08_OID}&code=N", enc(J08)),
+    )
+    .await;
+    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    // A valid TRE_A03 code that is not in J07: not in the value set.
+    let (_, p) = post(
+        &app,
+        "/fhir/ValueSet/$validate-code",
+        json!({"resourceType":"Parameters","parameter":[
+            {"name":"url","valueUri": format!("urn:oid:{J07_OID}")},
+            {"name":"coding","valueCoding":{"system": A03, "code":"10"}}]}),
+    )
+    .await;
+    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+    assert!(issue_codes(&p).contains(&"not-in-vs".to_string()));
+    // A LOINC member of J07 (TRE_A04 is declared but not shipped): the JDV decides.
+    let (_, p) = post(
+        &app,
+        "/fhir/ValueSet/$validate-code",
+        json!({"resourceType":"Parameters","parameter":[
+            {"name":"url","valueUri": J07},
+            {"name":"coding","valueCoding":{"system": A04, "code":"11490-0",
+              "display":"Lettre de liaison à la sortie d'un établissement de soins"}}]}),
+    )
+    .await;
+    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+}
+
+#[actix_web::test]
+async fn jdv_label_and_tre_label_are_both_accepted() {
+    let app = app!();
+    for display in [
+        "Structure d'urgence hors établissement hospitalier",
+        "Permanence de soins ambulatoires hors cabinet",
+    ] {
+        let (_, p) = get(
+            &app,
+            &format!(
+                "/fhir/ValueSet/$validate-code?url={}&system={}&code=SA50&display={}",
+                enc(J02),
+                enc(R02),
+                enc(display)
+            ),
+        )
+        .await;
+        assert_eq!(param(&p, "result"), Some(&json!(true)), "{display}: {p}");
+    }
+    let (_, p) = get(
+        &app,
+        &format!("/fhir/ValueSet/$validate-code?url={}&system={}&code=SA50&display=Boulangerie", enc(J02), enc(R02)),
+    )
+    .await;
+    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+}
+
+#[actix_web::test]
+async fn lookup_gives_designations_and_properties() {
+    let app = app!();
+    let (s, p) = get(&app, &format!("/fhir/CodeSystem/$lookup?system=urn:oid:{A08_OID}&code=V")).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(param(&p, "display"), Some(&json!("Très restreint")));
+    assert_eq!(param(&p, "name"), Some(&json!("TRE_A08-HL7Confidentiality")));
+    let uses: Vec<&str> = p["parameter"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["name"] == "designation")
+        .filter_map(|d| d["part"].as_array()?.iter().find(|x| x["name"] == "use")?["valueCoding"]["code"].as_str())
+        .collect();
+    assert_eq!(uses, vec!["LibelleCourt", "LibelleAdapte", "DescriptionMetier"]);
+    let props: Vec<&str> = p["parameter"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["name"] == "property")
+        .filter_map(|d| d["part"][0]["valueCode"].as_str())
+        .collect();
+    assert!(props.contains(&"dateValid") && props.contains(&"dateMaj") && props.contains(&"inactive"), "{props:?}");
+}
+
+#[actix_web::test]
+async fn translate_document_type_to_class() {
+    let app = app!();
+    let (s, p) = get(&app, "/fhir/ConceptMap/$translate?system=http://loinc.org&code=10213-7").await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    let m = p["parameter"].as_array().unwrap().iter().find(|x| x["name"] == "match").unwrap();
+    let concept = m["part"].as_array().unwrap().iter().find(|x| x["name"] == "concept").unwrap();
+    assert_eq!(concept["valueCoding"]["system"], A03);
+    assert_eq!(concept["valueCoding"]["code"], "10");
+    assert_eq!(concept["valueCoding"]["display"], "Compte rendu");
+}
+
+#[actix_web::test]
+async fn expand_pages_and_counts() {
+    let app = app!();
+    let (s, vs) = get(&app, &format!("/fhir/ValueSet/$expand?url={}&count=10&offset=5", enc(J07))).await;
+    assert_eq!(s, 200, "{vs}");
+    assert_eq!(vs["expansion"]["total"], 93);
+    assert_eq!(vs["expansion"]["contains"].as_array().unwrap().len(), 10);
+    // The implicit value set of a TRE.
+    let (_, vs) = get(&app, &format!("/fhir/ValueSet/$expand?url={}", enc(&format!("{R94}?fhir_vs")))).await;
+    assert_eq!(vs["expansion"]["total"], 26);
+    let (_, vs) = get(&app, &format!("/fhir/ValueSet/$expand?url={}&activeOnly=true", enc(&format!("{R94}?fhir_vs")))).await;
+    assert!(vs["expansion"]["total"].as_u64().unwrap() < 26);
+}
+
+#[actix_web::test]
+async fn read_and_search_by_oid() {
+    let app = app!();
+    let (s, cs) = get(&app, "/fhir/CodeSystem/TRE-A08-HL7Confidentiality").await;
+    assert_eq!(s, 200);
+    assert_eq!(cs["url"], A08);
+    for id in [format!("urn:oid:{A08_OID}"), A08_OID.to_string()] {
+        let (_, b) = get(&app, &format!("/fhir/CodeSystem?identifier={}", enc(&id))).await;
+        assert_eq!(b["resourceType"], "Bundle");
+        assert_eq!(b["total"], 1, "{id}");
+        assert_eq!(b["entry"][0]["resource"]["url"], A08);
+    }
+    let (_, b) = get(&app, &format!("/fhir/ValueSet?url={}&_summary=count", enc(J07))).await;
+    assert_eq!(b["total"], 1);
+    let (s, m) = get(&app, "/fhir/metadata").await;
+    assert_eq!(s, 200);
+    assert_eq!(m["fhirVersion"], "4.0.1");
+    let (_, t) = get(&app, "/fhir/metadata?mode=terminology").await;
+    assert!(t["codeSystem"].as_array().unwrap().iter().any(|c| c["uri"] == A08));
+}
+
+#[actix_web::test]
+async fn bad_requests_are_operation_outcomes() {
+    let app = app!();
+    // 400: missing parameter, bad boolean, broken JSON, not a Parameters body.
+    let (s, b) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}", enc(A08))).await;
+    assert_eq!(s, 400);
+    assert_outcome(&b, "invalid");
+    let (s, b) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=N&activeOnly=maybe", enc(A08))).await;
+    assert_eq!(s, 400);
+    assert_outcome(&b, "invalid");
+    let req = test::TestRequest::post()
+        .uri("/fhir/ValueSet/$validate-code")
+        .insert_header(("content-type", "application/fhir+json"))
+        .set_payload("{\"resourceType\": \"Parameters\", ")
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status().as_u16(), 400);
+    let (s, b) = post(&app, "/fhir/ValueSet/$validate-code", json!({"resourceType":"Patient"})).await;
+    assert_eq!(s, 400);
+    assert_outcome(&b, "invalid");
+    // 404: unknown code system, value set, resource, code in lookup, endpoint.
+    let (s, b) = get(&app, "/fhir/CodeSystem/$lookup?system=urn:oid:1.2.3.4&code=x").await;
+    assert_eq!(s, 404);
+    assert_outcome(&b, "not-found");
+    let (s, b) = get(&app, "/fhir/CodeSystem/$lookup?system=urn:oid:2.16.840.1.113883.5.25&code=nope").await;
+    assert_eq!(s, 404);
+    assert_outcome(&b, "not-found");
+    let (s, b) = get(&app, "/fhir/ValueSet/$expand?url=http://example.org/nope").await;
+    assert_eq!(s, 404);
+    assert_outcome(&b, "not-found");
+    let (s, b) = get(&app, "/fhir/CodeSystem/does-not-exist").await;
+    assert_eq!(s, 404);
+    assert_outcome(&b, "not-found");
+    let (s, b) = get(&app, "/fhir/Patient/1").await;
+    assert_eq!(s, 404);
+    assert_outcome(&b, "not-found");
+    // 405: writes.
+    let req = test::TestRequest::put()
+        .uri("/fhir/CodeSystem/TRE-A08-HL7Confidentiality")
+        .set_payload("{}")
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status().as_u16(), 405);
+    let b: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+    assert_outcome(&b, "not-supported");
+    // 404: translate with an unknown map.
+    let (s, b) = get(&app, "/fhir/ConceptMap/$translate?url=http://example.org/map&system=http://loinc.org&code=1").await;
+    assert_eq!(s, 404);
+    assert_outcome(&b, "not-found");
+    // 422: well-formed but unprocessable: a value set that includes itself.
+    let circular = json!({"resourceType":"ValueSet","url":"http://example.org/vs/loop","status":"active",
+        "compose":{"include":[{"valueSet":["http://example.org/vs/loop"]}]}});
+    let (s, b) = post(&app, "/fhir/ValueSet/$expand", json!({"resourceType":"Parameters","parameter":[
+        {"name":"url","valueUri":"http://example.org/vs/loop"},
+        {"name":"tx-resource","resource": circular}]})).await;
+    assert_eq!(s, 422, "{b}");
+    assert_outcome(&b, "processing");
+}

@@ -1,0 +1,92 @@
+//! Every concept of every shipped table is found again by `$lookup` and `$validate-code`, by
+//! canonical URL and by OID; every JDV member validates against its JDV by URL and by OID.
+
+use actix_web::{test, web};
+use nosterm::config::AppConfig;
+use nosterm::load::load_dir;
+use nosterm::state::AppState;
+use serde_json::Value;
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn result_of(p: &Value) -> Option<bool> {
+    p["parameter"]
+        .as_array()?
+        .iter()
+        .find(|x| x["name"] == "result")?["valueBoolean"]
+        .as_bool()
+}
+
+#[actix_web::test]
+async fn every_concept_and_member_round_trips() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let data = load_dir(&dir).expect("shipped data loads");
+    let state = web::Data::new(AppState::load(&dir, AppConfig::default()).expect("loads"));
+    let app = test::init_service(nosterm::create_app(state)).await;
+
+    let mut checked = 0;
+    for cs in &data.code_systems {
+        let names: Vec<String> = std::iter::once(cs.meta.url.clone())
+            .chain(cs.meta.oids.iter().map(|o| format!("urn:oid:{o}")))
+            .collect();
+        assert!(cs.concepts.is_empty() || names.len() > 1, "{} has no OID", cs.meta.url);
+        for c in &cs.concepts {
+            for system in &names {
+                let uri = format!("/fhir/CodeSystem/$lookup?system={}&code={}", enc(system), enc(&c.code));
+                let resp = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+                assert_eq!(resp.status().as_u16(), 200, "{uri}");
+                let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+                let display = body["parameter"].as_array().unwrap().iter().find(|x| x["name"] == "display");
+                assert_eq!(display.map(|d| &d["valueString"]), c.display.as_ref().map(|d| Value::from(d.as_str())).as_ref(), "{uri}");
+
+                let mut uri = format!("/fhir/CodeSystem/$validate-code?url={}&code={}", enc(system), enc(&c.code));
+                if let Some(d) = &c.display {
+                    uri.push_str(&format!("&display={}", enc(d)));
+                }
+                let resp = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+                let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+                assert_eq!(result_of(&body), Some(true), "{uri}: {body}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2 * 492, "checked {checked}");
+
+    let mut members = 0;
+    for vs in &data.value_sets {
+        let names: Vec<String> = std::iter::once(vs.meta.url.clone())
+            .chain(vs.meta.oids.iter().map(|o| format!("urn:oid:{o}")))
+            .collect();
+        for inc in &vs.compose.include {
+            let system = inc.system.as_deref().unwrap();
+            for c in &inc.concepts {
+                for url in &names {
+                    let mut uri = format!(
+                        "/fhir/ValueSet/$validate-code?url={}&system={}&code={}",
+                        enc(url),
+                        enc(system),
+                        enc(&c.code)
+                    );
+                    if let Some(d) = &c.display {
+                        uri.push_str(&format!("&display={}", enc(d)));
+                    }
+                    let resp = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+                    let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+                    assert_eq!(result_of(&body), Some(true), "{uri}: {body}");
+                    members += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(members, 2 * 272);
+}

@@ -1,0 +1,516 @@
+//! Loader integration tests: the shipped `data/`, the fixtures in `tests/fixtures/`, and
+//! malformed copies of them in temporary folders, each refused at an exact `file:line:column`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nosterm::fhir::resources::{code_system_json, concept_map_json, value_set_json};
+use nosterm::load::fhir_json::{parse_file, parse_resource};
+use nosterm::load::tabs::parse_tabs;
+use nosterm::load::{load_dir, same_content, Dataset, Resource};
+use nosterm::model::{CodeSystem, Concept, Origin};
+
+const A08_URL: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_A08-HL7Confidentiality/FHIR/TRE-A08-HL7Confidentiality";
+const A08_CSV: &str = "CodeSystem-TRE-A08-HL7Confidentiality.csv";
+const A08_JSON: &str = "CodeSystem-TRE-A08-HL7Confidentiality.json";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures").join(rel)
+}
+
+fn shipped() -> Dataset {
+    match load_dir(&root().join("data")) {
+        Ok(d) => d,
+        Err(es) => panic!("data/ does not load: {es:#?}"),
+    }
+}
+
+fn code_system<'a>(d: &'a Dataset, url: &str) -> &'a CodeSystem {
+    d.code_systems
+        .iter()
+        .find(|cs| cs.meta.url == url)
+        .unwrap_or_else(|| panic!("no code system {url}"))
+}
+
+/// A fresh folder under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let p =
+            std::env::temp_dir().join(format!("nosterm-loaders-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    /// A copy of `data/` in the subfolder `csv/`.
+    fn with_data(tag: &str) -> Self {
+        let t = TempDir::new(tag);
+        let csv = t.0.join("csv");
+        fs::create_dir_all(&csv).unwrap();
+        for e in fs::read_dir(root().join("data")).unwrap() {
+            let e = e.unwrap();
+            if e.path().extension().is_some_and(|x| x == "csv") {
+                fs::copy(e.path(), csv.join(e.file_name())).unwrap();
+            }
+        }
+        t
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+
+    fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, bytes).unwrap();
+    }
+
+    /// Replaces line `line` (1-based) of a CRLF or LF text file.
+    fn edit_line(&self, rel: &str, line: usize, f: impl Fn(&str) -> String) {
+        let text = fs::read_to_string(self.path(rel)).unwrap();
+        let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+        let cr = lines[line - 1].ends_with('\r');
+        let body = lines[line - 1].trim_end_matches('\r').to_string();
+        lines[line - 1] = f(&body) + if cr { "\r" } else { "" };
+        fs::write(self.path(rel), lines.join("\n")).unwrap();
+    }
+
+    fn errors(&self) -> Vec<String> {
+        match load_dir(&self.0) {
+            Ok(_) => Vec::new(),
+            Err(es) => es.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn json_code_system(rel: &str) -> CodeSystem {
+    let bytes = fs::read(fixture(rel)).unwrap();
+    match parse_file(&bytes, rel).unwrap().pop() {
+        Some(Resource::CodeSystem(cs)) => cs,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn tabs_code_system(rel: &str) -> CodeSystem {
+    match parse_tabs(&fs::read(fixture(rel)).unwrap(), "x.tabs") {
+        Ok(Resource::CodeSystem(cs)) => cs,
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The shipped data.
+
+#[test]
+fn shipped_data_has_the_published_counts() {
+    let d = shipped();
+    let (absent, tres): (Vec<_>, Vec<_>) = d
+        .code_systems
+        .iter()
+        .partition(|cs| cs.content == "not-present");
+    assert_eq!(tres.len(), 30);
+    assert!(tres.iter().all(|cs| cs.content == "complete"));
+    assert_eq!(d.value_sets.len(), 8);
+    assert_eq!(d.concept_maps.len(), 1);
+    assert_eq!(tres.len() + d.value_sets.len() + d.concept_maps.len(), 39);
+    assert_eq!(d.concept_count(), 492);
+    let retired = tres
+        .iter()
+        .flat_map(|cs| &cs.concepts)
+        .filter(|c| c.is_inactive())
+        .count();
+    assert_eq!(retired, 58);
+    assert_eq!(
+        d.value_sets
+            .iter()
+            .map(|vs| vs.enumerated_len())
+            .sum::<usize>(),
+        272
+    );
+    let mappings: usize = d.concept_maps[0]
+        .groups
+        .iter()
+        .flat_map(|g| &g.elements)
+        .map(|e| e.targets.len())
+        .sum();
+    assert_eq!(mappings, 129);
+    assert_eq!(d.concept_maps[0].groups.len(), 3);
+
+    // The two tables JDV_J07 and JDV_J10 draw on without shipping them.
+    let mut absent: Vec<(&str, &[String])> = absent
+        .iter()
+        .map(|cs| (cs.meta.id.as_str(), &cs.meta.oids[..]))
+        .collect();
+    absent.sort();
+    assert_eq!(
+        absent,
+        [
+            ("TRE-A04-Loinc", &["2.16.840.1.113883.6.1".to_string()][..]),
+            (
+                "TRE-A09-DICOMuidRegistry",
+                &["1.2.840.10008.2.6.1".to_string()][..]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn shipped_metadata_is_complete() {
+    let d = shipped();
+    let a08 = code_system(&d, A08_URL);
+    assert_eq!(a08.meta.id, "TRE-A08-HL7Confidentiality");
+    assert_eq!(a08.meta.version.as_deref(), Some("0.1.0"));
+    assert_eq!(a08.meta.name.as_deref(), Some("TRE_A08-HL7Confidentiality"));
+    assert_eq!(a08.meta.description.as_deref(), Some("HL7 confidentiality"));
+    assert_eq!(a08.meta.oids, ["2.16.840.1.113883.5.25"]);
+    assert_eq!(
+        a08.meta.origin,
+        Origin {
+            file: A08_CSV.into(),
+            line: 1
+        }
+    );
+    // Pseudo-OIDs are kept as published.
+    let urn = d
+        .code_systems
+        .iter()
+        .find(|cs| cs.meta.id == "TRE-A10-NomenclatureURN")
+        .unwrap();
+    assert_eq!(urn.meta.oids, ["URN"]);
+    let j246 = d
+        .value_sets
+        .iter()
+        .find(|v| v.meta.id == "JDV-J246-Titre-CISIS")
+        .unwrap();
+    assert!(j246.meta.url.contains(".tabs/FHIR/"));
+    let j10 = d
+        .value_sets
+        .iter()
+        .find(|v| v.meta.id == "JDV-J10-XdsFormatCode-CISIS")
+        .unwrap();
+    assert_eq!(j10.compose.include.len(), 4);
+    // Trailing spaces inside labels are data, not noise.
+    let r21 = d
+        .code_systems
+        .iter()
+        .find(|cs| cs.meta.id == "TRE-R21-Fonction")
+        .unwrap();
+    assert!(r21
+        .concepts
+        .iter()
+        .flat_map(|c| c.display_candidates())
+        .any(|s| s.ends_with(' ')));
+}
+
+#[test]
+fn csv_and_json_give_identical_concepts() {
+    let d = shipped();
+    for json in [
+        A08_JSON,
+        "CodeSystem-TRE-G07-TypeIdentifiantStructure.json",
+        "CodeSystem-TRE-R94-ProfessionSocial.json",
+    ] {
+        let from_json = json_code_system(&format!("fhir/{json}"));
+        let from_csv = code_system(&d, &from_json.meta.url);
+        assert_eq!(from_csv.concepts, from_json.concepts, "{json}");
+        // Metadata too, apart from the file-dependent fields: loading both dedups.
+        assert!(
+            same_content(
+                &Resource::CodeSystem(from_csv.clone()),
+                &Resource::CodeSystem(from_json.clone())
+            ),
+            "{json}"
+        );
+    }
+}
+
+#[test]
+fn every_shipped_resource_round_trips_through_fhir_json() {
+    let d = shipped();
+    let back = |v: serde_json::Value| parse_resource(&v).unwrap_or_else(|e| panic!("{e}"));
+    for cs in &d.code_systems {
+        let Resource::CodeSystem(mut r) = back(code_system_json(cs, true)) else {
+            panic!()
+        };
+        r.meta.origin = cs.meta.origin.clone();
+        assert_eq!(&r, cs, "{}", cs.meta.url);
+    }
+    for vs in &d.value_sets {
+        let Resource::ValueSet(mut r) = back(value_set_json(vs)) else {
+            panic!()
+        };
+        r.meta.origin = vs.meta.origin.clone();
+        assert_eq!(&r, vs, "{}", vs.meta.url);
+    }
+    for cm in &d.concept_maps {
+        let Resource::ConceptMap(mut r) = back(concept_map_json(cm)) else {
+            panic!()
+        };
+        r.meta.origin = cm.meta.origin.clone();
+        assert_eq!(&r, cm, "{}", cm.meta.url);
+    }
+    // The published JSON too, extensions included.
+    let cs = json_code_system(&format!("fhir/{A08_JSON}"));
+    let Resource::CodeSystem(mut r) = back(code_system_json(&cs, true)) else {
+        panic!()
+    };
+    r.meta.origin = cs.meta.origin.clone();
+    assert_eq!(r, cs);
+}
+
+// ---------------------------------------------------------------------------------------
+// .tabs
+
+#[test]
+fn tabs_latin1_and_utf8_give_the_same_code_system() {
+    let latin1 = tabs_code_system("tabs/TRE_A08-HL7Confidentiality.tabs");
+    let utf8 = tabs_code_system("tabs-utf8/TRE_A08-HL7Confidentiality.tabs");
+    assert_eq!(latin1, utf8);
+    assert_eq!(
+        latin1.concepts[2].display.as_deref(),
+        Some("Très restreint")
+    );
+}
+
+#[test]
+fn tabs_and_json_give_the_same_concepts() {
+    let tabs = tabs_code_system("tabs/TRE_A08-HL7Confidentiality.tabs");
+    let json = json_code_system(&format!("fhir/{A08_JSON}"));
+    assert_eq!(tabs.meta.url, json.meta.url);
+    assert_eq!(tabs.meta.oids, json.meta.oids);
+    assert_eq!(tabs.meta.date, json.meta.date);
+    assert_eq!(tabs.concepts.len(), json.concepts.len());
+    // .tabs has no DescriptionMetier: compare what both carry.
+    let comparable = |c: &Concept| {
+        let mut c = c.clone();
+        c.designations.retain(|d| {
+            d.use_.as_ref().and_then(|u| u.code.as_deref()) != Some("DescriptionMetier")
+        });
+        c
+    };
+    for (t, j) in tabs.concepts.iter().zip(&json.concepts) {
+        assert_eq!(t, &comparable(j));
+    }
+}
+
+#[test]
+fn tabs_jdv_names_its_systems_by_oid() {
+    let bytes = fs::read(fixture("tabs/JDV_J08-XdsConfidentialityCode-CISIS.tabs")).unwrap();
+    let Ok(Resource::ValueSet(vs)) = parse_tabs(&bytes, "j08.tabs") else {
+        panic!()
+    };
+    assert_eq!(
+        vs.meta.url,
+        "https://mos.esante.gouv.fr/NOS/JDV_J08-XdsConfidentialityCode-CISIS/FHIR/JDV-J08-XdsConfidentialityCode-CISIS"
+    );
+    let systems: Vec<_> = vs
+        .compose
+        .include
+        .iter()
+        .map(|i| i.system.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            "urn:oid:2.16.840.1.113883.5.25",
+            "urn:oid:1.2.250.1.213.1.1.4.13"
+        ]
+    );
+    assert_eq!(vs.enumerated_len(), 6);
+}
+
+#[test]
+fn a_folder_of_tabs_and_json_loads() {
+    let t = TempDir::new("mixed");
+    t.write(
+        "tabs/a08.tabs",
+        fs::read(fixture("tabs/TRE_A08-HL7Confidentiality.tabs")).unwrap(),
+    );
+    t.write(
+        "fhir/a08.json",
+        fs::read(fixture(&format!("fhir/{A08_JSON}"))).unwrap(),
+    );
+    t.write(
+        "package.json",
+        r#"{"name": "not-fhir", "version": "1.0.0"}"#,
+    );
+    t.write("README.md", "ignored");
+    // Same url, but the .tabs has no version: two versions side by side, no conflict.
+    let d = load_dir(&t.0).unwrap();
+    assert_eq!(d.code_systems.len(), 2);
+    assert_eq!(d.code_systems[0].meta.origin.file, "fhir/a08.json");
+}
+
+// ---------------------------------------------------------------------------------------
+// Malformed inputs, each refused at an exact place.
+
+#[test]
+fn missing_column_is_refused() {
+    let t = TempDir::with_data("missing-column");
+    let f = format!("csv/{A08_CSV}");
+    t.edit_line(&f, 1, |l| l.replace(",updated_at", ",updated"));
+    assert_eq!(
+        t.errors(),
+        [
+            format!("{f}:1:7: unknown column 'updated'"),
+            format!("{f}:1: missing column 'updated_at' in header 'code,display,parent,status,valid_from,valid_to,updated,libelle_court,libelle_adapte,description_metier'"),
+        ]
+    );
+}
+
+#[test]
+fn bad_date_is_refused() {
+    let t = TempDir::with_data("bad-date");
+    let f = format!("csv/{A08_CSV}");
+    t.edit_line(&f, 4, |l| {
+        l.replace(
+            ",active,2016-05-19T00:00:00+01:00,,",
+            ",retired,2016-05-19T00:00:00+01:00,2020-02-30,",
+        )
+    });
+    assert_eq!(
+        t.errors(),
+        [format!("{f}:4:6: bad date '2020-02-30' in column valid_to (expected YYYY-MM-DD or a dateTime with seconds and zone, e.g. 2016-05-19T00:00:00+01:00)")]
+    );
+}
+
+#[test]
+fn duplicate_code_is_refused() {
+    let t = TempDir::with_data("dup-code");
+    let f = format!("csv/{A08_CSV}");
+    t.edit_line(&f, 4, |l| l.replacen("V,", "R,", 1));
+    assert_eq!(
+        t.errors(),
+        [format!("{f}:4:1: duplicate code 'R' (first at line 3)")]
+    );
+}
+
+#[test]
+fn unknown_system_in_jdv_is_refused() {
+    let t = TempDir::with_data("unknown-system");
+    // Drop the not-present LOINC row from the catalog (line 5).
+    t.edit_line("csv/catalog.csv", 5, |_| String::new());
+    let text = fs::read_to_string(t.path("csv/catalog.csv"))
+        .unwrap()
+        .replace("\n\r\n", "\n");
+    t.write("csv/catalog.csv", text);
+    assert_eq!(
+        t.errors(),
+        ["csv/ValueSet-JDV-J07-XdsTypeCode-CISIS.csv:33:1: unknown system https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc in JDV JDV_J07-XdsTypeCode-CISIS (61 rows)"]
+    );
+}
+
+#[test]
+fn a_jdv_system_known_by_oid_is_accepted() {
+    let t = TempDir::new("oid-system");
+    t.write(
+        "catalog.csv",
+        "name,kind,url,oid,version,status,date,title,file,rows\nJ,JDV,http://x/J,1.9,1,active,,,,1\n",
+    );
+    t.write(
+        "ValueSet-J.csv",
+        "system,code,display\nurn:oid:2.16.840.1.113883.5.25,N,Normal\n",
+    );
+    assert_eq!(
+        t.errors(),
+        ["ValueSet-J.csv:2:1: unknown system urn:oid:2.16.840.1.113883.5.25 in JDV J"]
+    );
+    t.write(
+        "a08.json",
+        fs::read(fixture(&format!("fhir/{A08_JSON}"))).unwrap(),
+    );
+    assert_eq!(t.errors(), Vec::<String>::new());
+}
+
+#[test]
+fn broken_json_is_located_by_line_and_column() {
+    let t = TempDir::with_data("broken-json");
+    let text = fs::read_to_string(fixture(&format!("fhir/{A08_JSON}"))).unwrap();
+    // Line 16 is `"value" : "urn:oid:2.16.840.1.113883.5.25"`: drop its colon.
+    let broken = text.replacen("\"value\" : \"urn:oid:", "\"value\" \"urn:oid:", 1);
+    t.write("fhir/a08.json", broken);
+    assert_eq!(
+        t.errors(),
+        ["fhir/a08.json:16:13: invalid JSON: expected `:`"]
+    );
+}
+
+#[test]
+fn row_count_mismatch_is_refused() {
+    let t = TempDir::with_data("row-count");
+    t.edit_line("csv/catalog.csv", 9, |l| l.replace(".json,3", ".json,4"));
+    assert_eq!(
+        t.errors(),
+        [format!(
+            "csv/catalog.csv:9:10: csv/{A08_CSV} has 3 rows, catalog says 4"
+        )]
+    );
+}
+
+#[test]
+fn same_url_and_version_with_different_content_names_both_files() {
+    let t = TempDir::with_data("conflict");
+    let text = fs::read_to_string(fixture(&format!("fhir/{A08_JSON}"))).unwrap();
+    t.write(
+        "fhir/a08.json",
+        text.replacen("\"display\" : \"Normal\"", "\"display\" : \"Normale\"", 1),
+    );
+    assert_eq!(
+        t.errors(),
+        [format!("csv/{A08_CSV}:1: CodeSystem {A08_URL}|0.1.0 also defined with different content in fhir/a08.json:1")]
+    );
+}
+
+#[test]
+fn same_content_twice_loads_once() {
+    let t = TempDir::with_data("same-twice");
+    let text = fs::read(fixture(&format!("fhir/{A08_JSON}"))).unwrap();
+    t.write("fhir/a.json", &text);
+    t.write("fhir/b.json", &text);
+    let d = load_dir(&t.0).unwrap();
+    assert_eq!(d.code_systems.len(), 32);
+    assert_eq!(
+        code_system(&d, A08_URL).meta.origin.file,
+        format!("csv/{A08_CSV}")
+    );
+}
+
+#[test]
+fn errors_from_every_file_are_collected() {
+    let t = TempDir::with_data("all-errors");
+    t.edit_line(&format!("csv/{A08_CSV}"), 4, |l| l.replacen("V,", "R,", 1));
+    t.write(
+        "fhir/bad.json",
+        "{\"resourceType\": \"ValueSet\", \"url\": 3}",
+    );
+    t.write("tabs/bad.tabs", "<OID>\n");
+    let errors = t.errors();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(errors[1].starts_with("fhir/bad.json:1: ValueSet.url: expected a string"));
+    assert!(errors[2].starts_with("tabs/bad.tabs:2: "));
+}
+
+#[test]
+fn a_missing_folder_is_an_error() {
+    let e = load_dir(Path::new("/nonexistent/nosterm-data")).unwrap_err();
+    assert!(e[0]
+        .to_string()
+        .starts_with("/nonexistent/nosterm-data: cannot read"));
+}
