@@ -1,0 +1,300 @@
+//! Full-text search over the catalog, for search-as-you-type `$expand?filter=`: a tantivy index
+//! of every value-set member and code-system concept, French analysis, and a Rust re-ranking.
+//!
+//! - `analysis`: the French analyzers (folding, apostrophes/hyphens, stems, stop words)
+//! - `synonyms`: domain abbreviations (`synonyms.txt`) and profession → discipline endings
+//! - `entries`: what is indexed, per scope (value set, or code system `?fhir_vs`)
+//! - `schema`: the tantivy fields and documents
+//! - `query`: typed text → tantivy query (prefixes, stems, synonyms; fuzzy fallback)
+//! - `rank`: the second stage, in Rust
+//! - `store`: open-or-build on disk, with a data fingerprint
+//! - `binding`: finds the index of the catalog a request runs on
+//!
+//! A search returns the whole ranked list of matches for (scope, text, activeOnly), cached, so
+//! `total` is exact and pages are stable.
+
+pub mod analysis;
+pub mod binding;
+pub mod entries;
+pub mod query;
+pub mod rank;
+pub mod schema;
+pub mod store;
+pub mod synonyms;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use moka::sync::Cache;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::Query;
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Score, Searcher};
+
+use crate::catalog::Catalog;
+pub use binding::{bind, index_for, CatalogIndex};
+pub use entries::{Entries, Entry, ScopeKey};
+use query::{Builder, Mode, ParsedQuery};
+use rank::{by_key, RankKey, Ranker};
+use schema::Fields;
+pub use store::Provenance;
+use synonyms::Synonyms;
+
+/// Candidates re-ranked in Rust; matches beyond it follow in tantivy's order.
+pub const WINDOW: usize = 300;
+/// Cached result lists, counted in member references (4 bytes each).
+const CACHE_CAPACITY: u64 = 4_000_000;
+/// Memory of the single indexing thread.
+const WRITER_MEMORY: usize = 32_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index: {0}")]
+    OpenDirectory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("search index folder: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index: {0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, SearchError>;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SearchOptions {
+    pub active_only: bool,
+}
+
+/// The ranked matches of one search, best first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ranked {
+    /// Positions in the index's entries (see `SearchIndex::entry`).
+    pub entries: Vec<u32>,
+    /// Found by the typo-tolerant fallback (nothing matched exactly).
+    pub fuzzy: bool,
+}
+
+type CacheKey = (u32, String, bool);
+
+pub struct SearchIndex {
+    reader: IndexReader,
+    fields: Fields,
+    data: Entries,
+    fingerprint: u64,
+    synonyms: Synonyms,
+    cache: Cache<CacheKey, Arc<Ranked>>,
+    // Kept alive for the reader's directory and tokenizers.
+    _index: Index,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("entries", &self.data.entries.len())
+            .field("scopes", &self.data.scopes.len())
+            .field("fingerprint", &format_args!("{:016x}", self.fingerprint))
+            .finish()
+    }
+}
+
+impl SearchIndex {
+    /// Indexes `catalog` in memory.
+    pub fn build_in_ram(catalog: &Catalog) -> Result<SearchIndex> {
+        let data = Entries::collect(catalog);
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        write(&index, &fields, &data)?;
+        SearchIndex::assemble(index, fields, data)
+    }
+
+    /// Opens the index in `dir` when it was built from the same data, else builds it there.
+    pub fn open_or_build(dir: &std::path::Path, catalog: &Catalog) -> Result<(SearchIndex, Provenance)> {
+        store::open_or_build(dir, catalog)
+    }
+
+    fn assemble(index: Index, fields: Fields, data: Entries) -> Result<SearchIndex> {
+        analysis::register(index.tokenizers());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let fingerprint = data.fingerprint(schema::SCHEMA_VERSION);
+        let mut analyzer = analysis::Analyzer::default();
+        Ok(SearchIndex {
+            reader,
+            fields,
+            data,
+            fingerprint,
+            synonyms: Synonyms::builtin(&mut analyzer),
+            cache: Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .weigher(|_k: &CacheKey, v: &Arc<Ranked>| {
+                    u32::try_from(v.entries.len()).unwrap_or(u32::MAX).max(1)
+                })
+                .build(),
+            _index: index,
+        })
+    }
+
+    /// Digest of the indexed data and schema version.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// Number of indexed (scope, member) documents.
+    pub fn len(&self) -> usize {
+        self.data.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.entries.is_empty()
+    }
+
+    pub fn has_scope(&self, scope: &ScopeKey) -> bool {
+        self.data.scope_id(scope).is_some()
+    }
+
+    pub fn entry(&self, position: u32) -> Option<&Entry> {
+        self.data.entries.get(position as usize)
+    }
+
+    /// Every match of `text` among the members of `scope`, best first; `None` when the scope
+    /// is not indexed (then the caller filters by itself). Cached per (scope, normalised text,
+    /// options) for the life of this index, i.e. of one catalog snapshot.
+    pub fn search(&self, scope: &ScopeKey, text: &str, opts: SearchOptions) -> Result<Option<Arc<Ranked>>> {
+        let Some(scope_id) = self.data.scope_id(scope) else {
+            return Ok(None);
+        };
+        let mut analyzer = analysis::Analyzer::default();
+        let parsed = ParsedQuery::parse(text, &mut analyzer, &self.synonyms);
+        let key = (scope_id, parsed.cache_key(), opts.active_only);
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(Some(hit));
+        }
+        let ranked = Arc::new(self.run(&parsed, Some(scope), opts)?);
+        self.cache.insert(key, ranked.clone());
+        Ok(Some(ranked))
+    }
+
+    /// Search across every table: the text may also name the table ("g15 kiné"). One hit per
+    /// (system, code), at most `limit`.
+    pub fn search_all(&self, text: &str, limit: usize) -> Result<Vec<&Entry>> {
+        let mut analyzer = analysis::Analyzer::default();
+        let parsed = ParsedQuery::parse(text, &mut analyzer, &self.synonyms);
+        let ranked = self.run_with(&parsed, None, SearchOptions::default(), true)?;
+        let mut seen = HashSet::new();
+        Ok(ranked
+            .entries
+            .iter()
+            .filter_map(|&i| self.entry(i))
+            .filter(|e| seen.insert((e.system.as_str(), e.code.as_str())))
+            .take(limit)
+            .collect())
+    }
+
+    fn run(&self, parsed: &ParsedQuery, scope: Option<&ScopeKey>, opts: SearchOptions) -> Result<Ranked> {
+        self.run_with(parsed, scope, opts, false)
+    }
+
+    fn run_with(
+        &self,
+        parsed: &ParsedQuery,
+        scope: Option<&ScopeKey>,
+        opts: SearchOptions,
+        with_table: bool,
+    ) -> Result<Ranked> {
+        if parsed.is_empty() {
+            return Ok(Ranked::default());
+        }
+        let searcher = self.reader.searcher();
+        for mode in [Mode::Strict, Mode::Fuzzy] {
+            let builder = Builder {
+                fields: &self.fields,
+                mode,
+                with_table,
+            };
+            let q = builder.build(parsed, scope.map(ScopeKey::as_str), opts.active_only);
+            let hits = self.collect(&searcher, q.as_ref())?;
+            if !hits.is_empty() {
+                return Ok(Ranked {
+                    entries: self.rank(parsed, mode, hits),
+                    fuzzy: mode == Mode::Fuzzy,
+                });
+            }
+            let fuzzy_useful = parsed
+                .units
+                .iter()
+                .flat_map(|u| &u.typed)
+                .any(|w| w.chars().count() >= query::FUZZY_MIN_LEN);
+            if !fuzzy_useful {
+                break;
+            }
+        }
+        Ok(Ranked::default())
+    }
+
+    /// Every match with its first-stage score, best first (ties in document order).
+    fn collect(&self, searcher: &Searcher, q: &dyn Query) -> Result<Vec<(Score, u32)>> {
+        let (count, mut top) = searcher.search(q, &(Count, TopDocs::with_limit(WINDOW)))?;
+        if count > top.len() {
+            top = searcher.search(q, &TopDocs::with_limit(count))?;
+        }
+        let columns = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.fast_fields().u64("entry"))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, DocAddress { segment_ord, doc_id }) in top {
+            let position = columns
+                .get(segment_ord as usize)
+                .and_then(|c| c.first(doc_id))
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|&p| (p as usize) < self.data.entries.len())
+                .ok_or_else(|| SearchError::Invalid(format!("document {segment_ord}/{doc_id} has no entry")))?;
+            out.push((score, position));
+        }
+        Ok(out)
+    }
+
+    /// Stage two: the window re-ranked in Rust, the rest (if any) by score then code.
+    fn rank(&self, parsed: &ParsedQuery, mode: Mode, mut hits: Vec<(Score, u32)>) -> Vec<u32> {
+        let tail = hits.split_off(hits.len().min(WINDOW));
+        let mut ranker = Ranker::new(parsed, mode);
+        let mut window: Vec<(RankKey, u32)> = hits
+            .into_iter()
+            .filter_map(|(_, p)| self.entry(p).map(|e| (ranker.key(e), p)))
+            .collect();
+        window.sort_by(by_key);
+        let mut tail: Vec<(Score, &Entry, u32)> = tail
+            .into_iter()
+            .filter_map(|(s, p)| self.entry(p).map(|e| (s, e, p)))
+            .collect();
+        tail.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.code.cmp(&b.1.code))
+                .then_with(|| a.1.system.cmp(&b.1.system))
+        });
+        window
+            .into_iter()
+            .map(|(_, p)| p)
+            .chain(tail.into_iter().map(|(_, _, p)| p))
+            .collect()
+    }
+}
+
+/// Indexes every entry with one thread (documents in entry order) and commits.
+fn write(index: &Index, fields: &Fields, data: &Entries) -> Result<()> {
+    analysis::register(index.tokenizers());
+    let mut writer = index.writer_with_num_threads::<tantivy::TantivyDocument>(1, WRITER_MEMORY)?;
+    for (position, e) in data.entries.iter().enumerate() {
+        let scope = data
+            .scopes
+            .get(e.scope as usize)
+            .ok_or_else(|| SearchError::Invalid(format!("entry {position} has no scope")))?;
+        writer.add_document(schema::document(fields, position, e, scope))?;
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    Ok(())
+}
