@@ -36,7 +36,11 @@ fn parse_addr() -> Result<String, String> {
             "--addr" => addr = args.next().ok_or("--addr needs a value")?,
             other => match other.strip_prefix("--addr=") {
                 Some(value) => addr = value.to_string(),
-                None => return Err(format!("unknown argument {other:?}; usage: --addr HOST:PORT")),
+                None => {
+                    return Err(format!(
+                        "unknown argument {other:?}; usage: --addr HOST:PORT"
+                    ))
+                }
             },
         }
     }

@@ -28,11 +28,15 @@
 #   peak RSS  VmHWM of the server process during the run (reset before each run through
 #             /proc/PID/clear_refs when the kernel allows it, otherwise lifetime peak);
 #             "RSS after" is VmRSS sampled right after the run.
-#   srv CPU   cores used by the server during the run (utime+stime ÷ wall time).
+#   CPU       cores used during the run by the server, by wrk, and by everything else on the
+#             machine (from /proc: server utime+stime, wrk's as a reaped child, all-core busy
+#             time). "other" well above 0 means another program competed: rerun.
 #   wrk runs on the same cores as the server: on a 2-core machine, the 16-connection figures
 #   are bounded by both. The ratio to the fixed handler is the figure that travels between
-#   machines; absolute req/s do not. The request lists are small (a few hundred distinct
-#   requests), so after the first pass any result cache in the server is hot.
+#   machines; absolute req/s do not. With 1 connection every request waits for a wake-up of
+#   the server, then of wrk: on a VM with idle cores that wake-up latency dominates, and
+#   1-connection figures can rise when the machine is busy. The request lists are small (a
+#   few hundred distinct requests), so after the first pass any result cache is hot.
 #   Before any load, every request of every list is sent once with curl: each must answer
 #   HTTP 200 with JSON; the validate-code lists must answer mostly result=true (counts printed).
 #
@@ -70,8 +74,8 @@ REPORT=$OUT_DIR/bench-http-$STAMP.md
 RAW=$OUT_DIR/bench-http-$STAMP.raw   # wrk outputs, request lists, curl answers, server logs
 WORK=$(mktemp -d /tmp/bench-http.XXXXXX)
 
-NOSTERM_PID=""
-FIXED_PID=""
+NOSTERM_PID="" NOSTERM_BASE="" STARTUP_HWM_KB=""
+FIXED_PID="" FIXED_BASE=""
 WATCHDOG_PID=""
 LOADGEN=""
 
@@ -135,7 +139,7 @@ start_server() {
     setsid "$@" >"$RAW/$name.stdout" 2>"$RAW/$name.stderr" &
     STARTED_PID=$!
     local deadline=$((SECONDS + START_TIMEOUT))
-    until grep -q 'listening on' "$RAW/$name.stdout"; do
+    until grep -qs 'listening on' "$RAW/$name.stdout"; do
         if ! kill -0 "$STARTED_PID" 2>/dev/null; then
             tail -n 20 "$RAW/$name.stderr" >&2
             die "$name exited before listening (logs in $RAW/$name.std*)"
@@ -149,12 +153,16 @@ start_server() {
 # proc_status_kb PID FIELD — e.g. VmHWM, VmRSS (kB); empty if unreadable.
 proc_status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
-# cpu_ticks PID — utime + stime of the process, in clock ticks.
-cpu_ticks() {
-    local stat
-    stat=$(cat "/proc/$1/stat")
-    stat=${stat##*") "}             # drop "pid (comm) ": fields now start at state (3rd)
-    awk '{ print $12 + $13 }' <<<"$stat"
+# cpu_snapshot PID — "SERVER LOADGEN MACHINE" CPU clock ticks so far: utime+stime of the
+# server, of this script's reaped children (the load generator, once it has exited), and
+# of the whole machine (busy time of all cores, from /proc/stat).
+cpu_snapshot() {
+    local server self
+    server=$(cat "/proc/$1/stat") && server=${server##*") "}   # fields now start at the 3rd
+    self=$(cat "/proc/$$/stat") && self=${self##*") "}
+    printf '%s %s %s\n' "$(awk '{ print $12 + $13 }' <<<"$server")" \
+        "$(awk '{ print $14 + $15 }' <<<"$self")" \
+        "$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat)"
 }
 
 # reset_peak_rss PID — restarts VmHWM at the current RSS (Linux >= 4.0); "yes" if done.
@@ -167,8 +175,8 @@ reset_peak_rss() {
 ensure_load_generator() {
     if ! command -v wrk >/dev/null; then
         log "wrk missing: apt-get install -y wrk"
-        { timeout 300 apt-get install -y wrk || { timeout 300 apt-get update &&
-            timeout 300 apt-get install -y wrk; }; } >"$RAW/apt.log" 2>&1 ||
+        { timeout --foreground 300 apt-get install -y wrk || { timeout --foreground 300 apt-get update &&
+            timeout --foreground 300 apt-get install -y wrk; }; } >"$RAW/apt.log" 2>&1 ||
             log "apt-get failed: $(tail -n 3 "$RAW/apt.log")"
     fi
     if command -v wrk >/dev/null; then
@@ -177,7 +185,7 @@ ensure_load_generator() {
         PATH=$HOME/.cargo/bin:$PATH
         if ! command -v oha >/dev/null; then
             log "falling back to: cargo install --locked oha"
-            timeout 1200 cargo install --locked oha >&2 || true
+            timeout --foreground 1200 cargo install --locked oha >&2 || true
         fi
         command -v oha >/dev/null ||
             die "no load generator: neither 'apt-get install wrk' nor 'cargo install oha' worked"
@@ -189,7 +197,7 @@ ensure_load_generator() {
 
 build() {
     log "cargo build --release (nosterm + example fixed_handler), at most ${BUILD_TIMEOUT}s"
-    timeout "$BUILD_TIMEOUT" cargo build --release --bin nosterm --example fixed_handler ||
+    timeout --foreground "$BUILD_TIMEOUT" cargo build --release --bin nosterm --example fixed_handler ||
         die "cargo build --release failed or timed out"
 }
 
@@ -327,8 +335,12 @@ PY
 sanity_check() {
     local scenario=$1 base=$2 list=$WORK/$1.tsv dir=$RAW/answers/$1
     mkdir -p "$dir"
-    local i=0 method path body _rest
-    while IFS=$'\t' read -r method path body _rest; do
+    local i=0 line method path body
+    while IFS= read -r line; do
+        # split by hand: `read` with IFS=tab would merge the empty BODY field of GETs
+        method=${line%%$'\t'*} && line=${line#*$'\t'}
+        path=${line%%$'\t'*} && line=${line#*$'\t'}
+        body=${line%%$'\t'*}
         i=$((i + 1))
         local args=(-sg --max-time 10 -X "$method" -H 'Accept: application/fhir+json'
             -o "$dir/$i.json" -w '%{http_code}\t%{content_type}\n')
@@ -404,9 +416,9 @@ load_run() {
     local threads=$((conns < 2 ? conns : 2))
     local raw=$RAW/load/$target-$scenario-c$conns-$run.txt
     mkdir -p "$RAW/load"
-    local reset ticks0 ticks1 t0 t1
+    local reset cpu0 cpu1 t0 t1
     reset=$(reset_peak_rss "$pid")
-    ticks0=$(cpu_ticks "$pid")
+    cpu0=$(cpu_snapshot "$pid")
     t0=$(date +%s%N)
     if [[ $LOADGEN == wrk ]]; then
         timeout --foreground -k 5 $((secs + 30)) \
@@ -418,16 +430,19 @@ load_run() {
             die "oha failed ($target $scenario c$conns): $(tail -n 3 "$raw")"
     fi
     t1=$(date +%s%N)
-    ticks1=$(cpu_ticks "$pid")
+    cpu1=$(cpu_snapshot "$pid")
     [[ $run != warmup ]] || return 0
     local line
     line=$(grep -m1 '^BENCH ' "$raw") || die "no BENCH line in $raw"
     local hwm rss cpu
     hwm=$(proc_status_kb "$pid" VmHWM)
     rss=$(proc_status_kb "$pid" VmRSS)
-    cpu=$(awk -v d=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
-        'BEGIN { printf "%.2f", d / hz / (ns / 1e9) }')
-    printf '%s\t%s\t%s\t%s\t%s\thwm_kb=%s rss_kb=%s cpu_cores=%s hwm_reset=%s\n' \
+    # cores used during the run: server, load generator, and everything else on the machine
+    cpu=$(awk -v hz="$(getconf CLK_TCK)" -v s=$(((t1 - t0) / 1000000)) -v a="$cpu0" -v b="$cpu1" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); w = hz * s / 1000
+        srv = (y[1] - x[1]) / w; gen = (y[2] - x[2]) / w; other = (y[3] - x[3]) / w - srv - gen
+        printf "srv_cores=%.2f gen_cores=%.2f other_cores=%.2f", srv, gen, (other > 0 ? other : 0) }')
+    printf '%s\t%s\t%s\t%s\t%s\thwm_kb=%s rss_kb=%s %s hwm_reset=%s\n' \
         "$target" "$scenario" "$conns" "$run" "${line#BENCH }" "$hwm" "$rss" "$cpu" "$reset" \
         >>"$WORK/results.tsv"
     log "$(printf '%-14s %-13s c=%-3s run %s: %s' "$target" "$scenario" "$conns" "$run" \
@@ -478,8 +493,9 @@ def ms(us):
     return f"{us / 1000:.2f} ms"
 
 fixed_rps = {c: statistics.median(num(r, "rps") for r in rs) for (s, c), rs in runs.items() if s == fixed}
-print("| scenario | conns | req/s (min–max) | p50 | p99 | errors | ratio to fixed | peak RSS MB | RSS after MB | srv CPU (cores) |")
+print("| scenario | conns | req/s (min–max) | p50 | p99 | errors | ratio to fixed | peak RSS MB | RSS after MB | CPU cores server / wrk / other |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+busiest = 0.0
 for scenario in scenarios + [fixed]:
     for conns in sorted(c for s, c in runs if s == scenario):
         rs = runs[(scenario, conns)]
@@ -495,10 +511,13 @@ for scenario in scenarios + [fixed]:
         ratio = f"{med / fixed_rps[conns]:.2f}" if fixed_rps.get(conns) else "n/a"
         hwm = max(num(r, "hwm_kb") for r in rs) / 1024
         rss = num(rs[-1], "rss_kb") / 1024
-        cpu = statistics.median(num(r, "cpu_cores") for r in rs)
+        cpu = " / ".join(f'{statistics.median(num(r, k) for r in rs):.2f}' for k in ("srv_cores", "gen_cores", "other_cores"))
+        busiest = max([busiest] + [num(r, "other_cores") for r in rs])
         spread = f" ({min(rps):,.0f}–{max(rps):,.0f})" if len(rs) > 1 else ""
         print(f"| {scenario} | {conns} | {med:,.0f}{spread} | {ms(statistics.median(num(r, 'p50_us') for r in rs))} "
-              f"| {ms(statistics.median(num(r, 'p99_us') for r in rs))} | {err} | {ratio} | {hwm:.1f} | {rss:.1f} | {cpu:.2f} |")
+              f"| {ms(statistics.median(num(r, 'p99_us') for r in rs))} | {err} | {ratio} | {hwm:.1f} | {rss:.1f} | {cpu} |")
+if busiest > 0.25:
+    print(f"\nWARNING: other processes used up to {busiest:.2f} cores during some runs: these figures are skewed; rerun on a quiet machine.")
 resets = {r.get("hwm_reset") for rs in runs.values() for r in rs}
 if resets != {"yes"}:
     print("\npeak RSS: /proc/PID/clear_refs not writable here, so it is the lifetime peak of the process.")
@@ -514,6 +533,82 @@ git_state() {
 }
 
 # --- main ------------------------------------------------------------------------------
+
+start_servers() {
+    local port
+    port=$(free_port)
+    start_server nosterm "$ROOT/target/release/nosterm" serve \
+        --addr "127.0.0.1:$port" --data "$DATA" --index "$WORK/index"
+    NOSTERM_PID=$STARTED_PID
+    NOSTERM_BASE=http://127.0.0.1:$port
+    STARTUP_HWM_KB=$(proc_status_kb "$NOSTERM_PID" VmHWM)
+    port=$(free_port)
+    start_server "$FIXED" "$ROOT/target/release/examples/fixed_handler" --addr "127.0.0.1:$port"
+    FIXED_PID=$STARTED_PID
+    FIXED_BASE=http://127.0.0.1:$port
+}
+
+sanity_checks() {
+    local scenario
+    : >"$WORK/sanity.md"
+    for scenario in $SCENARIOS; do
+        log "sanity check: $scenario ($(wc -l <"$WORK/$scenario.tsv") requests, curl)"
+        sanity_check "$scenario" "$NOSTERM_BASE" ||
+            die "first $scenario request is not HTTP 200 + JSON; answers in $RAW/answers/$scenario"
+    done
+    cat "$WORK/sanity.md" >&2
+}
+
+# Rounds of every (scenario, connections) pair, the fixed handler last in each round, so
+# that a slow drift of the machine spreads over all rows instead of biasing one.
+run_loads() {
+    local scenario run conns
+    : >"$WORK/results.tsv"
+    if ((WARMUP > 0)); then
+        for scenario in $SCENARIOS; do
+            load_run nosterm "$scenario" "$WORK/$scenario.tsv" "$NOSTERM_PID" "$NOSTERM_BASE" 16 "$WARMUP" warmup
+        done
+        load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$FIXED_BASE" 16 "$WARMUP" warmup
+    fi
+    for run in $(seq "$RUNS"); do
+        for scenario in $SCENARIOS; do
+            for conns in $CONNS; do
+                load_run nosterm "$scenario" "$WORK/$scenario.tsv" "$NOSTERM_PID" "$NOSTERM_BASE" "$conns" "$DURATION" "$run"
+            done
+        done
+        for conns in $CONNS; do
+            load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$FIXED_BASE" "$conns" "$DURATION" "$run"
+        done
+    done
+    cp "$WORK/results.tsv" "$RAW/"
+}
+
+# write_report CATALOG LOAD_BEFORE — prints the table and writes $REPORT.
+write_report() {
+    local catalog=$1 load_before=$2 table
+    table=$(report)
+    {
+        echo "# nosterm HTTP benchmark, $(date -Iseconds)"
+        echo
+        echo "- commit: $(git_state)"
+        echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -r)"
+        echo "- load: $("$LOADGEN" --version 2>&1 | head -n 1 | cut -c1-60); ${RUNS} run(s) × ${DURATION}s per row, threads = min(2, conns), keep-alive, loopback"
+        echo "- data: $DATA ($(($(wc -l <"$catalog") - 1)) tables); nosterm peak RSS after loading: $(awk -v k="$STARTUP_HWM_KB" 'BEGIN { printf "%.1f", k / 1024 }') MB"
+        echo "- request lists: $(for s in $SCENARIOS; do printf '%s %s, ' "$s" "$(wc -l <"$WORK/$s.tsv")"; done)fixed-handler replays $FIXED_LIST"
+        echo "- load average (1, 5, 15 min) before the runs: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "- raw outputs: ${RAW#"$ROOT"/}"
+        echo
+        echo "$table"
+        echo
+        echo "## Sanity check (every request once, curl, before the load)"
+        echo
+        cat "$WORK/sanity.md"
+    } >"$REPORT"
+    echo
+    echo "$table"
+    echo
+    log "report: ${REPORT#"$ROOT"/}"
+}
 
 main() {
     mkdir -p "$OUT_DIR" "$RAW"
@@ -532,66 +627,13 @@ main() {
 
     make_requests "$(dirname "$catalog")"
     cp "$WORK"/*.tsv "$RAW/"
-
-    local port fixed_port
-    port=$(free_port)
-    start_server nosterm "$ROOT/target/release/nosterm" serve \
-        --addr "127.0.0.1:$port" --data "$DATA" --index "$WORK/index"
-    NOSTERM_PID=$STARTED_PID
-    local startup_hwm
-    startup_hwm=$(proc_status_kb "$NOSTERM_PID" VmHWM)
-    fixed_port=$(free_port)
-    start_server "$FIXED" "$ROOT/target/release/examples/fixed_handler" --addr "127.0.0.1:$fixed_port"
-    FIXED_PID=$STARTED_PID
-
-    local base=http://127.0.0.1:$port base_fixed=http://127.0.0.1:$fixed_port scenario
-    : >"$WORK/sanity.md"
-    for scenario in $SCENARIOS; do
-        log "sanity check: $scenario ($(wc -l <"$WORK/$scenario.tsv") requests, curl)"
-        sanity_check "$scenario" "$base" || die "first $scenario request is not HTTP 200 + JSON; answers in $RAW/answers/$scenario"
-    done
-    cat "$WORK/sanity.md" >&2
-
-    : >"$WORK/results.tsv"
-    local run conns
-    for scenario in $SCENARIOS; do
-        load_run nosterm "$scenario" "$WORK/$scenario.tsv" "$NOSTERM_PID" "$base" 16 "$WARMUP" warmup
-    done
-    load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$base_fixed" 16 "$WARMUP" warmup
-    for run in $(seq "$RUNS"); do
-        for scenario in $SCENARIOS; do
-            for conns in $CONNS; do
-                load_run nosterm "$scenario" "$WORK/$scenario.tsv" "$NOSTERM_PID" "$base" "$conns" "$DURATION" "$run"
-            done
-        done
-        for conns in $CONNS; do
-            load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$base_fixed" "$conns" "$DURATION" "$run"
-        done
-    done
-    cp "$WORK/results.tsv" "$RAW/"
-
-    local table
-    table=$(report)
-    {
-        echo "# nosterm HTTP benchmark, $(date -Iseconds)"
-        echo
-        echo "- commit: $(git_state)"
-        echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -r)"
-        echo "- load: $("$LOADGEN" --version 2>&1 | head -n 1 | cut -c1-60); ${RUNS} run(s) × ${DURATION}s per row, threads = min(2, conns), keep-alive, loopback"
-        echo "- data: $DATA ($(($(wc -l <"$catalog") - 1)) tables); nosterm peak RSS after loading: $(awk -v k="$startup_hwm" 'BEGIN { printf "%.1f", k / 1024 }') MB"
-        echo "- request lists: $(for s in $SCENARIOS; do printf '%s %s, ' "$s" "$(wc -l <"$WORK/$s.tsv")"; done)fixed-handler replays $FIXED_LIST"
-        echo "- raw outputs: ${RAW#"$ROOT"/}"
-        echo
-        echo "$table"
-        echo
-        echo "## Sanity check (every request once, curl, before the load)"
-        echo
-        cat "$WORK/sanity.md"
-    } >"$REPORT"
-    echo
-    echo "$table"
-    echo
-    log "report: ${REPORT#"$ROOT"/}"
+    start_servers
+    local load_before
+    load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+    log "load average before the runs: $load_before (other work on these cores skews every figure)"
+    sanity_checks
+    run_loads
+    write_report "$catalog" "$load_before"
 }
 
 main "$@"

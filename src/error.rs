@@ -26,6 +26,14 @@ pub enum Error {
     /// The answer would be too large or too slow to compute.
     #[error("{0}")]
     TooCostly(String),
+    /// A value set that cannot be expanded as defined (e.g. circular imports;
+    /// tx-issue-type `vs-invalid`).
+    #[error("{0}")]
+    InvalidValueSet(String),
+    /// A code system version excluded by a `check-system-version` parameter (tx-issue-type
+    /// `version-error`).
+    #[error("{0}")]
+    VersionCheck(String),
     /// The request body exceeds the configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -44,6 +52,8 @@ impl Error {
             Error::NotSupported(_) => 501,
             Error::MethodNotAllowed(_) => 405,
             Error::TooCostly(_) => 422,
+            Error::InvalidValueSet(_) => 422,
+            Error::VersionCheck(_) => 400,
             Error::PayloadTooLarge(_) => 413,
             Error::Internal(_) => 500,
         }
@@ -57,7 +67,8 @@ impl Error {
             Error::Unprocessable(_) => "processing",
             Error::NotSupported(_) | Error::MethodNotAllowed(_) => "not-supported",
             Error::TooCostly(_) | Error::PayloadTooLarge(_) => "too-costly",
-            Error::Internal(_) => "exception",
+            Error::Internal(_) | Error::VersionCheck(_) => "exception",
+            Error::InvalidValueSet(_) => "processing",
         }
     }
 
@@ -65,7 +76,8 @@ impl Error {
     pub fn tx_issue_type(&self) -> Option<&'static str> {
         match self {
             Error::NotFound(_) | Error::UnknownSystem { .. } => Some("not-found"),
-            Error::TooCostly(_) => Some("too-costly"),
+            Error::InvalidValueSet(_) => Some("vs-invalid"),
+            Error::VersionCheck(_) => Some("version-error"),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@ pub mod http;
 pub mod load;
 pub mod model;
 pub mod ops;
+pub mod search;
 pub mod state;
 
 pub use http::create_app;

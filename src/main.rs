@@ -1,11 +1,14 @@
 //! Command line: `nosterm serve` and `nosterm check`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use actix_web::{web, HttpServer};
 use clap::Parser;
 use nosterm::config::{AppConfig, CheckConfig, Cli, Command, ServeConfig};
+use nosterm::catalog::Catalog;
 use nosterm::load::{load_dir, LoadError};
+use nosterm::search::SearchIndex;
 use nosterm::state::AppState;
 
 fn print_errors(errors: &[LoadError]) {
@@ -46,18 +49,30 @@ fn check(cfg: &CheckConfig) -> ExitCode {
 }
 
 fn serve(cfg: ServeConfig) -> ExitCode {
-    let state = match AppState::load(&cfg.data, AppConfig::from(&cfg)) {
-        Ok(s) => s,
+    let catalog = match load_dir(&cfg.data) {
+        Ok(data) => Catalog::from_dataset(data),
         Err(errors) => {
             print_errors(&errors);
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = std::fs::create_dir_all(&cfg.index) {
-        eprintln!("cannot create index folder {}: {e}", cfg.index.display());
-        return ExitCode::FAILURE;
-    }
-    let state = web::Data::new(state);
+    // Reuse the index in --index when it was built from the same data; rebuild it otherwise.
+    let search = match SearchIndex::open_or_build(&cfg.index, &catalog) {
+        Ok((index, provenance)) => {
+            tracing::info!(
+                "search index {provenance:?} in {}: {} entries, fingerprint {:016x}",
+                cfg.index.display(),
+                index.len(),
+                index.fingerprint()
+            );
+            Arc::new(index)
+        }
+        Err(e) => {
+            eprintln!("cannot open or build the search index in {}: {e}", cfg.index.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = web::Data::new(AppState::with_search(catalog, Some(search), AppConfig::from(&cfg)));
     let workers = cfg
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));

@@ -9,12 +9,44 @@ use arc_swap::ArcSwap;
 use crate::catalog::Catalog;
 use crate::config::AppConfig;
 use crate::load::{load_dir, LoadError};
+use crate::search::{self, CatalogIndex, SearchIndex};
 
 /// One immutable generation of loaded terminology.
 #[derive(Debug)]
 pub struct Snapshot {
     pub generation: u64,
     pub catalog: Catalog,
+    /// Full-text index of `catalog`, built alongside it; `None` when it could not be built
+    /// (text filters then fall back to the plain matcher).
+    pub search: Option<Arc<SearchIndex>>,
+}
+
+impl CatalogIndex for Snapshot {
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn search_index(&self) -> Option<&Arc<SearchIndex>> {
+        self.search.as_ref()
+    }
+}
+
+/// Indexes `catalog` in memory; a failure is logged and leaves search to the plain matcher.
+pub fn build_search_in_ram(catalog: &Catalog) -> Option<Arc<SearchIndex>> {
+    match SearchIndex::build_in_ram(catalog) {
+        Ok(ix) => Some(Arc::new(ix)),
+        Err(e) => {
+            tracing::warn!("{e}; text filters use the plain matcher");
+            None
+        }
+    }
+}
+
+/// Wraps a snapshot and registers it, so operations find its search index.
+fn install(snapshot: Snapshot) -> Arc<Snapshot> {
+    let snapshot = Arc::new(snapshot);
+    search::bind(&snapshot);
+    snapshot
 }
 
 pub struct AppState {
@@ -24,12 +56,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A state over `catalog`, its search index built in memory.
     pub fn new(catalog: Catalog, config: AppConfig) -> Self {
+        let search = build_search_in_ram(&catalog);
+        AppState::with_search(catalog, search, config)
+    }
+
+    /// A state over `catalog` with an index built beforehand (e.g. opened from disk).
+    pub fn with_search(catalog: Catalog, search: Option<Arc<SearchIndex>>, config: AppConfig) -> Self {
         AppState {
-            snapshot: ArcSwap::from_pointee(Snapshot {
+            snapshot: ArcSwap::new(install(Snapshot {
                 generation: 1,
                 catalog,
-            }),
+                search,
+            })),
             next_generation: AtomicU64::new(2),
             config,
         }
@@ -46,12 +86,20 @@ impl AppState {
         self.snapshot.load_full()
     }
 
-    /// Swaps in a new catalog; requests in flight keep the one they started with.
+    /// Swaps in a new catalog (its index built in memory first); requests in flight keep the
+    /// one they started with.
     pub fn replace(&self, catalog: Catalog) -> u64 {
+        let search = build_search_in_ram(&catalog);
+        self.replace_with(catalog, search)
+    }
+
+    /// Swaps in a new catalog and its index, both built aside.
+    pub fn replace_with(&self, catalog: Catalog, search: Option<Arc<SearchIndex>>) -> u64 {
         let generation = self.next_generation.fetch_add(1, Ordering::SeqCst);
-        self.snapshot.store(Arc::new(Snapshot {
+        self.snapshot.store(install(Snapshot {
             generation,
             catalog,
+            search,
         }));
         generation
     }

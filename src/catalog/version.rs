@@ -28,7 +28,8 @@ pub fn compare(a: &str, b: &str) -> Ordering {
 }
 
 /// Whether a requested version selects `actual`: equal, or a wildcard pattern (`1.x`,
-/// `1.0.*`), or a shorter semantic version naming a release line (`1.0` selects `1.0.2`).
+/// `1.0.*`, `1.x.x`). A bare `1` is not a pattern: it names version `1` only, as FHIR
+/// validators read it.
 pub fn matches(requested: &str, actual: &str) -> bool {
     if requested == actual {
         return true;
@@ -36,19 +37,12 @@ pub fn matches(requested: &str, actual: &str) -> bool {
     let req: Vec<&str> = requested.split('.').collect();
     let act: Vec<&str> = actual.split('.').collect();
     let wildcard = req.iter().any(|s| *s == "x" || *s == "*" || *s == "X");
-    if !wildcard && !is_semver_like(requested) {
-        return false;
-    }
-    if req.len() > act.len() {
+    if !wildcard || req.len() > act.len() {
         return false;
     }
     req.iter()
         .zip(act.iter())
         .all(|(r, a)| r == a || *r == "x" || *r == "*" || *r == "X")
-}
-
-fn is_semver_like(v: &str) -> bool {
-    !v.is_empty() && v.split('.').all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -65,8 +59,9 @@ mod tests {
     #[test]
     fn wildcards_and_prefixes() {
         assert!(matches("1.x", "1.2.0"));
-        assert!(matches("1.0", "1.0.3"));
-        assert!(!matches("1.0", "1.1.0"));
+        assert!(matches("1.0.x", "1.0.3"));
+        assert!(!matches("1.0.x", "1.1.0"));
+        assert!(!matches("1", "1.0.0"));
         assert!(!matches("abc", "abcd"));
     }
 }

@@ -12,7 +12,8 @@ pub enum ParamValue {
     /// Any primitive, as text (`valueString`, `valueCode`, `valueUri`, `valueBoolean`, …).
     Primitive(String),
     Coding(CodingInput),
-    CodeableConcept(Vec<CodingInput>),
+    /// Codings and text.
+    CodeableConcept(Vec<CodingInput>, Option<String>),
     /// An inline resource (`resource`), e.g. `valueSet` or `tx-resource`.
     Resource(Value),
     /// Nested parameters (`part`).
@@ -92,6 +93,7 @@ impl Params {
                         .and_then(Value::as_array)
                         .map(|a| a.iter().map(coding_from).collect())
                         .unwrap_or_default(),
+                    v.get("text").and_then(Value::as_str).map(str::to_string),
                 ),
                 _ => match v {
                     Value::String(s) => ParamValue::Primitive(s.clone()),
@@ -199,10 +201,10 @@ impl Params {
         }
     }
 
-    pub fn codeable_concept(&self, name: &str) -> Result<Option<Vec<CodingInput>>> {
+    pub fn codeable_concept(&self, name: &str) -> Result<Option<(Vec<CodingInput>, Option<String>)>> {
         match self.get(name) {
             None => Ok(None),
-            Some(ParamValue::CodeableConcept(c)) => Ok(Some(c.clone())),
+            Some(ParamValue::CodeableConcept(c, t)) => Ok(Some((c.clone(), t.clone()))),
             Some(_) => Err(Error::Invalid(format!(
                 "Parameter '{name}' must be a CodeableConcept"
             ))),

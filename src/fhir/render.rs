@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::outcome::outcome_json;
 use crate::model::{Coding, Designation, PropertyValue};
-use crate::ops::expand::Expansion;
+use crate::ops::expand::{Expansion, ExpansionItem};
 use crate::ops::lookup::LookupResult;
 use crate::ops::translate::TranslateResult;
 use crate::ops::validate::{CodingInput, ValidateResult};
@@ -130,21 +130,20 @@ pub fn lookup_json(r: &LookupResult) -> Value {
 
 pub fn validate_json(r: &ValidateResult) -> Value {
     let mut b = ParametersBuilder::default().value("result", "Boolean", json!(r.result));
-    if let Some(cc) = &r.codeable_concept {
-        b = b.value(
-            "codeableConcept",
-            "CodeableConcept",
-            json!({"coding": cc.iter().map(input_coding_json).collect::<Vec<_>>()}),
+    if let Some((codings, text)) = &r.codeable_concept {
+        let mut cc = Map::new();
+        cc.insert(
+            "coding".into(),
+            Value::Array(codings.iter().map(input_coding_json).collect()),
         );
-    } else {
-        b = b.opt_str("code", "Code", r.code.as_deref());
-    }
-    if r.codeable_concept.is_none() || r.result {
-        b = b.opt_str("system", "Uri", r.system.as_deref());
-        if r.codeable_concept.is_some() {
-            b = b.opt_str("code", "Code", r.code.as_deref());
+        if let Some(t) = text {
+            cc.insert("text".into(), json!(t));
         }
+        b = b.value("codeableConcept", "CodeableConcept", Value::Object(cc));
     }
+    b = b
+        .opt_str("code", "Code", r.code.as_deref())
+        .opt_str("system", "Uri", r.system.as_deref());
     b = b
         .opt_str("version", "String", r.version.as_deref())
         .opt_str("display", "String", r.display.as_deref());
@@ -154,6 +153,9 @@ pub fn validate_json(r: &ValidateResult) -> Value {
     b = b.opt_str("message", "String", r.message.as_deref());
     for u in &r.unknown_systems {
         b = b.value("x-unknown-system", "Canonical", json!(u));
+    }
+    for u in &r.unknown_versions {
+        b = b.value("x-caused-by-unknown-system", "Canonical", json!(u));
     }
     if !r.issues.is_empty() {
         b = b.resource("issues", outcome_json(&r.issues));
@@ -184,86 +186,143 @@ pub fn translate_json(r: &TranslateResult) -> Value {
     b.build()
 }
 
-/// The value set with its expansion (definition elements kept, compose dropped).
+/// The value set with its expansion (definition elements kept; compose, text and
+/// description dropped).
 pub fn expansion_json(vs: &ValueSet, e: &Expansion, parameters: Vec<Value>, timestamp: &str) -> Value {
+    let m = &vs.meta;
     let mut o = Map::new();
     o.insert("resourceType".into(), json!("ValueSet"));
-    if !vs.meta.id.is_empty() {
-        o.insert("id".into(), json!(vs.meta.id));
+    if !m.id.is_empty() {
+        o.insert("id".into(), json!(m.id));
     }
-    o.insert("url".into(), json!(vs.meta.url));
-    if let Some(v) = &vs.meta.version {
-        o.insert("version".into(), json!(v));
+    if let Some(l) = &m.language {
+        o.insert("language".into(), json!(l));
     }
-    if let Some(n) = &vs.meta.name {
-        o.insert("name".into(), json!(n));
+    if !vs.contained.is_empty() {
+        o.insert("contained".into(), Value::Array(vs.contained.clone()));
     }
-    if let Some(t) = &vs.meta.title {
-        o.insert("title".into(), json!(t));
+    if !m.url.is_empty() {
+        o.insert("url".into(), json!(m.url));
     }
-    o.insert("status".into(), json!(vs.meta.status));
+    for (k, v) in [("version", &m.version), ("name", &m.name), ("title", &m.title)] {
+        if let Some(v) = v {
+            o.insert(k.into(), json!(v));
+        }
+    }
+    o.insert("status".into(), json!(m.status));
+    if let Some(x) = m.experimental {
+        o.insert("experimental".into(), json!(x));
+    }
+    for (k, v) in [("date", &m.date), ("publisher", &m.publisher)] {
+        if let Some(v) = v {
+            o.insert(k.into(), json!(v));
+        }
+    }
     let mut exp = Map::new();
-    exp.insert("identifier".into(), json!(format!("urn:uuid:{}", pseudo_uuid(&vs.meta.url, timestamp))));
+    if !e.properties.is_empty() {
+        exp.insert(
+            "extension".into(),
+            Value::Array(
+                e.properties
+                    .iter()
+                    .map(|(code, uri)| {
+                        json!({"url": EXT_EXPANSION_PROPERTY, "extension": [
+                            {"url": "code", "valueCode": code},
+                            {"url": "uri", "valueUri": uri}
+                        ]})
+                    })
+                    .collect(),
+            ),
+        );
+    }
+    exp.insert("identifier".into(), json!(format!("urn:uuid:{}", pseudo_uuid(&m.url, timestamp))));
     exp.insert("timestamp".into(), json!(timestamp));
     exp.insert("total".into(), json!(e.total));
     if e.offset > 0 || e.count.is_some() {
         exp.insert("offset".into(), json!(e.offset));
     }
     let mut params = parameters;
+    let t = &e.trace;
     for s in &e.used_systems {
         params.push(json!({"name": "used-codesystem", "valueUri": s}));
+    }
+    for s in &t.used_value_sets {
+        params.push(json!({"name": "used-valueset", "valueUri": s}));
+    }
+    for (name, v) in t.applied.iter().chain(t.warnings.iter()) {
+        params.push(json!({"name": name, "valueUri": v}));
     }
     if !params.is_empty() {
         exp.insert("parameter".into(), Value::Array(params));
     }
-    let contains: Vec<Value> = e
-        .items
-        .iter()
-        .map(|it| {
-            let mut c = Map::new();
-            c.insert("system".into(), json!(it.system));
-            if let Some(v) = &it.version {
-                c.insert("version".into(), json!(v));
-            }
-            if it.is_abstract {
-                c.insert("abstract".into(), json!(true));
-            }
-            if it.inactive {
-                c.insert("inactive".into(), json!(true));
-            }
-            c.insert("code".into(), json!(it.code));
-            if let Some(d) = &it.display {
-                c.insert("display".into(), json!(d));
-            }
-            if !it.designations.is_empty() {
-                c.insert(
-                    "designation".into(),
-                    Value::Array(
-                        it.designations
-                            .iter()
-                            .map(|d| {
-                                let mut m = Map::new();
-                                if let Some(l) = &d.language {
-                                    m.insert("language".into(), json!(l));
-                                }
-                                if let Some(u) = &d.use_ {
-                                    m.insert("use".into(), coding_json(u));
-                                }
-                                m.insert("value".into(), json!(d.value));
-                                Value::Object(m)
-                            })
-                            .collect(),
-                    ),
-                );
-            }
-            Value::Object(c)
-        })
-        .collect();
+    let contains: Vec<Value> = e.items.iter().map(contains_json).collect();
     if !contains.is_empty() {
         exp.insert("contains".into(), Value::Array(contains));
     }
     o.insert("expansion".into(), Value::Object(exp));
     Value::Object(o)
+}
+
+const EXT_EXPANSION_PROPERTY: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property";
+const EXT_CONTAINS_PROPERTY: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property";
+
+fn contains_json(it: &ExpansionItem) -> Value {
+    let mut c = Map::new();
+    let mut extensions: Vec<Value> = it.extensions.clone();
+    for (code, value) in &it.properties {
+        let (kind, v) = property_value(value);
+        let mut val = Map::new();
+        val.insert("url".into(), json!("value"));
+        val.insert(format!("value{kind}"), v);
+        extensions.push(json!({"url": EXT_CONTAINS_PROPERTY, "extension": [
+            {"url": "code", "valueCode": code},
+            Value::Object(val)
+        ]}));
+    }
+    if !extensions.is_empty() {
+        c.insert("extension".into(), Value::Array(extensions));
+    }
+    c.insert("system".into(), json!(it.system));
+    if let Some(v) = &it.version {
+        c.insert("version".into(), json!(v));
+    }
+    if it.is_abstract {
+        c.insert("abstract".into(), json!(true));
+    }
+    if it.inactive {
+        c.insert("inactive".into(), json!(true));
+    }
+    c.insert("code".into(), json!(it.code));
+    if let Some(d) = &it.display {
+        c.insert("display".into(), json!(d));
+    }
+    if !it.designations.is_empty() {
+        c.insert(
+            "designation".into(),
+            Value::Array(
+                it.designations
+                    .iter()
+                    .map(|d| {
+                        let mut m = Map::new();
+                        if let Some(l) = &d.language {
+                            m.insert("language".into(), json!(l));
+                        }
+                        if let Some(u) = &d.use_ {
+                            m.insert("use".into(), coding_json(u));
+                        }
+                        m.insert("value".into(), json!(d.value));
+                        Value::Object(m)
+                    })
+                    .collect(),
+            ),
+        );
+    }
+    if !it.children.is_empty() {
+        c.insert("contains".into(), Value::Array(it.children.iter().map(contains_json).collect()));
+    }
+    Value::Object(c)
 }
 
 /// A UUID-shaped identifier derived from its inputs (no randomness needed: expansions are

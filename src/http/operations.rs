@@ -18,6 +18,7 @@ use crate::fhir::render::{expansion_json, lookup_json, translate_json, validate_
 use crate::load::{fhir_json::parse_resource, Resource};
 use crate::model::ValueSet;
 use crate::ops::expand::{expand, implicit_value_set, ExpandRequest};
+use crate::ops::members::VersionRules;
 use crate::ops::lookup::{lookup, LookupRequest};
 use crate::ops::subsumes::subsumes;
 use crate::ops::translate::{translate, TranslateRequest};
@@ -131,6 +132,23 @@ struct Ctx<'a> {
     state: &'a AppState,
 }
 
+/// Repeated `system|version` canonical parameters.
+fn canonical_list(p: &Params, name: &str) -> Result<Vec<(String, String)>> {
+    p.all(name)
+        .map(|v| match v {
+            ParamValue::Primitive(s) => match s.split_once('|') {
+                Some((system, version)) if !system.is_empty() && !version.is_empty() => {
+                    Ok((system.to_string(), version.to_string()))
+                }
+                _ => Err(Error::Invalid(format!(
+                    "Parameter '{name}' must be a canonical 'system|version', not '{s}'"
+                ))),
+            },
+            _ => Err(Error::Invalid(format!("Parameter '{name}' must be a canonical"))),
+        })
+        .collect()
+}
+
 fn required<'a>(v: Option<&'a str>, name: &str) -> Result<&'a str> {
     v.ok_or_else(|| Error::Invalid(format!("Parameter '{name}' is required")))
 }
@@ -197,14 +215,17 @@ impl<'a> Ctx<'a> {
             membership_only: p.bool("valueset-membership-only")?.unwrap_or(false),
             system_version: None,
             allow_abstract: p.bool("abstract")?.unwrap_or(true),
+            force_versions: canonical_list(p, "force-system-version")?,
+            default_versions: canonical_list(p, "system-version")?,
+            check_versions: canonical_list(p, "check-system-version")?,
         })
     }
 
     /// The thing to validate: `codeableConcept`, `coding`, or `code` (+ `system`, `display`).
     fn subject(&self, default_system: Option<&str>, version_param: &str) -> Result<Subject> {
         let p = self.params;
-        if let Some(cc) = p.codeable_concept("codeableConcept")? {
-            return Ok(Subject::CodeableConcept(cc));
+        if let Some((codings, text)) = p.codeable_concept("codeableConcept")? {
+            return Ok(Subject::CodeableConcept(codings, text));
         }
         if let Some(mut c) = p.coding("coding")? {
             if c.display.is_none() {
@@ -286,7 +307,9 @@ impl<'a> Ctx<'a> {
                 Some(v) => format!("{url}|{v}"),
                 None => url.to_string(),
             };
-            Error::NotFound(format!("Unable to resolve value set '{shown}'"))
+            Error::NotFound(format!(
+                "A definition for the value Set '{shown}' could not be found"
+            ))
         })
     }
 
@@ -309,8 +332,17 @@ impl<'a> Ctx<'a> {
     }
 
     fn expand(&self) -> Result<Value> {
-        let p = self.params;
         let vs = self.value_set()?;
+        // The value set's own expansion parameters (`valueset-expansion-parameter`) are
+        // defaults for those the request does not give.
+        let defaults = expansion_parameter_defaults(&vs);
+        let mut merged = self.params.clone();
+        for (name, value) in defaults {
+            if !merged.has(&name) && !(name == "displayLanguage" && self.req.headers().contains_key("accept-language")) {
+                merged.0.push((name, ParamValue::Primitive(value)));
+            }
+        }
+        let p = &merged;
         let max = self
             .req
             .headers()
@@ -318,6 +350,22 @@ impl<'a> Ctx<'a> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
             .unwrap_or(self.state.config.max_expansion);
+        let display_language = match p.str("displayLanguage")? {
+            Some(l) => Some(l.to_string()),
+            None => self
+                .req
+                .headers()
+                .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        };
+        let designation_languages: Vec<String> = p
+            .all("designation")
+            .filter_map(|v| match v {
+                ParamValue::Primitive(s) => s.strip_prefix("urn:ietf:bcp:47|").map(str::to_string),
+                _ => None,
+            })
+            .collect();
         let r = ExpandRequest {
             offset: p.usize("offset")?.unwrap_or(0),
             count: p.usize("count")?,
@@ -326,26 +374,42 @@ impl<'a> Ctx<'a> {
             languages: languages(self.req, p)?,
             filter: p.str("filter")?.filter(|f| !f.trim().is_empty()).map(str::to_string),
             max_size: max,
+            exclude_nested: p.bool("excludeNested")?.unwrap_or(false),
+            rules: VersionRules {
+                force: canonical_list(p, "force-system-version")?,
+                default: canonical_list(p, "system-version")?,
+                check: canonical_list(p, "check-system-version")?,
+            },
+            designation_languages,
         };
         let e = expand(&self.scope, &vs, &r)?;
         let mut echoed = Vec::new();
-        for name in ["filter", "count", "offset", "activeOnly", "includeDesignations", "displayLanguage"] {
+        let mut echo = |name: &str, kind: &str, value: Value| {
+            let mut o = serde_json::Map::new();
+            o.insert("name".into(), json!(name));
+            o.insert(format!("value{kind}"), value);
+            echoed.push(Value::Object(o));
+        };
+        for name in ["filter", "count", "offset", "activeOnly", "includeDesignations", "excludeNested"] {
             if let Some(ParamValue::Primitive(v)) = p.get(name) {
-                let kind = match name {
-                    "count" | "offset" => "Integer",
-                    "activeOnly" | "includeDesignations" => "Boolean",
-                    "displayLanguage" => "Code",
-                    _ => "String",
-                };
-                let value = match kind {
-                    "Integer" => v.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(v)),
-                    "Boolean" => json!(v == "true"),
-                    _ => json!(v),
-                };
-                let mut o = serde_json::Map::new();
-                o.insert("name".into(), json!(name));
-                o.insert(format!("value{kind}"), value);
-                echoed.push(Value::Object(o));
+                match name {
+                    "count" | "offset" => echo(name, "Integer", v.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(v))),
+                    "filter" => echo(name, "String", json!(v)),
+                    _ => echo(name, "Boolean", json!(v == "true")),
+                }
+            }
+        }
+        if let Some(l) = &display_language {
+            echo("displayLanguage", "Code", json!(l));
+        }
+        for v in p.all("designation") {
+            if let ParamValue::Primitive(v) = v {
+                echo("designation", "String", json!(v));
+            }
+        }
+        for v in p.all("force-system-version") {
+            if let ParamValue::Primitive(v) = v {
+                echo("force-system-version", "Uri", json!(v));
             }
         }
         Ok(expansion_json(&vs, &e, echoed, &now_instant()))
@@ -448,3 +512,24 @@ impl<'a> Ctx<'a> {
     }
 }
 
+const EXPANSION_PARAMETER: &str = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter";
+
+/// `compose.extension` `valueset-expansion-parameter` entries: (name, value as text).
+fn expansion_parameter_defaults(vs: &ValueSet) -> Vec<(String, String)> {
+    let sub = |e: &Value, url: &str| -> Option<String> {
+        let ext = e.get("extension")?.as_array()?.iter().find(|x| x.get("url").and_then(Value::as_str) == Some(url))?;
+        let obj = ext.as_object()?;
+        obj.iter().find(|(k, _)| k.starts_with("value")).and_then(|(_, v)| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    vs.compose
+        .extensions
+        .iter()
+        .filter(|e| e.get("url").and_then(Value::as_str) == Some(EXPANSION_PARAMETER))
+        .filter_map(|e| Some((sub(e, "name")?, sub(e, "value")?)))
+        .collect()
+}

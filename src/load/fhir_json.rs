@@ -634,6 +634,7 @@ fn value_set(o: &Obj) -> Result<ValueSet, String> {
         immutable: opt_bool(o, "immutable", rt)?,
         compose,
         expansion: o.get("expansion").filter(|v| !v.is_null()).cloned(),
+        contained: array(o, "contained", rt)?.to_vec(),
     })
 }
 
@@ -649,6 +650,7 @@ fn compose(c: &Obj, path: &Path) -> Result<Compose, String> {
         inactive: opt_bool(c, "inactive", path)?,
         include: components("include")?,
         exclude: components("exclude")?,
+        extensions: array(c, "extension", path)?.to_vec(),
     })
 }
 

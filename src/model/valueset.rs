@@ -38,6 +38,8 @@ pub struct Compose {
     pub inactive: Option<bool>,
     pub include: Vec<ConceptSetComponent>,
     pub exclude: Vec<ConceptSetComponent>,
+    /// `compose.extension` (e.g. `valueset-expansion-parameter` defaults for `$expand`).
+    pub extensions: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,6 +49,8 @@ pub struct ValueSet {
     pub compose: Compose,
     /// A stored expansion, when the resource came with one and no compose.
     pub expansion: Option<serde_json::Value>,
+    /// `contained` resources as written (value sets imported as `#id`).
+    pub contained: Vec<serde_json::Value>,
 }
 
 impl ValueSet {

@@ -1,10 +1,13 @@
 //! `ValueSet/$expand`: the members of a value set, paged.
 
+use std::collections::HashMap;
+
 use super::display::{display_for, Languages};
-use super::members::{enumerate, Member};
-use crate::catalog::Scope;
+use super::members::{enumerate_traced, Member, Trace, VersionRules};
+use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
-use crate::model::{Designation, ValueSet};
+use crate::model::{Coding, Designation, PropertyValue, ValueSet};
+use crate::search::{self, ScopeKey, SearchOptions};
 
 #[derive(Debug, Clone)]
 pub struct ExpandRequest {
@@ -17,6 +20,13 @@ pub struct ExpandRequest {
     pub filter: Option<String>,
     /// Refuse expansions larger than this (`too-costly`).
     pub max_size: usize,
+    /// Flat list even when the code systems are hierarchical.
+    pub exclude_nested: bool,
+    /// `force-system-version`, `system-version`, `check-system-version`.
+    pub rules: VersionRules,
+    /// `designation` parameters naming languages (`urn:ietf:bcp:47|de`): only designations in
+    /// these languages are returned.
+    pub designation_languages: Vec<String>,
 }
 
 impl Default for ExpandRequest {
@@ -29,6 +39,9 @@ impl Default for ExpandRequest {
             languages: Languages::default(),
             filter: None,
             max_size: 100_000,
+            exclude_nested: false,
+            rules: VersionRules::default(),
+            designation_languages: Vec::new(),
         }
     }
 }
@@ -42,6 +55,14 @@ pub struct ExpansionItem {
     pub inactive: bool,
     pub is_abstract: bool,
     pub designations: Vec<Designation>,
+    /// Concept properties reported in the expansion (`status`).
+    pub properties: Vec<(String, PropertyValue)>,
+    /// Extensions carried over from the value set's `compose.include.concept`.
+    pub extensions: Vec<serde_json::Value>,
+    /// Members nested under this one (code system hierarchy).
+    pub children: Vec<ExpansionItem>,
+    /// Codes of the concept's parents in its code system.
+    pub parent_codes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +73,10 @@ pub struct Expansion {
     pub items: Vec<ExpansionItem>,
     /// `system|version` of every code system used.
     pub used_systems: Vec<String>,
+    /// What the enumeration used (value sets, warnings, version parameters applied).
+    pub trace: Trace,
+    /// Properties reported on members: (code, uri).
+    pub properties: Vec<(String, String)>,
 }
 
 /// Lower-cases and strips French accents and ligatures, for text matching.
@@ -91,10 +116,79 @@ fn text_matches(query: &[String], m: &Member, display: Option<&str>) -> bool {
     query.iter().all(|q| hay.iter().any(|w| w.starts_with(q.as_str())))
 }
 
+/// The key of `vs` in the catalog's search index: one of the catalog's own value sets, or the
+/// implicit value set (`{url}?fhir_vs`) of one of its code systems.
+fn catalog_scope_key(catalog: &Catalog, vs: &ValueSet) -> Option<ScopeKey> {
+    if let Some(cs_url) = vs.meta.url.strip_suffix("?fhir_vs") {
+        let [inc] = vs.compose.include.as_slice() else {
+            return None;
+        };
+        let whole_system = vs.compose.exclude.is_empty()
+            && inc.concepts.is_empty()
+            && inc.filters.is_empty()
+            && inc.value_sets.is_empty();
+        let system = inc.system.as_deref().filter(|s| *s == cs_url && whole_system)?;
+        let cs = catalog.code_systems.get(system, inc.version.as_deref())?;
+        return Some(ScopeKey::code_system(&cs.meta.url, cs.meta.version.as_deref()));
+    }
+    let known = catalog.value_sets.get(&vs.meta.url, vs.meta.version.as_deref())?;
+    (std::ptr::eq(known.as_ref(), vs) || known.as_ref() == vs)
+        .then(|| ScopeKey::value_set(&known.meta.url, known.meta.version.as_deref()))
+}
+
+/// `(system, code)` of the members matching `filter`, best first, from the search index of the
+/// catalog; `None` when the index does not apply (a value set or code system brought by the
+/// request, no index) and the plain matcher must filter instead.
+fn indexed_matches(scope: &Scope, vs: &ValueSet, filter: &str, active_only: bool) -> Option<Ranks> {
+    if scope
+        .overlay
+        .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty())
+    {
+        return None;
+    }
+    let key = catalog_scope_key(scope.base, vs)?;
+    let index = search::index_for(scope.base)?;
+    let ranked = match index.search(&key, filter, SearchOptions { active_only }) {
+        Ok(r) => r?,
+        Err(e) => {
+            tracing::warn!("{e}; filtering '{}' with the plain matcher", vs.meta.url);
+            return None;
+        }
+    };
+    let mut ranks = Ranks::new();
+    for (rank, e) in ranked.entries.iter().filter_map(|&p| index.entry(p)).enumerate() {
+        ranks
+            .entry(e.system.clone())
+            .or_default()
+            .insert(e.code.clone(), rank);
+    }
+    Some(ranks)
+}
+
+/// system → code → rank (0 = best).
+type Ranks = HashMap<String, HashMap<String, usize>>;
+
 pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expansion> {
-    let members = enumerate(scope, vs, 0)?;
-    let query: Vec<String> = req.filter.as_deref().map(words).unwrap_or_default();
-    let mut used_systems: Vec<String> = Vec::new();
+    let mut trace = Trace::default();
+    let mut members = enumerate_traced(scope, vs, &req.rules, &mut trace)?;
+    let mut query: Vec<String> = req.filter.as_deref().map(words).unwrap_or_default();
+    let ranks = req
+        .filter
+        .as_deref()
+        .and_then(|f| indexed_matches(scope, vs, f, req.active_only));
+    if let Some(ranks) = ranks {
+        // The index has filtered and ranked: keep its matches, in its order.
+        let mut ranked: Vec<(usize, Member)> = members
+            .into_iter()
+            .filter_map(|m| {
+                let rank = ranks.get(m.system.as_str())?.get(m.code.as_str())?;
+                Some((*rank, m))
+            })
+            .collect();
+        ranked.sort_by_key(|(r, _)| *r);
+        members = ranked.into_iter().map(|(_, m)| m).collect();
+        query.clear();
+    }
     let mut selected = Vec::new();
     for m in members {
         if req.active_only && m.inactive {
@@ -111,26 +205,7 @@ pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expan
         if !query.is_empty() && !text_matches(&query, &m, display.as_deref()) {
             continue;
         }
-        let used = match &m.version {
-            Some(v) => format!("{}|{}", m.system, v),
-            None => m.system.clone(),
-        };
-        if !used_systems.contains(&used) {
-            used_systems.push(used);
-        }
-        selected.push(ExpansionItem {
-            system: m.system,
-            version: m.version,
-            code: m.code,
-            display,
-            inactive: m.inactive,
-            is_abstract: m.is_abstract,
-            designations: if req.include_designations {
-                m.designations
-            } else {
-                Vec::new()
-            },
-        });
+        selected.push(item_of(m, display, req));
     }
     let total = selected.len();
     if req.count.is_none() && total > req.max_size {
@@ -139,18 +214,198 @@ pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expan
             vs.meta.url, req.max_size
         )));
     }
-    let items: Vec<ExpansionItem> = selected
+    finish(selected, total, trace, req)
+}
+
+const STATUS_URI: &str = "http://hl7.org/fhir/concept-properties#status";
+const PREFERRED_FOR_LANGUAGE: &str = "preferredForLanguage";
+const TERM_MAINT_INFRA: &str = "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra";
+
+/// One member as it appears in the expansion: display chosen, designations per request.
+fn item_of(m: Member, display: Option<String>, req: &ExpandRequest) -> ExpansionItem {
+    let mut properties = Vec::new();
+    let mut designations = Vec::new();
+    let mut parent_codes = Vec::new();
+    if let Some((cs, i)) = &m.source {
+        let concept = &cs.concepts[*i];
+        parent_codes = concept.parents.clone();
+        if let Some(v) = concept.property("status") {
+            properties.push(("status".to_string(), v.clone()));
+        }
+        if req.include_designations || !req.designation_languages.is_empty() {
+            designations = m.designations.clone();
+            // Shown in another language than the code system's: the code system's own display
+            // becomes a designation, and the designation shown is not repeated.
+            if display.is_some() && display != concept.display {
+                if let Some(shown) = designations
+                    .iter()
+                    .position(|d| Some(&d.value) == display.as_ref() && d.language.is_some())
+                {
+                    designations.remove(shown);
+                }
+                if let Some(own) = &concept.display {
+                    designations.insert(
+                        0,
+                        Designation {
+                            language: cs.meta.language.clone(),
+                            use_: Some(Coding {
+                                system: Some(TERM_MAINT_INFRA.to_string()),
+                                version: None,
+                                code: Some(PREFERRED_FOR_LANGUAGE.to_string()),
+                                display: Some("Preferred For Language".to_string()),
+                            }),
+                            value: own.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    } else if req.include_designations || !req.designation_languages.is_empty() {
+        designations = m.designations.clone();
+    }
+    if !req.designation_languages.is_empty() {
+        designations.retain(|d| {
+            d.language.as_deref().is_some_and(|l| {
+                req.designation_languages
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(l))
+            })
+        });
+    }
+    ExpansionItem {
+        system: m.system,
+        version: m.version,
+        code: m.code,
+        display,
+        inactive: m.inactive,
+        is_abstract: m.is_abstract,
+        designations,
+        properties,
+        extensions: m.extensions,
+        children: Vec::new(),
+        parent_codes,
+    }
+}
+
+/// Pages, nests by the code system hierarchy (unless `excludeNested` or paging), and decides
+/// where `contains.version` is shown.
+fn finish(
+    selected: Vec<ExpansionItem>,
+    total: usize,
+    trace: Trace,
+    req: &ExpandRequest,
+) -> Result<Expansion> {
+    // `contains.version` only where one expansion mixes versions of a system (or its includes
+    // name different versions of it).
+    let mut mixed: Vec<&str> = Vec::new();
+    for (system, _) in &trace.include_versions {
+        let named: std::collections::HashSet<&Option<String>> = trace
+            .include_versions
+            .iter()
+            .filter(|(s, _)| s == system)
+            .map(|(_, v)| v)
+            .collect();
+        let used: std::collections::HashSet<&Option<String>> = selected
+            .iter()
+            .filter(|i| &i.system == system)
+            .map(|i| &i.version)
+            .collect();
+        if named.len() > 1 || used.len() > 1 {
+            mixed.push(system.as_str());
+        }
+    }
+    let mixed: Vec<String> = mixed.into_iter().map(str::to_string).collect();
+    let mut properties: Vec<(String, String)> = Vec::new();
+    let mut items: Vec<ExpansionItem> = selected
         .into_iter()
         .skip(req.offset)
         .take(req.count.unwrap_or(usize::MAX))
+        .map(|mut it| {
+            if !mixed.contains(&it.system) {
+                it.version = None;
+            }
+            if !it.properties.is_empty() && properties.is_empty() {
+                properties.push(("status".to_string(), STATUS_URI.to_string()));
+            }
+            it
+        })
         .collect();
+    if !req.exclude_nested && req.count.is_none() && req.offset == 0 {
+        items = nest(items);
+    }
     Ok(Expansion {
         total,
         offset: req.offset,
         count: req.count,
         items,
-        used_systems,
+        used_systems: trace.used_systems.clone(),
+        trace,
+        properties,
     })
+}
+
+/// Nests each member under its parent (same system) when the parent is in the expansion.
+fn nest(items: Vec<ExpansionItem>) -> Vec<ExpansionItem> {
+    let position: HashMap<(String, String), usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| ((it.system.clone(), it.code.clone()), i))
+        .collect();
+    let parents: Vec<Option<usize>> = items
+        .iter()
+        .map(|it| {
+            it.parent_codes
+                .iter()
+                .find_map(|p| position.get(&(it.system.clone(), p.clone())).copied())
+        })
+        .collect();
+    // Refuse cycles: an item whose ancestor chain comes back to itself stays at the root.
+    let n = items.len();
+    let mut parent_of: Vec<Option<usize>> = parents;
+    for i in 0..n {
+        let mut seen = 0;
+        let mut cur = parent_of[i];
+        while let Some(p) = cur {
+            if p == i || seen > n {
+                parent_of[i] = None;
+                break;
+            }
+            seen += 1;
+            cur = parent_of[p];
+        }
+    }
+    let mut slots: Vec<Option<ExpansionItem>> = items.into_iter().map(Some).collect();
+    // Attach children deepest first so each subtree is complete before it moves.
+    let depth = |i: usize| {
+        let mut d = 0;
+        let mut cur = parent_of[i];
+        while let Some(p) = cur {
+            d += 1;
+            cur = parent_of[p];
+        }
+        d
+    };
+    let mut order: Vec<usize> = (0..n).filter(|&i| parent_of[i].is_some()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(depth(i)));
+    let mut children: Vec<Vec<(usize, ExpansionItem)>> = (0..n).map(|_| Vec::new()).collect();
+    for i in order {
+        let mut it = slots[i].take().expect("each item moves once");
+        let mut kids = std::mem::take(&mut children[i]);
+        kids.sort_by_key(|(k, _)| *k);
+        it.children = kids.into_iter().map(|(_, c)| c).collect();
+        children[parent_of[i].expect("filtered")].push((i, it));
+    }
+    slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let mut it = s?;
+            let mut kids = std::mem::take(&mut children[i]);
+            kids.sort_by_key(|(k, _)| *k);
+            it.children = kids.into_iter().map(|(_, c)| c).collect();
+            Some(it)
+        })
+        .collect()
 }
 
 /// The implicit value set of a whole code system (`{url}?fhir_vs`).

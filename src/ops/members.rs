@@ -25,6 +25,8 @@ pub struct Member {
     pub is_abstract: bool,
     /// The code system and concept index, when the system is loaded and knows the code.
     pub source: Option<(Arc<CodeSystem>, usize)>,
+    /// Extensions of the value set's `compose.include.concept` (e.g. `valueset-deprecated`).
+    pub extensions: Vec<serde_json::Value>,
 }
 
 /// What a value set says about one code.
@@ -35,7 +37,7 @@ pub struct Hit {
     pub designations: Vec<Designation>,
 }
 
-fn same_system(scope: &Scope, a: &str, b: &str) -> bool {
+pub fn same_system(scope: &Scope, a: &str, b: &str) -> bool {
     a == b || scope.canonical_url(a).zip(scope.canonical_url(b)).is_some_and(|(x, y)| x == y)
 }
 
@@ -45,7 +47,7 @@ fn include_code_system(scope: &Scope, inc: &ConceptSetComponent) -> Option<Arc<C
 }
 
 /// Whether the component (include or exclude) selects `system#code`.
-fn component_hit(
+pub fn component_hit(
     scope: &Scope,
     inc: &ConceptSetComponent,
     system: &str,
@@ -91,7 +93,9 @@ fn component_hit(
 pub fn resolve_value_set(scope: &Scope, canonical: &str) -> Result<Arc<ValueSet>> {
     let (url, version) = crate::model::split_canonical(canonical);
     scope.value_set(url, version).ok_or_else(|| {
-        Error::NotFound(format!("Unable to resolve value set '{canonical}'"))
+        Error::NotFound(format!(
+            "A definition for the value Set '{canonical}' could not be found"
+        ))
     })
 }
 
@@ -153,33 +157,248 @@ fn stored_expansion_hit(exp: &serde_json::Value, system: &str, code: &str) -> Op
     walk(exp.get("contains")?.as_array()?, system, code)
 }
 
-/// Every member of `vs`, in compose order, without duplicates.
-pub fn enumerate(scope: &Scope, vs: &ValueSet, depth: usize) -> Result<Vec<Member>> {
-    if depth > MAX_DEPTH {
-        return Err(Error::Unprocessable(format!(
-            "The value set '{}' includes itself (circular reference)",
-            vs.meta.url
+/// `$expand` parameters that choose code system versions (`system|version` pairs).
+#[derive(Debug, Clone, Default)]
+pub struct VersionRules {
+    /// `force-system-version`: overrides every other version.
+    pub force: Vec<(String, String)>,
+    /// `system-version`: used when an include names no version.
+    pub default: Vec<(String, String)>,
+    /// `check-system-version`: the version used must match (also a default).
+    pub check: Vec<(String, String)>,
+}
+
+impl VersionRules {
+    fn find<'r>(scope: &Scope, list: &'r [(String, String)], url: &str) -> Option<&'r str> {
+        list.iter()
+            .find(|(s, _)| same_system(scope, s, url))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What an enumeration used: reported as expansion parameters.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// `system|version` (or `system`) of every code system an include used.
+    pub used_systems: Vec<String>,
+    /// `url|version` of every value set imported.
+    pub used_value_sets: Vec<String>,
+    /// (`warning-draft`, `warning-experimental`, `warning-deprecated`, …, canonical).
+    pub warnings: Vec<(String, String)>,
+    /// Version parameters that decided a version: (parameter name, `system|version`).
+    pub applied: Vec<(String, String)>,
+    /// Per include of a system: (system, the version the include names).
+    pub include_versions: Vec<(String, Option<String>)>,
+    /// Value sets being expanded (cycle detection).
+    stack: Vec<String>,
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
+    if !v.contains(&item) {
+        v.push(item);
+    }
+}
+
+const STANDARDS_STATUS: &str =
+    "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
+
+fn standards_status(extensions: &[serde_json::Value]) -> Option<&str> {
+    extensions
+        .iter()
+        .find(|e| e.get("url").and_then(|u| u.as_str()) == Some(STANDARDS_STATUS))
+        .and_then(|e| e.get("valueCode"))
+        .and_then(|v| v.as_str())
+}
+
+fn warn_standards_status(meta: &crate::model::ResourceMeta, canonical: &str, trace: &mut Trace) {
+    if let Some(s @ ("deprecated" | "withdrawn")) = standards_status(&meta.extensions) {
+        push_unique(&mut trace.warnings, (format!("warning-{s}"), canonical.to_string()));
+    }
+}
+
+fn record_code_system(cs: &CodeSystem, url: &str, trace: &mut Trace) {
+    let canonical = match &cs.meta.version {
+        Some(v) => format!("{url}|{v}"),
+        None => url.to_string(),
+    };
+    push_unique(&mut trace.used_systems, canonical.clone());
+    if cs.meta.status == "draft" {
+        push_unique(&mut trace.warnings, ("warning-draft".to_string(), canonical.clone()));
+    }
+    if cs.meta.experimental == Some(true) {
+        push_unique(&mut trace.warnings, ("warning-experimental".to_string(), canonical.clone()));
+    }
+    warn_standards_status(&cs.meta, &canonical, trace);
+}
+
+/// The code system version an include uses under the version rules; `None` when the code
+/// system is not known at all. Records what was used in `trace`.
+fn resolve_include(
+    scope: &Scope,
+    inc: &ConceptSetComponent,
+    rules: &VersionRules,
+    trace: &mut Trace,
+) -> Result<Option<Arc<CodeSystem>>> {
+    let Some(system) = inc.system.as_deref() else {
+        return Ok(None);
+    };
+    let url = scope.canonical_url(system).unwrap_or_else(|| system.to_string());
+    let force = VersionRules::find(scope, &rules.force, &url);
+    let check = VersionRules::find(scope, &rules.check, &url);
+    let default = VersionRules::find(scope, &rules.default, &url);
+    let (spec, applied) = if let Some(f) = force {
+        (Some(f), None)
+    } else if let Some(v) = inc.version.as_deref() {
+        (Some(v), None)
+    } else if let Some(d) = default {
+        (Some(d), Some(("system-version", d)))
+    } else if let Some(c) = check {
+        (Some(c), Some(("check-system-version", c)))
+    } else {
+        (None, None)
+    };
+    trace.include_versions.push((url.clone(), inc.version.clone()));
+    let cs = match (scope.code_system(&url, spec), spec) {
+        (Some(cs), _) => cs,
+        (None, Some(v)) => {
+            let versions: Vec<String> = scope
+                .code_system_versions(&url)
+                .iter()
+                .filter_map(|c| c.meta.version.clone())
+                .collect();
+            if versions.is_empty() {
+                return Ok(None);
+            }
+            return Err(Error::UnknownSystem {
+                message: format!(
+                    "A definition for CodeSystem '{url}' version '{v}' could not be found, so the value set cannot be expanded. Valid versions: {}",
+                    versions.join(" or ")
+                ),
+                system: url,
+            });
+        }
+        (None, None) => return Ok(None),
+    };
+    if let Some(c) = check {
+        let actual = cs.meta.version.as_deref().unwrap_or("");
+        if !crate::catalog::version::matches(c, actual) {
+            return Err(Error::VersionCheck(format!(
+                "The version '{actual}' is not allowed for system '{url}': required to be '{c}' by a version-check parameter"
+            )));
+        }
+    }
+    if let Some((name, v)) = applied {
+        push_unique(&mut trace.applied, (name.to_string(), format!("{url}|{v}")));
+    }
+    record_code_system(&cs, &url, trace);
+    Ok(Some(cs))
+}
+
+/// A value set imported by `compose.include.valueSet`: a canonical, or `#id` of a value set
+/// contained in `container`.
+fn import_value_set(
+    scope: &Scope,
+    container: &ValueSet,
+    reference: &str,
+    trace: &mut Trace,
+) -> Result<Arc<ValueSet>> {
+    if let Some(id) = reference.strip_prefix('#') {
+        for c in &container.contained {
+            if c.get("resourceType").and_then(|v| v.as_str()) == Some("ValueSet")
+                && c.get("id").and_then(|v| v.as_str()) == Some(id)
+            {
+                if let Ok(crate::load::Resource::ValueSet(vs)) =
+                    crate::load::fhir_json::parse_resource(c)
+                {
+                    return Ok(Arc::new(vs));
+                }
+            }
+        }
+        return Err(Error::NotFound(format!(
+            "Unable to resolve value set '{reference}'"
         )));
     }
+    let vs = resolve_value_set(scope, reference)?;
+    push_unique(&mut trace.used_value_sets, vs.meta.versioned_url());
+    Ok(vs)
+}
+
+/// Every member of `vs`, in compose order, without duplicates.
+pub fn enumerate(scope: &Scope, vs: &ValueSet, _depth: usize) -> Result<Vec<Member>> {
+    enumerate_traced(scope, vs, &VersionRules::default(), &mut Trace::default())
+}
+
+/// Every member of `vs` under the version rules, recording in `trace` what was used.
+pub fn enumerate_traced(
+    scope: &Scope,
+    vs: &ValueSet,
+    rules: &VersionRules,
+    trace: &mut Trace,
+) -> Result<Vec<Member>> {
+    let key = vs.meta.versioned_url();
+    if trace.stack.len() > MAX_DEPTH || (!vs.meta.url.is_empty() && trace.stack.contains(&key)) {
+        let mut path = trace.stack.clone();
+        path.push(key.clone());
+        return Err(Error::InvalidValueSet(format!(
+            "The value set '{key}' includes itself (circular reference via {})",
+            path.join(" -> ")
+        )));
+    }
+    trace.stack.push(key.clone());
+    warn_standards_status(&vs.meta, &key, trace);
+    let result = enumerate_inner(scope, vs, rules, trace);
+    trace.stack.pop();
+    result
+}
+
+fn enumerate_inner(
+    scope: &Scope,
+    vs: &ValueSet,
+    rules: &VersionRules,
+    trace: &mut Trace,
+) -> Result<Vec<Member>> {
     let mut out = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for inc in &vs.compose.include {
-        for m in component_members(scope, inc, depth)? {
+        for m in component_members(scope, vs, inc, rules, trace)? {
             if seen.insert((m.system.clone(), m.code.clone())) {
                 out.push(m);
             }
         }
     }
     if !vs.compose.exclude.is_empty() {
+        // Excludes are evaluated aside: what they use is not reported.
+        let mut aside = Trace {
+            stack: trace.stack.clone(),
+            ..Default::default()
+        };
         let mut excluded: HashSet<(String, String)> = HashSet::new();
         for exc in &vs.compose.exclude {
-            for m in component_members(scope, exc, depth)? {
+            for m in component_members(scope, vs, exc, rules, &mut aside)? {
                 excluded.insert((m.system, m.code));
             }
         }
         out.retain(|m| !excluded.contains(&(m.system.clone(), m.code.clone())));
     }
+    if vs.compose.inactive == Some(false) {
+        out.retain(|m| !m.inactive);
+    }
     Ok(out)
+}
+
+const NOT_SELECTABLE_URI: &str = "http://hl7.org/fhir/concept-properties#notSelectable";
+
+/// notSelectable: a `notSelectable` property, or a property the code system declares with the
+/// standard notSelectable URI, that is true.
+fn concept_is_abstract(cs: &CodeSystem, c: &crate::model::Concept) -> bool {
+    c.properties.iter().any(|p| {
+        let standard = p.code == "notSelectable"
+            || cs
+                .property_defs
+                .iter()
+                .any(|d| d.code == p.code && d.uri.as_deref() == Some(NOT_SELECTABLE_URI));
+        standard && matches!(p.value, crate::model::PropertyValue::Boolean(true))
+    })
 }
 
 fn member_from_concept(cs: &Arc<CodeSystem>, index: usize, system: &str) -> Member {
@@ -191,16 +410,23 @@ fn member_from_concept(cs: &Arc<CodeSystem>, index: usize, system: &str) -> Memb
         display: c.display.clone(),
         designations: c.designations.clone(),
         inactive: c.is_inactive(),
-        is_abstract: c.is_abstract(),
+        is_abstract: concept_is_abstract(cs, c),
         source: Some((cs.clone(), index)),
+        extensions: Vec::new(),
     }
 }
 
-fn component_members(scope: &Scope, inc: &ConceptSetComponent, depth: usize) -> Result<Vec<Member>> {
+fn component_members(
+    scope: &Scope,
+    container: &ValueSet,
+    inc: &ConceptSetComponent,
+    rules: &VersionRules,
+    trace: &mut Trace,
+) -> Result<Vec<Member>> {
     let mut members: Vec<Member> = Vec::new();
     if let Some(system) = inc.system.as_deref() {
         let url = scope.canonical_url(system).unwrap_or_else(|| system.to_string());
-        let cs = include_code_system(scope, inc);
+        let cs = resolve_include(scope, inc, rules, trace)?;
         if !inc.concepts.is_empty() {
             for r in &inc.concepts {
                 let known = cs.as_ref().and_then(|cs| cs.index_of(&r.code).map(|i| (cs, i)));
@@ -221,6 +447,7 @@ fn component_members(scope: &Scope, inc: &ConceptSetComponent, depth: usize) -> 
                             inactive: false,
                             is_abstract: false,
                             source: None,
+                            extensions: Vec::new(),
                         }
                     }
                 };
@@ -230,6 +457,7 @@ fn component_members(scope: &Scope, inc: &ConceptSetComponent, depth: usize) -> 
                 if !r.designations.is_empty() {
                     m.designations = r.designations.clone();
                 }
+                m.extensions = r.extensions.clone();
                 members.push(m);
             }
         } else {
@@ -252,8 +480,8 @@ fn component_members(scope: &Scope, inc: &ConceptSetComponent, depth: usize) -> 
         }
     }
     for vs_url in &inc.value_sets {
-        let vs = resolve_value_set(scope, vs_url)?;
-        let others = enumerate(scope, &vs, depth + 1)?;
+        let vs = import_value_set(scope, container, vs_url, trace)?;
+        let others = enumerate_traced(scope, &vs, rules, trace)?;
         if inc.system.is_some() || members_started(inc, vs_url) {
             let keep: HashSet<(String, String)> =
                 others.into_iter().map(|m| (m.system, m.code)).collect();

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use super::display::{display_for, normalise, Languages};
 use super::issue::{Issue, Severity};
 use super::lookup::unknown_code_message;
-use super::members::{contains, Hit};
+use super::members::{component_hit, contains, Hit};
 use crate::catalog::Scope;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{CodeSystem, ValueSet};
 
 /// One coding to check, as the request gave it.
@@ -27,8 +27,8 @@ pub enum Subject {
     Code(CodingInput),
     /// `coding` parameter.
     Coding(CodingInput),
-    /// `codeableConcept` parameter.
-    CodeableConcept(Vec<CodingInput>),
+    /// `codeableConcept` parameter: codings and text.
+    CodeableConcept(Vec<CodingInput>, Option<String>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -44,6 +44,20 @@ pub struct Options {
     pub system_version: Option<String>,
     /// Abstract (notSelectable) concepts are acceptable (default true).
     pub allow_abstract: bool,
+    /// `force-system-version`: (system, version pattern) overriding every other version.
+    pub force_versions: Vec<(String, String)>,
+    /// `system-version`: (system, version) used when nothing else names a version.
+    pub default_versions: Vec<(String, String)>,
+    /// `check-system-version`: (system, version pattern) the version used must match.
+    pub check_versions: Vec<(String, String)>,
+}
+
+impl Options {
+    fn version_param<'o>(list: &'o [(String, String)], scope: &Scope, url: &str) -> Option<&'o str> {
+        list.iter()
+            .find(|(s, _)| super::members::same_system(scope, s, url))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -56,16 +70,19 @@ pub struct ValidateResult {
     pub inactive: Option<bool>,
     pub message: Option<String>,
     pub issues: Vec<Issue>,
-    /// Echo of the CodeableConcept validated.
-    pub codeable_concept: Option<Vec<CodingInput>>,
+    /// Echo of the CodeableConcept validated (codings, text).
+    pub codeable_concept: Option<(Vec<CodingInput>, Option<String>)>,
     /// Systems that could not be found.
     pub unknown_systems: Vec<String>,
+    /// `system|version` canonicals whose version could not be found.
+    pub unknown_versions: Vec<String>,
 }
 
 struct Paths {
     code: String,
     display: String,
     system: String,
+    version: String,
     coding: String,
 }
 
@@ -75,18 +92,21 @@ fn paths(subject_kind: &str, i: usize) -> Paths {
             code: "code".into(),
             display: "display".into(),
             system: "system".into(),
+            version: "version".into(),
             coding: "code".into(),
         },
         "coding" => Paths {
             code: "Coding.code".into(),
             display: "Coding.display".into(),
             system: "Coding.system".into(),
+            version: "Coding.version".into(),
             coding: "Coding".into(),
         },
         _ => Paths {
             code: format!("CodeableConcept.coding[{i}].code"),
             display: format!("CodeableConcept.coding[{i}].display"),
             system: format!("CodeableConcept.coding[{i}].system"),
+            version: format!("CodeableConcept.coding[{i}].version"),
             coding: format!("CodeableConcept.coding[{i}]"),
         },
     }
@@ -112,6 +132,10 @@ struct CodingCheck {
     display: Option<String>,
     inactive: Option<bool>,
     unknown_system: Option<String>,
+    /// `system|version` canonicals that could not be resolved.
+    unknown_versions: Vec<String>,
+    /// The code is known and is a member of the target (whatever else is wrong).
+    member: bool,
 }
 
 fn vs_label(vs: &ValueSet) -> String {
@@ -136,6 +160,8 @@ fn check_coding(
         display: None,
         inactive: None,
         unknown_system: None,
+        unknown_versions: Vec::new(),
+        member: false,
     };
     let Some(code) = input.code.as_deref() else {
         out.issues.push(
@@ -191,12 +217,35 @@ fn check_coding(
             _ => None,
         })
         .or(opts.system_version.as_deref());
-    let cs: Option<Arc<CodeSystem>> = scope.code_system(&system, cs_version);
 
-    // Value-set membership (decided by the value set itself, even when the system is absent).
-    let vs_hit: Option<Hit> = match target {
-        Target::ValueSet(vs) => contains(scope, vs, &url, code, 0)?,
-        Target::CodeSystem { .. } => None,
+    // Which version of the code system applies, and what the value set says of the code.
+    let mut version_trouble = false;
+    let (cs, vs_hit): (Option<Arc<CodeSystem>>, Option<Hit>) = match target {
+        Target::ValueSet(vs) => {
+            match resolve_in_value_set(scope, vs, &url, code, input.version.as_deref(), opts, &p)? {
+                Some(r) => {
+                    version_trouble = r.issues.iter().any(Issue::is_error);
+                    out.issues.extend(r.issues);
+                    out.unknown_versions.extend(r.unknown);
+                    (r.cs, r.hit)
+                }
+                None => (
+                    scope.code_system(&system, cs_version),
+                    contains(scope, vs, &url, code, 0)?,
+                ),
+            }
+        }
+        Target::CodeSystem { .. } => {
+            let cs = scope.code_system(&system, cs_version);
+            if let (None, Some(v)) = (&cs, cs_version) {
+                if scope.code_system(&system, None).is_some() {
+                    out.issues.push(unknown_version_issue(scope, &url, v, &p));
+                    out.unknown_versions.push(format!("{url}|{v}"));
+                    return Ok(out);
+                }
+            }
+            (cs, None)
+        }
     };
 
     let cs = match cs {
@@ -249,7 +298,7 @@ fn check_coding(
                 .at(p.code.clone())
                 .id("Unknown_Code_in_Version"),
         );
-        if let Target::ValueSet(vs) = target {
+        if let (Target::ValueSet(vs), false) = (target, version_trouble) {
             out.issues.push(not_in_vs(&url, code, vs, &p.code));
         }
         out.valid = severity != Severity::Error && matches!(target, Target::CodeSystem { .. });
@@ -258,9 +307,9 @@ fn check_coding(
     out.code = Some(concept.code.clone());
     out.display = display_for(&cs, concept, &opts.languages).map(str::to_string);
 
-    let mut valid = true;
+    let mut valid = !version_trouble;
     if let Target::ValueSet(vs) = target {
-        if vs_hit.is_none() {
+        if vs_hit.is_none() && !version_trouble {
             out.issues.push(not_in_vs(&url, code, vs, &p.code));
             valid = false;
         }
@@ -298,17 +347,77 @@ fn check_coding(
             .iter()
             .flat_map(|h| h.label.iter().map(String::as_str).chain(h.designations.iter().map(|d| d.value.as_str())))
             .collect();
-        let exact = concept.display_candidates().chain(labels.iter().copied()).any(|d| d == given);
-        if !exact {
-            let expected = out.display.clone().unwrap_or_default();
-            let before = out.issues.len();
-            push_display_issue(&mut out, opts, given, &url, code, &expected, &p);
-            if out.issues[before..].iter().any(Issue::is_error) {
-                valid = false;
+        let any_language = concept.display_candidates().chain(labels.iter().copied()).any(|d| d == given);
+        let wanted: Vec<&str> = opts.languages.0.iter().map(String::as_str).filter(|t| *t != "*").collect();
+        if wanted.is_empty() {
+            if !any_language {
+                let expected = out.display.clone().unwrap_or_default();
+                let before = out.issues.len();
+                push_display_issue(&mut out, opts, given, &url, code, &expected, &p);
+                if out.issues[before..].iter().any(Issue::is_error) {
+                    valid = false;
+                }
+            }
+        } else {
+            // With languages asked for, only the displays in those languages count; a code
+            // system that states no language is language-neutral.
+            let cs_lang = cs.meta.language.as_deref();
+            let in_lang = |lang: Option<&str>| match lang.or(cs_lang) {
+                None => true,
+                Some(l) => wanted.iter().any(|w| super::display::language_matches(w, l)),
+            };
+            let mut localised: Vec<&str> = Vec::new();
+            if in_lang(None) {
+                localised.extend(concept.display.as_deref());
+                localised.extend(labels.iter().copied());
+            }
+            localised.extend(
+                concept
+                    .designations
+                    .iter()
+                    .filter(|d| in_lang(d.language.as_deref()))
+                    .map(|d| d.value.as_str()),
+            );
+            let asked = wanted.join(", ");
+            if localised.contains(&given.as_str()) {
+                // Right display in the right language.
+            } else if localised.is_empty() && any_language {
+                out.issues.push(
+                    Issue::new(
+                        Severity::Information,
+                        "invalid",
+                        "invalid-display",
+                        format!("There are no valid display names found for the code {url}#{code} for language(s) '{asked}'. The display is '{given}' which is a valid display for the default language"),
+                    )
+                    .at(p.display.clone()),
+                );
+            } else if localised.is_empty() {
+                let default = concept.display.clone().unwrap_or_default();
+                let severity = if opts.lenient_display { Severity::Warning } else { Severity::Error };
+                out.issues.push(
+                    Issue::new(
+                        severity,
+                        "invalid",
+                        "invalid-display",
+                        format!("Wrong Display Name '{given}' for {url}#{code}. There are no valid display names found for language(s) '{asked}'. Default display is '{default}'"),
+                    )
+                    .at(p.display.clone()),
+                );
+                if severity == Severity::Error {
+                    valid = false;
+                }
+            } else {
+                let expected = out.display.clone().unwrap_or_default();
+                let before = out.issues.len();
+                push_display_issue(&mut out, opts, given, &url, code, &expected, &p);
+                if out.issues[before..].iter().any(Issue::is_error) {
+                    valid = false;
+                }
             }
         }
     }
     out.valid = valid;
+    out.member = vs_hit.is_some() || matches!(target, Target::CodeSystem { .. });
     Ok(out)
 }
 
@@ -353,6 +462,183 @@ fn not_in_vs(system: &str, code: &str, vs: &ValueSet, path: &str) -> Issue {
     .id("None_of_the_provided_codes_are_in_the_value_set_one")
 }
 
+/// The version of a code system a value set include selects, and why (for messages).
+enum VersionSource {
+    Forced { include: Option<String> },
+    Include,
+    Parameter,
+    Versionless,
+}
+
+struct VsResolution {
+    cs: Option<Arc<CodeSystem>>,
+    hit: Option<Hit>,
+    issues: Vec<Issue>,
+    unknown: Vec<String>,
+}
+
+fn valid_versions(scope: &Scope, url: &str) -> String {
+    let versions: Vec<String> = scope
+        .code_system_versions(url)
+        .iter()
+        .filter_map(|c| c.meta.version.clone())
+        .collect();
+    versions.join(" or ")
+}
+
+fn unknown_version_issue(scope: &Scope, url: &str, version: &str, p: &Paths) -> Issue {
+    Issue::new(
+        Severity::Error,
+        "not-found",
+        "not-found",
+        format!(
+            "A definition for CodeSystem '{url}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}",
+            valid_versions(scope, url)
+        ),
+    )
+    .at(p.system.clone())
+    .id("UNKNOWN_CODESYSTEM_VERSION")
+}
+
+/// Resolves a version pattern (`1.0.0`, `1.x`), preferring the coding's own version when the
+/// pattern admits it; no pattern means the newest version.
+fn resolve_version(scope: &Scope, url: &str, spec: Option<&str>, coding: Option<&str>) -> Option<Arc<CodeSystem>> {
+    match spec {
+        None => scope.code_system(url, None),
+        Some(spec) => coding
+            .filter(|vc| crate::catalog::version::matches(spec, vc))
+            .and_then(|vc| scope.code_system(url, Some(vc)))
+            .or_else(|| scope.code_system(url, Some(spec))),
+    }
+}
+
+/// Version resolution for a coding checked against the value set's includes of its system:
+/// `force-system-version` beats the include's version, which beats `system-version` and
+/// `check-system-version` (used as defaults only when the coding names no known version);
+/// otherwise the newest version. A coding version different from the one selected is an
+/// error, a warning when the include is versionless and the coding's version is unknown.
+#[allow(clippy::too_many_arguments)]
+fn resolve_in_value_set(
+    scope: &Scope,
+    vs: &ValueSet,
+    url: &str,
+    code: &str,
+    coding_version: Option<&str>,
+    opts: &Options,
+    p: &Paths,
+) -> Result<Option<VsResolution>> {
+    let includes: Vec<&crate::model::ConceptSetComponent> = vs
+        .compose
+        .include
+        .iter()
+        .filter(|i| i.system.as_deref().is_some_and(|s| super::members::same_system(scope, s, url)))
+        .collect();
+    if includes.is_empty() || scope.code_system(url, None).is_none() {
+        return Ok(None);
+    }
+    let coding_known = coding_version.and_then(|v| scope.code_system(url, Some(v)));
+    let force = Options::version_param(&opts.force_versions, scope, url);
+    let default = Options::version_param(&opts.default_versions, scope, url);
+    let check = Options::version_param(&opts.check_versions, scope, url);
+
+    let mut chosen: Option<(Option<String>, VersionSource, Option<Arc<CodeSystem>>, Option<Hit>)> = None;
+    for inc in &includes {
+        let (spec, source) = if let Some(f) = force {
+            (Some(f.to_string()), VersionSource::Forced { include: inc.version.clone() })
+        } else if let Some(v) = &inc.version {
+            (Some(v.clone()), VersionSource::Include)
+        } else if let (None, Some(d)) = (&coding_known, default.or(check)) {
+            (Some(d.to_string()), VersionSource::Parameter)
+        } else {
+            (None, VersionSource::Versionless)
+        };
+        let cs = resolve_version(scope, url, spec.as_deref(), coding_version);
+        let hit = match &cs {
+            Some(cs) => {
+                let mut pinned = (*inc).clone();
+                pinned.version = cs.meta.version.clone();
+                component_hit(scope, &pinned, url, code, 0)?
+            }
+            None => None,
+        };
+        let found = hit.is_some();
+        if chosen.is_none() || found {
+            chosen = Some((spec, source, cs, hit));
+        }
+        if found {
+            break;
+        }
+    }
+    let Some((spec, source, cs, hit)) = chosen else {
+        return Ok(None);
+    };
+
+    let mut r = VsResolution { cs: cs.clone(), hit, issues: Vec::new(), unknown: Vec::new() };
+    if let (None, Some(spec)) = (&cs, &spec) {
+        r.issues.push(unknown_version_issue(scope, url, spec, p));
+        r.unknown.push(format!("{url}|{spec}"));
+    }
+    if let Some(vc) = coding_version {
+        if coding_known.is_none() {
+            r.issues.push(unknown_version_issue(scope, url, vc, p));
+            r.unknown.push(format!("{url}|{vc}"));
+        }
+        let selected = cs.as_ref().and_then(|c| c.meta.version.clone());
+        if selected.as_deref() != Some(vc) {
+            let shown = selected.clone().or(spec.clone()).unwrap_or_default();
+            let (phrase, severity) = match &source {
+                VersionSource::Forced { include } => (
+                    format!("version '{}' resulting from the version '{}'", spec.clone().unwrap_or_default(), include.clone().unwrap_or_default()),
+                    Severity::Error,
+                ),
+                VersionSource::Include => (format!("version '{shown}'"), Severity::Error),
+                VersionSource::Parameter => (
+                    format!("version '{}' resulting from the version ''", spec.clone().unwrap_or_default()),
+                    Severity::Error,
+                ),
+                VersionSource::Versionless if coding_known.is_none() => (
+                    format!("version '{shown}' for the versionless include"),
+                    Severity::Warning,
+                ),
+                VersionSource::Versionless => (format!("version '{shown}'"), Severity::Error),
+            };
+            r.issues.push(
+                Issue::new(
+                    severity,
+                    "invalid",
+                    "vs-invalid",
+                    format!("The code system '{url}' {phrase} in the ValueSet include is different to the one in the value ('{vc}')"),
+                )
+                .at(p.version.clone())
+                .id(if severity == Severity::Warning { "VALUESET_VALUE_MISMATCH_DEFAULT" } else { "VALUESET_VALUE_MISMATCH" }),
+            );
+        }
+    }
+    if let (Some(k), Some(cs)) = (check, &cs) {
+        let actual = cs.meta.version.clone().unwrap_or_default();
+        if !crate::catalog::version::matches(k, &actual) {
+            r.issues.push(
+                Issue::new(
+                    Severity::Error,
+                    "exception",
+                    "version-error",
+                    format!("The version '{actual}' is not allowed for system '{url}': required to be '{k}' by a version-check parameter"),
+                )
+                .at(p.version.clone())
+                .id("VALUESET_VERSION_CHECK"),
+            );
+        }
+    }
+    // Displays come from the selected version, else the coding's, else the parameters', else
+    // the newest.
+    if r.cs.is_none() {
+        r.cs = coding_known
+            .or_else(|| force.or(check).or(default).and_then(|v| resolve_version(scope, url, Some(v), None)))
+            .or_else(|| scope.code_system(url, None));
+    }
+    Ok(Some(r))
+}
+
 /// The single system of `vs` that contains `code`, for codes given without a system.
 fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Option<String> {
     let mut found: Option<String> = None;
@@ -374,20 +660,35 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
     let (kind, codings): (&str, Vec<&CodingInput>) = match subject {
         Subject::Code(c) => ("code", vec![c]),
         Subject::Coding(c) => ("coding", vec![c]),
-        Subject::CodeableConcept(cs) => ("cc", cs.iter().collect()),
+        Subject::CodeableConcept(cs, _) => ("cc", cs.iter().collect()),
     };
     let mut res = ValidateResult::default();
-    if let Subject::CodeableConcept(cc) = subject {
-        res.codeable_concept = Some(cc.clone());
+    if let Subject::CodeableConcept(cc, text) = subject {
+        res.codeable_concept = Some((cc.clone(), text.clone()));
     }
     let mut checks = Vec::new();
     for (i, c) in codings.iter().enumerate() {
-        checks.push(check_coding(scope, target, c, kind, i, opts)?);
+        match check_coding(scope, target, c, kind, i, opts) {
+            Ok(check) => checks.push(check),
+            // A value set imported by the target cannot be found: the answer is "not valid",
+            // with the reason, rather than a failed request.
+            Err(Error::NotFound(text)) if matches!(target, Target::ValueSet(_)) => {
+                res.issues.push(Issue::new(Severity::Error, "not-found", "not-found", text));
+                res.result = false;
+                res.message = res.issues.first().map(|i| i.text.clone());
+                return Ok(res);
+            }
+            Err(e) => return Err(e),
+        }
     }
 
     if kind == "cc" {
         let any_valid = checks.iter().any(|c| c.valid);
-        let best = checks.iter().position(|c| c.valid);
+        let any_member = checks.iter().any(|c| c.member);
+        let best = checks
+            .iter()
+            .position(|c| c.valid)
+            .or_else(|| checks.iter().position(|c| c.member));
         for c in &mut checks {
             if any_valid {
                 // Another coding satisfied the value set: this one's membership failure is
@@ -407,7 +708,7 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
                 }
             }
         }
-        if !any_valid {
+        if !any_member {
             if let Target::ValueSet(vs) = target {
                 res.issues.push(
                     Issue::new(
@@ -420,14 +721,11 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
                 );
             }
         }
-        let pick = best.unwrap_or(0);
-        if let Some(c) = checks.get(pick) {
-            if c.valid {
-                res.system = c.system.clone();
-                res.version = c.version.clone();
-                res.code = c.code.clone();
-                res.display = c.display.clone();
-            }
+        if let Some(c) = best.and_then(|i| checks.get(i)) {
+            res.system = c.system.clone();
+            res.version = c.version.clone();
+            res.code = c.code.clone();
+            res.display = c.display.clone();
         }
     } else if let Some(c) = checks.first() {
         res.system = c.system.clone();
@@ -441,6 +739,7 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
             res.inactive = c.inactive;
         }
         res.issues.extend(c.issues.iter().cloned());
+        res.unknown_versions.extend(c.unknown_versions.iter().cloned());
         if let Some(u) = &c.unknown_system {
             res.unknown_systems.push(u.clone());
         }
@@ -449,7 +748,13 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
     let texts: Vec<&str> = res
         .issues
         .iter()
-        .filter(|i| i.severity != Severity::Information)
+        // A version mismatch tolerated as a warning, and a coding of a CodeableConcept that
+        // another coding made unnecessary, are reported as issues only.
+        .filter(|i| match i.severity {
+            Severity::Error => true,
+            Severity::Warning => i.tx_type != Some("vs-invalid"),
+            Severity::Information => i.tx_type != Some("this-code-not-in-vs"),
+        })
         .map(|i| i.text.as_str())
         .collect();
     if !texts.is_empty() {

@@ -114,9 +114,12 @@ impl Analyzer {
     }
 }
 
-/// Lower-cased code as the `code` field stores it.
+/// A code as the `code` field stores it: lower-cased, whitespace runs collapsed.
 pub fn code_key(code: &str) -> String {
-    code.trim().to_lowercase()
+    code.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 #[cfg(test)]

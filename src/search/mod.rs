@@ -176,6 +176,16 @@ impl SearchIndex {
         Ok(Some(ranked))
     }
 
+    /// `search` without the cache (benchmarks and diagnostics).
+    pub fn search_uncached(&self, scope: &ScopeKey, text: &str, opts: SearchOptions) -> Result<Option<Ranked>> {
+        if self.data.scope_id(scope).is_none() {
+            return Ok(None);
+        }
+        let mut analyzer = analysis::Analyzer::default();
+        let parsed = ParsedQuery::parse(text, &mut analyzer, &self.synonyms);
+        self.run(&parsed, Some(scope), opts).map(Some)
+    }
+
     /// Search across every table: the text may also name the table ("g15 kiné"). One hit per
     /// (system, code), at most `limit`.
     pub fn search_all(&self, text: &str, limit: usize) -> Result<Vec<&Entry>> {
@@ -298,3 +308,6 @@ fn write(index: &Index, fields: &Fields, data: &Entries) -> Result<()> {
     writer.wait_merging_threads()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,6 +39,9 @@ pub enum How {
 pub struct Piece {
     pub text: String,
     pub how: How,
+    /// The typed word began a word of the query (not after a hyphen): matching it inside a
+    /// compound word is then a weaker match.
+    pub word_start: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,18 +71,29 @@ pub struct ParsedQuery {
     /// The text as typed, lower-cased and trimmed, for code matches.
     pub code: String,
     pub units: Vec<Unit>,
+    /// The folded words, joined by a space, or by a hyphen inside a compound word.
+    words: String,
 }
 
 impl ParsedQuery {
     pub fn parse(text: &str, analyzer: &mut Analyzer, synonyms: &Synonyms) -> ParsedQuery {
-        let words: Vec<String> = analyzer.words(text).into_iter().map(|w| w.text).collect();
+        let analyzed = analyzer.words(text);
+        let starts: Vec<bool> = analyzed.iter().map(|w| w.word_start).collect();
+        let words: Vec<String> = analyzed.into_iter().map(|w| w.text).collect();
+        let mut joined = String::new();
+        for (w, start) in words.iter().zip(&starts) {
+            if !joined.is_empty() {
+                joined.push(if *start { ' ' } else { '-' });
+            }
+            joined.push_str(w);
+        }
         let mut units = Vec::new();
         let mut at = 0;
         while at < words.len() {
             let unit = match synonyms.match_at(&words, at) {
                 Some(m) => {
                     let typed = words[at..at + m.len].to_vec();
-                    let mut alternatives = vec![typed_alternative(&typed)];
+                    let mut alternatives = vec![typed_alternative(&typed, &starts[at..at + m.len])];
                     for phrase in m.alternatives {
                         alternatives.push(Alternative {
                             pieces: phrase
@@ -89,6 +103,7 @@ impl ParsedQuery {
                                         stem: analyzer.stem(&w),
                                     },
                                     text: w,
+                                    word_start: true,
                                 })
                                 .collect(),
                             typed: false,
@@ -103,8 +118,9 @@ impl ParsedQuery {
                 }
                 None => {
                     let w = words[at].clone();
+                    let start = starts[at];
                     at += 1;
-                    single_word_unit(w, analyzer)
+                    single_word_unit(w, start, analyzer)
                 }
             };
             units.push(unit);
@@ -116,6 +132,7 @@ impl ParsedQuery {
         ParsedQuery {
             code: code_key(text),
             units,
+            words: joined,
         }
     }
 
@@ -125,12 +142,7 @@ impl ParsedQuery {
 
     /// Normalised form for cache keys: two texts with the same key give the same results.
     pub fn cache_key(&self) -> String {
-        let words: Vec<&str> = self
-            .units
-            .iter()
-            .flat_map(|u| u.typed.iter().map(String::as_str))
-            .collect();
-        format!("{}\u{1}{}", words.join(" "), self.code)
+        format!("{}\u{1}{}", self.words, self.code)
     }
 
     pub fn required(&self) -> impl Iterator<Item = &Unit> {
@@ -138,27 +150,30 @@ impl ParsedQuery {
     }
 }
 
-fn typed_alternative(words: &[String]) -> Alternative {
+fn typed_alternative(words: &[String], starts: &[bool]) -> Alternative {
     Alternative {
         pieces: words
             .iter()
-            .map(|w| Piece {
+            .zip(starts)
+            .map(|(w, &word_start)| Piece {
                 text: w.clone(),
                 how: How::Prefix,
+                word_start,
             })
             .collect(),
         typed: true,
     }
 }
 
-fn single_word_unit(w: String, analyzer: &mut Analyzer) -> Unit {
-    let mut alternatives = vec![typed_alternative(std::slice::from_ref(&w))];
+fn single_word_unit(w: String, word_start: bool, analyzer: &mut Analyzer) -> Unit {
+    let mut alternatives = vec![typed_alternative(std::slice::from_ref(&w), &[word_start])];
     if w.chars().count() >= DERIVE_MIN_LEN {
         let stem = analyzer.stem(&w);
         alternatives.push(Alternative {
             pieces: vec![Piece {
                 text: stem,
                 how: How::Stem,
+                word_start,
             }],
             typed: false,
         });
@@ -167,6 +182,7 @@ fn single_word_unit(w: String, analyzer: &mut Analyzer) -> Unit {
                 pieces: vec![Piece {
                     text: alt,
                     how: How::Prefix,
+                    word_start,
                 }],
                 typed: false,
             });
@@ -357,7 +373,10 @@ mod tests {
 
     #[test]
     fn cache_key_ignores_case_accents_and_punctuation() {
-        assert_eq!(parse("Kiné").cache_key(), parse("kine").cache_key());
+        assert_eq!(parse("KINE").cache_key(), parse("kine").cache_key());
+        assert_eq!(parse("cr  op").cache_key(), parse("CR op").cache_key());
+        // A hyphen changes the ranking (matches inside compounds), so it is part of the key.
+        assert_ne!(parse("compte-rendu").cache_key(), parse("compte rendu").cache_key());
         assert_ne!(parse("kine").cache_key(), parse("kines").cache_key());
     }
 

@@ -89,7 +89,7 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
         if strict || fuzzy {
             let hit = Hit {
                 derived: fuzzy,
-                inside: !w.word_start,
+                inside: p.word_start && !w.word_start,
                 pos,
             };
             if best.is_none_or(|b| hit < b) {

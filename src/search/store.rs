@@ -1,0 +1,118 @@
+//! The index on disk: `DIR/index-<fingerprint>/` (tantivy files) and `DIR/fingerprint` (the
+//! fingerprint of the data it was built from). A stale or broken index is rebuilt aside, in
+//! `index-<fingerprint>.tmp`, renamed into place, and only then recorded and the old one
+//! removed: a crash at any point leaves either the old index or the new one, never half of one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tantivy::Index;
+
+use super::entries::Entries;
+use super::schema::{self, SCHEMA_VERSION};
+use super::{write, Result, SearchError, SearchIndex};
+use crate::catalog::Catalog;
+
+pub const FINGERPRINT_FILE: &str = "fingerprint";
+const PREFIX: &str = "index-";
+
+/// What `open_or_build` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance {
+    /// The index on disk matched the data and was reused.
+    Opened,
+    /// There was no index: built.
+    Built,
+    /// The index on disk was stale (other data or version) or unreadable: rebuilt.
+    Rebuilt,
+}
+
+fn hex(fp: u64) -> String {
+    format!("{fp:016x}")
+}
+
+fn open_existing(path: &Path, data: Entries) -> Result<SearchIndex> {
+    let index = Index::open_in_dir(path)?;
+    let fields = schema::resolve(&index.schema())?;
+    let expected = data.entries.len() as u64;
+    let ix = SearchIndex::assemble(index, fields, data)?;
+    let found = ix.reader.searcher().num_docs();
+    if found != expected {
+        return Err(SearchError::Invalid(format!(
+            "{found} documents on disk, {expected} expected"
+        )));
+    }
+    Ok(ix)
+}
+
+/// Writes `path` atomically (temporary file, then rename).
+fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, contents)?;
+    fs::rename(&tmp, path)
+}
+
+fn build_at(dir: &Path, name: &str, data: &Entries) -> Result<PathBuf> {
+    let final_path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    {
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_dir(&tmp, schema)?;
+        write(&index, &fields, data)?;
+    }
+    if final_path.exists() {
+        fs::remove_dir_all(&final_path)?;
+    }
+    fs::rename(&tmp, &final_path)?;
+    Ok(final_path)
+}
+
+/// Removes every `index-*` folder but `keep`.
+fn remove_others(dir: &Path, keep: &str) {
+    let Ok(list) = fs::read_dir(dir) else {
+        return;
+    };
+    for item in list.flatten() {
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(PREFIX) && name != keep && item.path().is_dir() {
+            if let Err(e) = fs::remove_dir_all(item.path()) {
+                tracing::warn!("cannot remove old search index {}: {e}", item.path().display());
+            }
+        }
+    }
+}
+
+pub fn open_or_build(dir: &Path, catalog: &Catalog) -> Result<(SearchIndex, Provenance)> {
+    fs::create_dir_all(dir)?;
+    let data = Entries::collect(catalog);
+    let fp = hex(data.fingerprint(SCHEMA_VERSION));
+    let name = format!("{PREFIX}{fp}");
+    let recorded = fs::read_to_string(dir.join(FINGERPRINT_FILE)).ok();
+    let recorded = recorded.as_deref().map(str::trim);
+    let data = if recorded == Some(fp.as_str()) && dir.join(&name).is_dir() {
+        match open_existing(&dir.join(&name), data) {
+            Ok(ix) => return Ok((ix, Provenance::Opened)),
+            Err(e) => {
+                tracing::warn!("search index in {} unusable ({e}); rebuilding", dir.display());
+                Entries::collect(catalog)
+            }
+        }
+    } else {
+        data
+    };
+    let provenance = if recorded.is_some() {
+        Provenance::Rebuilt
+    } else {
+        Provenance::Built
+    };
+    let path = build_at(dir, &name, &data)?;
+    write_atomically(&dir.join(FINGERPRINT_FILE), &format!("{fp}\n"))?;
+    remove_others(dir, &name);
+    open_existing(&path, data)
+        .map(|ix| (ix, provenance))
+}

@@ -1,0 +1,292 @@
+//! Index-level tests on a small hand-made catalog.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::model::{
+    Coding, CodeSystem, Compose, Concept, ConceptProperty, ConceptReference, ConceptSetComponent,
+    Designation, PropertyValue, ResourceMeta, ValueSet,
+};
+
+const CS: &str = "http://example.org/cs";
+const VS: &str = "http://example.org/vs";
+
+fn concept(code: &str, display: &str) -> Concept {
+    Concept {
+        code: code.into(),
+        display: Some(display.into()),
+        ..Default::default()
+    }
+}
+
+fn designation(use_code: &str, value: &str) -> Designation {
+    Designation {
+        language: Some("fr-FR".into()),
+        use_: Some(Coding {
+            code: Some(use_code.into()),
+            ..Default::default()
+        }),
+        value: value.into(),
+    }
+}
+
+fn catalog(extra: &str) -> Catalog {
+    let mut kine = concept("70", "Masseur-Kinésithérapeute");
+    kine.designations.push(designation("LibelleCourt", "MK"));
+    kine.designations
+        .push(designation("DescriptionMetier", "Rééducation fonctionnelle"));
+    let mut retired = concept("R", "Radiologie");
+    retired.properties.push(ConceptProperty {
+        code: "dateFin".into(),
+        value: PropertyValue::DateTime("2020-01-01T00:00:00+01:00".into()),
+    });
+    let concepts = vec![
+        concept("E1", "Échographie cardiaque"),
+        concept("E2", "Compte-rendu d'imagerie médicale"),
+        kine,
+        concept("SM38", "Ophtalmologie (SM)"),
+        concept("SM04", "Cardiologie et Maladies vasculaires (SM)"),
+        concept("SM11", "Chirurgie thoracique et cardio-vasculaire (SM)"),
+        retired,
+        concept("R2", "Radiologie interventionnelle"),
+        concept("L1", "Lettre de liaison à la sortie d'un établissement de soins"),
+        concept("OP", "CR opératoire"),
+        concept("X", extra),
+    ];
+    let mut cat = Catalog::default();
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: CS.into(),
+            version: Some("1".into()),
+            name: Some("TRE_X99-Exemple".into()),
+            oids: vec!["1.2.3.4".into()],
+            ..Default::default()
+        },
+        concepts,
+    ));
+    let reference = |code: &str, display: Option<&str>| ConceptReference {
+        code: code.into(),
+        display: display.map(str::to_string),
+        ..Default::default()
+    };
+    cat.add_value_set(ValueSet {
+        meta: ResourceMeta {
+            url: VS.into(),
+            version: Some("2".into()),
+            ..Default::default()
+        },
+        compose: Compose {
+            include: vec![ConceptSetComponent {
+                system: Some(CS.into()),
+                concepts: vec![
+                    reference("OP", None),
+                    reference("E2", Some("CR d'imagerie")),
+                    reference("70", None),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    cat
+}
+
+fn cs() -> ScopeKey {
+    ScopeKey::code_system(CS, Some("1"))
+}
+
+fn codes(ix: &SearchIndex, scope: &ScopeKey, text: &str, active_only: bool) -> Vec<String> {
+    let ranked = ix
+        .search(scope, text, SearchOptions { active_only })
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    ranked
+        .entries
+        .iter()
+        .filter_map(|&p| ix.entry(p))
+        .map(|e| e.code.clone())
+        .collect()
+}
+
+fn index() -> SearchIndex {
+    match SearchIndex::build_in_ram(&catalog("Autre")) {
+        Ok(ix) => ix,
+        Err(e) => panic!("index builds: {e}"),
+    }
+}
+
+#[test]
+fn every_concept_and_member_is_indexed() {
+    let ix = index();
+    assert_eq!(ix.len(), 11 + 3);
+    assert!(ix.has_scope(&cs()));
+    assert!(ix.has_scope(&ScopeKey::value_set(VS, Some("2"))));
+    assert!(!ix.has_scope(&ScopeKey::value_set(VS, None)));
+}
+
+#[test]
+fn accents_do_not_matter() {
+    let ix = index();
+    assert_eq!(codes(&ix, &cs(), "echographie", false), ["E1"]);
+    assert_eq!(codes(&ix, &cs(), "ÉCHOGRAPHIE", false), ["E1"]);
+    assert_eq!(codes(&ix, &cs(), "echo card", false), ["E1"]);
+}
+
+#[test]
+fn hyphens_apostrophes_and_abbreviations() {
+    let ix = index();
+    assert_eq!(codes(&ix, &cs(), "compte-rendu", false)[0], "E2");
+    assert_eq!(codes(&ix, &cs(), "d'imagerie", false), ["E2"]);
+    // "compte rendu" also finds the labels written "CR".
+    assert_eq!(codes(&ix, &cs(), "compte rendu operatoire", false), ["OP"]);
+    assert_eq!(codes(&ix, &cs(), "cr op", false), ["OP"]);
+    assert_eq!(codes(&ix, &cs(), "kine", false), ["70"]);
+    assert_eq!(codes(&ix, &cs(), "kinesitherapie", false), ["70"]);
+}
+
+#[test]
+fn stop_words_do_not_kill_the_query() {
+    let ix = index();
+    assert_eq!(codes(&ix, &cs(), "lettre de liaison sortie", false), ["L1"]);
+    assert_eq!(codes(&ix, &cs(), "lettre liaison a la sortie", false), ["L1"]);
+    assert!(!codes(&ix, &cs(), "de", false).is_empty());
+}
+
+#[test]
+fn typos_are_a_fallback() {
+    let ix = index();
+    let r = ix.search(&cs(), "cardiolgie", SearchOptions::default());
+    let r = r.ok().flatten().unwrap_or_default();
+    assert!(r.fuzzy);
+    let found: Vec<&str> = r.entries.iter().filter_map(|&p| ix.entry(p)).map(|e| e.code.as_str()).collect();
+    assert_eq!(found.first(), Some(&"SM04"));
+    // Exact prefixes win: no fuzzy noise when something matches as typed.
+    let r = ix.search(&cs(), "cardio", SearchOptions::default()).ok().flatten().unwrap_or_default();
+    assert!(!r.fuzzy);
+    assert_eq!(codes(&ix, &cs(), "cardio", false), ["SM04", "SM11"]);
+    // Short words get no typo tolerance.
+    assert!(codes(&ix, &cs(), "kone", false).is_empty());
+}
+
+#[test]
+fn codes_match_exactly_and_first() {
+    let ix = index();
+    assert_eq!(codes(&ix, &cs(), "sm38", false), ["SM38"]);
+    // "SM" is also a word of these displays: the shortest display comes first.
+    assert_eq!(codes(&ix, &cs(), "SM", false), ["SM38", "SM04", "SM11"]);
+}
+
+#[test]
+fn retired_last_or_excluded() {
+    let ix = index();
+    assert_eq!(codes(&ix, &cs(), "radiologie interv", false), ["R2"]);
+    assert_eq!(codes(&ix, &cs(), "radiologie", false), ["R2", "R", "E2"]);
+    // "radio" is also an abbreviation of "imagerie" (a derived match, after the typed ones).
+    assert_eq!(codes(&ix, &cs(), "radio", false), ["R2", "R", "E2"]);
+    assert_eq!(codes(&ix, &cs(), "radiologie", true), ["R2", "E2"]);
+}
+
+#[test]
+fn value_set_labels_are_searched() {
+    let ix = index();
+    let vs = ScopeKey::value_set(VS, Some("2"));
+    // Same length ("CR d'imagerie", "CR opératoire"): by code.
+    assert_eq!(codes(&ix, &vs, "cr", false), ["E2", "OP"]);
+    // The code system's own label is still found, as a designation.
+    assert_eq!(codes(&ix, &vs, "compte-rendu d'imagerie medicale", false), ["E2"]);
+    // Designations and, with a lower weight, descriptions.
+    assert_eq!(codes(&ix, &vs, "mk", false), ["70"]);
+    assert_eq!(codes(&ix, &vs, "reeducation", false), ["70"]);
+}
+
+#[test]
+fn results_are_cached_and_deterministic() {
+    let ix = index();
+    let a = ix.search(&cs(), "Cardio", SearchOptions::default()).ok().flatten();
+    let b = ix.search(&cs(), "cardio", SearchOptions::default()).ok().flatten();
+    match (a, b) {
+        (Some(a), Some(b)) => assert!(Arc::ptr_eq(&a, &b)),
+        other => panic!("both searches answer: {other:?}"),
+    }
+    let other = index();
+    assert_eq!(codes(&ix, &cs(), "c", false), codes(&other, &cs(), "c", false));
+    assert_eq!(ix.fingerprint(), other.fingerprint());
+}
+
+#[test]
+fn odd_input_is_harmless() {
+    let ix = index();
+    for text in ["", "   ", "'''", "-", "((", "*", "a:b", "\u{0}", "é"] {
+        assert!(ix.search(&cs(), text, SearchOptions::default()).is_ok(), "{text:?}");
+    }
+    assert!(matches!(ix.search(&ScopeKey::value_set("nope", None), "x", SearchOptions::default()), Ok(None)));
+}
+
+#[test]
+fn search_across_tables_uses_table_names() {
+    let ix = index();
+    let hits = ix.search_all("x99 ophtalmo", 10).unwrap_or_default();
+    let found: Vec<&str> = hits.iter().map(|e| e.code.as_str()).collect();
+    assert_eq!(found, ["SM38"]);
+    let hits = ix.search_all("kine", 10).unwrap_or_default();
+    assert_eq!(hits.len(), 1, "one hit per (system, code), not per scope");
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nosterm-search-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn on_disk_index_is_reused_then_rebuilt_when_stale() {
+    let dir = temp_dir("store");
+    let first = SearchIndex::open_or_build(&dir, &catalog("Autre"));
+    let (ix, how) = match first {
+        Ok(x) => x,
+        Err(e) => panic!("build: {e}"),
+    };
+    assert_eq!(how, Provenance::Built);
+    let fp = ix.fingerprint();
+    drop(ix);
+    let recorded = std::fs::read_to_string(dir.join(store::FINGERPRINT_FILE)).unwrap_or_default();
+    assert_eq!(recorded.trim(), format!("{fp:016x}"));
+
+    let again = SearchIndex::open_or_build(&dir, &catalog("Autre"));
+    let (ix, how) = match again {
+        Ok(x) => x,
+        Err(e) => panic!("reopen: {e}"),
+    };
+    assert_eq!(how, Provenance::Opened);
+    assert_eq!(codes(&ix, &cs(), "ophtalmo", false), ["SM38"]);
+    drop(ix);
+
+    let changed = SearchIndex::open_or_build(&dir, &catalog("Pneumologie"));
+    let (ix, how) = match changed {
+        Ok(x) => x,
+        Err(e) => panic!("rebuild: {e}"),
+    };
+    assert_eq!(how, Provenance::Rebuilt);
+    assert_ne!(ix.fingerprint(), fp);
+    assert_eq!(codes(&ix, &cs(), "pneumo", false), ["X"]);
+    let folders: Vec<String> = std::fs::read_dir(&dir)
+        .map(|l| l.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    assert_eq!(folders.iter().filter(|f| f.starts_with("index-")).count(), 1, "{folders:?}");
+    drop(ix);
+
+    // A damaged index is rebuilt rather than trusted.
+    let _ = std::fs::write(dir.join(format!("index-{:016x}", ix_fp(&dir))).join("meta.json"), "garbage");
+    let damaged = SearchIndex::open_or_build(&dir, &catalog("Pneumologie"));
+    assert!(matches!(damaged, Ok((_, Provenance::Rebuilt))));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn ix_fp(dir: &std::path::Path) -> u64 {
+    std::fs::read_to_string(dir.join(store::FINGERPRINT_FILE))
+        .ok()
+        .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
+        .unwrap_or_default()
+}
