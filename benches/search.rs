@@ -15,9 +15,12 @@ use nosterm::ops::expand::{expand, implicit_value_set, ExpandRequest};
 use nosterm::search::{ScopeKey, SearchIndex, SearchOptions};
 use nosterm::state::AppState;
 
-const J07: &str = "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS";
-const G15: &str = "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante";
-const R38: &str = "https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale";
+const J07: &str =
+    "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS";
+const G15: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante";
+const R38: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale";
 
 fn state() -> AppState {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
@@ -28,7 +31,9 @@ fn state() -> AppState {
 }
 
 fn cs_key(catalog: &Catalog, url: &str) -> ScopeKey {
-    let version = Scope::new(catalog).code_system(url, None).and_then(|c| c.meta.version.clone());
+    let version = Scope::new(catalog)
+        .code_system(url, None)
+        .and_then(|c| c.meta.version.clone());
     ScopeKey::code_system(url, version.as_deref())
 }
 
@@ -50,15 +55,25 @@ fn bench(c: &mut Criterion) {
     let j07_key = ScopeKey::value_set(J07, j07_vs.meta.version.as_deref());
     let cases = [
         ("J07 'cr op'", j07_key.clone(), "cr op"),
-        ("J07 'lettre de liaison sortie'", j07_key.clone(), "lettre de liaison sortie"),
+        (
+            "J07 'lettre de liaison sortie'",
+            j07_key.clone(),
+            "lettre de liaison sortie",
+        ),
         ("J07 'c' (broad)", j07_key, "c"),
         ("G15 'kine'", cs_key(catalog, G15), "kine"),
-        ("R38 'cardiolgie' (fuzzy)", cs_key(catalog, R38), "cardiolgie"),
+        (
+            "R38 'cardiolgie' (fuzzy)",
+            cs_key(catalog, R38),
+            "cardiolgie",
+        ),
     ];
     let mut g = c.benchmark_group("search_uncached");
     for (name, key, text) in &cases {
         g.bench_function(*name, |b| {
-            b.iter(|| index.search_uncached(black_box(key), black_box(text), SearchOptions::default()))
+            b.iter(|| {
+                index.search_uncached(black_box(key), black_box(text), SearchOptions::default())
+            })
         });
     }
     g.finish();
@@ -73,7 +88,10 @@ fn bench(c: &mut Criterion) {
     ));
     let r38_vs = implicit_value_set(R38, None);
     let mut g = c.benchmark_group("expand_filter");
-    for (name, vs, text) in [("J07 'cr op'", &j07_vs, "cr op"), ("R38 'ophtalmo'", &r38_vs, "ophtalmo")] {
+    for (name, vs, text) in [
+        ("J07 'cr op'", &j07_vs, "cr op"),
+        ("R38 'ophtalmo'", &r38_vs, "ophtalmo"),
+    ] {
         let req = ExpandRequest {
             filter: Some(text.to_string()),
             count: Some(10),

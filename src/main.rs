@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpServer};
 use clap::Parser;
-use nosterm::config::{AppConfig, CheckConfig, Cli, Command, ServeConfig};
 use nosterm::catalog::Catalog;
+use nosterm::config::{AppConfig, CheckConfig, Cli, Command, ServeConfig};
 use nosterm::load::{load_dir, LoadError};
 use nosterm::search::SearchIndex;
 use nosterm::state::AppState;
@@ -68,11 +68,18 @@ fn serve(cfg: ServeConfig) -> ExitCode {
             Arc::new(index)
         }
         Err(e) => {
-            eprintln!("cannot open or build the search index in {}: {e}", cfg.index.display());
+            eprintln!(
+                "cannot open or build the search index in {}: {e}",
+                cfg.index.display()
+            );
             return ExitCode::FAILURE;
         }
     };
-    let state = web::Data::new(AppState::with_search(catalog, Some(search), AppConfig::from(&cfg)));
+    let state = web::Data::new(AppState::with_search(
+        catalog,
+        Some(search),
+        AppConfig::from(&cfg),
+    ));
     let workers = cfg
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));

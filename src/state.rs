@@ -63,7 +63,11 @@ impl AppState {
     }
 
     /// A state over `catalog` with an index built beforehand (e.g. opened from disk).
-    pub fn with_search(catalog: Catalog, search: Option<Arc<SearchIndex>>, config: AppConfig) -> Self {
+    pub fn with_search(
+        catalog: Catalog,
+        search: Option<Arc<SearchIndex>>,
+        config: AppConfig,
+    ) -> Self {
         AppState {
             snapshot: ArcSwap::new(install(Snapshot {
                 generation: 1,

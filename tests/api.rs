@@ -273,7 +273,8 @@ async fn translate_document_type_to_class() {
     let concept = m["part"].as_array().unwrap().iter().find(|x| x["name"] == "concept").unwrap();
     assert_eq!(concept["valueCoding"]["system"], A03);
     assert_eq!(concept["valueCoding"]["code"], "10");
-    assert_eq!(concept["valueCoding"]["display"], "Compte rendu");
+    let origin = m["part"].as_array().unwrap().iter().find(|x| x["name"] == "originMap").unwrap();
+    assert!(origin["valueCanonical"].as_str().unwrap().contains("ASS_X04"));
 }
 
 #[actix_web::test]

@@ -14,10 +14,14 @@ use nosterm::state::AppState;
 use serde_json::{json, Value};
 
 const J02: &str = "https://mos.esante.gouv.fr/NOS/JDV_J02-XdsHealthcareFacilityTypeCode-CISIS/FHIR/JDV-J02-XdsHealthcareFacilityTypeCode-CISIS";
-const J07: &str = "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS";
-const J10: &str = "https://mos.esante.gouv.fr/NOS/JDV_J10-XdsFormatCode-CISIS/FHIR/JDV-J10-XdsFormatCode-CISIS";
-const G15: &str = "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante";
-const R38: &str = "https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale";
+const J07: &str =
+    "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS";
+const J10: &str =
+    "https://mos.esante.gouv.fr/NOS/JDV_J10-XdsFormatCode-CISIS/FHIR/JDV-J10-XdsFormatCode-CISIS";
+const G15: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante";
+const R38: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale";
 
 /// Loaded (and indexed) once for every test of this file.
 fn state() -> web::Data<AppState> {
@@ -79,7 +83,11 @@ where
         Error = actix_web::Error,
     >,
 {
-    let uri = format!("/fhir/ValueSet/$expand?url={}&filter={}{extra}", enc(url), enc(filter));
+    let uri = format!(
+        "/fhir/ValueSet/$expand?url={}&filter={}{extra}",
+        enc(url),
+        enc(filter)
+    );
     let (status, body) = call(app, test::TestRequest::get().uri(&uri).to_request()).await;
     assert_eq!(status, 200, "{uri}: {body}");
     body["expansion"].clone()
@@ -88,7 +96,11 @@ where
 fn codes(expansion: &Value) -> Vec<String> {
     expansion["contains"]
         .as_array()
-        .map(|a| a.iter().filter_map(|c| c["code"].as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["code"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -102,7 +114,10 @@ async fn cr_op_puts_the_operative_report_first() {
     let e = expand_get(&app, J07, "cr op", "").await;
     assert_eq!(e["contains"][0]["code"], "34874-8", "{e}");
     assert_eq!(e["contains"][0]["display"], "CR opératoire");
-    assert_eq!(e["contains"][0]["system"], "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc");
+    assert_eq!(
+        e["contains"][0]["system"],
+        "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc"
+    );
     assert_eq!(total(&e), codes(&e).len() as u64);
 }
 
@@ -115,7 +130,11 @@ async fn kine_finds_the_physiotherapist_in_the_professions() {
     // Typed in full, with its accents, or as the discipline.
     for q in ["kinésithérapeute", "Masseur-Kiné", "kinesitherapie"] {
         let e = expand_get(&app, &fhir_vs(G15), q, "").await;
-        assert_eq!(codes(&e).first().map(String::as_str), Some("70"), "{q}: {e}");
+        assert_eq!(
+            codes(&e).first().map(String::as_str),
+            Some("70"),
+            "{q}: {e}"
+        );
     }
 }
 
@@ -144,7 +163,11 @@ async fn accents_and_case_do_not_matter() {
     let e = expand_get(&app, &fhir_vs(R38), "pediatrie", "").await;
     assert_eq!(codes(&e).first().map(String::as_str), Some("SM40"));
     let e = expand_get(&app, J07, "cr anesthesie", "").await;
-    assert_eq!(codes(&e).first().map(String::as_str), Some("77436-4"), "{e}");
+    assert_eq!(
+        codes(&e).first().map(String::as_str),
+        Some("77436-4"),
+        "{e}"
+    );
 }
 
 #[actix_web::test]
@@ -164,22 +187,42 @@ async fn hyphens_and_apostrophes_split_words() {
     let e = expand_get(&app, J07, "d'imagerie", "").await;
     assert!(codes(&e).contains(&"18748-4".to_string()), "{e}");
     let e = expand_get(&app, J07, "cr d'imagerie", "").await;
-    assert_eq!(codes(&e).first().map(String::as_str), Some("18748-4"), "{e}");
+    assert_eq!(
+        codes(&e).first().map(String::as_str),
+        Some("18748-4"),
+        "{e}"
+    );
     let e = expand_get(&app, J07, "cr d’imagerie", "").await;
-    assert_eq!(codes(&e).first().map(String::as_str), Some("18748-4"), "typographic apostrophe");
+    assert_eq!(
+        codes(&e).first().map(String::as_str),
+        Some("18748-4"),
+        "typographic apostrophe"
+    );
 }
 
 #[actix_web::test]
 async fn typos_are_found_by_the_fuzzy_fallback() {
     let app = app!();
     let e = expand_get(&app, J07, "cr operatoir", "").await;
-    assert_eq!(codes(&e).first().map(String::as_str), Some("34874-8"), "{e}");
+    assert_eq!(
+        codes(&e).first().map(String::as_str),
+        Some("34874-8"),
+        "{e}"
+    );
     let e = expand_get(&app, J07, "cr opreatoire", "").await;
-    assert_eq!(codes(&e).first().map(String::as_str), Some("34874-8"), "transposition: {e}");
+    assert_eq!(
+        codes(&e).first().map(String::as_str),
+        Some("34874-8"),
+        "transposition: {e}"
+    );
     let e = expand_get(&app, &fhir_vs(R38), "cardiolgie", "").await;
     assert_eq!(codes(&e).first().map(String::as_str), Some("SM04"), "{e}");
     let e = expand_get(&app, J07, "lettre de liason", "").await;
-    assert_eq!(codes(&e).first().map(String::as_str), Some("11490-0"), "{e}");
+    assert_eq!(
+        codes(&e).first().map(String::as_str),
+        Some("11490-0"),
+        "{e}"
+    );
     // No typo tolerance on short words, and nothing invented for nonsense.
     let e = expand_get(&app, J07, "zzzzzz", "").await;
     assert_eq!(total(&e), 0);
@@ -190,8 +233,18 @@ async fn stop_words_do_not_kill_the_query() {
     let app = app!();
     let e = expand_get(&app, J07, "lettre de liaison sortie", "").await;
     assert_eq!(&codes(&e)[..2], ["11490-0", "83981-1"], "{e}");
-    let e = expand_get(&app, J07, "lettre liaison a la sortie d un etablissement", "").await;
-    assert_eq!(codes(&e).first().map(String::as_str), Some("11490-0"), "{e}");
+    let e = expand_get(
+        &app,
+        J07,
+        "lettre liaison a la sortie d un etablissement",
+        "",
+    )
+    .await;
+    assert_eq!(
+        codes(&e).first().map(String::as_str),
+        Some("11490-0"),
+        "{e}"
+    );
     // A stop word typed alone is a prefix like any other.
     let e = expand_get(&app, J07, "de", "").await;
     assert!(total(&e) > 0);
@@ -238,7 +291,11 @@ async fn active_only_and_designations_apply_to_filtered_expansions() {
     let active = expand_get(&app, &fhir_vs(R38), "radio", "&activeOnly=true").await;
     assert!(codes(&all).contains(&"SP01".to_string()), "{all}");
     assert!(total(&active) < total(&all), "{all}");
-    assert!(active["contains"].as_array().into_iter().flatten().all(|c| c["inactive"] != true));
+    assert!(active["contains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|c| c["inactive"] != true));
     // Retired concepts come after the active ones.
     let flags: Vec<bool> = all["contains"]
         .as_array()
@@ -250,7 +307,12 @@ async fn active_only_and_designations_apply_to_filtered_expansions() {
     sorted.sort();
     assert_eq!(flags, sorted, "{all}");
     let e = expand_get(&app, &fhir_vs(G15), "kine", "&includeDesignations=true").await;
-    assert!(e["contains"][0]["designation"].as_array().is_some_and(|d| !d.is_empty()), "{e}");
+    assert!(
+        e["contains"][0]["designation"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty()),
+        "{e}"
+    );
 }
 
 #[actix_web::test]
@@ -283,7 +345,8 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/search-queries.csv");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/search-queries.csv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .skip(1)
@@ -306,8 +369,24 @@ fn value_set(catalog: &Catalog, table: &str) -> ValueSet {
         "J02" => J02,
         "J07" => J07,
         "J10" => J10,
-        "G15" => return implicit_value_set(G15, scope.code_system(G15, None).and_then(|c| c.meta.version.clone()).as_deref()),
-        "R38" => return implicit_value_set(R38, scope.code_system(R38, None).and_then(|c| c.meta.version.clone()).as_deref()),
+        "G15" => {
+            return implicit_value_set(
+                G15,
+                scope
+                    .code_system(G15, None)
+                    .and_then(|c| c.meta.version.clone())
+                    .as_deref(),
+            )
+        }
+        "R38" => {
+            return implicit_value_set(
+                R38,
+                scope
+                    .code_system(R38, None)
+                    .and_then(|c| c.meta.version.clone())
+                    .as_deref(),
+            )
+        }
         other => panic!("unknown table {other} in the query set"),
     };
     match scope.value_set(url, None) {
@@ -319,7 +398,10 @@ fn value_set(catalog: &Catalog, table: &str) -> ValueSet {
 /// Codes in result order, through `$expand` as the server runs it (`overlay` forces the plain
 /// word-prefix matcher, as for a request's own resources).
 fn ranked(catalog: &Catalog, overlay: Option<&Catalog>, vs: &ValueSet, query: &str) -> Vec<String> {
-    let scope = Scope { base: catalog, overlay };
+    let scope = Scope {
+        base: catalog,
+        overlay,
+    };
     let req = ExpandRequest {
         filter: Some(query.to_string()),
         ..Default::default()
@@ -337,7 +419,11 @@ fn substring(catalog: &Catalog, vs: &ValueSet, query: &str) -> Vec<String> {
     match enumerate(&Scope::new(catalog), vs, 0) {
         Ok(members) => members
             .into_iter()
-            .filter(|m| m.display.as_deref().is_some_and(|d| fold(d).contains(&needle)))
+            .filter(|m| {
+                m.display
+                    .as_deref()
+                    .is_some_and(|d| fold(d).contains(&needle))
+            })
             .map(|m| m.code)
             .collect(),
         Err(e) => panic!("{e}"),
@@ -395,7 +481,8 @@ async fn relevance_against_the_plain_matchers() {
     ));
     let cases = cases();
     assert!(cases.len() >= 30, "{} queries", cases.len());
-    let (mut ours, mut prefix, mut naive) = (Recall::default(), Recall::default(), Recall::default());
+    let (mut ours, mut prefix, mut naive) =
+        (Recall::default(), Recall::default(), Recall::default());
     let mut misses = Vec::new();
     let mut timings = Vec::new();
     for c in &cases {
@@ -411,12 +498,21 @@ async fn relevance_against_the_plain_matchers() {
         let got = ranked(catalog, None, &vs, &c.query);
         timings.push(start.elapsed());
         if !ours.add(&got, &c.expected) {
-            misses.push(format!("  {} {:?}: expected {}, got {:?}", c.table, c.query, c.expected, &got[..got.len().min(3)]));
+            misses.push(format!(
+                "  {} {:?}: expected {}, got {:?}",
+                c.table,
+                c.query,
+                c.expected,
+                &got[..got.len().min(3)]
+            ));
         }
         prefix.add(&ranked(catalog, Some(&overlay), &vs, &c.query), &c.expected);
         naive.add(&substring(catalog, &vs, &c.query), &c.expected);
     }
-    println!("relevance on {} queries (tests/fixtures/search-queries.csv):", cases.len());
+    println!(
+        "relevance on {} queries (tests/fixtures/search-queries.csv):",
+        cases.len()
+    );
     println!("{}", ours.show("nosterm (tantivy + rerank)"));
     println!("{}", prefix.show("plain word-prefix matcher"));
     println!("{}", naive.show("plain substring matcher"));

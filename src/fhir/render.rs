@@ -174,14 +174,15 @@ pub fn translate_json(r: &TranslateResult) -> Value {
         if let Some(d) = &m.display {
             concept.insert("display".into(), json!(d));
         }
-        b = b.parts(
-            "match",
-            vec![
-                part("equivalence", "Code", json!(m.equivalence)),
-                part("concept", "Coding", Value::Object(concept)),
-                part("source", "String", json!(m.source_map)),
-            ],
-        );
+        let mut parts = vec![
+            part("equivalence", "Code", json!(m.equivalence)),
+            part("concept", "Coding", Value::Object(concept)),
+            part("originMap", "Canonical", json!(m.source_map)),
+        ];
+        if let Some((system, code)) = &m.source {
+            parts.push(part("source", "Coding", json!({"system": system, "code": code})));
+        }
+        b = b.parts("match", parts);
     }
     b.build()
 }

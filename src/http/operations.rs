@@ -381,6 +381,7 @@ impl<'a> Ctx<'a> {
                 check: canonical_list(p, "check-system-version")?,
             },
             designation_languages,
+            strict_languages: display_language.as_deref().is_some_and(excludes_other_languages),
         };
         let e = expand(&self.scope, &vs, &r)?;
         let mut echoed = Vec::new();
@@ -469,17 +470,27 @@ impl<'a> Ctx<'a> {
             ),
             None => pick(&["url"])?,
         };
-        let reverse = p.bool("reverse")?.unwrap_or(false);
-        let source_system = pick(&["system", "sourceSystem"])?
-            .or_else(|| coding.as_ref().and_then(|c| c.system.clone()));
+        // R5 names a reverse translation by giving `targetCode` instead of `sourceCode`.
+        let target_code = pick(&["targetCode"])?;
+        let reverse = p.bool("reverse")?.unwrap_or(false) || target_code.is_some();
         let source_code = pick(&["code", "sourceCode"])?
+            .or(target_code)
             .or_else(|| coding.as_ref().and_then(|c| c.code.clone()));
+        let (given_system, other_system) = if reverse && p.has("targetCode") {
+            (pick(&["targetSystem", "targetsystem"])?, pick(&["sourceSystem", "system"])?)
+        } else {
+            (
+                pick(&["system", "sourceSystem"])?
+                    .or_else(|| coding.as_ref().and_then(|c| c.system.clone())),
+                pick(&["targetsystem", "targetSystem", "target"])?,
+            )
+        };
         let r = TranslateRequest {
             map_url,
             map_version: pick(&["conceptMapVersion"])?,
-            source_system: required(source_system.as_deref(), "system")?.to_string(),
+            source_system: required(given_system.as_deref(), "system")?.to_string(),
             source_code: required(source_code.as_deref(), "code")?.to_string(),
-            target_system: pick(&["targetsystem", "targetSystem", "target"])?,
+            target_system: other_system,
             reverse,
         };
         Ok(translate_json(&translate(&self.scope, &r)?))
@@ -489,10 +500,16 @@ impl<'a> Ctx<'a> {
         let outer = self.params;
         let mut results = Vec::new();
         for v in outer.all("validation") {
-            let ParamValue::Parts(inner) = v else {
-                continue;
+            let inner = match v {
+                ParamValue::Parts(inner) => inner.clone(),
+                ParamValue::Resource(r) => Params::from_json(r)?,
+                _ => {
+                    return Err(Error::Invalid(
+                        "Each 'validation' must be a Parameters resource".into(),
+                    ))
+                }
             };
-            let mut merged = inner.clone();
+            let mut merged = inner;
             for (name, value) in &outer.0 {
                 if name != "validation" && !merged.has(name) {
                     merged.0.push((name.clone(), value.clone()));
@@ -532,4 +549,18 @@ fn expansion_parameter_defaults(vs: &ValueSet) -> Vec<(String, String)> {
         .filter(|e| e.get("url").and_then(Value::as_str) == Some(EXPANSION_PARAMETER))
         .filter_map(|e| Some((sub(e, "name")?, sub(e, "value")?)))
         .collect()
+}
+
+/// `de, *; q=0`: every language not listed is unacceptable.
+fn excludes_other_languages(header: &str) -> bool {
+    header.split(',').any(|part| {
+        let mut bits = part.split(';');
+        bits.next().is_some_and(|t| t.trim() == "*")
+            && bits.any(|b| {
+                b.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            })
+    })
 }

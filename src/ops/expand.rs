@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::display::{display_for, Languages};
-use super::members::{enumerate_traced, Member, Trace, VersionRules};
+use super::members::{enumerate_traced, Member, Selection, Trace, VersionRules};
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
 use crate::model::{Coding, Designation, PropertyValue, ValueSet};
@@ -27,6 +27,9 @@ pub struct ExpandRequest {
     /// `designation` parameters naming languages (`urn:ietf:bcp:47|de`): only designations in
     /// these languages are returned.
     pub designation_languages: Vec<String>,
+    /// The language preferences exclude every other language (`de, *; q=0`): no display when
+    /// the concept has none in the languages asked.
+    pub strict_languages: bool,
 }
 
 impl Default for ExpandRequest {
@@ -42,6 +45,7 @@ impl Default for ExpandRequest {
             exclude_nested: false,
             rules: VersionRules::default(),
             designation_languages: Vec::new(),
+            strict_languages: false,
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct ExpansionItem {
     pub children: Vec<ExpansionItem>,
     /// Codes of the concept's parents in its code system.
     pub parent_codes: Vec<String>,
+    /// Whether the member may be nested under its parent (or have children nested).
+    pub nestable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -127,28 +133,48 @@ fn catalog_scope_key(catalog: &Catalog, vs: &ValueSet) -> Option<ScopeKey> {
             && inc.concepts.is_empty()
             && inc.filters.is_empty()
             && inc.value_sets.is_empty();
-        let system = inc.system.as_deref().filter(|s| *s == cs_url && whole_system)?;
+        let system = inc
+            .system
+            .as_deref()
+            .filter(|s| *s == cs_url && whole_system)?;
         let cs = catalog.code_systems.get(system, inc.version.as_deref())?;
-        return Some(ScopeKey::code_system(&cs.meta.url, cs.meta.version.as_deref()));
+        return Some(ScopeKey::code_system(
+            &cs.meta.url,
+            cs.meta.version.as_deref(),
+        ));
     }
-    let known = catalog.value_sets.get(&vs.meta.url, vs.meta.version.as_deref())?;
+    let known = catalog
+        .value_sets
+        .get(&vs.meta.url, vs.meta.version.as_deref())?;
     (std::ptr::eq(known.as_ref(), vs) || known.as_ref() == vs)
         .then(|| ScopeKey::value_set(&known.meta.url, known.meta.version.as_deref()))
 }
 
 /// `(system, code)` of the members matching `filter`, best first, from the search index of the
 /// catalog; `None` when the index does not apply (a value set or code system brought by the
-/// request, no index) and the plain matcher must filter instead.
-fn indexed_matches(scope: &Scope, vs: &ValueSet, filter: &str, active_only: bool) -> Option<Ranks> {
-    if scope
+/// request, version rules that may pick other code system versions, no index) and the plain
+/// matcher must filter instead.
+fn indexed_matches(
+    scope: &Scope,
+    vs: &ValueSet,
+    filter: &str,
+    req: &ExpandRequest,
+) -> Option<Ranks> {
+    let own_resources = scope
         .overlay
-        .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty())
-    {
+        .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
+    let rules = &req.rules;
+    let version_rules =
+        !(rules.force.is_empty() && rules.default.is_empty() && rules.check.is_empty());
+    if own_resources || version_rules {
         return None;
     }
     let key = catalog_scope_key(scope.base, vs)?;
     let index = search::index_for(scope.base)?;
-    let ranked = match index.search(&key, filter, SearchOptions { active_only }) {
+    let opts = SearchOptions {
+        active_only: req.active_only,
+    };
+    let ranked = match index.search(&key, filter, opts) {
         Ok(r) => r?,
         Err(e) => {
             tracing::warn!("{e}; filtering '{}' with the plain matcher", vs.meta.url);
@@ -156,7 +182,12 @@ fn indexed_matches(scope: &Scope, vs: &ValueSet, filter: &str, active_only: bool
         }
     };
     let mut ranks = Ranks::new();
-    for (rank, e) in ranked.entries.iter().filter_map(|&p| index.entry(p)).enumerate() {
+    for (rank, e) in ranked
+        .entries
+        .iter()
+        .filter_map(|&p| index.entry(p))
+        .enumerate()
+    {
         ranks
             .entry(e.system.clone())
             .or_default()
@@ -175,7 +206,7 @@ pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expan
     let ranks = req
         .filter
         .as_deref()
-        .and_then(|f| indexed_matches(scope, vs, f, req.active_only));
+        .and_then(|f| indexed_matches(scope, vs, f, req));
     if let Some(ranks) = ranks {
         // The index has filtered and ranked: keep its matches, in its order.
         let mut ranked: Vec<(usize, Member)> = members
@@ -222,14 +253,23 @@ const PREFERRED_FOR_LANGUAGE: &str = "preferredForLanguage";
 const TERM_MAINT_INFRA: &str = "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra";
 
 /// One member as it appears in the expansion: display chosen, designations per request.
-fn item_of(m: Member, display: Option<String>, req: &ExpandRequest) -> ExpansionItem {
+fn item_of(m: Member, mut display: Option<String>, req: &ExpandRequest) -> ExpansionItem {
     let mut properties = Vec::new();
     let mut designations = Vec::new();
     let mut parent_codes = Vec::new();
+    let nestable = match m.selection {
+        Selection::Listed => false,
+        Selection::WholeSystem | Selection::Filtered { hierarchy: false } => req.filter.is_none(),
+        Selection::Filtered { hierarchy: true } => true,
+    };
     if let Some((cs, i)) = &m.source {
         let concept = &cs.concepts[*i];
         parent_codes = concept.parents.clone();
-        if let Some(v) = concept.property("status") {
+        if req.strict_languages && !has_language(cs, concept, &req.languages) {
+            display = None;
+        }
+        // `active` is the default status: only other statuses are reported.
+        if let Some(v) = concept.property("status").filter(|v| v.as_text() != "active") {
             properties.push(("status".to_string(), v.clone()));
         }
         if req.include_designations || !req.designation_languages.is_empty() {
@@ -284,7 +324,23 @@ fn item_of(m: Member, display: Option<String>, req: &ExpandRequest) -> Expansion
         extensions: m.extensions,
         children: Vec::new(),
         parent_codes,
+        nestable,
     }
+}
+
+/// Whether the concept has a display in one of the languages asked (its code system's own
+/// language, or a designation).
+fn has_language(cs: &crate::model::CodeSystem, concept: &crate::model::Concept, langs: &Languages) -> bool {
+    langs.0.iter().filter(|t| *t != "*").any(|wanted| {
+        cs.meta
+            .language
+            .as_deref()
+            .is_some_and(|l| concept.display.is_some() && super::display::language_matches(wanted, l))
+            || concept
+                .designations
+                .iter()
+                .any(|d| d.language.as_deref().is_some_and(|l| super::display::language_matches(wanted, l)))
+    })
 }
 
 /// Pages, nests by the code system hierarchy (unless `excludeNested` or paging), and decides
@@ -354,9 +410,13 @@ fn nest(items: Vec<ExpansionItem>) -> Vec<ExpansionItem> {
     let parents: Vec<Option<usize>> = items
         .iter()
         .map(|it| {
+            if !it.nestable {
+                return None;
+            }
             it.parent_codes
                 .iter()
                 .find_map(|p| position.get(&(it.system.clone(), p.clone())).copied())
+                .filter(|&p| items[p].nestable)
         })
         .collect();
     // Refuse cycles: an item whose ancestor chain comes back to itself stays at the root.

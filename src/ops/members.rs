@@ -27,6 +27,20 @@ pub struct Member {
     pub source: Option<(Arc<CodeSystem>, usize)>,
     /// Extensions of the value set's `compose.include.concept` (e.g. `valueset-deprecated`).
     pub extensions: Vec<serde_json::Value>,
+    /// How the member was selected (decides whether `$expand` nests it).
+    pub selection: Selection,
+}
+
+/// How a member was selected by the value set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// Enumerated, or imported from another value set.
+    #[default]
+    Listed,
+    /// A whole code system.
+    WholeSystem,
+    /// Filters on a code system; `hierarchy` when one of them is a hierarchy filter.
+    Filtered { hierarchy: bool },
 }
 
 /// What a value set says about one code.
@@ -35,6 +49,25 @@ pub struct Hit {
     /// The value set's own label for the code (JDV label), if it gives one.
     pub label: Option<String>,
     pub designations: Vec<Designation>,
+    /// The value set marks this member deprecated (`valueset-deprecated` or a
+    /// `structuredefinition-standards-status` of deprecated).
+    pub deprecated: bool,
+}
+
+/// A member-level extension saying the value set deprecates this member.
+fn is_deprecation(ext: &serde_json::Value) -> bool {
+    let url = ext.get("url").and_then(|u| u.as_str()).unwrap_or("");
+    let value = ext
+        .get("valueCode")
+        .or_else(|| ext.get("valueBoolean"))
+        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    match url {
+        "http://hl7.org/fhir/StructureDefinition/valueset-deprecated" => value.as_deref() == Some("true"),
+        "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status" => {
+            value.as_deref() == Some("deprecated")
+        }
+        _ => false,
+    }
 }
 
 pub fn same_system(scope: &Scope, a: &str, b: &str) -> bool {
@@ -64,6 +97,7 @@ pub fn component_hit(
                 Some(c) => {
                     hit.label = c.display.clone();
                     hit.designations = c.designations.clone();
+                    hit.deprecated = c.extensions.iter().any(is_deprecation);
                 }
                 None => return Ok(None),
             }
@@ -144,6 +178,7 @@ fn stored_expansion_hit(exp: &serde_json::Value, system: &str, code: &str) -> Op
                 return Some(Hit {
                     label: it.get("display").and_then(|d| d.as_str()).map(str::to_string),
                     designations: Vec::new(),
+                    deprecated: false,
                 });
             }
             if let Some(children) = it.get("contains").and_then(|c| c.as_array()) {
@@ -413,6 +448,7 @@ fn member_from_concept(cs: &Arc<CodeSystem>, index: usize, system: &str) -> Memb
         is_abstract: concept_is_abstract(cs, c),
         source: Some((cs.clone(), index)),
         extensions: Vec::new(),
+        selection: Selection::Listed,
     }
 }
 
@@ -448,6 +484,7 @@ fn component_members(
                             is_abstract: false,
                             source: None,
                             extensions: Vec::new(),
+                            selection: Selection::Listed,
                         }
                     }
                 };
@@ -472,16 +509,33 @@ fn component_members(
                 .iter()
                 .map(|f| CompiledFilter::new(&cs, f))
                 .collect::<Result<Vec<_>>>()?;
+            let selection = if inc.filters.is_empty() {
+                Selection::WholeSystem
+            } else {
+                Selection::Filtered {
+                    hierarchy: inc.filters.iter().any(|f| {
+                        matches!(
+                            f.op.as_str(),
+                            "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "generalizes"
+                        )
+                    }),
+                }
+            };
             for i in 0..cs.concepts.len() {
                 if filters.iter().all(|f| f.matches(&cs, i)) {
-                    members.push(member_from_concept(&cs, i, &url));
+                    let mut m = member_from_concept(&cs, i, &url);
+                    m.selection = selection;
+                    members.push(m);
                 }
             }
         }
     }
     for vs_url in &inc.value_sets {
         let vs = import_value_set(scope, container, vs_url, trace)?;
-        let others = enumerate_traced(scope, &vs, rules, trace)?;
+        let mut others = enumerate_traced(scope, &vs, rules, trace)?;
+        for m in &mut others {
+            m.selection = Selection::Listed;
+        }
         if inc.system.is_some() || members_started(inc, vs_url) {
             let keep: HashSet<(String, String)> =
                 others.into_iter().map(|m| (m.system, m.code)).collect();

@@ -21,7 +21,10 @@ pub struct Match {
     pub system: String,
     pub code: String,
     pub display: Option<String>,
+    /// `url|version` of the map that gave this match.
     pub source_map: String,
+    /// In reverse translations: the source concept found (system, code).
+    pub source: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,26 +70,33 @@ pub fn translate(scope: &Scope, req: &TranslateRequest) -> Result<TranslateResul
             let to_system = to.clone().unwrap_or_default();
             for el in &g.elements {
                 for t in &el.targets {
-                    let (from_code, to_code, to_display) = if req.reverse {
-                        (t.code.as_deref(), Some(el.code.as_str()), el.display.clone())
-                    } else {
-                        (Some(el.code.as_str()), t.code.as_deref(), t.display.clone())
-                    };
-                    if from_code != Some(req.source_code.as_str()) {
+                    if req.reverse {
+                        // Reverse: the given code is a target; report the sources that map to it.
+                        if t.code.as_deref() != Some(req.source_code.as_str()) {
+                            continue;
+                        }
+                        let from_system = from.clone().unwrap_or_default();
+                        matches.push(Match {
+                            equivalence: t.equivalence.clone(),
+                            system: from_system,
+                            code: req.source_code.clone(),
+                            display: t.display.clone(),
+                            source_map: canonical.clone(),
+                            source: Some((to_system.clone(), el.code.clone())),
+                        });
                         continue;
                     }
-                    let Some(code) = to_code else { continue };
-                    let display = to_display.or_else(|| {
-                        scope
-                            .code_system(&to_system, None)
-                            .and_then(|cs| cs.concept(code).and_then(|c| c.display.clone()))
-                    });
+                    if el.code != req.source_code {
+                        continue;
+                    }
+                    let Some(code) = t.code.as_deref() else { continue };
                     matches.push(Match {
                         equivalence: t.equivalence.clone(),
                         system: to_system.clone(),
                         code: code.to_string(),
-                        display,
+                        display: t.display.clone(),
                         source_map: canonical.clone(),
+                        source: None,
                     });
                 }
             }

@@ -313,6 +313,25 @@ fn check_coding(
             out.issues.push(not_in_vs(&url, code, vs, &p.code));
             valid = false;
         }
+        if vs_hit.as_ref().is_some_and(|h| h.deprecated) {
+            out.issues.push(
+                Issue::new(
+                    Severity::Warning,
+                    "business-rule",
+                    "code-comment",
+                    format!(
+                        "The presence of the concept '{code}' in the system '{url}' in the value set {} is marked with a status of deprecated and its use should be reviewed",
+                        vs_label(vs)
+                    ),
+                )
+                .at(p.code.clone())
+                .id(MEMBER_DEPRECATED),
+            );
+        }
+        out.issues.extend(imported_status_issues(scope, vs));
+    }
+    if let Some(i) = status_issue("CodeSystem", &cs.meta) {
+        out.issues.push(i);
     }
 
     if concept.is_inactive() {
@@ -460,6 +479,64 @@ fn not_in_vs(system: &str, code: &str, vs: &ValueSet, path: &str) -> Issue {
     )
     .at(path.to_string())
     .id("None_of_the_provided_codes_are_in_the_value_set_one")
+}
+
+/// Message id of the warning for a member the value set itself deprecates.
+const MEMBER_DEPRECATED: &str = "VALUESET_MEMBER_DEPRECATED";
+
+/// The publication status worth telling a user about: draft, experimental, or a standards
+/// status (deprecated, withdrawn) given by extension.
+fn publication_status(meta: &crate::model::ResourceMeta) -> Option<String> {
+    let standards = meta.extensions.iter().find_map(|e| {
+        (e.get("url").and_then(|u| u.as_str())
+            == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"))
+        .then(|| e.get("valueCode").and_then(|v| v.as_str()).map(str::to_string))
+        .flatten()
+    });
+    match standards.as_deref() {
+        Some("deprecated") | Some("withdrawn") => standards,
+        _ if meta.status == "draft" => Some("draft".into()),
+        _ if meta.experimental == Some(true) => Some("experimental".into()),
+        _ => None,
+    }
+}
+
+/// "Reference to draft CodeSystem url|version" (information).
+fn status_issue(kind: &str, meta: &crate::model::ResourceMeta) -> Option<Issue> {
+    let status = publication_status(meta)?;
+    Some(
+        Issue::new(
+            Severity::Information,
+            "business-rule",
+            "status-check",
+            format!("Reference to {status} {kind} {}", meta.versioned_url()),
+        )
+        .id("MSG_STATUS_CHECK"),
+    )
+}
+
+/// Status notes for the value sets `vs` imports.
+fn imported_status_issues(scope: &Scope, vs: &ValueSet) -> Vec<Issue> {
+    vs.compose
+        .include
+        .iter()
+        .flat_map(|i| i.value_sets.iter())
+        .filter_map(|u| super::members::resolve_value_set(scope, u).ok())
+        .filter_map(|v| status_issue("ValueSet", &v.meta))
+        .collect()
+}
+
+/// Whether an issue's text belongs in the summary `message` (notes about publication status
+/// and value-set deprecations are reported as issues only).
+fn in_message(i: &Issue) -> bool {
+    if i.tx_type == Some("status-check") || i.message_id == Some(MEMBER_DEPRECATED) {
+        return false;
+    }
+    match i.severity {
+        Severity::Error => true,
+        Severity::Warning => i.tx_type != Some("vs-invalid"),
+        Severity::Information => i.tx_type != Some("this-code-not-in-vs"),
+    }
 }
 
 /// The version of a code system a value set include selects, and why (for messages).
@@ -748,13 +825,7 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
     let texts: Vec<&str> = res
         .issues
         .iter()
-        // A version mismatch tolerated as a warning, and a coding of a CodeableConcept that
-        // another coding made unnecessary, are reported as issues only.
-        .filter(|i| match i.severity {
-            Severity::Error => true,
-            Severity::Warning => i.tx_type != Some("vs-invalid"),
-            Severity::Information => i.tx_type != Some("this-code-not-in-vs"),
-        })
+        .filter(|i| in_message(i))
         .map(|i| i.text.as_str())
         .collect();
     if !texts.is_empty() {

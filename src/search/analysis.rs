@@ -12,8 +12,8 @@
 //! optional instead (see `query`), so "de" or "la" typed alone still finds something.
 
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, SimpleTokenizer, Stemmer,
-    TextAnalyzer, TokenizerManager,
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, SimpleTokenizer, Stemmer, TextAnalyzer,
+    TokenizerManager,
 };
 
 pub const WORDS: &str = "fr_words";
@@ -144,7 +144,10 @@ mod tests {
         assert_eq!(texts(&mut a, "Échographie"), ["echographie"]);
         assert_eq!(texts(&mut a, "Œsophage"), ["oesophage"]);
         assert_eq!(texts(&mut a, "CR d'imagerie"), ["cr", "d", "imagerie"]);
-        assert_eq!(texts(&mut a, "Compte-rendu d’imagerie"), ["compte", "rendu", "d", "imagerie"]);
+        assert_eq!(
+            texts(&mut a, "Compte-rendu d’imagerie"),
+            ["compte", "rendu", "d", "imagerie"]
+        );
     }
 
     #[test]

@@ -22,14 +22,18 @@ static BOUND: Mutex<Vec<Weak<dyn CatalogIndex>>> = Mutex::new(Vec::new());
 /// Registers `owner`; owners that have been dropped are forgotten at the same time.
 pub fn bind<T: CatalogIndex + 'static>(owner: &Arc<T>) {
     let weak: Weak<T> = Arc::downgrade(owner);
-    let mut bound = BOUND.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut bound = BOUND
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     bound.retain(|w| w.strong_count() > 0);
     bound.push(weak);
 }
 
 /// The index of `catalog`, if its owner registered one and is still alive.
 pub fn index_for(catalog: &Catalog) -> Option<Arc<SearchIndex>> {
-    let bound = BOUND.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let bound = BOUND
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     bound
         .iter()
         .filter_map(Weak::upgrade)

@@ -104,7 +104,10 @@ fn table_words(meta: &ResourceMeta) -> Vec<String> {
 }
 
 fn entry(scope: u32, scope_system: Option<&str>, m: Member) -> Entry {
-    let display = m.display.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
+    let display = m
+        .display
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
     let shown: Vec<&str> = display.iter().map(String::as_str).collect();
     let mut alts = Vec::new();
     let mut descs = Vec::new();
@@ -149,7 +152,13 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member) -> Entry {
 }
 
 impl Entries {
-    fn add_scope(&mut self, key: ScopeKey, meta: &ResourceMeta, system: Option<&str>, members: Vec<Member>) {
+    fn add_scope(
+        &mut self,
+        key: ScopeKey,
+        meta: &ResourceMeta,
+        system: Option<&str>,
+        members: Vec<Member>,
+    ) {
         if self.by_key.contains_key(key.as_str()) {
             return;
         }

@@ -108,7 +108,10 @@ impl SearchIndex {
     }
 
     /// Opens the index in `dir` when it was built from the same data, else builds it there.
-    pub fn open_or_build(dir: &std::path::Path, catalog: &Catalog) -> Result<(SearchIndex, Provenance)> {
+    pub fn open_or_build(
+        dir: &std::path::Path,
+        catalog: &Catalog,
+    ) -> Result<(SearchIndex, Provenance)> {
         store::open_or_build(dir, catalog)
     }
 
@@ -161,7 +164,12 @@ impl SearchIndex {
     /// Every match of `text` among the members of `scope`, best first; `None` when the scope
     /// is not indexed (then the caller filters by itself). Cached per (scope, normalised text,
     /// options) for the life of this index, i.e. of one catalog snapshot.
-    pub fn search(&self, scope: &ScopeKey, text: &str, opts: SearchOptions) -> Result<Option<Arc<Ranked>>> {
+    pub fn search(
+        &self,
+        scope: &ScopeKey,
+        text: &str,
+        opts: SearchOptions,
+    ) -> Result<Option<Arc<Ranked>>> {
         let Some(scope_id) = self.data.scope_id(scope) else {
             return Ok(None);
         };
@@ -177,7 +185,12 @@ impl SearchIndex {
     }
 
     /// `search` without the cache (benchmarks and diagnostics).
-    pub fn search_uncached(&self, scope: &ScopeKey, text: &str, opts: SearchOptions) -> Result<Option<Ranked>> {
+    pub fn search_uncached(
+        &self,
+        scope: &ScopeKey,
+        text: &str,
+        opts: SearchOptions,
+    ) -> Result<Option<Ranked>> {
         if self.data.scope_id(scope).is_none() {
             return Ok(None);
         }
@@ -202,7 +215,12 @@ impl SearchIndex {
             .collect())
     }
 
-    fn run(&self, parsed: &ParsedQuery, scope: Option<&ScopeKey>, opts: SearchOptions) -> Result<Ranked> {
+    fn run(
+        &self,
+        parsed: &ParsedQuery,
+        scope: Option<&ScopeKey>,
+        opts: SearchOptions,
+    ) -> Result<Ranked> {
         self.run_with(parsed, scope, opts, false)
     }
 
@@ -255,13 +273,22 @@ impl SearchIndex {
             .map(|r| r.fast_fields().u64("entry"))
             .collect::<tantivy::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(top.len());
-        for (score, DocAddress { segment_ord, doc_id }) in top {
+        for (
+            score,
+            DocAddress {
+                segment_ord,
+                doc_id,
+            },
+        ) in top
+        {
             let position = columns
                 .get(segment_ord as usize)
                 .and_then(|c| c.first(doc_id))
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|&p| (p as usize) < self.data.entries.len())
-                .ok_or_else(|| SearchError::Invalid(format!("document {segment_ord}/{doc_id} has no entry")))?;
+                .ok_or_else(|| {
+                    SearchError::Invalid(format!("document {segment_ord}/{doc_id} has no entry"))
+                })?;
             out.push((score, position));
         }
         Ok(out)

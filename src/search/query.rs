@@ -224,7 +224,10 @@ fn all(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
 }
 
 fn term(field: Field, text: &str) -> TermQuery {
-    TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs)
+    TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    )
 }
 
 /// Builds tantivy queries against one schema.
@@ -238,7 +241,11 @@ pub struct Builder<'a> {
 impl Builder<'_> {
     fn word_fields(&self) -> Vec<(Field, f32)> {
         let f = self.fields;
-        let mut out = vec![(f.display, DISPLAY_BOOST), (f.alt, ALT_BOOST), (f.desc, DESC_BOOST)];
+        let mut out = vec![
+            (f.display, DISPLAY_BOOST),
+            (f.alt, ALT_BOOST),
+            (f.desc, DESC_BOOST),
+        ];
         if self.with_table {
             out.push((f.table, TABLE_BOOST));
         }
@@ -295,7 +302,11 @@ impl Builder<'_> {
             .units
             .iter()
             .map(|u| {
-                let occur = if u.optional { Occur::Should } else { Occur::Must };
+                let occur = if u.optional {
+                    Occur::Should
+                } else {
+                    Occur::Must
+                };
                 (occur, self.unit(u))
             })
             .collect();
@@ -317,7 +328,8 @@ impl Builder<'_> {
         if q.code.chars().count() < 2 || q.code.contains(char::is_whitespace) {
             return Some(exact);
         }
-        let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(self.fields.code, &q.code), 0, true);
+        let prefix =
+            FuzzyTermQuery::new_prefix(Term::from_field_text(self.fields.code, &q.code), 0, true);
         Some(any(vec![exact, boxed(prefix, 2.0)]))
     }
 
@@ -336,7 +348,8 @@ impl Builder<'_> {
                 IndexRecordOption::Basic,
             )));
         }
-        let matching: Vec<Box<dyn Query>> = [self.text(q), self.code(q)].into_iter().flatten().collect();
+        let matching: Vec<Box<dyn Query>> =
+            [self.text(q), self.code(q)].into_iter().flatten().collect();
         must.push(any(matching));
         // The filters add the same score to every candidate; only the match part ranks them.
         all(must)
@@ -367,7 +380,10 @@ mod tests {
         let q = parse("CR op");
         assert_eq!(q.units.len(), 2);
         let cr = &q.units[0];
-        assert!(cr.alternatives.iter().any(|a| a.pieces.len() == 2 && a.pieces[0].text == "compte"));
+        assert!(cr
+            .alternatives
+            .iter()
+            .any(|a| a.pieces.len() == 2 && a.pieces[0].text == "compte"));
         assert_eq!(q.code, "cr op");
     }
 
@@ -376,7 +392,10 @@ mod tests {
         assert_eq!(parse("KINE").cache_key(), parse("kine").cache_key());
         assert_eq!(parse("cr  op").cache_key(), parse("CR op").cache_key());
         // A hyphen changes the ranking (matches inside compounds), so it is part of the key.
-        assert_ne!(parse("compte-rendu").cache_key(), parse("compte rendu").cache_key());
+        assert_ne!(
+            parse("compte-rendu").cache_key(),
+            parse("compte rendu").cache_key()
+        );
         assert_ne!(parse("kine").cache_key(), parse("kines").cache_key());
     }
 

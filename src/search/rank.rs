@@ -1,11 +1,11 @@
 //! Second stage: re-rank the candidates tantivy returned, in Rust, on explicit criteria.
 //!
 //! In order: exact code match; every word matched (as a prefix, stem or synonym) in the display;
-//! matches at word starts before matches inside compound words ("kiné" in
-//! "Masseur-Kinésithérapeute"), the display starting with the query, matches as typed before
-//! derived ones (stems, synonyms, typos); display before designation before description;
-//! active before retired; shorter display first; then code and system, so the same query
-//! always gives the same order.
+//! matches as typed before derived ones (stems, synonyms, typos: "dentiste" prefers
+//! "Chirurgien-Dentiste" to "Assistant dentaire"); matches at word starts before matches inside
+//! compound words ("kiné" in "Masseur-Kinésithérapeute"); display before designation before description; active before retired; the display starting
+//! with the query; shorter display first; then code and system, so the same query always gives
+//! the same order.
 
 use std::cmp::Ordering;
 
@@ -18,11 +18,11 @@ use super::query::{Alternative, How, Mode, ParsedQuery, Piece, Unit, FUZZY_MIN_L
 pub struct RankKey {
     not_code: bool,
     not_in_display: bool,
-    inside_words: usize,
-    not_at_start: bool,
     derived: usize,
+    inside_words: usize,
     tier: u8,
     inactive: bool,
+    not_at_start: bool,
     display_len: usize,
     code: String,
     system: String,
@@ -169,13 +169,25 @@ impl<'q> Ranker<'q> {
 
     pub fn key(&mut self, e: &Entry) -> RankKey {
         let mode = self.mode;
-        let display = e.display.as_deref().map(|d| Text::new(&mut self.analyzer, d));
-        let in_display = display.as_ref().and_then(|t| field_hit(&self.required, t, mode));
+        let display = e
+            .display
+            .as_deref()
+            .map(|d| Text::new(&mut self.analyzer, d));
+        let in_display = display
+            .as_ref()
+            .and_then(|t| field_hit(&self.required, t, mode));
         let mut tier = 0;
         let mut best = in_display;
         if best.is_none() {
-            let alts: Vec<Text> = e.alts.iter().map(|a| Text::new(&mut self.analyzer, a)).collect();
-            best = alts.iter().filter_map(|t| field_hit(&self.required, t, mode)).min();
+            let alts: Vec<Text> = e
+                .alts
+                .iter()
+                .map(|a| Text::new(&mut self.analyzer, a))
+                .collect();
+            best = alts
+                .iter()
+                .filter_map(|t| field_hit(&self.required, t, mode))
+                .min();
             tier = if best.is_some() {
                 1
             } else if self.covered_across(display.as_ref(), &alts, e) {
@@ -192,7 +204,10 @@ impl<'q> Ranker<'q> {
             derived: best.map_or(usize::MAX, |b| b.derived),
             tier,
             inactive: e.inactive,
-            display_len: e.display.as_deref().map_or(usize::MAX, |d| d.chars().count()),
+            display_len: e
+                .display
+                .as_deref()
+                .map_or(usize::MAX, |d| d.chars().count()),
             code: e.code.clone(),
             system: e.system.clone(),
         }
@@ -200,7 +215,11 @@ impl<'q> Ranker<'q> {
 
     /// Every required unit found somewhere: display, a designation or a description.
     fn covered_across(&mut self, display: Option<&Text>, alts: &[Text], e: &Entry) -> bool {
-        let descs: Vec<Text> = e.descs.iter().map(|d| Text::new(&mut self.analyzer, d)).collect();
+        let descs: Vec<Text> = e
+            .descs
+            .iter()
+            .map(|d| Text::new(&mut self.analyzer, d))
+            .collect();
         let mode = self.mode;
         self.required.iter().all(|u| {
             display
@@ -283,12 +302,18 @@ mod tests {
         let mut retired = entry("OLD", "Ophtalmologie");
         retired.inactive = true;
         let active = entry("NEW", "Ophtalmologie");
-        assert_eq!(rank("ophtalmo", &[by_alt, retired, active], Mode::Strict), ["NEW", "OLD", "ALT"]);
+        assert_eq!(
+            rank("ophtalmo", &[by_alt, retired, active], Mode::Strict),
+            ["NEW", "OLD", "ALT"]
+        );
     }
 
     #[test]
     fn abbreviation_matches_the_display() {
-        let entries = [entry("X", "Compte rendu opératoire"), entry("Y", "CR opératoire")];
+        let entries = [
+            entry("X", "Compte rendu opératoire"),
+            entry("Y", "CR opératoire"),
+        ];
         // Both match in the display; the typed form ("cr") beats the synonym.
         assert_eq!(rank("cr op", &entries, Mode::Strict), ["Y", "X"]);
     }

@@ -81,7 +81,10 @@ fn remove_others(dir: &Path, keep: &str) {
         let name = name.to_string_lossy();
         if name.starts_with(PREFIX) && name != keep && item.path().is_dir() {
             if let Err(e) = fs::remove_dir_all(item.path()) {
-                tracing::warn!("cannot remove old search index {}: {e}", item.path().display());
+                tracing::warn!(
+                    "cannot remove old search index {}: {e}",
+                    item.path().display()
+                );
             }
         }
     }
@@ -98,7 +101,10 @@ pub fn open_or_build(dir: &Path, catalog: &Catalog) -> Result<(SearchIndex, Prov
         match open_existing(&dir.join(&name), data) {
             Ok(ix) => return Ok((ix, Provenance::Opened)),
             Err(e) => {
-                tracing::warn!("search index in {} unusable ({e}); rebuilding", dir.display());
+                tracing::warn!(
+                    "search index in {} unusable ({e}); rebuilding",
+                    dir.display()
+                );
                 Entries::collect(catalog)
             }
         }
@@ -113,6 +119,5 @@ pub fn open_or_build(dir: &Path, catalog: &Catalog) -> Result<(SearchIndex, Prov
     let path = build_at(dir, &name, &data)?;
     write_atomically(&dir.join(FINGERPRINT_FILE), &format!("{fp}\n"))?;
     remove_others(dir, &name);
-    open_existing(&path, data)
-        .map(|ix| (ix, provenance))
+    open_existing(&path, data).map(|ix| (ix, provenance))
 }

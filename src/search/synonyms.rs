@@ -31,10 +31,12 @@ const SUFFIX_RULES: &[(&str, &str, usize)] = &[
 
 /// A word-prefix alternative for a profession word, if one of the rules applies.
 pub fn suffix_alternative(word: &str) -> Option<String> {
-    SUFFIX_RULES.iter().find_map(|(ending, replacement, min_stem)| {
-        let stem = word.strip_suffix(ending)?;
-        (stem.chars().count() >= *min_stem).then(|| format!("{stem}{replacement}"))
-    })
+    SUFFIX_RULES
+        .iter()
+        .find_map(|(ending, replacement, min_stem)| {
+            let stem = word.strip_suffix(ending)?;
+            (stem.chars().count() >= *min_stem).then(|| format!("{stem}{replacement}"))
+        })
 }
 
 /// A phrase found in a query, with the equivalent phrases to try as well.
@@ -66,7 +68,13 @@ impl Synonyms {
             }
             let group: Vec<Vec<String>> = line
                 .split('|')
-                .map(|p| analyzer.words(p).into_iter().map(|w| w.text).collect::<Vec<_>>())
+                .map(|p| {
+                    analyzer
+                        .words(p)
+                        .into_iter()
+                        .map(|w| w.text)
+                        .collect::<Vec<_>>()
+                })
                 .filter(|p: &Vec<String>| !p.is_empty())
                 .collect();
             if group.len() < 2 {
@@ -74,7 +82,10 @@ impl Synonyms {
             }
             let g = syn.groups.len();
             for (p, phrase) in group.iter().enumerate() {
-                syn.by_first.entry(phrase[0].clone()).or_default().push((g, p));
+                syn.by_first
+                    .entry(phrase[0].clone())
+                    .or_default()
+                    .push((g, p));
             }
             syn.groups.push(group);
         }
@@ -97,14 +108,18 @@ impl Synonyms {
                 continue;
             };
             let query_ends_here = at + phrase.len() == words.len();
-            let matches = phrase.iter().zip(typed).enumerate().all(|(i, (want, got))| {
-                want == got
-                    || (query_ends_here
-                        && phrase.len() > 1
-                        && i + 1 == phrase.len()
-                        && got.len() >= 3
-                        && want.starts_with(got.as_str()))
-            });
+            let matches = phrase
+                .iter()
+                .zip(typed)
+                .enumerate()
+                .all(|(i, (want, got))| {
+                    want == got
+                        || (query_ends_here
+                            && phrase.len() > 1
+                            && i + 1 == phrase.len()
+                            && got.len() >= 3
+                            && want.starts_with(got.as_str()))
+                });
             if matches && best.is_none_or(|(_, _, len)| phrase.len() > len) {
                 best = Some((g, p, phrase.len()));
             }
@@ -132,13 +147,19 @@ mod tests {
     fn builtin_groups_parse_and_work_both_ways() {
         let mut a = Analyzer::default();
         let syn = Synonyms::builtin(&mut a);
-        let m = syn.match_at(&words("cr op"), 0).expect("cr is an abbreviation");
+        let m = syn
+            .match_at(&words("cr op"), 0)
+            .expect("cr is an abbreviation");
         assert_eq!(m.len, 1);
         assert!(m.alternatives.contains(&words("compte rendu")));
-        let m = syn.match_at(&words("compte rendu operatoire"), 0).expect("reverse");
+        let m = syn
+            .match_at(&words("compte rendu operatoire"), 0)
+            .expect("reverse");
         assert_eq!(m.len, 2);
         assert!(m.alternatives.contains(&words("cr")));
-        let m = syn.match_at(&words("compte ren"), 0).expect("last word being typed");
+        let m = syn
+            .match_at(&words("compte ren"), 0)
+            .expect("last word being typed");
         assert_eq!(m.len, 2);
         assert!(syn.match_at(&words("compte"), 0).is_none());
         assert!(syn.match_at(&words("c"), 0).is_none());
@@ -155,11 +176,20 @@ mod tests {
 
     #[test]
     fn professions_lead_to_their_discipline() {
-        assert_eq!(suffix_alternative("cardiologue").as_deref(), Some("cardiologi"));
+        assert_eq!(
+            suffix_alternative("cardiologue").as_deref(),
+            Some("cardiologi")
+        );
         assert_eq!(suffix_alternative("pediatre").as_deref(), Some("pediatri"));
-        assert_eq!(suffix_alternative("anesthesiste").as_deref(), Some("anesthesi"));
+        assert_eq!(
+            suffix_alternative("anesthesiste").as_deref(),
+            Some("anesthesi")
+        );
         assert_eq!(suffix_alternative("dentiste").as_deref(), Some("dent"));
-        assert_eq!(suffix_alternative("chirurgien").as_deref(), Some("chirurgi"));
+        assert_eq!(
+            suffix_alternative("chirurgien").as_deref(),
+            Some("chirurgi")
+        );
         assert_eq!(suffix_alternative("bien"), None);
         assert_eq!(suffix_alternative("liste"), None);
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::model::{
-    Coding, CodeSystem, Compose, Concept, ConceptProperty, ConceptReference, ConceptSetComponent,
+    CodeSystem, Coding, Compose, Concept, ConceptProperty, ConceptReference, ConceptSetComponent,
     Designation, PropertyValue, ResourceMeta, ValueSet,
 };
 
@@ -33,8 +33,10 @@ fn designation(use_code: &str, value: &str) -> Designation {
 fn catalog(extra: &str) -> Catalog {
     let mut kine = concept("70", "Masseur-Kinésithérapeute");
     kine.designations.push(designation("LibelleCourt", "MK"));
-    kine.designations
-        .push(designation("DescriptionMetier", "Rééducation fonctionnelle"));
+    kine.designations.push(designation(
+        "DescriptionMetier",
+        "Rééducation fonctionnelle",
+    ));
     let mut retired = concept("R", "Radiologie");
     retired.properties.push(ConceptProperty {
         code: "dateFin".into(),
@@ -49,7 +51,10 @@ fn catalog(extra: &str) -> Catalog {
         concept("SM11", "Chirurgie thoracique et cardio-vasculaire (SM)"),
         retired,
         concept("R2", "Radiologie interventionnelle"),
-        concept("L1", "Lettre de liaison à la sortie d'un établissement de soins"),
+        concept(
+            "L1",
+            "Lettre de liaison à la sortie d'un établissement de soins",
+        ),
         concept("OP", "CR opératoire"),
         concept("X", extra),
     ];
@@ -150,7 +155,10 @@ fn hyphens_apostrophes_and_abbreviations() {
 fn stop_words_do_not_kill_the_query() {
     let ix = index();
     assert_eq!(codes(&ix, &cs(), "lettre de liaison sortie", false), ["L1"]);
-    assert_eq!(codes(&ix, &cs(), "lettre liaison a la sortie", false), ["L1"]);
+    assert_eq!(
+        codes(&ix, &cs(), "lettre liaison a la sortie", false),
+        ["L1"]
+    );
     assert!(!codes(&ix, &cs(), "de", false).is_empty());
 }
 
@@ -160,10 +168,19 @@ fn typos_are_a_fallback() {
     let r = ix.search(&cs(), "cardiolgie", SearchOptions::default());
     let r = r.ok().flatten().unwrap_or_default();
     assert!(r.fuzzy);
-    let found: Vec<&str> = r.entries.iter().filter_map(|&p| ix.entry(p)).map(|e| e.code.as_str()).collect();
+    let found: Vec<&str> = r
+        .entries
+        .iter()
+        .filter_map(|&p| ix.entry(p))
+        .map(|e| e.code.as_str())
+        .collect();
     assert_eq!(found.first(), Some(&"SM04"));
     // Exact prefixes win: no fuzzy noise when something matches as typed.
-    let r = ix.search(&cs(), "cardio", SearchOptions::default()).ok().flatten().unwrap_or_default();
+    let r = ix
+        .search(&cs(), "cardio", SearchOptions::default())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     assert!(!r.fuzzy);
     assert_eq!(codes(&ix, &cs(), "cardio", false), ["SM04", "SM11"]);
     // Short words get no typo tolerance.
@@ -195,7 +212,10 @@ fn value_set_labels_are_searched() {
     // Same length ("CR d'imagerie", "CR opératoire"): by code.
     assert_eq!(codes(&ix, &vs, "cr", false), ["E2", "OP"]);
     // The code system's own label is still found, as a designation.
-    assert_eq!(codes(&ix, &vs, "compte-rendu d'imagerie medicale", false), ["E2"]);
+    assert_eq!(
+        codes(&ix, &vs, "compte-rendu d'imagerie medicale", false),
+        ["E2"]
+    );
     // Designations and, with a lower weight, descriptions.
     assert_eq!(codes(&ix, &vs, "mk", false), ["70"]);
     assert_eq!(codes(&ix, &vs, "reeducation", false), ["70"]);
@@ -204,14 +224,23 @@ fn value_set_labels_are_searched() {
 #[test]
 fn results_are_cached_and_deterministic() {
     let ix = index();
-    let a = ix.search(&cs(), "Cardio", SearchOptions::default()).ok().flatten();
-    let b = ix.search(&cs(), "cardio", SearchOptions::default()).ok().flatten();
+    let a = ix
+        .search(&cs(), "Cardio", SearchOptions::default())
+        .ok()
+        .flatten();
+    let b = ix
+        .search(&cs(), "cardio", SearchOptions::default())
+        .ok()
+        .flatten();
     match (a, b) {
         (Some(a), Some(b)) => assert!(Arc::ptr_eq(&a, &b)),
         other => panic!("both searches answer: {other:?}"),
     }
     let other = index();
-    assert_eq!(codes(&ix, &cs(), "c", false), codes(&other, &cs(), "c", false));
+    assert_eq!(
+        codes(&ix, &cs(), "c", false),
+        codes(&other, &cs(), "c", false)
+    );
     assert_eq!(ix.fingerprint(), other.fingerprint());
 }
 
@@ -219,9 +248,19 @@ fn results_are_cached_and_deterministic() {
 fn odd_input_is_harmless() {
     let ix = index();
     for text in ["", "   ", "'''", "-", "((", "*", "a:b", "\u{0}", "é"] {
-        assert!(ix.search(&cs(), text, SearchOptions::default()).is_ok(), "{text:?}");
+        assert!(
+            ix.search(&cs(), text, SearchOptions::default()).is_ok(),
+            "{text:?}"
+        );
     }
-    assert!(matches!(ix.search(&ScopeKey::value_set("nope", None), "x", SearchOptions::default()), Ok(None)));
+    assert!(matches!(
+        ix.search(
+            &ScopeKey::value_set("nope", None),
+            "x",
+            SearchOptions::default()
+        ),
+        Ok(None)
+    ));
 }
 
 #[test]
@@ -272,13 +311,25 @@ fn on_disk_index_is_reused_then_rebuilt_when_stale() {
     assert_ne!(ix.fingerprint(), fp);
     assert_eq!(codes(&ix, &cs(), "pneumo", false), ["X"]);
     let folders: Vec<String> = std::fs::read_dir(&dir)
-        .map(|l| l.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|l| {
+            l.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
-    assert_eq!(folders.iter().filter(|f| f.starts_with("index-")).count(), 1, "{folders:?}");
+    assert_eq!(
+        folders.iter().filter(|f| f.starts_with("index-")).count(),
+        1,
+        "{folders:?}"
+    );
     drop(ix);
 
     // A damaged index is rebuilt rather than trusted.
-    let _ = std::fs::write(dir.join(format!("index-{:016x}", ix_fp(&dir))).join("meta.json"), "garbage");
+    let _ = std::fs::write(
+        dir.join(format!("index-{:016x}", ix_fp(&dir)))
+            .join("meta.json"),
+        "garbage",
+    );
     let damaged = SearchIndex::open_or_build(&dir, &catalog("Pneumologie"));
     assert!(matches!(damaged, Ok((_, Provenance::Rebuilt))));
     let _ = std::fs::remove_dir_all(&dir);

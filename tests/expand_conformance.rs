@@ -1,0 +1,285 @@
+//! `$expand` behaviours of the HL7 terminology conformance suite, on small request-scoped
+//! resources (`tx-resource` parameters) through the real HTTP app.
+
+use actix_web::{test, web};
+use nosterm::config::AppConfig;
+use nosterm::state::AppState;
+use serde_json::{json, Value};
+
+const CS: &str = "http://example.org/cs/tree";
+const VS: &str = "http://example.org/vs/tree";
+
+fn state() -> web::Data<AppState> {
+    let dir = std::env::temp_dir().join(format!("nosterm-expand-conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    match AppState::load(&dir, AppConfig::default()) {
+        Ok(s) => web::Data::new(s),
+        Err(errors) => panic!("empty data must load: {errors:?}"),
+    }
+}
+
+macro_rules! app {
+    () => {
+        test::init_service(nosterm::create_app(state())).await
+    };
+}
+
+async fn expand<S>(app: &S, params: Vec<Value>, headers: &[(&str, &str)]) -> (u16, Value)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+    >,
+{
+    let mut req = test::TestRequest::post()
+        .uri("/fhir/ValueSet/$expand")
+        .insert_header(("content-type", "application/fhir+json"));
+    for (k, v) in headers {
+        req = req.insert_header((*k, *v));
+    }
+    let body = json!({"resourceType": "Parameters", "parameter": params});
+    let resp = test::call_service(app, req.set_payload(body.to_string()).to_request()).await;
+    let status = resp.status().as_u16();
+    let body = test::read_body(resp).await;
+    (status, serde_json::from_slice(&body).expect("JSON body"))
+}
+
+fn res(r: Value) -> Value {
+    json!({"name": "tx-resource", "resource": r})
+}
+
+fn url(u: &str) -> Value {
+    json!({"name": "url", "valueUri": u})
+}
+
+/// A two-version code system: `a` > `a1` > `a1x`, `b` (retired) ; 2.0.0 adds `c`.
+fn tree_cs(version: &str) -> Value {
+    let mut concepts = vec![
+        json!({"code": "a", "display": "A", "designation": [{"language": "de", "value": "A-de"}],
+               "concept": [{"code": "a1", "display": "A1",
+                            "concept": [{"code": "a1x", "display": "A1x"}]}]}),
+        json!({"code": "b", "display": "B", "property": [
+            {"code": "status", "valueCode": "retired"},
+            {"code": "not-selectable", "valueBoolean": true}]}),
+    ];
+    if version.starts_with('2') {
+        concepts.push(json!({"code": "c", "display": "C"}));
+    }
+    json!({"resourceType": "CodeSystem", "url": CS, "version": version, "status": "active",
+           "language": "en", "content": "complete",
+           "property": [
+               {"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code"},
+               {"code": "not-selectable", "uri": "http://hl7.org/fhir/concept-properties#notSelectable", "type": "boolean"}],
+           "concept": concepts})
+}
+
+fn value_set(u: &str, include: Value) -> Value {
+    json!({"resourceType": "ValueSet", "url": u, "version": "1.0.0", "name": "Tree",
+           "status": "active", "experimental": false, "description": "not echoed",
+           "compose": {"include": include}})
+}
+
+fn params_named<'a>(vs: &'a Value, name: &'a str) -> Vec<&'a Value> {
+    vs["expansion"]["parameter"]
+        .as_array()
+        .map(|a| a.iter().filter(|p| p["name"] == name).collect())
+        .unwrap_or_default()
+}
+
+fn codes(contains: &Value) -> Vec<String> {
+    contains
+        .as_array()
+        .map(|a| a.iter().map(|c| c["code"].as_str().unwrap_or("").to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn expansion_nests_by_hierarchy_and_echoes_definition() {
+    let app = app!();
+    let setup = || {
+        vec![
+            res(tree_cs("1.0.0")),
+            res(value_set(VS, json!([{"system": CS}]))),
+            url(VS),
+        ]
+    };
+    let (status, vs) = expand(&app, setup(), &[]).await;
+    assert_eq!(status, 200, "{vs}");
+    assert_eq!(vs["name"], "Tree");
+    assert_eq!(vs["experimental"], false);
+    assert!(vs.get("description").is_none() && vs.get("compose").is_none());
+    let e = &vs["expansion"];
+    assert_eq!(e["total"], 4);
+    assert_eq!(codes(&e["contains"]), ["a", "b"]);
+    assert_eq!(codes(&e["contains"][0]["contains"]), ["a1"]);
+    assert_eq!(codes(&e["contains"][0]["contains"][0]["contains"]), ["a1x"]);
+    let b = &e["contains"][1];
+    assert_eq!(b["abstract"], true, "notSelectable by property URI");
+    assert_eq!(b["inactive"], true);
+    assert!(b.get("version").is_none(), "one version only: no contains.version");
+    assert_eq!(b["extension"][0]["extension"][1]["valueCode"], "retired");
+    assert_eq!(params_named(&vs, "used-codesystem")[0]["valueUri"], format!("{CS}|1.0.0"));
+
+    let mut flat = setup();
+    flat.push(json!({"name": "excludeNested", "valueBoolean": true}));
+    let (_, vs) = expand(&app, flat, &[]).await;
+    assert_eq!(codes(&vs["expansion"]["contains"]), ["a", "a1", "a1x", "b"]);
+    assert_eq!(params_named(&vs, "excludeNested")[0]["valueBoolean"], true);
+}
+
+#[actix_web::test]
+async fn version_parameters_choose_and_check_versions() {
+    let app = app!();
+    let base = || {
+        vec![
+            res(tree_cs("1.0.0")),
+            res(tree_cs("2.0.0")),
+            res(value_set(VS, json!([{"system": CS}]))),
+            res(value_set(
+                "http://example.org/vs/mixed",
+                json!([{"system": CS, "version": "1.0.0", "concept": [{"code": "a"}]},
+                       {"system": CS, "version": "2.0.0", "concept": [{"code": "c"}]}]),
+            )),
+            res(value_set("http://example.org/vs/bad", json!([{"system": CS, "version": "1"}]))),
+        ]
+    };
+    // Newest by default.
+    let mut p = base();
+    p.push(url(VS));
+    let (_, vs) = expand(&app, p, &[]).await;
+    assert_eq!(vs["expansion"]["total"], 5);
+    // system-version is a default, echoed when it decided.
+    let mut p = base();
+    p.extend([url(VS), json!({"name": "system-version", "valueCanonical": format!("{CS}|1.0.0")})]);
+    let (_, vs) = expand(&app, p, &[]).await;
+    assert_eq!(vs["expansion"]["total"], 4);
+    assert_eq!(params_named(&vs, "system-version").len(), 1);
+    // Mixed versions of one system: contains.version shown.
+    let mut p = base();
+    p.push(url("http://example.org/vs/mixed"));
+    let (_, vs) = expand(&app, p, &[]).await;
+    assert_eq!(vs["expansion"]["contains"][0]["version"], "1.0.0");
+    assert_eq!(vs["expansion"]["contains"][1]["version"], "2.0.0");
+    assert_eq!(params_named(&vs, "used-codesystem").len(), 2);
+    // force-system-version overrides the include's version and is echoed.
+    let mut p = base();
+    p.extend([
+        url("http://example.org/vs/bad"),
+        json!({"name": "force-system-version", "valueCanonical": format!("{CS}|1.x")}),
+    ]);
+    let (status, vs) = expand(&app, p, &[]).await;
+    assert_eq!(status, 200, "{vs}");
+    assert_eq!(params_named(&vs, "force-system-version")[0]["valueUri"], format!("{CS}|1.x"));
+    // Unknown version: not-found, listing the known ones.
+    let mut p = base();
+    p.push(url("http://example.org/vs/bad"));
+    let (status, oo) = expand(&app, p, &[]).await;
+    assert_eq!(status, 404);
+    let text = oo["issue"][0]["details"]["text"].as_str().unwrap();
+    assert!(text.contains("version '1' could not be found") && text.contains("1.0.0 or 2.0.0"), "{text}");
+    // check-system-version refuses another version.
+    let mut p = base();
+    p.extend([
+        url("http://example.org/vs/mixed"),
+        json!({"name": "check-system-version", "valueCanonical": format!("{CS}|1.0.x")}),
+    ]);
+    let (status, oo) = expand(&app, p, &[]).await;
+    assert!((400..500).contains(&status));
+    assert_eq!(oo["issue"][0]["code"], "exception");
+    assert_eq!(oo["issue"][0]["details"]["coding"][0]["code"], "version-error");
+}
+
+#[actix_web::test]
+async fn languages_choose_displays_and_designations() {
+    let app = app!();
+    let setup = |extra: Vec<Value>| {
+        let mut p = vec![
+            res(tree_cs("1.0.0")),
+            res(value_set(VS, json!([{"system": CS}]))),
+            url(VS),
+            json!({"name": "includeDesignations", "valueBoolean": true}),
+            json!({"name": "excludeNested", "valueBoolean": true}),
+        ];
+        p.extend(extra);
+        p
+    };
+    let (_, vs) = expand(&app, setup(vec![json!({"name": "displayLanguage", "valueCode": "de"})]), &[]).await;
+    let a = &vs["expansion"]["contains"][0];
+    assert_eq!(a["display"], "A-de");
+    assert_eq!(a["designation"][0]["language"], "en");
+    assert_eq!(a["designation"][0]["value"], "A");
+    assert_eq!(a["designation"].as_array().unwrap().len(), 1);
+    assert_eq!(params_named(&vs, "displayLanguage")[0]["valueCode"], "de");
+    // No German display for a1: the code system's display, unless other languages are refused.
+    assert_eq!(vs["expansion"]["contains"][1]["display"], "A1");
+    let (_, vs) = expand(&app, setup(vec![]), &[("accept-language", "de, *; q=0")]).await;
+    assert!(vs["expansion"]["contains"][1].get("display").is_none());
+    assert_eq!(params_named(&vs, "displayLanguage")[0]["valueCode"], "de, *; q=0");
+    // designation parameters keep designations in those languages only.
+    let (_, vs) = expand(
+        &app,
+        setup(vec![json!({"name": "designation", "valueString": "urn:ietf:bcp:47|es"})]),
+        &[],
+    )
+    .await;
+    assert!(vs["expansion"]["contains"][0].get("designation").is_none());
+}
+
+#[actix_web::test]
+async fn status_warnings_imports_and_contained() {
+    let app = app!();
+    let mut cs = tree_cs("1.0.0");
+    cs["status"] = json!("draft");
+    cs["experimental"] = json!(true);
+    let mut imported = value_set("http://example.org/vs/old", json!([{"system": CS}]));
+    imported["extension"] = json!([{
+        "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+        "valueCode": "withdrawn"}]);
+    let outer = json!({"resourceType": "ValueSet", "status": "active",
+        "contained": [{"resourceType": "ValueSet", "id": "few", "status": "active",
+                       "compose": {"include": [{"system": CS, "concept": [{"code": "a"}, {"code": "b"}]}]}}],
+        "compose": {"include": [{"valueSet": ["#few", "http://example.org/vs/old"]}]}});
+    let (status, vs) = expand(
+        &app,
+        vec![res(cs), res(imported), json!({"name": "valueSet", "resource": outer})],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{vs}");
+    assert_eq!(codes(&vs["expansion"]["contains"]), ["a", "b"], "imports intersect, flat");
+    assert_eq!(vs["contained"][0]["id"], "few");
+    let warn = |n: &str| params_named(&vs, n).first().map(|p| p["valueUri"].clone());
+    assert_eq!(warn("warning-draft"), Some(json!(format!("{CS}|1.0.0"))));
+    assert_eq!(warn("warning-experimental"), Some(json!(format!("{CS}|1.0.0"))));
+    assert_eq!(warn("warning-withdrawn"), Some(json!("http://example.org/vs/old|1.0.0")));
+    assert_eq!(warn("used-valueset"), Some(json!("http://example.org/vs/old|1.0.0")));
+}
+
+#[actix_web::test]
+async fn circular_imports_and_inactive_and_defaults() {
+    let app = app!();
+    let one = value_set("http://example.org/vs/one", json!([{"valueSet": ["http://example.org/vs/two"]}]));
+    let two = json!({"resourceType": "ValueSet", "url": "http://example.org/vs/two", "status": "active",
+        "compose": {"include": [{"system": CS}], "exclude": [{"valueSet": ["http://example.org/vs/one"]}]}});
+    let (status, oo) = expand(&app, vec![res(tree_cs("1.0.0")), res(one), res(two), url("http://example.org/vs/one")], &[]).await;
+    assert!((400..500).contains(&status), "{oo}");
+    assert_eq!(oo["issue"][0]["details"]["coding"][0]["code"], "vs-invalid");
+    assert!(oo["issue"][0]["details"]["text"].as_str().unwrap().contains("http://example.org/vs/one"));
+
+    // compose.inactive = false drops inactive codes; compose expansion parameters are defaults.
+    let active = json!({"resourceType": "ValueSet", "url": VS, "status": "active",
+        "compose": {"inactive": false,
+            "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter",
+                "extension": [{"url": "name", "valueCode": "displayLanguage"}, {"url": "value", "valueCode": "de"}]}],
+            "include": [{"system": CS}]}});
+    let (_, vs) = expand(
+        &app,
+        vec![res(tree_cs("1.0.0")), res(active), url(VS), json!({"name": "excludeNested", "valueBoolean": true})],
+        &[],
+    )
+    .await;
+    assert_eq!(codes(&vs["expansion"]["contains"]), ["a", "a1", "a1x"]);
+    assert_eq!(vs["expansion"]["contains"][0]["display"], "A-de");
+    assert_eq!(params_named(&vs, "displayLanguage")[0]["valueCode"], "de");
+}
