@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "nosterm", version, about = "FHIR R4 terminology server for the French NOS")]
+#[command(
+    name = "nosterm",
+    version,
+    about = "FHIR R4 terminology server for the French NOS"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -14,7 +14,7 @@ pub enum Error {
     /// A code system named by the request is not known (tx-issue-type `not-found`).
     #[error("{message}")]
     UnknownSystem { message: String, system: String },
-    /// Well-formed but cannot be processed (e.g. an operation on an incompatible resource).
+    /// Well-formed but cannot be processed: the value set definition is unusable (circular).
     #[error("{0}")]
     Unprocessable(String),
     /// This server does not do that (writes, unsupported parameters).

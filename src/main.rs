@@ -80,9 +80,11 @@ fn serve(cfg: ServeConfig) -> ExitCode {
         Some(search),
         AppConfig::from(&cfg),
     ));
-    let workers = cfg
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let workers = cfg.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let result = actix_web::rt::System::new().block_on(async move {
         let app_state = state.clone();
         let server = HttpServer::new(move || nosterm::create_app(app_state.clone()))

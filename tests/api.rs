@@ -5,14 +5,19 @@ use nosterm::config::AppConfig;
 use nosterm::state::AppState;
 use serde_json::{json, Value};
 
-const A08: &str = "https://mos.esante.gouv.fr/NOS/TRE_A08-HL7Confidentiality/FHIR/TRE-A08-HL7Confidentiality";
+const A08: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_A08-HL7Confidentiality/FHIR/TRE-A08-HL7Confidentiality";
 const A08_OID: &str = "2.16.840.1.113883.5.25";
 const A07: &str = "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument";
-const R02: &str = "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite";
-const R94: &str = "https://mos.esante.gouv.fr/NOS/TRE_R94-ProfessionSocial/FHIR/TRE-R94-ProfessionSocial";
-const A03: &str = "https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument";
+const R02: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite";
+const R94: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R94-ProfessionSocial/FHIR/TRE-R94-ProfessionSocial";
+const A03: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument";
 const J02: &str = "https://mos.esante.gouv.fr/NOS/JDV_J02-XdsHealthcareFacilityTypeCode-CISIS/FHIR/JDV-J02-XdsHealthcareFacilityTypeCode-CISIS";
-const J07: &str = "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS";
+const J07: &str =
+    "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS";
 const J07_OID: &str = "1.2.250.1.213.1.1.5.471";
 const J08: &str = "https://mos.esante.gouv.fr/NOS/JDV_J08-XdsConfidentialityCode-CISIS/FHIR/JDV-J08-XdsConfidentialityCode-CISIS";
 const A04: &str = "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc";
@@ -49,7 +54,10 @@ where
         .unwrap_or("")
         .to_string();
     let body = test::read_body(resp).await;
-    assert!(ctype.starts_with("application/fhir+json"), "{uri}: content-type {ctype}");
+    assert!(
+        ctype.starts_with("application/fhir+json"),
+        "{uri}: content-type {ctype}"
+    );
     (status, serde_json::from_slice(&body).expect("JSON body"))
 }
 
@@ -86,12 +94,16 @@ fn enc(s: &str) -> String {
 
 /// The value of parameter `name` (whatever its type).
 fn param<'a>(p: &'a Value, name: &str) -> Option<&'a Value> {
-    p["parameter"].as_array()?.iter().find(|x| x["name"] == name).and_then(|x| {
-        x.as_object()?
-            .iter()
-            .find(|(k, _)| k.starts_with("value"))
-            .map(|(_, v)| v)
-    })
+    p["parameter"]
+        .as_array()?
+        .iter()
+        .find(|x| x["name"] == name)
+        .and_then(|x| {
+            x.as_object()?
+                .iter()
+                .find(|(k, _)| k.starts_with("value"))
+                .map(|(_, v)| v)
+        })
 }
 
 fn issue_codes(p: &Value) -> Vec<String> {
@@ -100,8 +112,18 @@ fn issue_codes(p: &Value) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter(|x| x["name"] == "issues")
-        .flat_map(|x| x["resource"]["issue"].as_array().cloned().unwrap_or_default())
-        .map(|i| i["details"]["coding"][0]["code"].as_str().unwrap_or("").to_string())
+        .flat_map(|x| {
+            x["resource"]["issue"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|i| {
+            i["details"]["coding"][0]["code"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect()
 }
 
@@ -114,8 +136,19 @@ fn assert_outcome(body: &Value, code: &str) {
 #[actix_web::test]
 async fn valid_code_by_url_and_by_oid() {
     let app = app!();
-    for system in [A08.to_string(), format!("urn:oid:{A08_OID}"), A08_OID.to_string()] {
-        let (s, p) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=R", enc(&system))).await;
+    for system in [
+        A08.to_string(),
+        format!("urn:oid:{A08_OID}"),
+        A08_OID.to_string(),
+    ] {
+        let (s, p) = get(
+            &app,
+            &format!(
+                "/fhir/CodeSystem/$validate-code?url={}&code=R",
+                enc(&system)
+            ),
+        )
+        .await;
         assert_eq!(s, 200, "{p}");
         assert_eq!(param(&p, "result"), Some(&json!(true)), "{system}: {p}");
         assert_eq!(param(&p, "display"), Some(&json!("Restreint")));
@@ -126,21 +159,35 @@ async fn valid_code_by_url_and_by_oid() {
 #[actix_web::test]
 async fn unknown_code_is_false_with_invalid_code_issue() {
     let app = app!();
-    let (s, p) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=X", enc(A08))).await;
+    let (s, p) = get(
+        &app,
+        &format!("/fhir/CodeSystem/$validate-code?url={}&code=X", enc(A08)),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(param(&p, "result"), Some(&json!(false)));
-    assert!(param(&p, "message").unwrap().as_str().unwrap().contains("Unknown code 'X'"));
+    assert!(param(&p, "message")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .contains("Unknown code 'X'"));
     assert_eq!(issue_codes(&p), vec!["invalid-code"]);
 }
 
 #[actix_web::test]
 async fn wrong_display_names_the_valid_one_and_lenient_warns() {
     let app = app!();
-    let uri = format!("/fhir/CodeSystem/$validate-code?url={}&code=V&display=Secret", enc(A08));
+    let uri = format!(
+        "/fhir/CodeSystem/$validate-code?url={}&code=V&display=Secret",
+        enc(A08)
+    );
     let (_, p) = get(&app, &uri).await;
     assert_eq!(param(&p, "result"), Some(&json!(false)));
     let msg = param(&p, "message").unwrap().as_str().unwrap();
-    assert!(msg.contains("Très restreint") && msg.contains("Secret"), "{msg}");
+    assert!(
+        msg.contains("Très restreint") && msg.contains("Secret"),
+        "{msg}"
+    );
     assert_eq!(issue_codes(&p), vec!["invalid-display"]);
 
     let (_, p) = get(&app, &format!("{uri}&lenient-display-validation=true")).await;
@@ -153,20 +200,38 @@ async fn designation_is_an_accepted_display() {
     let app = app!();
     let (_, p) = get(
         &app,
-        &format!("/fhir/CodeSystem/$validate-code?url={}&code=SA02&display={}", enc(R02), enc("Hôp militaire SSA")),
+        &format!(
+            "/fhir/CodeSystem/$validate-code?url={}&code=SA02&display={}",
+            enc(R02),
+            enc("Hôp militaire SSA")
+        ),
     )
     .await;
     assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
-    assert_eq!(param(&p, "display"), Some(&json!("Hôpital militaire du Service de santé des armées")));
+    assert_eq!(
+        param(&p, "display"),
+        Some(&json!("Hôpital militaire du Service de santé des armées"))
+    );
 }
 
 #[actix_web::test]
 async fn retired_code_is_valid_and_flagged_inactive() {
     let app = app!();
-    let (_, p) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=200", enc(R94))).await;
+    let (_, p) = get(
+        &app,
+        &format!("/fhir/CodeSystem/$validate-code?url={}&code=200", enc(R94)),
+    )
+    .await;
     assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
     assert_eq!(param(&p, "inactive"), Some(&json!(true)));
-    let (_, p) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=200&activeOnly=true", enc(R94))).await;
+    let (_, p) = get(
+        &app,
+        &format!(
+            "/fhir/CodeSystem/$validate-code?url={}&code=200&activeOnly=true",
+            enc(R94)
+        ),
+    )
+    .await;
     assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
 }
 
@@ -176,14 +241,21 @@ async fn jdv_membership_by_url_and_oid_get_and_post() {
     // A member of J08 taken from TRE_A07, by URL.
     let (_, p) = get(
         &app,
-        &format!("/fhir/ValueSet/$validate-code?url={}&system={}&code=INVISIBLE_PATIENT", enc(J08), enc(A07)),
+        &format!(
+            "/fhir/ValueSet/$validate-code?url={}&system={}&code=INVISIBLE_PATIENT",
+            enc(J08),
+            enc(A07)
+        ),
     )
     .await;
     assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
     // A code of TRE_A08 that is in J08, system by OID.
     let (_, p) = get(
         &app,
-        &format!("/fhir/ValueSet/$validate-code?url={}&system=urn:oid:{A08_OID}&code=N", enc(J08)),
+        &format!(
+            "/fhir/ValueSet/$validate-code?url={}&system=urn:oid:{A08_OID}&code=N",
+            enc(J08)
+        ),
     )
     .await;
     assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
@@ -232,7 +304,11 @@ async fn jdv_label_and_tre_label_are_both_accepted() {
     }
     let (_, p) = get(
         &app,
-        &format!("/fhir/ValueSet/$validate-code?url={}&system={}&code=SA50&display=Boulangerie", enc(J02), enc(R02)),
+        &format!(
+            "/fhir/ValueSet/$validate-code?url={}&system={}&code=SA50&display=Boulangerie",
+            enc(J02),
+            enc(R02)
+        ),
     )
     .await;
     assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
@@ -241,18 +317,31 @@ async fn jdv_label_and_tre_label_are_both_accepted() {
 #[actix_web::test]
 async fn lookup_gives_designations_and_properties() {
     let app = app!();
-    let (s, p) = get(&app, &format!("/fhir/CodeSystem/$lookup?system=urn:oid:{A08_OID}&code=V")).await;
+    let (s, p) = get(
+        &app,
+        &format!("/fhir/CodeSystem/$lookup?system=urn:oid:{A08_OID}&code=V"),
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(param(&p, "display"), Some(&json!("Très restreint")));
-    assert_eq!(param(&p, "name"), Some(&json!("TRE_A08-HL7Confidentiality")));
+    assert_eq!(
+        param(&p, "name"),
+        Some(&json!("TRE_A08-HL7Confidentiality"))
+    );
     let uses: Vec<&str> = p["parameter"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|x| x["name"] == "designation")
-        .filter_map(|d| d["part"].as_array()?.iter().find(|x| x["name"] == "use")?["valueCoding"]["code"].as_str())
+        .filter_map(|d| {
+            d["part"].as_array()?.iter().find(|x| x["name"] == "use")?["valueCoding"]["code"]
+                .as_str()
+        })
         .collect();
-    assert_eq!(uses, vec!["LibelleCourt", "LibelleAdapte", "DescriptionMetier"]);
+    assert_eq!(
+        uses,
+        vec!["LibelleCourt", "LibelleAdapte", "DescriptionMetier"]
+    );
     let props: Vec<&str> = p["parameter"]
         .as_array()
         .unwrap()
@@ -260,34 +349,77 @@ async fn lookup_gives_designations_and_properties() {
         .filter(|x| x["name"] == "property")
         .filter_map(|d| d["part"][0]["valueCode"].as_str())
         .collect();
-    assert!(props.contains(&"dateValid") && props.contains(&"dateMaj") && props.contains(&"inactive"), "{props:?}");
+    assert!(
+        props.contains(&"dateValid") && props.contains(&"dateMaj") && props.contains(&"inactive"),
+        "{props:?}"
+    );
 }
 
 #[actix_web::test]
 async fn translate_document_type_to_class() {
     let app = app!();
-    let (s, p) = get(&app, "/fhir/ConceptMap/$translate?system=http://loinc.org&code=10213-7").await;
+    let (s, p) = get(
+        &app,
+        "/fhir/ConceptMap/$translate?system=http://loinc.org&code=10213-7",
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
-    let m = p["parameter"].as_array().unwrap().iter().find(|x| x["name"] == "match").unwrap();
-    let concept = m["part"].as_array().unwrap().iter().find(|x| x["name"] == "concept").unwrap();
+    let m = p["parameter"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "match")
+        .unwrap();
+    let concept = m["part"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "concept")
+        .unwrap();
     assert_eq!(concept["valueCoding"]["system"], A03);
     assert_eq!(concept["valueCoding"]["code"], "10");
-    let origin = m["part"].as_array().unwrap().iter().find(|x| x["name"] == "originMap").unwrap();
-    assert!(origin["valueCanonical"].as_str().unwrap().contains("ASS_X04"));
+    let origin = m["part"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "originMap")
+        .unwrap();
+    assert!(origin["valueCanonical"]
+        .as_str()
+        .unwrap()
+        .contains("ASS_X04"));
 }
 
 #[actix_web::test]
 async fn expand_pages_and_counts() {
     let app = app!();
-    let (s, vs) = get(&app, &format!("/fhir/ValueSet/$expand?url={}&count=10&offset=5", enc(J07))).await;
+    let (s, vs) = get(
+        &app,
+        &format!("/fhir/ValueSet/$expand?url={}&count=10&offset=5", enc(J07)),
+    )
+    .await;
     assert_eq!(s, 200, "{vs}");
     assert_eq!(vs["expansion"]["total"], 93);
     assert_eq!(vs["expansion"]["contains"].as_array().unwrap().len(), 10);
     // The implicit value set of a TRE.
-    let (_, vs) = get(&app, &format!("/fhir/ValueSet/$expand?url={}", enc(&format!("{R94}?fhir_vs")))).await;
+    let (_, vs) = get(
+        &app,
+        &format!(
+            "/fhir/ValueSet/$expand?url={}",
+            enc(&format!("{R94}?fhir_vs"))
+        ),
+    )
+    .await;
     assert_eq!(vs["expansion"]["total"], 26);
-    let (_, vs) = get(&app, &format!("/fhir/ValueSet/$expand?url={}&activeOnly=true", enc(&format!("{R94}?fhir_vs")))).await;
+    let (_, vs) = get(
+        &app,
+        &format!(
+            "/fhir/ValueSet/$expand?url={}&activeOnly=true",
+            enc(&format!("{R94}?fhir_vs"))
+        ),
+    )
+    .await;
     assert!(vs["expansion"]["total"].as_u64().unwrap() < 26);
 }
 
@@ -303,23 +435,42 @@ async fn read_and_search_by_oid() {
         assert_eq!(b["total"], 1, "{id}");
         assert_eq!(b["entry"][0]["resource"]["url"], A08);
     }
-    let (_, b) = get(&app, &format!("/fhir/ValueSet?url={}&_summary=count", enc(J07))).await;
+    let (_, b) = get(
+        &app,
+        &format!("/fhir/ValueSet?url={}&_summary=count", enc(J07)),
+    )
+    .await;
     assert_eq!(b["total"], 1);
     let (s, m) = get(&app, "/fhir/metadata").await;
     assert_eq!(s, 200);
     assert_eq!(m["fhirVersion"], "4.0.1");
     let (_, t) = get(&app, "/fhir/metadata?mode=terminology").await;
-    assert!(t["codeSystem"].as_array().unwrap().iter().any(|c| c["uri"] == A08));
+    assert!(t["codeSystem"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["uri"] == A08));
 }
 
 #[actix_web::test]
 async fn bad_requests_are_operation_outcomes() {
     let app = app!();
     // 400: missing parameter, bad boolean, broken JSON, not a Parameters body.
-    let (s, b) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}", enc(A08))).await;
+    let (s, b) = get(
+        &app,
+        &format!("/fhir/CodeSystem/$validate-code?url={}", enc(A08)),
+    )
+    .await;
     assert_eq!(s, 400);
     assert_outcome(&b, "invalid");
-    let (s, b) = get(&app, &format!("/fhir/CodeSystem/$validate-code?url={}&code=N&activeOnly=maybe", enc(A08))).await;
+    let (s, b) = get(
+        &app,
+        &format!(
+            "/fhir/CodeSystem/$validate-code?url={}&code=N&activeOnly=maybe",
+            enc(A08)
+        ),
+    )
+    .await;
     assert_eq!(s, 400);
     assert_outcome(&b, "invalid");
     let req = test::TestRequest::post()
@@ -329,14 +480,27 @@ async fn bad_requests_are_operation_outcomes() {
         .to_request();
     let resp = test::call_service(&app, req).await;
     assert_eq!(resp.status().as_u16(), 400);
-    let (s, b) = post(&app, "/fhir/ValueSet/$validate-code", json!({"resourceType":"Patient"})).await;
+    let (s, b) = post(
+        &app,
+        "/fhir/ValueSet/$validate-code",
+        json!({"resourceType":"Patient"}),
+    )
+    .await;
     assert_eq!(s, 400);
     assert_outcome(&b, "invalid");
     // 404: unknown code system, value set, resource, code in lookup, endpoint.
-    let (s, b) = get(&app, "/fhir/CodeSystem/$lookup?system=urn:oid:1.2.3.4&code=x").await;
+    let (s, b) = get(
+        &app,
+        "/fhir/CodeSystem/$lookup?system=urn:oid:1.2.3.4&code=x",
+    )
+    .await;
     assert_eq!(s, 404);
     assert_outcome(&b, "not-found");
-    let (s, b) = get(&app, "/fhir/CodeSystem/$lookup?system=urn:oid:2.16.840.1.113883.5.25&code=nope").await;
+    let (s, b) = get(
+        &app,
+        "/fhir/CodeSystem/$lookup?system=urn:oid:2.16.840.1.113883.5.25&code=nope",
+    )
+    .await;
     assert_eq!(s, 404);
     assert_outcome(&b, "not-found");
     let (s, b) = get(&app, "/fhir/ValueSet/$expand?url=http://example.org/nope").await;
@@ -358,15 +522,24 @@ async fn bad_requests_are_operation_outcomes() {
     let b: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
     assert_outcome(&b, "not-supported");
     // 404: translate with an unknown map.
-    let (s, b) = get(&app, "/fhir/ConceptMap/$translate?url=http://example.org/map&system=http://loinc.org&code=1").await;
+    let (s, b) = get(
+        &app,
+        "/fhir/ConceptMap/$translate?url=http://example.org/map&system=http://loinc.org&code=1",
+    )
+    .await;
     assert_eq!(s, 404);
     assert_outcome(&b, "not-found");
     // 422: well-formed but unprocessable: a value set that includes itself.
     let circular = json!({"resourceType":"ValueSet","url":"http://example.org/vs/loop","status":"active",
         "compose":{"include":[{"valueSet":["http://example.org/vs/loop"]}]}});
-    let (s, b) = post(&app, "/fhir/ValueSet/$expand", json!({"resourceType":"Parameters","parameter":[
+    let (s, b) = post(
+        &app,
+        "/fhir/ValueSet/$expand",
+        json!({"resourceType":"Parameters","parameter":[
         {"name":"url","valueUri":"http://example.org/vs/loop"},
-        {"name":"tx-resource","resource": circular}]})).await;
+        {"name":"tx-resource","resource": circular}]}),
+    )
+    .await;
     assert_eq!(s, 422, "{b}");
     assert_outcome(&b, "processing");
 }

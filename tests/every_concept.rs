@@ -39,21 +39,43 @@ async fn every_concept_and_member_round_trips() {
         let names: Vec<String> = std::iter::once(cs.meta.url.clone())
             .chain(cs.meta.oids.iter().map(|o| format!("urn:oid:{o}")))
             .collect();
-        assert!(cs.concepts.is_empty() || names.len() > 1, "{} has no OID", cs.meta.url);
+        assert!(
+            cs.concepts.is_empty() || names.len() > 1,
+            "{} has no OID",
+            cs.meta.url
+        );
         for c in &cs.concepts {
             for system in &names {
-                let uri = format!("/fhir/CodeSystem/$lookup?system={}&code={}", enc(system), enc(&c.code));
-                let resp = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+                let uri = format!(
+                    "/fhir/CodeSystem/$lookup?system={}&code={}",
+                    enc(system),
+                    enc(&c.code)
+                );
+                let resp =
+                    test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
                 assert_eq!(resp.status().as_u16(), 200, "{uri}");
                 let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
-                let display = body["parameter"].as_array().unwrap().iter().find(|x| x["name"] == "display");
-                assert_eq!(display.map(|d| &d["valueString"]), c.display.as_ref().map(|d| Value::from(d.as_str())).as_ref(), "{uri}");
+                let display = body["parameter"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["name"] == "display");
+                assert_eq!(
+                    display.map(|d| &d["valueString"]),
+                    c.display.as_ref().map(|d| Value::from(d.as_str())).as_ref(),
+                    "{uri}"
+                );
 
-                let mut uri = format!("/fhir/CodeSystem/$validate-code?url={}&code={}", enc(system), enc(&c.code));
+                let mut uri = format!(
+                    "/fhir/CodeSystem/$validate-code?url={}&code={}",
+                    enc(system),
+                    enc(&c.code)
+                );
                 if let Some(d) = &c.display {
                     uri.push_str(&format!("&display={}", enc(d)));
                 }
-                let resp = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+                let resp =
+                    test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
                 let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
                 assert_eq!(result_of(&body), Some(true), "{uri}: {body}");
                 checked += 1;
@@ -80,7 +102,9 @@ async fn every_concept_and_member_round_trips() {
                     if let Some(d) = &c.display {
                         uri.push_str(&format!("&display={}", enc(d)));
                     }
-                    let resp = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+                    let resp =
+                        test::call_service(&app, test::TestRequest::get().uri(&uri).to_request())
+                            .await;
                     let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
                     assert_eq!(result_of(&body), Some(true), "{uri}: {body}");
                     members += 1;

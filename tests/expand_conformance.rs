@@ -90,7 +90,11 @@ fn params_named<'a>(vs: &'a Value, name: &'a str) -> Vec<&'a Value> {
 fn codes(contains: &Value) -> Vec<String> {
     contains
         .as_array()
-        .map(|a| a.iter().map(|c| c["code"].as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|c| c["code"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -117,9 +121,15 @@ async fn expansion_nests_by_hierarchy_and_echoes_definition() {
     let b = &e["contains"][1];
     assert_eq!(b["abstract"], true, "notSelectable by property URI");
     assert_eq!(b["inactive"], true);
-    assert!(b.get("version").is_none(), "one version only: no contains.version");
+    assert!(
+        b.get("version").is_none(),
+        "one version only: no contains.version"
+    );
     assert_eq!(b["extension"][0]["extension"][1]["valueCode"], "retired");
-    assert_eq!(params_named(&vs, "used-codesystem")[0]["valueUri"], format!("{CS}|1.0.0"));
+    assert_eq!(
+        params_named(&vs, "used-codesystem")[0]["valueUri"],
+        format!("{CS}|1.0.0")
+    );
 
     let mut flat = setup();
     flat.push(json!({"name": "excludeNested", "valueBoolean": true}));
@@ -141,7 +151,10 @@ async fn version_parameters_choose_and_check_versions() {
                 json!([{"system": CS, "version": "1.0.0", "concept": [{"code": "a"}]},
                        {"system": CS, "version": "2.0.0", "concept": [{"code": "c"}]}]),
             )),
-            res(value_set("http://example.org/vs/bad", json!([{"system": CS, "version": "1"}]))),
+            res(value_set(
+                "http://example.org/vs/bad",
+                json!([{"system": CS, "version": "1"}]),
+            )),
         ]
     };
     // Newest by default.
@@ -151,7 +164,10 @@ async fn version_parameters_choose_and_check_versions() {
     assert_eq!(vs["expansion"]["total"], 5);
     // system-version is a default, echoed when it decided.
     let mut p = base();
-    p.extend([url(VS), json!({"name": "system-version", "valueCanonical": format!("{CS}|1.0.0")})]);
+    p.extend([
+        url(VS),
+        json!({"name": "system-version", "valueCanonical": format!("{CS}|1.0.0")}),
+    ]);
     let (_, vs) = expand(&app, p, &[]).await;
     assert_eq!(vs["expansion"]["total"], 4);
     assert_eq!(params_named(&vs, "system-version").len(), 1);
@@ -170,14 +186,20 @@ async fn version_parameters_choose_and_check_versions() {
     ]);
     let (status, vs) = expand(&app, p, &[]).await;
     assert_eq!(status, 200, "{vs}");
-    assert_eq!(params_named(&vs, "force-system-version")[0]["valueUri"], format!("{CS}|1.x"));
+    assert_eq!(
+        params_named(&vs, "force-system-version")[0]["valueUri"],
+        format!("{CS}|1.x")
+    );
     // Unknown version: not-found, listing the known ones.
     let mut p = base();
     p.push(url("http://example.org/vs/bad"));
     let (status, oo) = expand(&app, p, &[]).await;
     assert_eq!(status, 404);
     let text = oo["issue"][0]["details"]["text"].as_str().unwrap();
-    assert!(text.contains("version '1' could not be found") && text.contains("1.0.0 or 2.0.0"), "{text}");
+    assert!(
+        text.contains("version '1' could not be found") && text.contains("1.0.0 or 2.0.0"),
+        "{text}"
+    );
     // check-system-version refuses another version.
     let mut p = base();
     p.extend([
@@ -187,7 +209,10 @@ async fn version_parameters_choose_and_check_versions() {
     let (status, oo) = expand(&app, p, &[]).await;
     assert!((400..500).contains(&status));
     assert_eq!(oo["issue"][0]["code"], "exception");
-    assert_eq!(oo["issue"][0]["details"]["coding"][0]["code"], "version-error");
+    assert_eq!(
+        oo["issue"][0]["details"]["coding"][0]["code"],
+        "version-error"
+    );
 }
 
 #[actix_web::test]
@@ -204,7 +229,12 @@ async fn languages_choose_displays_and_designations() {
         p.extend(extra);
         p
     };
-    let (_, vs) = expand(&app, setup(vec![json!({"name": "displayLanguage", "valueCode": "de"})]), &[]).await;
+    let (_, vs) = expand(
+        &app,
+        setup(vec![json!({"name": "displayLanguage", "valueCode": "de"})]),
+        &[],
+    )
+    .await;
     let a = &vs["expansion"]["contains"][0];
     assert_eq!(a["display"], "A-de");
     assert_eq!(a["designation"][0]["language"], "en");
@@ -215,11 +245,16 @@ async fn languages_choose_displays_and_designations() {
     assert_eq!(vs["expansion"]["contains"][1]["display"], "A1");
     let (_, vs) = expand(&app, setup(vec![]), &[("accept-language", "de, *; q=0")]).await;
     assert!(vs["expansion"]["contains"][1].get("display").is_none());
-    assert_eq!(params_named(&vs, "displayLanguage")[0]["valueCode"], "de, *; q=0");
+    assert_eq!(
+        params_named(&vs, "displayLanguage")[0]["valueCode"],
+        "de, *; q=0"
+    );
     // designation parameters keep designations in those languages only.
     let (_, vs) = expand(
         &app,
-        setup(vec![json!({"name": "designation", "valueString": "urn:ietf:bcp:47|es"})]),
+        setup(vec![
+            json!({"name": "designation", "valueString": "urn:ietf:bcp:47|es"}),
+        ]),
         &[],
     )
     .await;
@@ -242,30 +277,63 @@ async fn status_warnings_imports_and_contained() {
         "compose": {"include": [{"valueSet": ["#few", "http://example.org/vs/old"]}]}});
     let (status, vs) = expand(
         &app,
-        vec![res(cs), res(imported), json!({"name": "valueSet", "resource": outer})],
+        vec![
+            res(cs),
+            res(imported),
+            json!({"name": "valueSet", "resource": outer}),
+        ],
         &[],
     )
     .await;
     assert_eq!(status, 200, "{vs}");
-    assert_eq!(codes(&vs["expansion"]["contains"]), ["a", "b"], "imports intersect, flat");
+    assert_eq!(
+        codes(&vs["expansion"]["contains"]),
+        ["a", "b"],
+        "imports intersect, flat"
+    );
     assert_eq!(vs["contained"][0]["id"], "few");
     let warn = |n: &str| params_named(&vs, n).first().map(|p| p["valueUri"].clone());
     assert_eq!(warn("warning-draft"), Some(json!(format!("{CS}|1.0.0"))));
-    assert_eq!(warn("warning-experimental"), Some(json!(format!("{CS}|1.0.0"))));
-    assert_eq!(warn("warning-withdrawn"), Some(json!("http://example.org/vs/old|1.0.0")));
-    assert_eq!(warn("used-valueset"), Some(json!("http://example.org/vs/old|1.0.0")));
+    assert_eq!(
+        warn("warning-experimental"),
+        Some(json!(format!("{CS}|1.0.0")))
+    );
+    assert_eq!(
+        warn("warning-withdrawn"),
+        Some(json!("http://example.org/vs/old|1.0.0"))
+    );
+    assert_eq!(
+        warn("used-valueset"),
+        Some(json!("http://example.org/vs/old|1.0.0"))
+    );
 }
 
 #[actix_web::test]
 async fn circular_imports_and_inactive_and_defaults() {
     let app = app!();
-    let one = value_set("http://example.org/vs/one", json!([{"valueSet": ["http://example.org/vs/two"]}]));
+    let one = value_set(
+        "http://example.org/vs/one",
+        json!([{"valueSet": ["http://example.org/vs/two"]}]),
+    );
     let two = json!({"resourceType": "ValueSet", "url": "http://example.org/vs/two", "status": "active",
         "compose": {"include": [{"system": CS}], "exclude": [{"valueSet": ["http://example.org/vs/one"]}]}});
-    let (status, oo) = expand(&app, vec![res(tree_cs("1.0.0")), res(one), res(two), url("http://example.org/vs/one")], &[]).await;
+    let (status, oo) = expand(
+        &app,
+        vec![
+            res(tree_cs("1.0.0")),
+            res(one),
+            res(two),
+            url("http://example.org/vs/one"),
+        ],
+        &[],
+    )
+    .await;
     assert!((400..500).contains(&status), "{oo}");
     assert_eq!(oo["issue"][0]["details"]["coding"][0]["code"], "vs-invalid");
-    assert!(oo["issue"][0]["details"]["text"].as_str().unwrap().contains("http://example.org/vs/one"));
+    assert!(oo["issue"][0]["details"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("http://example.org/vs/one"));
 
     // compose.inactive = false drops inactive codes; compose expansion parameters are defaults.
     let active = json!({"resourceType": "ValueSet", "url": VS, "status": "active",
@@ -275,7 +343,12 @@ async fn circular_imports_and_inactive_and_defaults() {
             "include": [{"system": CS}]}});
     let (_, vs) = expand(
         &app,
-        vec![res(tree_cs("1.0.0")), res(active), url(VS), json!({"name": "excludeNested", "valueBoolean": true})],
+        vec![
+            res(tree_cs("1.0.0")),
+            res(active),
+            url(VS),
+            json!({"name": "excludeNested", "valueBoolean": true}),
+        ],
         &[],
     )
     .await;

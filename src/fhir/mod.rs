@@ -44,6 +44,9 @@ mod tests {
     #[test]
     fn instants() {
         assert_eq!(super::instant_from_unix(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::instant_from_unix(1_795_435_200), "2026-11-23T12:00:00Z");
+        assert_eq!(
+            super::instant_from_unix(1_795_435_200),
+            "2026-11-23T12:00:00Z"
+        );
     }
 }

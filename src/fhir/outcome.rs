@@ -15,7 +15,10 @@ pub fn issue_json(issue: &Issue) -> Value {
     o.insert("code".into(), json!(issue.code));
     let mut details = Map::new();
     if let Some(t) = issue.tx_type {
-        details.insert("coding".into(), json!([{"system": TX_ISSUE_TYPE, "code": t}]));
+        details.insert(
+            "coding".into(),
+            json!([{"system": TX_ISSUE_TYPE, "code": t}]),
+        );
     }
     details.insert("text".into(), json!(issue.text));
     o.insert("details".into(), Value::Object(details));
@@ -37,7 +40,10 @@ pub fn outcome_json(issues: &[Issue]) -> Value {
 pub fn error_json(err: &Error) -> Value {
     let mut details = Map::new();
     if let Some(t) = err.tx_issue_type() {
-        details.insert("coding".into(), json!([{"system": TX_ISSUE_TYPE, "code": t}]));
+        details.insert(
+            "coding".into(),
+            json!([{"system": TX_ISSUE_TYPE, "code": t}]),
+        );
     }
     details.insert("text".into(), json!(err.to_string()));
     let mut issue = Map::new();

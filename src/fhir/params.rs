@@ -153,7 +153,10 @@ impl Params {
     }
 
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ParamValue> + 'a {
-        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v)
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -197,11 +200,16 @@ impl Params {
         match self.get(name) {
             None => Ok(None),
             Some(ParamValue::Coding(c)) => Ok(Some(c.clone())),
-            Some(_) => Err(Error::Invalid(format!("Parameter '{name}' must be a Coding"))),
+            Some(_) => Err(Error::Invalid(format!(
+                "Parameter '{name}' must be a Coding"
+            ))),
         }
     }
 
-    pub fn codeable_concept(&self, name: &str) -> Result<Option<(Vec<CodingInput>, Option<String>)>> {
+    pub fn codeable_concept(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Vec<CodingInput>, Option<String>)>> {
         match self.get(name) {
             None => Ok(None),
             Some(ParamValue::CodeableConcept(c, t)) => Ok(Some((c.clone(), t.clone()))),
@@ -236,7 +244,10 @@ mod tests {
         .unwrap();
         assert_eq!(p.str("code").unwrap(), Some("N"));
         assert_eq!(p.bool("activeOnly").unwrap(), Some(true));
-        assert_eq!(p.coding("coding").unwrap().unwrap().code.as_deref(), Some("c"));
+        assert_eq!(
+            p.coding("coding").unwrap().unwrap().code.as_deref(),
+            Some("c")
+        );
     }
 
     #[test]

@@ -3,12 +3,12 @@
 use serde_json::{json, Map, Value};
 
 use super::outcome::outcome_json;
+use crate::model::ValueSet;
 use crate::model::{Coding, Designation, PropertyValue};
 use crate::ops::expand::{Expansion, ExpansionItem};
 use crate::ops::lookup::LookupResult;
 use crate::ops::translate::TranslateResult;
 use crate::ops::validate::{CodingInput, ValidateResult};
-use crate::model::ValueSet;
 
 /// Builds a `Parameters` resource.
 #[derive(Default)]
@@ -150,6 +150,7 @@ pub fn validate_json(r: &ValidateResult) -> Value {
     if let Some(i) = r.inactive {
         b = b.value("inactive", "Boolean", json!(i));
     }
+    b = b.opt_str("status", "Code", r.status.as_deref());
     b = b.opt_str("message", "String", r.message.as_deref());
     for u in &r.unknown_systems {
         b = b.value("x-unknown-system", "Canonical", json!(u));
@@ -180,7 +181,11 @@ pub fn translate_json(r: &TranslateResult) -> Value {
             part("originMap", "Canonical", json!(m.source_map)),
         ];
         if let Some((system, code)) = &m.source {
-            parts.push(part("source", "Coding", json!({"system": system, "code": code})));
+            parts.push(part(
+                "source",
+                "Coding",
+                json!({"system": system, "code": code}),
+            ));
         }
         b = b.parts("match", parts);
     }
@@ -189,7 +194,12 @@ pub fn translate_json(r: &TranslateResult) -> Value {
 
 /// The value set with its expansion (definition elements kept; compose, text and
 /// description dropped).
-pub fn expansion_json(vs: &ValueSet, e: &Expansion, parameters: Vec<Value>, timestamp: &str) -> Value {
+pub fn expansion_json(
+    vs: &ValueSet,
+    e: &Expansion,
+    parameters: Vec<Value>,
+    timestamp: &str,
+) -> Value {
     let m = &vs.meta;
     let mut o = Map::new();
     o.insert("resourceType".into(), json!("ValueSet"));
@@ -205,7 +215,11 @@ pub fn expansion_json(vs: &ValueSet, e: &Expansion, parameters: Vec<Value>, time
     if !m.url.is_empty() {
         o.insert("url".into(), json!(m.url));
     }
-    for (k, v) in [("version", &m.version), ("name", &m.name), ("title", &m.title)] {
+    for (k, v) in [
+        ("version", &m.version),
+        ("name", &m.name),
+        ("title", &m.title),
+    ] {
         if let Some(v) = v {
             o.insert(k.into(), json!(v));
         }
@@ -236,7 +250,10 @@ pub fn expansion_json(vs: &ValueSet, e: &Expansion, parameters: Vec<Value>, time
             ),
         );
     }
-    exp.insert("identifier".into(), json!(format!("urn:uuid:{}", pseudo_uuid(&m.url, timestamp))));
+    exp.insert(
+        "identifier".into(),
+        json!(format!("urn:uuid:{}", pseudo_uuid(&m.url, timestamp))),
+    );
     exp.insert("timestamp".into(), json!(timestamp));
     exp.insert("total".into(), json!(e.total));
     if e.offset > 0 || e.count.is_some() {
@@ -321,7 +338,10 @@ fn contains_json(it: &ExpansionItem) -> Value {
         );
     }
     if !it.children.is_empty() {
-        c.insert("contains".into(), Value::Array(it.children.iter().map(contains_json).collect()));
+        c.insert(
+            "contains".into(),
+            Value::Array(it.children.iter().map(contains_json).collect()),
+        );
     }
     Value::Object(c)
 }

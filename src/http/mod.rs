@@ -43,8 +43,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
 
 async fn read_only() -> Result<HttpResponse, Error> {
     Err(Error::MethodNotAllowed(
-        "This terminology server is read-only: create, update and delete are not supported"
-            .into(),
+        "This terminology server is read-only: create, update and delete are not supported".into(),
     ))
 }
 
@@ -57,13 +56,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/$versions", web::post().to(metadata::versions))
             .route("/{rtype}", web::get().to(resources::search))
             .route("/{rtype}", web::post().to(read_only))
-            .route("/{rtype}/{id}", web::get().to(operations::get_resource_or_op))
+            .route(
+                "/{rtype}/{id}",
+                web::get().to(operations::get_resource_or_op),
+            )
             .route("/{rtype}/{id}", web::post().to(operations::post_op))
             .route("/{rtype}/{id}", web::put().to(read_only))
             .route("/{rtype}/{id}", web::delete().to(read_only))
             .route("/{rtype}/{id}", web::patch().to(read_only))
             .route("/{rtype}/{id}/{op}", web::get().to(operations::instance_op))
-            .route("/{rtype}/{id}/{op}", web::post().to(operations::instance_op))
+            .route(
+                "/{rtype}/{id}/{op}",
+                web::post().to(operations::instance_op),
+            )
             .default_service(web::to(not_found)),
     );
 }
@@ -82,9 +87,11 @@ pub fn create_app(
 > {
     App::new()
         .app_data(state)
-        .app_data(web::QueryConfig::default().error_handler(|e, _| {
-            Error::Invalid(format!("Malformed query string: {e}")).into()
-        }))
+        .app_data(
+            web::QueryConfig::default().error_handler(|e, _| {
+                Error::Invalid(format!("Malformed query string: {e}")).into()
+            }),
+        )
         .configure(configure)
         .default_service(web::to(not_found))
 }

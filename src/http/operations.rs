@@ -18,8 +18,8 @@ use crate::fhir::render::{expansion_json, lookup_json, translate_json, validate_
 use crate::load::{fhir_json::parse_resource, Resource};
 use crate::model::ValueSet;
 use crate::ops::expand::{expand, implicit_value_set, ExpandRequest};
-use crate::ops::members::VersionRules;
 use crate::ops::lookup::{lookup, LookupRequest};
+use crate::ops::members::VersionRules;
 use crate::ops::subsumes::subsumes;
 use crate::ops::translate::{translate, TranslateRequest};
 use crate::ops::validate::{validate, CodingInput, Options, Subject, Target};
@@ -44,7 +44,10 @@ pub async fn get_resource_or_op(
         .str("_summary")?
         .is_some_and(|s| s == "true");
     let snapshot = state.snapshot();
-    Ok(fhir_response(StatusCode::OK, &read(&snapshot.catalog, rt, &seg, summary)?))
+    Ok(fhir_response(
+        StatusCode::OK,
+        &read(&snapshot.catalog, rt, &seg, summary)?,
+    ))
 }
 
 /// `POST /fhir/{type}/$op`.
@@ -144,7 +147,9 @@ fn canonical_list(p: &Params, name: &str) -> Result<Vec<(String, String)>> {
                     "Parameter '{name}' must be a canonical 'system|version', not '{s}'"
                 ))),
             },
-            _ => Err(Error::Invalid(format!("Parameter '{name}' must be a canonical"))),
+            _ => Err(Error::Invalid(format!(
+                "Parameter '{name}' must be a canonical"
+            ))),
         })
         .collect()
 }
@@ -215,6 +220,7 @@ impl<'a> Ctx<'a> {
             membership_only: p.bool("valueset-membership-only")?.unwrap_or(false),
             system_version: None,
             allow_abstract: p.bool("abstract")?.unwrap_or(true),
+            infer_system: p.bool("inferSystem")?.unwrap_or(false),
             force_versions: canonical_list(p, "force-system-version")?,
             default_versions: canonical_list(p, "system-version")?,
             check_versions: canonical_list(p, "check-system-version")?,
@@ -234,13 +240,10 @@ impl<'a> Ctx<'a> {
             return Ok(Subject::Coding(c));
         }
         let code = p.str("code")?.ok_or_else(|| {
-            Error::Invalid("One of code, coding or codeableConcept is required".into())
+            Error::Invalid("Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters".into())
         })?;
         Ok(Subject::Code(CodingInput {
-            system: p
-                .str("system")?
-                .or(default_system)
-                .map(str::to_string),
+            system: p.str("system")?.or(default_system).map(str::to_string),
             version: p.str(version_param)?.map(str::to_string),
             code: Some(code.to_string()),
             display: p.str("display")?.map(str::to_string),
@@ -267,7 +270,12 @@ impl<'a> Ctx<'a> {
             system: url.as_deref(),
             version: version.as_deref(),
         };
-        Ok(validate_json(&validate(&self.scope, target, &subject, &self.options()?)?))
+        Ok(validate_json(&validate(
+            &self.scope,
+            target,
+            &subject,
+            &self.options()?,
+        )?))
     }
 
     /// The value set named by the request: instance id, `url` (+`valueSetVersion`), or an
@@ -283,9 +291,13 @@ impl<'a> Ctx<'a> {
                 .ok_or_else(|| Error::NotFound(format!("Resource ValueSet '{id}' not found")));
         }
         if let Some(r) = p.resource("valueSet")? {
-            return match parse_resource(r).map_err(|e| Error::Invalid(format!("Invalid valueSet: {e}")))? {
+            return match parse_resource(r)
+                .map_err(|e| Error::Invalid(format!("Invalid valueSet: {e}")))?
+            {
                 Resource::ValueSet(vs) => Ok(Arc::new(vs)),
-                _ => Err(Error::Invalid("Parameter 'valueSet' must be a ValueSet".into())),
+                _ => Err(Error::Invalid(
+                    "Parameter 'valueSet' must be a ValueSet".into(),
+                )),
             };
         }
         let url = p
@@ -297,10 +309,14 @@ impl<'a> Ctx<'a> {
             version = Some(v);
         }
         if let Some(cs_url) = url.strip_suffix("?fhir_vs") {
-            let cs = self.scope.code_system(cs_url, None).ok_or_else(|| {
-                crate::ops::lookup::unknown_system(cs_url, None)
-            })?;
-            return Ok(Arc::new(implicit_value_set(&cs.meta.url, cs.meta.version.as_deref())));
+            let cs = self
+                .scope
+                .code_system(cs_url, None)
+                .ok_or_else(|| crate::ops::lookup::unknown_system(cs_url, None))?;
+            return Ok(Arc::new(implicit_value_set(
+                &cs.meta.url,
+                cs.meta.version.as_deref(),
+            )));
         }
         self.scope.value_set(url, version).ok_or_else(|| {
             let shown = match version {
@@ -338,7 +354,9 @@ impl<'a> Ctx<'a> {
         let defaults = expansion_parameter_defaults(&vs);
         let mut merged = self.params.clone();
         for (name, value) in defaults {
-            if !merged.has(&name) && !(name == "displayLanguage" && self.req.headers().contains_key("accept-language")) {
+            let header_wins =
+                name == "displayLanguage" && self.req.headers().contains_key("accept-language");
+            if !merged.has(&name) && !header_wins {
                 merged.0.push((name, ParamValue::Primitive(value)));
             }
         }
@@ -372,7 +390,10 @@ impl<'a> Ctx<'a> {
             active_only: p.bool("activeOnly")?.unwrap_or(false),
             include_designations: p.bool("includeDesignations")?.unwrap_or(false),
             languages: languages(self.req, p)?,
-            filter: p.str("filter")?.filter(|f| !f.trim().is_empty()).map(str::to_string),
+            filter: p
+                .str("filter")?
+                .filter(|f| !f.trim().is_empty())
+                .map(str::to_string),
             max_size: max,
             exclude_nested: p.bool("excludeNested")?.unwrap_or(false),
             rules: VersionRules {
@@ -381,7 +402,9 @@ impl<'a> Ctx<'a> {
                 check: canonical_list(p, "check-system-version")?,
             },
             designation_languages,
-            strict_languages: display_language.as_deref().is_some_and(excludes_other_languages),
+            strict_languages: display_language
+                .as_deref()
+                .is_some_and(excludes_other_languages),
         };
         let e = expand(&self.scope, &vs, &r)?;
         let mut echoed = Vec::new();
@@ -391,10 +414,21 @@ impl<'a> Ctx<'a> {
             o.insert(format!("value{kind}"), value);
             echoed.push(Value::Object(o));
         };
-        for name in ["filter", "count", "offset", "activeOnly", "includeDesignations", "excludeNested"] {
+        for name in [
+            "filter",
+            "count",
+            "offset",
+            "activeOnly",
+            "includeDesignations",
+            "excludeNested",
+        ] {
             if let Some(ParamValue::Primitive(v)) = p.get(name) {
                 match name {
-                    "count" | "offset" => echo(name, "Integer", v.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(v))),
+                    "count" | "offset" => echo(
+                        name,
+                        "Integer",
+                        v.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(v)),
+                    ),
                     "filter" => echo(name, "String", json!(v)),
                     _ => echo(name, "Boolean", json!(v == "true")),
                 }
@@ -463,7 +497,9 @@ impl<'a> Ctx<'a> {
                 self.catalog()
                     .concept_maps
                     .by_id(id)
-                    .ok_or_else(|| Error::NotFound(format!("Resource ConceptMap '{id}' not found")))?
+                    .ok_or_else(|| {
+                        Error::NotFound(format!("Resource ConceptMap '{id}' not found"))
+                    })?
                     .meta
                     .url
                     .clone(),
@@ -477,7 +513,10 @@ impl<'a> Ctx<'a> {
             .or(target_code)
             .or_else(|| coding.as_ref().and_then(|c| c.code.clone()));
         let (given_system, other_system) = if reverse && p.has("targetCode") {
-            (pick(&["targetSystem", "targetsystem"])?, pick(&["sourceSystem", "system"])?)
+            (
+                pick(&["targetSystem", "targetsystem"])?,
+                pick(&["sourceSystem", "system"])?,
+            )
         } else {
             (
                 pick(&["system", "sourceSystem"])?
@@ -529,19 +568,26 @@ impl<'a> Ctx<'a> {
     }
 }
 
-const EXPANSION_PARAMETER: &str = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter";
+const EXPANSION_PARAMETER: &str =
+    "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter";
 
 /// `compose.extension` `valueset-expansion-parameter` entries: (name, value as text).
 fn expansion_parameter_defaults(vs: &ValueSet) -> Vec<(String, String)> {
     let sub = |e: &Value, url: &str| -> Option<String> {
-        let ext = e.get("extension")?.as_array()?.iter().find(|x| x.get("url").and_then(Value::as_str) == Some(url))?;
+        let ext = e
+            .get("extension")?
+            .as_array()?
+            .iter()
+            .find(|x| x.get("url").and_then(Value::as_str) == Some(url))?;
         let obj = ext.as_object()?;
-        obj.iter().find(|(k, _)| k.starts_with("value")).and_then(|(_, v)| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
+        obj.iter()
+            .find(|(k, _)| k.starts_with("value"))
+            .and_then(|(_, v)| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Bool(b) => Some(b.to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
     };
     vs.compose
         .extensions

@@ -18,7 +18,8 @@ pub async fn read_body(mut payload: actix_web::web::Payload, max: usize) -> Resu
     use futures_util::StreamExt;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::Invalid(format!("Error reading the request body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| Error::Invalid(format!("Error reading the request body: {e}")))?;
         if body.len() + chunk.len() > max {
             return Err(Error::PayloadTooLarge(format!(
                 "The request body is larger than the limit of {max} bytes"
@@ -69,13 +70,12 @@ pub fn read_params(req: &HttpRequest, body: &[u8]) -> Result<Params> {
         return Ok(params);
     }
     if ctype.contains("xml") {
-        return Err(Error::NotSupported("Only JSON request bodies are supported".into()));
+        return Err(Error::NotSupported(
+            "Only JSON request bodies are supported".into(),
+        ));
     }
-    let json: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::Invalid(format!(
-            "The request body is not valid JSON: {e}"
-        ))
-    })?;
+    let json: Value = serde_json::from_slice(body)
+        .map_err(|e| Error::Invalid(format!("The request body is not valid JSON: {e}")))?;
     params.merge(Params::from_json(&json)?);
     Ok(params)
 }

@@ -43,7 +43,10 @@ pub fn read(catalog: &Catalog, rtype: ResourceType, id: &str, summary: bool) -> 
             .by_id(id)
             .map(|cs| code_system_json(cs, !summary)),
         ResourceType::ValueSet => catalog.value_sets.by_id(id).map(|vs| value_set_json(vs)),
-        ResourceType::ConceptMap => catalog.concept_maps.by_id(id).map(|cm| concept_map_json(cm)),
+        ResourceType::ConceptMap => catalog
+            .concept_maps
+            .by_id(id)
+            .map(|cm| concept_map_json(cm)),
     };
     found.ok_or_else(|| Error::NotFound(format!("Resource {} '{id}' not found", type_name(rtype))))
 }
@@ -68,7 +71,18 @@ struct Criteria {
 
 impl Criteria {
     fn from(params: &Params) -> Result<Criteria> {
-        let known = ["url", "version", "identifier", "name", "title", "status", "_summary", "_count", "_format", "_elements"];
+        let known = [
+            "url",
+            "version",
+            "identifier",
+            "name",
+            "title",
+            "status",
+            "_summary",
+            "_count",
+            "_format",
+            "_elements",
+        ];
         if let Some((name, _)) = params.0.iter().find(|(n, _)| !known.contains(&n.as_str())) {
             return Err(Error::Invalid(format!("Unknown search parameter '{name}'")));
         }
@@ -114,7 +128,8 @@ impl Criteria {
                 return false;
             }
         }
-        starts(&m.name, &self.name) && starts(&m.title.clone().or(m.description.clone()), &self.title)
+        starts(&m.name, &self.name)
+            && starts(&m.title.clone().or(m.description.clone()), &self.title)
     }
 }
 
@@ -163,7 +178,10 @@ pub async fn search(
     let base = base_url(&req);
     let self_link = format!("{base}/{}?{}", type_name(rtype), req.query_string());
     if summary == Some("count") {
-        return Ok(fhir_response(StatusCode::OK, &searchset(&base, &self_link, total, vec![])));
+        return Ok(fhir_response(
+            StatusCode::OK,
+            &searchset(&base, &self_link, total, vec![]),
+        ));
     }
     let with_content = !matches!(summary, Some("true") | Some("data") if rtype == ResourceType::CodeSystem)
         && summary != Some("true");

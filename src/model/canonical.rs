@@ -57,8 +57,14 @@ mod tests {
 
     #[test]
     fn oids_are_recognised_with_and_without_prefix() {
-        assert_eq!(oid_of("urn:oid:2.16.840.1.113883.5.25"), Some("2.16.840.1.113883.5.25"));
-        assert_eq!(oid_of("2.16.840.1.113883.5.25"), Some("2.16.840.1.113883.5.25"));
+        assert_eq!(
+            oid_of("urn:oid:2.16.840.1.113883.5.25"),
+            Some("2.16.840.1.113883.5.25")
+        );
+        assert_eq!(
+            oid_of("2.16.840.1.113883.5.25"),
+            Some("2.16.840.1.113883.5.25")
+        );
         assert_eq!(oid_of("urn:oid:URN"), Some("URN"));
         assert_eq!(oid_of("http://loinc.org"), None);
         assert_eq!(oid_of("1"), None);

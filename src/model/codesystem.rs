@@ -72,15 +72,17 @@ impl Concept {
     /// Inactive per FHIR (`status` retired/inactive, `inactive` true) or per NOS (a `dateFin`
     /// property: the concept was retired at that date).
     pub fn is_inactive(&self) -> bool {
-        self.properties.iter().any(|p| match (p.code.as_str(), &p.value) {
-            ("inactive", PropertyValue::Boolean(b)) => *b,
-            ("status", v) => {
-                let s = v.as_text();
-                s == "retired" || s == "inactive"
-            }
-            ("dateFin", v) => !v.as_text().is_empty(),
-            _ => false,
-        })
+        self.properties
+            .iter()
+            .any(|p| match (p.code.as_str(), &p.value) {
+                ("inactive", PropertyValue::Boolean(b)) => *b,
+                ("status", v) => {
+                    let s = v.as_text();
+                    s == "retired" || s == "inactive"
+                }
+                ("dateFin", v) => !v.as_text().is_empty(),
+                _ => false,
+            })
     }
 
     /// Deprecated: still active but discouraged (`status` = deprecated).
@@ -90,7 +92,10 @@ impl Concept {
 
     /// notSelectable (abstract grouping concept).
     pub fn is_abstract(&self) -> bool {
-        matches!(self.property("notSelectable"), Some(PropertyValue::Boolean(true)))
+        matches!(
+            self.property("notSelectable"),
+            Some(PropertyValue::Boolean(true))
+        )
     }
 
     /// Designations whose value is an acceptable display for this concept.
@@ -239,7 +244,11 @@ mod tests {
     fn hierarchy_is_indexed() {
         let cs = CodeSystem::new(
             ResourceMeta::default(),
-            vec![concept("a", &[]), concept("b", &["a"]), concept("c", &["b"])],
+            vec![
+                concept("a", &[]),
+                concept("b", &["a"]),
+                concept("c", &["b"]),
+            ],
         );
         assert_eq!(cs.descendants(0), vec![1, 2]);
         assert!(cs.subsumes("a", "c"));

@@ -47,7 +47,11 @@ pub fn language_matches(wanted: &str, actual: &str) -> bool {
 
 /// The display to show for a concept in the requested languages: a designation in the first
 /// matching language, else the concept's display.
-pub fn display_for<'a>(cs: &'a CodeSystem, concept: &'a Concept, langs: &Languages) -> Option<&'a str> {
+pub fn display_for<'a>(
+    cs: &'a CodeSystem,
+    concept: &'a Concept,
+    langs: &Languages,
+) -> Option<&'a str> {
     let default_lang = cs.meta.language.as_deref();
     for wanted in langs.0.iter().filter(|t| *t != "*") {
         if let Some(l) = default_lang {
@@ -55,11 +59,11 @@ pub fn display_for<'a>(cs: &'a CodeSystem, concept: &'a Concept, langs: &Languag
                 return concept.display.as_deref();
             }
         }
-        if let Some(d) = concept
-            .designations
-            .iter()
-            .find(|d| d.language.as_deref().is_some_and(|l| language_matches(wanted, l)))
-        {
+        if let Some(d) = concept.designations.iter().find(|d| {
+            d.language
+                .as_deref()
+                .is_some_and(|l| language_matches(wanted, l))
+        }) {
             return Some(&d.value);
         }
     }
@@ -117,6 +121,9 @@ mod tests {
 
     #[test]
     fn normalisation_forgives_case_spaces_apostrophes() {
-        assert_eq!(normalise("Fiche  d’admission "), normalise("fiche d'admission"));
+        assert_eq!(
+            normalise("Fiche  d’admission "),
+            normalise("fiche d'admission")
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! `ValueSet/$expand`: the members of a value set, paged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::display::{display_for, Languages};
 use super::members::{enumerate_traced, Member, Selection, Trace, VersionRules};
@@ -119,7 +119,9 @@ fn text_matches(query: &[String], m: &Member, display: Option<&str>) -> bool {
     for d in &m.designations {
         hay.extend(words(&d.value));
     }
-    query.iter().all(|q| hay.iter().any(|w| w.starts_with(q.as_str())))
+    query
+        .iter()
+        .all(|q| hay.iter().any(|w| w.starts_with(q.as_str())))
 }
 
 /// The key of `vs` in the catalog's search index: one of the catalog's own value sets, or the
@@ -269,14 +271,17 @@ fn item_of(m: Member, mut display: Option<String>, req: &ExpandRequest) -> Expan
             display = None;
         }
         // `active` is the default status: only other statuses are reported.
-        if let Some(v) = concept.property("status").filter(|v| v.as_text() != "active") {
+        if let Some(v) = concept
+            .property("status")
+            .filter(|v| v.as_text() != "active")
+        {
             properties.push(("status".to_string(), v.clone()));
         }
         if req.include_designations || !req.designation_languages.is_empty() {
             designations = m.designations.clone();
             // Shown in another language than the code system's: the code system's own display
             // becomes a designation, and the designation shown is not repeated.
-            if display.is_some() && display != concept.display {
+            if display != concept.display {
                 if let Some(shown) = designations
                     .iter()
                     .position(|d| Some(&d.value) == display.as_ref() && d.language.is_some())
@@ -330,16 +335,19 @@ fn item_of(m: Member, mut display: Option<String>, req: &ExpandRequest) -> Expan
 
 /// Whether the concept has a display in one of the languages asked (its code system's own
 /// language, or a designation).
-fn has_language(cs: &crate::model::CodeSystem, concept: &crate::model::Concept, langs: &Languages) -> bool {
+fn has_language(
+    cs: &crate::model::CodeSystem,
+    concept: &crate::model::Concept,
+    langs: &Languages,
+) -> bool {
     langs.0.iter().filter(|t| *t != "*").any(|wanted| {
-        cs.meta
-            .language
-            .as_deref()
-            .is_some_and(|l| concept.display.is_some() && super::display::language_matches(wanted, l))
-            || concept
-                .designations
-                .iter()
-                .any(|d| d.language.as_deref().is_some_and(|l| super::display::language_matches(wanted, l)))
+        cs.meta.language.as_deref().is_some_and(|l| {
+            concept.display.is_some() && super::display::language_matches(wanted, l)
+        }) || concept.designations.iter().any(|d| {
+            d.language
+                .as_deref()
+                .is_some_and(|l| super::display::language_matches(wanted, l))
+        })
     })
 }
 
@@ -353,24 +361,24 @@ fn finish(
 ) -> Result<Expansion> {
     // `contains.version` only where one expansion mixes versions of a system (or its includes
     // name different versions of it).
-    let mut mixed: Vec<&str> = Vec::new();
-    for (system, _) in &trace.include_versions {
-        let named: std::collections::HashSet<&Option<String>> = trace
-            .include_versions
-            .iter()
-            .filter(|(s, _)| s == system)
-            .map(|(_, v)| v)
-            .collect();
-        let used: std::collections::HashSet<&Option<String>> = selected
-            .iter()
-            .filter(|i| &i.system == system)
-            .map(|i| &i.version)
-            .collect();
-        if named.len() > 1 || used.len() > 1 {
-            mixed.push(system.as_str());
-        }
+    // Per system: (versions its includes name, versions its members have).
+    type VersionSets<'v> = (HashSet<&'v Option<String>>, HashSet<&'v Option<String>>);
+    let mut versions: HashMap<&str, VersionSets> = HashMap::new();
+    for (system, v) in &trace.include_versions {
+        versions.entry(system.as_str()).or_default().0.insert(v);
     }
-    let mixed: Vec<String> = mixed.into_iter().map(str::to_string).collect();
+    for it in &selected {
+        versions
+            .entry(it.system.as_str())
+            .or_default()
+            .1
+            .insert(&it.version);
+    }
+    let mixed: HashSet<String> = versions
+        .into_iter()
+        .filter(|(_, (named, used))| named.len() > 1 || used.len() > 1)
+        .map(|(s, _)| s.to_string())
+        .collect();
     let mut properties: Vec<(String, String)> = Vec::new();
     let mut items: Vec<ExpansionItem> = selected
         .into_iter()

@@ -57,7 +57,12 @@ impl<'a> CompiledFilter<'a> {
             "display" => concept.display.clone().into_iter().collect(),
             "inactive" => vec![concept.is_inactive().to_string()],
             "status" if concept.property("status").is_none() => {
-                vec![if concept.is_inactive() { "retired" } else { "active" }.to_string()]
+                vec![if concept.is_inactive() {
+                    "retired"
+                } else {
+                    "active"
+                }
+                .to_string()]
             }
             "parent" => concept.parents.clone(),
             _ => concept

@@ -33,7 +33,12 @@ pub struct Issue {
 }
 
 impl Issue {
-    pub fn new(severity: Severity, code: &'static str, tx_type: &'static str, text: String) -> Self {
+    pub fn new(
+        severity: Severity,
+        code: &'static str,
+        tx_type: &'static str,
+        text: String,
+    ) -> Self {
         Issue {
             severity,
             code,

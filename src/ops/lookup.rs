@@ -71,9 +71,8 @@ pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
         .concept(&req.code)
         .ok_or_else(|| Error::NotFound(unknown_code_message(&cs, &req.code)))?;
     let index = cs.index_of(&concept.code).unwrap_or_default();
-    let wants = |p: &str| {
-        req.properties.is_empty() || req.properties.iter().any(|w| w == "*" || w == p)
-    };
+    let wants =
+        |p: &str| req.properties.is_empty() || req.properties.iter().any(|w| w == "*" || w == p);
 
     let mut properties = Vec::new();
     for p in &concept.properties {

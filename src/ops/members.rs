@@ -60,9 +60,15 @@ fn is_deprecation(ext: &serde_json::Value) -> bool {
     let value = ext
         .get("valueCode")
         .or_else(|| ext.get("valueBoolean"))
-        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        });
     match url {
-        "http://hl7.org/fhir/StructureDefinition/valueset-deprecated" => value.as_deref() == Some("true"),
+        "http://hl7.org/fhir/StructureDefinition/valueset-deprecated" => {
+            value.as_deref() == Some("true")
+        }
         "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status" => {
             value.as_deref() == Some("deprecated")
         }
@@ -71,7 +77,11 @@ fn is_deprecation(ext: &serde_json::Value) -> bool {
 }
 
 pub fn same_system(scope: &Scope, a: &str, b: &str) -> bool {
-    a == b || scope.canonical_url(a).zip(scope.canonical_url(b)).is_some_and(|(x, y)| x == y)
+    a == b
+        || scope
+            .canonical_url(a)
+            .zip(scope.canonical_url(b))
+            .is_some_and(|(x, y)| x == y)
 }
 
 fn include_code_system(scope: &Scope, inc: &ConceptSetComponent) -> Option<Arc<CodeSystem>> {
@@ -176,7 +186,10 @@ fn stored_expansion_hit(exp: &serde_json::Value, system: &str, code: &str) -> Op
                 && it.get("code").and_then(|s| s.as_str()) == Some(code)
             {
                 return Some(Hit {
-                    label: it.get("display").and_then(|d| d.as_str()).map(str::to_string),
+                    label: it
+                        .get("display")
+                        .and_then(|d| d.as_str())
+                        .map(str::to_string),
                     designations: Vec::new(),
                     deprecated: false,
                 });
@@ -247,7 +260,10 @@ fn standards_status(extensions: &[serde_json::Value]) -> Option<&str> {
 
 fn warn_standards_status(meta: &crate::model::ResourceMeta, canonical: &str, trace: &mut Trace) {
     if let Some(s @ ("deprecated" | "withdrawn")) = standards_status(&meta.extensions) {
-        push_unique(&mut trace.warnings, (format!("warning-{s}"), canonical.to_string()));
+        push_unique(
+            &mut trace.warnings,
+            (format!("warning-{s}"), canonical.to_string()),
+        );
     }
 }
 
@@ -258,10 +274,16 @@ fn record_code_system(cs: &CodeSystem, url: &str, trace: &mut Trace) {
     };
     push_unique(&mut trace.used_systems, canonical.clone());
     if cs.meta.status == "draft" {
-        push_unique(&mut trace.warnings, ("warning-draft".to_string(), canonical.clone()));
+        push_unique(
+            &mut trace.warnings,
+            ("warning-draft".to_string(), canonical.clone()),
+        );
     }
     if cs.meta.experimental == Some(true) {
-        push_unique(&mut trace.warnings, ("warning-experimental".to_string(), canonical.clone()));
+        push_unique(
+            &mut trace.warnings,
+            ("warning-experimental".to_string(), canonical.clone()),
+        );
     }
     warn_standards_status(&cs.meta, &canonical, trace);
 }
@@ -277,7 +299,9 @@ fn resolve_include(
     let Some(system) = inc.system.as_deref() else {
         return Ok(None);
     };
-    let url = scope.canonical_url(system).unwrap_or_else(|| system.to_string());
+    let url = scope
+        .canonical_url(system)
+        .unwrap_or_else(|| system.to_string());
     let force = VersionRules::find(scope, &rules.force, &url);
     let check = VersionRules::find(scope, &rules.check, &url);
     let default = VersionRules::find(scope, &rules.default, &url);
@@ -292,7 +316,9 @@ fn resolve_include(
     } else {
         (None, None)
     };
-    trace.include_versions.push((url.clone(), inc.version.clone()));
+    trace
+        .include_versions
+        .push((url.clone(), inc.version.clone()));
     let cs = match (scope.code_system(&url, spec), spec) {
         (Some(cs), _) => cs,
         (None, Some(v)) => {
@@ -461,11 +487,15 @@ fn component_members(
 ) -> Result<Vec<Member>> {
     let mut members: Vec<Member> = Vec::new();
     if let Some(system) = inc.system.as_deref() {
-        let url = scope.canonical_url(system).unwrap_or_else(|| system.to_string());
+        let url = scope
+            .canonical_url(system)
+            .unwrap_or_else(|| system.to_string());
         let cs = resolve_include(scope, inc, rules, trace)?;
         if !inc.concepts.is_empty() {
             for r in &inc.concepts {
-                let known = cs.as_ref().and_then(|cs| cs.index_of(&r.code).map(|i| (cs, i)));
+                let known = cs
+                    .as_ref()
+                    .and_then(|cs| cs.index_of(&r.code).map(|i| (cs, i)));
                 let mut m = match known {
                     Some((cs, i)) => member_from_concept(cs, i, &url),
                     None => {
@@ -516,7 +546,11 @@ fn component_members(
                     hierarchy: inc.filters.iter().any(|f| {
                         matches!(
                             f.op.as_str(),
-                            "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "generalizes"
+                            "is-a"
+                                | "descendent-of"
+                                | "child-of"
+                                | "descendent-leaf"
+                                | "generalizes"
                         )
                     }),
                 }

@@ -89,7 +89,9 @@ pub fn translate(scope: &Scope, req: &TranslateRequest) -> Result<TranslateResul
                     if el.code != req.source_code {
                         continue;
                     }
-                    let Some(code) = t.code.as_deref() else { continue };
+                    let Some(code) = t.code.as_deref() else {
+                        continue;
+                    };
                     matches.push(Match {
                         equivalence: t.equivalence.clone(),
                         system: to_system.clone(),
@@ -102,7 +104,9 @@ pub fn translate(scope: &Scope, req: &TranslateRequest) -> Result<TranslateResul
             }
         }
     }
-    let result = matches.iter().any(|m| !matches!(m.equivalence.as_str(), "unmatched" | "disjoint"));
+    let result = matches
+        .iter()
+        .any(|m| !matches!(m.equivalence.as_str(), "unmatched" | "disjoint"));
     let message = if matches.is_empty() {
         Some(format!(
             "No translation found for '{}#{}'",

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::display::{display_for, normalise, Languages};
+use super::display::{display_for, Languages};
 use super::issue::{Issue, Severity};
 use super::lookup::unknown_code_message;
 use super::members::{component_hit, contains, Hit};
@@ -44,6 +44,8 @@ pub struct Options {
     pub system_version: Option<String>,
     /// Abstract (notSelectable) concepts are acceptable (default true).
     pub allow_abstract: bool,
+    /// A code given without a system may take the system of the value set that contains it.
+    pub infer_system: bool,
     /// `force-system-version`: (system, version pattern) overriding every other version.
     pub force_versions: Vec<(String, String)>,
     /// `system-version`: (system, version) used when nothing else names a version.
@@ -53,7 +55,11 @@ pub struct Options {
 }
 
 impl Options {
-    fn version_param<'o>(list: &'o [(String, String)], scope: &Scope, url: &str) -> Option<&'o str> {
+    fn version_param<'o>(
+        list: &'o [(String, String)],
+        scope: &Scope,
+        url: &str,
+    ) -> Option<&'o str> {
         list.iter()
             .find(|(s, _)| super::members::same_system(scope, s, url))
             .map(|(_, v)| v.as_str())
@@ -76,6 +82,8 @@ pub struct ValidateResult {
     pub unknown_systems: Vec<String>,
     /// `system|version` canonicals whose version could not be found.
     pub unknown_versions: Vec<String>,
+    /// The concept's status when it is not simply active (`retired`, `deprecated`, …).
+    pub status: Option<String>,
 }
 
 struct Paths {
@@ -136,6 +144,9 @@ struct CodingCheck {
     unknown_versions: Vec<String>,
     /// The code is known and is a member of the target (whatever else is wrong).
     member: bool,
+    /// Membership could not be decided (the version the value set asks for is unknown).
+    undecided: bool,
+    status: Option<String>,
 }
 
 fn vs_label(vs: &ValueSet) -> String {
@@ -162,6 +173,8 @@ fn check_coding(
         unknown_system: None,
         unknown_versions: Vec::new(),
         member: false,
+        undecided: false,
+        status: None,
     };
     let Some(code) = input.code.as_deref() else {
         out.issues.push(
@@ -175,39 +188,106 @@ fn check_coding(
         );
         return Ok(out);
     };
+    const NO_SYSTEM: &str = "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided";
     let system = match (input.system.as_deref(), target) {
         (Some(s), _) => s.to_string(),
-        (None, Target::CodeSystem { system: Some(s), .. }) => s.to_string(),
-        (None, Target::ValueSet(vs)) => match infer_system(scope, vs, code) {
+        (
+            None,
+            Target::CodeSystem {
+                system: Some(s), ..
+            },
+        ) => s.to_string(),
+        (None, Target::ValueSet(vs)) if opts.infer_system => match infer_system(scope, vs, code) {
             Some(s) => s,
             None => {
+                let systems: Vec<&str> = vs
+                    .compose
+                    .include
+                    .iter()
+                    .filter_map(|i| i.system.as_deref())
+                    .collect();
                 out.issues.push(
                     Issue::new(
                         Severity::Error,
-                        "invalid",
-                        "invalid-data",
-                        "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided".into(),
+                        "not-found",
+                        "cannot-infer",
+                        format!(
+                            "The code '{code}' was not found in any of the code systems of the value set ({}), so its system cannot be inferred",
+                            systems.join(", ")
+                        ),
                     )
-                    .at(p.coding.clone()),
+                    .at(p.code.clone()),
                 );
+                out.issues
+                    .push(not_in_vs("", code, input.display.as_deref(), vs, &p.code));
                 return Ok(out);
             }
         },
-        (None, _) => {
+        (None, Target::ValueSet(vs)) => {
+            // Without a system the code has no meaning: it cannot be a member.
             out.issues.push(
                 Issue::new(
-                    Severity::Error,
+                    Severity::Warning,
                     "invalid",
                     "invalid-data",
-                    "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided".into(),
+                    NO_SYSTEM.into(),
                 )
                 .at(p.coding.clone()),
+            );
+            out.issues
+                .push(not_in_vs("", code, input.display.as_deref(), vs, &p.code));
+            return Ok(out);
+        }
+        (None, _) => {
+            out.issues.push(
+                Issue::new(Severity::Error, "invalid", "invalid-data", NO_SYSTEM.into())
+                    .at(p.coding.clone()),
             );
             return Ok(out);
         }
     };
-    let url = scope.canonical_url(&system).unwrap_or_else(|| system.clone());
-    out.system = Some(if input.system.is_some() { system.clone() } else { url.clone() });
+    if let Target::ValueSet(vs) = target {
+        if scope.code_system(&system, None).is_none() {
+            let problem = if scope.value_set(&system, None).is_some() {
+                Some(format!(
+                    "The Coding references a value set, not a code system ('{system}')"
+                ))
+            } else if !system.contains(':') {
+                Some(
+                    "Coding.system must be an absolute reference, not a local reference"
+                        .to_string(),
+                )
+            } else {
+                None
+            };
+            if let Some(text) = problem {
+                let is_vs = text.starts_with("The Coding references");
+                out.issues.push(
+                    Issue::new(Severity::Error, "invalid", "invalid-data", text)
+                        .at(p.system.clone()),
+                );
+                if is_vs {
+                    out.system = Some(system.clone());
+                    out.issues.push(not_in_vs(
+                        &system,
+                        code,
+                        input.display.as_deref(),
+                        vs,
+                        &p.code,
+                    ));
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    let url = scope
+        .canonical_url(&system)
+        .unwrap_or_else(|| system.clone());
+    out.system = Some(if input.system.is_some() {
+        system.clone()
+    } else {
+        url.clone()
+    });
 
     let cs_version = input
         .version
@@ -257,12 +337,26 @@ fn check_coding(
                 out.version = other.and_then(|c| c.meta.version.clone());
                 out.display = hit.label.clone();
                 if let (Some(given), false) = (&input.display, opts.membership_only) {
-                    let ok = hit.label.iter().chain(hit.designations.iter().map(|d| &d.value)).any(|d| d == given);
+                    let ok = hit
+                        .label
+                        .iter()
+                        .chain(hit.designations.iter().map(|d| &d.value))
+                        .any(|d| d == given);
                     if !ok && hit.label.is_some() {
-                        push_display_issue(&mut out, opts, given, &url, code, hit.label.as_deref().unwrap_or(""), &p);
+                        push_display_issue(
+                            &mut out,
+                            opts,
+                            given,
+                            &url,
+                            code,
+                            (
+                                hit.label.as_deref().unwrap_or(""),
+                                vs.meta.language.as_deref(),
+                            ),
+                            &p,
+                        );
                     }
                 }
-                let _ = vs;
                 return Ok(out);
             }
             let text = match cs_version {
@@ -280,7 +374,8 @@ fn check_coding(
                     .id("UNKNOWN_CODESYSTEM"),
             );
             if let Target::ValueSet(vs) = target {
-                out.issues.push(not_in_vs(&url, code, vs, &p.code));
+                out.issues
+                    .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
             }
             return Ok(out);
         }
@@ -288,7 +383,11 @@ fn check_coding(
     out.version = cs.meta.version.clone();
 
     let Some(concept) = cs.concept(code) else {
-        let severity = if cs.content == "fragment" { Severity::Warning } else { Severity::Error };
+        let severity = if cs.content == "fragment" {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
         let mut text = unknown_code_message(&cs, code);
         if cs.content == "fragment" {
             text.push_str(" - note that the code system is labeled as a 'fragment', so the code may be valid in some other fragment");
@@ -299,18 +398,24 @@ fn check_coding(
                 .id("Unknown_Code_in_Version"),
         );
         if let (Target::ValueSet(vs), false) = (target, version_trouble) {
-            out.issues.push(not_in_vs(&url, code, vs, &p.code));
+            out.issues
+                .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
         }
         out.valid = severity != Severity::Error && matches!(target, Target::CodeSystem { .. });
         return Ok(out);
     };
     out.code = Some(concept.code.clone());
+    out.status = concept
+        .property("status")
+        .map(|v| v.as_text())
+        .filter(|s| s != "active");
     out.display = display_for(&cs, concept, &opts.languages).map(str::to_string);
 
     let mut valid = !version_trouble;
     if let Target::ValueSet(vs) = target {
         if vs_hit.is_none() && !version_trouble {
-            out.issues.push(not_in_vs(&url, code, vs, &p.code));
+            out.issues
+                .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
             valid = false;
         }
         if vs_hit.as_ref().is_some_and(|h| h.deprecated) {
@@ -328,10 +433,27 @@ fn check_coding(
                 .id(MEMBER_DEPRECATED),
             );
         }
+        out.issues.extend(status_issue("ValueSet", &vs.meta));
         out.issues.extend(imported_status_issues(scope, vs));
     }
     if let Some(i) = status_issue("CodeSystem", &cs.meta) {
         out.issues.push(i);
+    }
+    if !opts.allow_abstract && concept.is_abstract() {
+        out.issues.push(
+            Issue::new(
+                Severity::Error,
+                "business-rule",
+                "code-rule",
+                format!("Code '{url}#{code}' is abstract, and not allowed in this context"),
+            )
+            .at(p.code.clone()),
+        );
+        if let (Target::ValueSet(vs), true) = (target, vs_hit.is_some()) {
+            out.issues
+                .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
+        }
+        valid = false;
     }
 
     if concept.is_inactive() {
@@ -347,6 +469,10 @@ fn check_coding(
                 .at(p.code.clone())
                 .id("STATUS_CODE_WARNING_CODE"),
             );
+            if let (Target::ValueSet(vs), true) = (target, vs_hit.is_some()) {
+                out.issues
+                    .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
+            }
             valid = false;
         }
         out.issues.push(
@@ -354,7 +480,12 @@ fn check_coding(
                 Severity::Warning,
                 "business-rule",
                 "code-comment",
-                format!("The concept '{code}' has a status of inactive and its use should be reviewed"),
+                match concept.property("status").map(|v| v.as_text()) {
+                    Some(status) if status != "active" && status != "inactive" => format!(
+                        "The concept '{code}' has a status of {status} and inactive and its use should be reviewed"
+                    ),
+                    _ => format!("The concept '{code}' has a status of inactive and its use should be reviewed"),
+                },
             )
             .at(p.coding.clone())
             .id("INACTIVE_CONCEPT_FOUND"),
@@ -364,15 +495,37 @@ fn check_coding(
     if let (Some(given), false) = (&input.display, opts.membership_only) {
         let labels: Vec<&str> = vs_hit
             .iter()
-            .flat_map(|h| h.label.iter().map(String::as_str).chain(h.designations.iter().map(|d| d.value.as_str())))
+            .flat_map(|h| {
+                h.label
+                    .iter()
+                    .map(String::as_str)
+                    .chain(h.designations.iter().map(|d| d.value.as_str()))
+            })
             .collect();
-        let any_language = concept.display_candidates().chain(labels.iter().copied()).any(|d| d == given);
-        let wanted: Vec<&str> = opts.languages.0.iter().map(String::as_str).filter(|t| *t != "*").collect();
+        let any_language = concept
+            .display_candidates()
+            .chain(labels.iter().copied())
+            .any(|d| d == given);
+        let wanted: Vec<&str> = opts
+            .languages
+            .0
+            .iter()
+            .map(String::as_str)
+            .filter(|t| *t != "*")
+            .collect();
         if wanted.is_empty() {
             if !any_language {
                 let expected = out.display.clone().unwrap_or_default();
                 let before = out.issues.len();
-                push_display_issue(&mut out, opts, given, &url, code, &expected, &p);
+                push_display_issue(
+                    &mut out,
+                    opts,
+                    given,
+                    &url,
+                    code,
+                    (&expected, cs.meta.language.as_deref()),
+                    &p,
+                );
                 if out.issues[before..].iter().any(Issue::is_error) {
                     valid = false;
                 }
@@ -383,7 +536,9 @@ fn check_coding(
             let cs_lang = cs.meta.language.as_deref();
             let in_lang = |lang: Option<&str>| match lang.or(cs_lang) {
                 None => true,
-                Some(l) => wanted.iter().any(|w| super::display::language_matches(w, l)),
+                Some(l) => wanted
+                    .iter()
+                    .any(|w| super::display::language_matches(w, l)),
             };
             let mut localised: Vec<&str> = Vec::new();
             if in_lang(None) {
@@ -412,7 +567,11 @@ fn check_coding(
                 );
             } else if localised.is_empty() {
                 let default = concept.display.clone().unwrap_or_default();
-                let severity = if opts.lenient_display { Severity::Warning } else { Severity::Error };
+                let severity = if opts.lenient_display {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                };
                 out.issues.push(
                     Issue::new(
                         severity,
@@ -428,7 +587,15 @@ fn check_coding(
             } else {
                 let expected = out.display.clone().unwrap_or_default();
                 let before = out.issues.len();
-                push_display_issue(&mut out, opts, given, &url, code, &expected, &p);
+                push_display_issue(
+                    &mut out,
+                    opts,
+                    given,
+                    &url,
+                    code,
+                    (&expected, cs.meta.language.as_deref()),
+                    &p,
+                );
                 if out.issues[before..].iter().any(Issue::is_error) {
                     valid = false;
                 }
@@ -437,6 +604,7 @@ fn check_coding(
     }
     out.valid = valid;
     out.member = vs_hit.is_some() || matches!(target, Target::CodeSystem { .. });
+    out.undecided = version_trouble && !out.member;
     Ok(out)
 }
 
@@ -446,17 +614,30 @@ fn push_display_issue(
     given: &str,
     system: &str,
     code: &str,
-    expected: &str,
+    (expected, expected_lang): (&str, Option<&str>),
     p: &Paths,
 ) {
-    let near = normalise(given) == normalise(expected);
-    let severity = if opts.lenient_display { Severity::Warning } else { Severity::Error };
-    let mut text = format!(
-        "Wrong Display Name '{given}' for {system}#{code}. Valid display is '{expected}'"
+    let severity = if opts.lenient_display {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let asked: Vec<&str> = opts
+        .languages
+        .0
+        .iter()
+        .map(String::as_str)
+        .filter(|t| *t != "*")
+        .collect();
+    let asked = if asked.is_empty() {
+        "--".to_string()
+    } else {
+        asked.join(", ")
+    };
+    let lang = expected_lang.map(|l| format!(" ({l})")).unwrap_or_default();
+    let text = format!(
+        "Wrong Display Name '{given}' for {system}#{code}. Valid display is '{expected}'{lang} (for the language(s) '{asked}')"
     );
-    if near {
-        text.push_str(" (the difference is only in case, spaces or apostrophes)");
-    }
     out.issues.push(
         Issue::new(severity, "invalid", "invalid-display", text)
             .at(p.display.clone())
@@ -467,13 +648,17 @@ fn push_display_issue(
     }
 }
 
-fn not_in_vs(system: &str, code: &str, vs: &ValueSet, path: &str) -> Issue {
+fn not_in_vs(system: &str, code: &str, display: Option<&str>, vs: &ValueSet, path: &str) -> Issue {
+    let shown = match display {
+        Some(d) => format!("{system}#{code} ('{d}')"),
+        None => format!("{system}#{code}"),
+    };
     Issue::new(
         Severity::Error,
         "code-invalid",
         "not-in-vs",
         format!(
-            "The provided code '{system}#{code}' was not found in the value set '{}'",
+            "The provided code '{shown}' was not found in the value set '{}'",
             vs_label(vs)
         ),
     )
@@ -490,7 +675,11 @@ fn publication_status(meta: &crate::model::ResourceMeta) -> Option<String> {
     let standards = meta.extensions.iter().find_map(|e| {
         (e.get("url").and_then(|u| u.as_str())
             == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"))
-        .then(|| e.get("valueCode").and_then(|v| v.as_str()).map(str::to_string))
+        .then(|| {
+            e.get("valueCode")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
         .flatten()
     });
     match standards.as_deref() {
@@ -579,7 +768,12 @@ fn unknown_version_issue(scope: &Scope, url: &str, version: &str, p: &Paths) -> 
 
 /// Resolves a version pattern (`1.0.0`, `1.x`), preferring the coding's own version when the
 /// pattern admits it; no pattern means the newest version.
-fn resolve_version(scope: &Scope, url: &str, spec: Option<&str>, coding: Option<&str>) -> Option<Arc<CodeSystem>> {
+fn resolve_version(
+    scope: &Scope,
+    url: &str,
+    spec: Option<&str>,
+    coding: Option<&str>,
+) -> Option<Arc<CodeSystem>> {
     match spec {
         None => scope.code_system(url, None),
         Some(spec) => coding
@@ -608,7 +802,11 @@ fn resolve_in_value_set(
         .compose
         .include
         .iter()
-        .filter(|i| i.system.as_deref().is_some_and(|s| super::members::same_system(scope, s, url)))
+        .filter(|i| {
+            i.system
+                .as_deref()
+                .is_some_and(|s| super::members::same_system(scope, s, url))
+        })
         .collect();
     if includes.is_empty() || scope.code_system(url, None).is_none() {
         return Ok(None);
@@ -618,10 +816,22 @@ fn resolve_in_value_set(
     let default = Options::version_param(&opts.default_versions, scope, url);
     let check = Options::version_param(&opts.check_versions, scope, url);
 
-    let mut chosen: Option<(Option<String>, VersionSource, Option<Arc<CodeSystem>>, Option<Hit>)> = None;
+    /// (version pattern, where it came from, code system it selects, what the include says).
+    type Choice = (
+        Option<String>,
+        VersionSource,
+        Option<Arc<CodeSystem>>,
+        Option<Hit>,
+    );
+    let mut chosen: Option<Choice> = None;
     for inc in &includes {
         let (spec, source) = if let Some(f) = force {
-            (Some(f.to_string()), VersionSource::Forced { include: inc.version.clone() })
+            (
+                Some(f.to_string()),
+                VersionSource::Forced {
+                    include: inc.version.clone(),
+                },
+            )
         } else if let Some(v) = &inc.version {
             (Some(v.clone()), VersionSource::Include)
         } else if let (None, Some(d)) = (&coding_known, default.or(check)) {
@@ -650,7 +860,12 @@ fn resolve_in_value_set(
         return Ok(None);
     };
 
-    let mut r = VsResolution { cs: cs.clone(), hit, issues: Vec::new(), unknown: Vec::new() };
+    let mut r = VsResolution {
+        cs: cs.clone(),
+        hit,
+        issues: Vec::new(),
+        unknown: Vec::new(),
+    };
     if let (None, Some(spec)) = (&cs, &spec) {
         r.issues.push(unknown_version_issue(scope, url, spec, p));
         r.unknown.push(format!("{url}|{spec}"));
@@ -665,12 +880,19 @@ fn resolve_in_value_set(
             let shown = selected.clone().or(spec.clone()).unwrap_or_default();
             let (phrase, severity) = match &source {
                 VersionSource::Forced { include } => (
-                    format!("version '{}' resulting from the version '{}'", spec.clone().unwrap_or_default(), include.clone().unwrap_or_default()),
+                    format!(
+                        "version '{}' resulting from the version '{}'",
+                        spec.clone().unwrap_or_default(),
+                        include.clone().unwrap_or_default()
+                    ),
                     Severity::Error,
                 ),
                 VersionSource::Include => (format!("version '{shown}'"), Severity::Error),
                 VersionSource::Parameter => (
-                    format!("version '{}' resulting from the version ''", spec.clone().unwrap_or_default()),
+                    format!(
+                        "version '{}' resulting from the version ''",
+                        spec.clone().unwrap_or_default()
+                    ),
                     Severity::Error,
                 ),
                 VersionSource::Versionless if coding_known.is_none() => (
@@ -710,7 +932,12 @@ fn resolve_in_value_set(
     // the newest.
     if r.cs.is_none() {
         r.cs = coding_known
-            .or_else(|| force.or(check).or(default).and_then(|v| resolve_version(scope, url, Some(v), None)))
+            .or_else(|| {
+                force
+                    .or(check)
+                    .or(default)
+                    .and_then(|v| resolve_version(scope, url, Some(v), None))
+            })
             .or_else(|| scope.code_system(url, None));
     }
     Ok(Some(r))
@@ -720,8 +947,12 @@ fn resolve_in_value_set(
 fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Option<String> {
     let mut found: Option<String> = None;
     for inc in &vs.compose.include {
-        let Some(system) = inc.system.as_deref() else { continue };
-        let url = scope.canonical_url(system).unwrap_or_else(|| system.to_string());
+        let Some(system) = inc.system.as_deref() else {
+            continue;
+        };
+        let url = scope
+            .canonical_url(system)
+            .unwrap_or_else(|| system.to_string());
         if contains(scope, vs, &url, code, 0).ok().flatten().is_some() {
             if found.as_deref().is_some_and(|f| f != url) {
                 return None;
@@ -732,8 +963,79 @@ fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Option<String> {
     found
 }
 
+/// The display language a value set asks for: a `displayLanguage` expansion parameter in
+/// `compose`, else the value set's own language.
+fn value_set_language(vs: &ValueSet) -> Option<String> {
+    vs.compose
+        .extensions
+        .iter()
+        .filter(|e| {
+            e.get("url").and_then(|u| u.as_str())
+                == Some("http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter")
+        })
+        .find_map(|e| {
+            let parts = e.get("extension")?.as_array()?;
+            let part = |name: &str| {
+                parts
+                    .iter()
+                    .find(|p| p.get("url").and_then(|u| u.as_str()) == Some(name))
+            };
+            if part("name")?.get("valueCode")?.as_str()? != "displayLanguage" {
+                return None;
+            }
+            let value = part("value")?;
+            value
+                .get("valueCode")
+                .or_else(|| value.get("valueString"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .or_else(|| vs.meta.language.clone())
+}
+
+/// Refuses a value set whose imports (`include.valueSet`, `exclude.valueSet`) lead back to
+/// itself: its membership is undefined.
+fn check_no_cycles(scope: &Scope, vs: &ValueSet, stack: &mut Vec<String>) -> Result<()> {
+    let key = vs.meta.versioned_url();
+    if stack.contains(&key) || stack.len() > 32 {
+        return Err(Error::InvalidValueSet(format!(
+            "The value set '{}' has a circular reference to itself (via {})",
+            stack.first().map(String::as_str).unwrap_or(&key),
+            stack.join(" → ")
+        )));
+    }
+    stack.push(key);
+    for component in vs.compose.include.iter().chain(vs.compose.exclude.iter()) {
+        for import in &component.value_sets {
+            if let Ok(inner) = super::members::resolve_value_set(scope, import) {
+                check_no_cycles(scope, &inner, stack)?;
+            }
+        }
+    }
+    stack.pop();
+    Ok(())
+}
+
 /// Validates a subject against a code system or a value set.
-pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options) -> Result<ValidateResult> {
+pub fn validate(
+    scope: &Scope,
+    target: Target,
+    subject: &Subject,
+    opts: &Options,
+) -> Result<ValidateResult> {
+    let mut own_opts;
+    let mut opts = opts;
+    if let Target::ValueSet(vs) = target {
+        check_no_cycles(scope, vs, &mut Vec::new())?;
+        // A value set may state the language its displays are in; the request's wins.
+        if opts.languages.is_empty() {
+            if let Some(lang) = value_set_language(vs) {
+                own_opts = opts.clone();
+                own_opts.languages = Languages(vec![lang]);
+                opts = &own_opts;
+            }
+        }
+    }
     let (kind, codings): (&str, Vec<&CodingInput>) = match subject {
         Subject::Code(c) => ("code", vec![c]),
         Subject::Coding(c) => ("coding", vec![c]),
@@ -750,7 +1052,8 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
             // A value set imported by the target cannot be found: the answer is "not valid",
             // with the reason, rather than a failed request.
             Err(Error::NotFound(text)) if matches!(target, Target::ValueSet(_)) => {
-                res.issues.push(Issue::new(Severity::Error, "not-found", "not-found", text));
+                res.issues
+                    .push(Issue::new(Severity::Error, "not-found", "not-found", text));
                 res.result = false;
                 res.message = res.issues.first().map(|i| i.text.clone());
                 return Ok(res);
@@ -761,7 +1064,7 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
 
     if kind == "cc" {
         let any_valid = checks.iter().any(|c| c.valid);
-        let any_member = checks.iter().any(|c| c.member);
+        let any_member = checks.iter().any(|c| c.member || c.undecided);
         let best = checks
             .iter()
             .position(|c| c.valid)
@@ -792,7 +1095,10 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
                         Severity::Error,
                         "code-invalid",
                         "not-in-vs",
-                        format!("No valid coding was found for the value set '{}'", vs_label(vs)),
+                        format!(
+                            "No valid coding was found for the value set '{}'",
+                            vs_label(vs)
+                        ),
                     )
                     .id("TX_GENERAL_CC_ERROR_MESSAGE"),
                 );
@@ -803,6 +1109,9 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
             res.version = c.version.clone();
             res.code = c.code.clone();
             res.display = c.display.clone();
+        } else if let Some(c) = checks.iter().find(|c| c.undecided) {
+            res.version = c.version.clone();
+            res.display = c.display.clone();
         }
     } else if let Some(c) = checks.first() {
         res.system = c.system.clone();
@@ -810,13 +1119,15 @@ pub fn validate(scope: &Scope, target: Target, subject: &Subject, opts: &Options
         res.code = c.code.clone();
         res.display = c.display.clone();
         res.inactive = c.inactive;
+        res.status = c.status.clone();
     }
     for c in &checks {
         if kind == "cc" && c.inactive.is_some() && res.inactive.is_none() && c.valid {
             res.inactive = c.inactive;
         }
         res.issues.extend(c.issues.iter().cloned());
-        res.unknown_versions.extend(c.unknown_versions.iter().cloned());
+        res.unknown_versions
+            .extend(c.unknown_versions.iter().cloned());
         if let Some(u) = &c.unknown_system {
             res.unknown_systems.push(u.clone());
         }

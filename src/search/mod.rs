@@ -253,7 +253,7 @@ impl SearchIndex {
                 .units
                 .iter()
                 .flat_map(|u| &u.typed)
-                .any(|w| w.chars().count() >= query::FUZZY_MIN_LEN);
+                .any(|w| query::fuzzy_applies(w));
             if !fuzzy_useful {
                 break;
             }

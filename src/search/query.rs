@@ -19,8 +19,17 @@ use super::analysis::{code_key, is_stop_word, Analyzer};
 use super::schema::Fields;
 use super::synonyms::{suffix_alternative, Synonyms};
 
-/// Typo tolerance applies to words at least this long (Levenshtein distance 1).
+/// Typo tolerance applies to words at least this long (Levenshtein distance 1)...
 pub const FUZZY_MIN_LEN: usize = 5;
+/// ...and at most this long (longer ones are not typed by hand; keeps automata small).
+pub const FUZZY_MAX_LEN: usize = 32;
+/// Words of a query beyond this are ignored: a filter is a few typed words, not a document.
+pub const MAX_WORDS: usize = 16;
+
+/// Whether typo tolerance applies to `word`.
+pub fn fuzzy_applies(word: &str) -> bool {
+    (FUZZY_MIN_LEN..=FUZZY_MAX_LEN).contains(&word.chars().count())
+}
 /// Stems and profession endings are only tried on words at least this long.
 const DERIVE_MIN_LEN: usize = 3;
 
@@ -77,7 +86,8 @@ pub struct ParsedQuery {
 
 impl ParsedQuery {
     pub fn parse(text: &str, analyzer: &mut Analyzer, synonyms: &Synonyms) -> ParsedQuery {
-        let analyzed = analyzer.words(text);
+        let mut analyzed = analyzer.words(text);
+        analyzed.truncate(MAX_WORDS);
         let starts: Vec<bool> = analyzed.iter().map(|w| w.word_start).collect();
         let words: Vec<String> = analyzed.into_iter().map(|w| w.text).collect();
         let mut joined = String::new();
@@ -256,7 +266,7 @@ impl Builder<'_> {
         match &p.how {
             How::Prefix => {
                 let distance = match self.mode {
-                    Mode::Fuzzy if p.text.chars().count() >= FUZZY_MIN_LEN => 1,
+                    Mode::Fuzzy if fuzzy_applies(&p.text) => 1,
                     _ => 0,
                 };
                 any(self
@@ -397,6 +407,15 @@ mod tests {
             parse("compte rendu").cache_key()
         );
         assert_ne!(parse("kine").cache_key(), parse("kines").cache_key());
+    }
+
+    #[test]
+    fn long_input_is_bounded() {
+        let text = "compte ".repeat(1000);
+        let q = parse(&text);
+        assert_eq!(q.units.len(), MAX_WORDS);
+        assert!(!fuzzy_applies(&"a".repeat(FUZZY_MAX_LEN + 1)));
+        assert!(fuzzy_applies("liason") && !fuzzy_applies("kine"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 
 use super::analysis::{code_key, Analyzer, Word};
 use super::entries::Entry;
-use super::query::{Alternative, How, Mode, ParsedQuery, Piece, Unit, FUZZY_MIN_LEN};
+use super::query::{fuzzy_applies, Alternative, How, Mode, ParsedQuery, Piece, Unit};
 
 /// The sort key of one candidate; smaller is better.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,7 +84,7 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
         let fuzzy = !strict
             && mode == Mode::Fuzzy
             && p.how == How::Prefix
-            && p.text.chars().count() >= FUZZY_MIN_LEN
+            && fuzzy_applies(&p.text)
             && prefix_within_one_edit(&p.text, &w.text);
         if strict || fuzzy {
             let hit = Hit {
