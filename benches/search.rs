@@ -94,11 +94,16 @@ fn bench(c: &mut Criterion) {
             ..Default::default()
         };
         g.bench_function(format!("{name} index (cached)"), |b| {
-            b.iter(|| expand(&Scope::new(catalog), black_box(vs), &req))
+            let indexed = Scope {
+                search: Some(&index),
+                ..Scope::new(catalog)
+            };
+            b.iter(|| expand(&indexed, black_box(vs), &req))
         });
         let plain = Scope {
             base: catalog,
             overlay: Some(&overlay),
+            search: Some(&index),
         };
         g.bench_function(format!("{name} plain matcher"), |b| {
             b.iter(|| expand(&plain, black_box(vs), &req))

@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use crate::catalog::Catalog;
 use crate::config::AppConfig;
 use crate::load::{load_dir, LoadError};
-use crate::search::{self, CatalogIndex, SearchIndex};
+use crate::search::SearchIndex;
 
 /// One immutable generation of loaded terminology.
 #[derive(Debug)]
@@ -21,16 +21,6 @@ pub struct Snapshot {
     pub search: Option<Arc<SearchIndex>>,
 }
 
-impl CatalogIndex for Snapshot {
-    fn catalog(&self) -> &Catalog {
-        &self.catalog
-    }
-
-    fn search_index(&self) -> Option<&Arc<SearchIndex>> {
-        self.search.as_ref()
-    }
-}
-
 /// Indexes `catalog` in memory; a failure is logged and leaves search to the plain matcher.
 pub fn build_search_in_ram(catalog: &Catalog) -> Option<Arc<SearchIndex>> {
     match SearchIndex::build_in_ram(catalog) {
@@ -40,13 +30,6 @@ pub fn build_search_in_ram(catalog: &Catalog) -> Option<Arc<SearchIndex>> {
             None
         }
     }
-}
-
-/// Wraps a snapshot and registers it, so operations find its search index.
-fn install(snapshot: Snapshot) -> Arc<Snapshot> {
-    let snapshot = Arc::new(snapshot);
-    search::bind(&snapshot);
-    snapshot
 }
 
 pub struct AppState {
@@ -69,11 +52,11 @@ impl AppState {
         config: AppConfig,
     ) -> Self {
         AppState {
-            snapshot: ArcSwap::new(install(Snapshot {
+            snapshot: ArcSwap::from_pointee(Snapshot {
                 generation: 1,
                 catalog,
                 search,
-            })),
+            }),
             next_generation: AtomicU64::new(2),
             config,
         }
@@ -100,7 +83,7 @@ impl AppState {
     /// Swaps in a new catalog and its index, both built aside.
     pub fn replace_with(&self, catalog: Catalog, search: Option<Arc<SearchIndex>>) -> u64 {
         let generation = self.next_generation.fetch_add(1, Ordering::SeqCst);
-        self.snapshot.store(install(Snapshot {
+        self.snapshot.store(Arc::new(Snapshot {
             generation,
             catalog,
             search,

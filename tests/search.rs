@@ -10,6 +10,7 @@ use nosterm::config::AppConfig;
 use nosterm::model::{CodeSystem, ResourceMeta, ValueSet};
 use nosterm::ops::expand::{expand, fold, implicit_value_set, ExpandRequest};
 use nosterm::ops::members::enumerate;
+use nosterm::search::SearchIndex;
 use nosterm::state::AppState;
 use serde_json::{json, Value};
 
@@ -397,10 +398,17 @@ fn value_set(catalog: &Catalog, table: &str) -> ValueSet {
 
 /// Codes in result order, through `$expand` as the server runs it (`overlay` forces the plain
 /// word-prefix matcher, as for a request's own resources).
-fn ranked(catalog: &Catalog, overlay: Option<&Catalog>, vs: &ValueSet, query: &str) -> Vec<String> {
+fn ranked(
+    catalog: &Catalog,
+    search: Option<&SearchIndex>,
+    overlay: Option<&Catalog>,
+    vs: &ValueSet,
+    query: &str,
+) -> Vec<String> {
     let scope = Scope {
         base: catalog,
         overlay,
+        search,
     };
     let req = ExpandRequest {
         filter: Some(query.to_string()),
@@ -495,7 +503,7 @@ async fn relevance_against_the_plain_matchers() {
             c.table
         );
         let start = Instant::now();
-        let got = ranked(catalog, None, &vs, &c.query);
+        let got = ranked(catalog, snapshot.search.as_deref(), None, &vs, &c.query);
         timings.push(start.elapsed());
         if !ours.add(&got, &c.expected) {
             misses.push(format!(
@@ -506,7 +514,16 @@ async fn relevance_against_the_plain_matchers() {
                 &got[..got.len().min(3)]
             ));
         }
-        prefix.add(&ranked(catalog, Some(&overlay), &vs, &c.query), &c.expected);
+        prefix.add(
+            &ranked(
+                catalog,
+                snapshot.search.as_deref(),
+                Some(&overlay),
+                &vs,
+                &c.query,
+            ),
+            &c.expected,
+        );
         naive.add(&substring(catalog, &vs, &c.query), &c.expected);
     }
     println!(

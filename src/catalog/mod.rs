@@ -207,6 +207,8 @@ impl Catalog {
 pub struct Scope<'a> {
     pub base: &'a Catalog,
     pub overlay: Option<&'a Catalog>,
+    /// The full-text index of `base`, when there is one (text filters of `$expand`).
+    pub search: Option<&'a crate::search::SearchIndex>,
 }
 
 impl<'a> Scope<'a> {
@@ -214,6 +216,7 @@ impl<'a> Scope<'a> {
         Scope {
             base,
             overlay: None,
+            search: None,
         }
     }
 

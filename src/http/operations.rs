@@ -101,6 +101,7 @@ fn run(
     let scope = Scope {
         base: &snapshot.catalog,
         overlay: extra.as_ref(),
+        search: snapshot.search.as_deref(),
     };
     let ctx = Ctx {
         req,

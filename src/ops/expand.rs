@@ -7,7 +7,7 @@ use super::members::{enumerate_traced, Member, Selection, Trace, VersionRules};
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
 use crate::model::{Coding, Designation, PropertyValue, ValueSet};
-use crate::search::{self, ScopeKey, SearchOptions};
+use crate::search::{ScopeKey, SearchOptions};
 
 #[derive(Debug, Clone)]
 pub struct ExpandRequest {
@@ -172,7 +172,7 @@ fn indexed_matches(
         return None;
     }
     let key = catalog_scope_key(scope.base, vs)?;
-    let index = search::index_for(scope.base)?;
+    let index = scope.search?;
     let opts = SearchOptions {
         active_only: req.active_only,
     };

@@ -8,13 +8,11 @@
 //! - `query`: typed text → tantivy query (prefixes, stems, synonyms; fuzzy fallback)
 //! - `rank`: the second stage, in Rust
 //! - `store`: open-or-build on disk, with a data fingerprint
-//! - `binding`: finds the index of the catalog a request runs on
 //!
 //! A search returns the whole ranked list of matches for (scope, text, activeOnly), cached, so
 //! `total` is exact and pages are stable.
 
 pub mod analysis;
-pub mod binding;
 pub mod entries;
 pub mod query;
 pub mod rank;
@@ -31,7 +29,6 @@ use tantivy::query::Query;
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Score, Searcher};
 
 use crate::catalog::Catalog;
-pub use binding::{bind, index_for, CatalogIndex};
 pub use entries::{Entries, Entry, ScopeKey};
 use query::{Builder, Mode, ParsedQuery};
 use rank::{by_key, RankKey, Ranker};
