@@ -5,13 +5,13 @@
 #   scripts/conformance.sh                 # all suites, enforce the floor
 #   TX_DIR=/path/to/tx-ecosystem scripts/conformance.sh --suite validation   # extra args go to txrun.py
 #
-# The suite (CC0) is read from $TX_DIR (default ../shared/tx-ecosystem, else vendor/tx-ecosystem).
+# The suite (CC0) is read from $TX_DIR (default vendor/tx-ecosystem, else ../shared/tx-ecosystem).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TX_DIR="${TX_DIR:-}"
 if [[ -z "$TX_DIR" ]]; then
-  for d in ../shared/tx-ecosystem vendor/tx-ecosystem; do
+  for d in vendor/tx-ecosystem ../shared/tx-ecosystem; do
     if [[ -f "$d/txrun.py" ]]; then TX_DIR="$d"; break; fi
   done
 fi
