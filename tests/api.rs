@@ -1,7 +1,9 @@
 //! Integration tests: the real HTTP app, in-process, on the shipped data, speaking FHIR JSON.
 
+mod common;
+use common::enc;
+
 use actix_web::{test, web};
-use nosterm::config::AppConfig;
 use nosterm::state::AppState;
 use serde_json::{json, Value};
 
@@ -23,11 +25,7 @@ const J08: &str = "https://mos.esante.gouv.fr/NOS/JDV_J08-XdsConfidentialityCode
 const A04: &str = "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc";
 
 fn state() -> web::Data<AppState> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    match AppState::load(&dir, AppConfig::default()) {
-        Ok(s) => web::Data::new(s),
-        Err(errors) => panic!("shipped data must load: {errors:?}"),
-    }
+    common::shipped_state()
 }
 
 macro_rules! app {
@@ -78,18 +76,6 @@ where
     let status = resp.status().as_u16();
     let body = test::read_body(resp).await;
     (status, serde_json::from_slice(&body).expect("JSON body"))
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The value of parameter `name` (whatever its type).

@@ -1,23 +1,14 @@
 //! Every concept of every shipped table is found again by `$lookup` and `$validate-code`, by
 //! canonical URL and by OID; every JDV member validates against its JDV by URL and by OID.
 
+mod common;
+use common::enc;
+
 use actix_web::{test, web};
 use nosterm::config::AppConfig;
 use nosterm::load::load_dir;
 use nosterm::state::AppState;
 use serde_json::Value;
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 fn result_of(p: &Value) -> Option<bool> {
     p["parameter"]

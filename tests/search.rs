@@ -1,6 +1,9 @@
 //! Search-as-you-type (`ValueSet/$expand?filter=`) on the shipped NOS data, through the real
 //! HTTP app, plus a relevance measurement against the plain matchers.
 
+mod common;
+use common::enc;
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -42,18 +45,6 @@ macro_rules! app {
     () => {
         test::init_service(nosterm::create_app(state())).await
     };
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn fhir_vs(cs: &str) -> String {

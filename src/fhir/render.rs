@@ -3,8 +3,9 @@
 use serde_json::{json, Map, Value};
 
 use super::outcome::outcome_json;
+use super::resources::{coding, property_value};
 use crate::model::ValueSet;
-use crate::model::{Coding, Designation, PropertyValue};
+use crate::model::{Coding, Designation};
 use crate::ops::expand::{Expansion, ExpansionItem};
 use crate::ops::lookup::LookupResult;
 use crate::ops::translate::TranslateResult;
@@ -48,47 +49,13 @@ fn part(name: &str, kind: &str, v: Value) -> Value {
     Value::Object(o)
 }
 
-pub fn coding_json(c: &Coding) -> Value {
-    let mut o = Map::new();
-    if let Some(s) = &c.system {
-        o.insert("system".into(), json!(s));
-    }
-    if let Some(v) = &c.version {
-        o.insert("version".into(), json!(v));
-    }
-    if let Some(s) = &c.code {
-        o.insert("code".into(), json!(s));
-    }
-    if let Some(s) = &c.display {
-        o.insert("display".into(), json!(s));
-    }
-    Value::Object(o)
-}
-
 fn input_coding_json(c: &CodingInput) -> Value {
-    coding_json(&Coding {
+    coding(&Coding {
         system: c.system.clone(),
         version: c.version.clone(),
         code: c.code.clone(),
         display: c.display.clone(),
     })
-}
-
-pub fn property_value(v: &PropertyValue) -> (&'static str, Value) {
-    match v {
-        PropertyValue::Code(s) => ("Code", json!(s)),
-        PropertyValue::Coding(c) => ("Coding", coding_json(c)),
-        PropertyValue::String(s) => ("String", json!(s)),
-        PropertyValue::Integer(i) => ("Integer", json!(i)),
-        PropertyValue::Boolean(b) => ("Boolean", json!(b)),
-        PropertyValue::DateTime(s) => ("DateTime", json!(s)),
-        PropertyValue::Decimal(s) => (
-            "Decimal",
-            s.parse::<serde_json::Number>()
-                .map(Value::Number)
-                .unwrap_or_else(|_| json!(s)),
-        ),
-    }
 }
 
 fn designation_parts(d: &Designation) -> Vec<Value> {
@@ -97,7 +64,7 @@ fn designation_parts(d: &Designation) -> Vec<Value> {
         parts.push(part("language", "Code", json!(l)));
     }
     if let Some(u) = &d.use_ {
-        parts.push(part("use", "Coding", coding_json(u)));
+        parts.push(part("use", "Coding", coding(u)));
     }
     parts.push(part("value", "String", json!(d.value)));
     parts
@@ -328,7 +295,7 @@ fn contains_json(it: &ExpansionItem) -> Value {
                             m.insert("language".into(), json!(l));
                         }
                         if let Some(u) = &d.use_ {
-                            m.insert("use".into(), coding_json(u));
+                            m.insert("use".into(), coding(u));
                         }
                         m.insert("value".into(), json!(d.value));
                         Value::Object(m)

@@ -204,7 +204,8 @@ fn concept_json(c: &Concept, nested: Vec<Value>) -> Value {
         .done()
 }
 
-fn property_value(v: &PropertyValue) -> (&'static str, Value) {
+/// A property value as `(type suffix, JSON value)`, e.g. `("Code", "x")` for `valueCode`.
+pub fn property_value(v: &PropertyValue) -> (&'static str, Value) {
     match v {
         PropertyValue::Code(s) => ("Code", json!(s)),
         PropertyValue::Coding(c) => ("Coding", coding(c)),
@@ -222,7 +223,8 @@ fn property_value(v: &PropertyValue) -> (&'static str, Value) {
     }
 }
 
-fn coding(c: &Coding) -> Value {
+/// A Coding as FHIR JSON.
+pub fn coding(c: &Coding) -> Value {
     Obj::default()
         .str("system", c.system.as_deref())
         .str("version", c.version.as_deref())
