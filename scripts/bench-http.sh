@@ -18,9 +18,11 @@
 #   count answering a fixed ~230-byte Parameters — the HTTP ceiling of this machine.
 #
 # How to read the table (printed at the end, also written to bench-out/bench-http-<date>.md)
-#   req/s     median over RUNS runs of DURATION seconds each (min–max in brackets)
-#   p50, p99  per-request latency seen by wrk, median over the runs (no coordinated-omission
-#             correction: with a closed loop these are service times under that concurrency)
+#   req/s     median over the quiet runs (below) of RUNS runs of DURATION seconds each
+#             (min–max in brackets)
+#   p50, p99  per-request latency seen by wrk, median over the quiet runs (no correction for
+#             coordinated omission: with a closed loop these are service times at that
+#             concurrency)
 #   errors    all runs summed: HTTP status > 399, plus socket connect/read/write errors and
 #             timeouts (wrk --timeout 5s). Anything but 0 deserves a look at the raw output.
 #   ratio     nosterm req/s ÷ fixed-handler req/s at the same connection count: the share of
@@ -30,7 +32,11 @@
 #             "RSS after" is VmRSS sampled right after the run.
 #   CPU       cores used during the run by the server, by wrk, and by everything else on the
 #             machine (from /proc: server utime+stime, wrk's as a reaped child, all-core busy
-#             time). "other" well above 0 means another program competed: rerun.
+#             time). "other" above BUSY_CORES (0.25) means another program competed: such
+#             runs are left out of req/s, latencies, ratio ("quiet runs" k/N). Before each
+#             run the script waits up to QUIET_WAIT s for a quiet machine; a row without any
+#             quiet run is run again, up to EXTRA_RUNS times; if it still has none, its figures
+#             come from all its runs and are marked †: rerun on a quiet machine.
 #   wrk runs on the same cores as the server: on a 2-core machine, the 16-connection figures
 #   are bounded by both. The ratio to the fixed handler is the figure that travels between
 #   machines; absolute req/s do not. With 1 connection every request waits for a wake-up of
@@ -45,6 +51,7 @@
 #   DURATION=5 RUNS=1 scripts/bench-http.sh     # quick look
 # Environment
 #   DURATION (s, 10)  RUNS (3)  CONNS ("1 16")  WARMUP (s, 2: once per scenario, discarded)
+#   BUSY_CORES (0.25)  QUIET_WAIT (s, 30)  EXTRA_RUNS (2)
 #   DATA (data)  BUILD_TIMEOUT (s, 1800)  START_TIMEOUT (s, 60)
 #   TOTAL_TIMEOUT (s, computed from the above; bounds everything after the build)
 #
@@ -63,6 +70,9 @@ WARMUP=${WARMUP:-2}
 DATA=${DATA:-data}
 BUILD_TIMEOUT=${BUILD_TIMEOUT:-1800}
 START_TIMEOUT=${START_TIMEOUT:-60}
+BUSY_CORES=${BUSY_CORES:-0.25}   # a run during which other programs used more is not "quiet"
+QUIET_WAIT=${QUIET_WAIT:-30}
+EXTRA_RUNS=${EXTRA_RUNS:-2}
 SCENARIOS="cs-validate vs-validate lookup expand-filter"
 FIXED=fixed-handler
 # The fixed handler replays the vs-validate list (GET and POST mixed); it ignores the content.
@@ -84,6 +94,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 # --- processes -------------------------------------------------------------------------
 
+# shellcheck disable=SC2317  # reached through the EXIT trap
 stop_pid() {
     local pid=$1
     [[ -n $pid ]] || return 0
@@ -97,6 +108,7 @@ stop_pid() {
     wait "$pid" 2>/dev/null || true
 }
 
+# shellcheck disable=SC2317  # reached through the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -153,16 +165,22 @@ start_server() {
 # proc_status_kb PID FIELD — e.g. VmHWM, VmRSS (kB); empty if unreadable.
 proc_status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
-# cpu_snapshot PID — "SERVER LOADGEN MACHINE" CPU clock ticks so far: utime+stime of the
-# server, of this script's reaped children (the load generator, once it has exited), and
-# of the whole machine (busy time of all cores, from /proc/stat).
+# cpu_snapshot PID — "SERVER LOADGEN BUSY TOTAL" CPU clock ticks so far: utime+stime of the
+# server, of this script's reaped children (the load generator, once it has exited), busy
+# time of all cores and busy+idle time of all cores (from /proc/stat; TOTAL ÷ cores is the
+# wall-clock time in ticks, measured at the same instant as the rest).
 cpu_snapshot() {
     local server self
     server=$(cat "/proc/$1/stat") && server=${server##*") "}   # fields now start at the 3rd
     self=$(cat "/proc/$$/stat") && self=${self##*") "}
     printf '%s %s %s\n' "$(awk '{ print $12 + $13 }' <<<"$server")" \
         "$(awk '{ print $14 + $15 }' <<<"$self")" \
-        "$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat)"
+        "$(machine_ticks)"
+}
+
+# machine_ticks — "BUSY TOTAL" clock ticks of all cores so far (see cpu_snapshot).
+machine_ticks() {
+    awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat
 }
 
 # reset_peak_rss PID — restarts VmHWM at the current RSS (Linux >= 4.0); "yes" if done.
@@ -416,10 +434,9 @@ load_run() {
     local threads=$((conns < 2 ? conns : 2))
     local raw=$RAW/load/$target-$scenario-c$conns-$run.txt
     mkdir -p "$RAW/load"
-    local reset cpu0 cpu1 t0 t1
+    local reset cpu0 cpu1
     reset=$(reset_peak_rss "$pid")
     cpu0=$(cpu_snapshot "$pid")
-    t0=$(date +%s%N)
     if [[ $LOADGEN == wrk ]]; then
         timeout --foreground -k 5 $((secs + 30)) \
             wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency \
@@ -429,7 +446,6 @@ load_run() {
         oha_run "$list" "$base" "$conns" "$secs" >"$raw" 2>&1 ||
             die "oha failed ($target $scenario c$conns): $(tail -n 3 "$raw")"
     fi
-    t1=$(date +%s%N)
     cpu1=$(cpu_snapshot "$pid")
     [[ $run != warmup ]] || return 0
     local line
@@ -438,15 +454,16 @@ load_run() {
     hwm=$(proc_status_kb "$pid" VmHWM)
     rss=$(proc_status_kb "$pid" VmRSS)
     # cores used during the run: server, load generator, and everything else on the machine
-    cpu=$(awk -v hz="$(getconf CLK_TCK)" -v s=$(((t1 - t0) / 1000000)) -v a="$cpu0" -v b="$cpu1" 'BEGIN {
-        split(a, x, " "); split(b, y, " "); w = hz * s / 1000
+    cpu=$(awk -v n="$(nproc)" -v a="$cpu0" -v b="$cpu1" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); w = (y[4] - x[4]) / n   # wall time, in ticks
         srv = (y[1] - x[1]) / w; gen = (y[2] - x[2]) / w; other = (y[3] - x[3]) / w - srv - gen
         printf "srv_cores=%.2f gen_cores=%.2f other_cores=%.2f", srv, gen, (other > 0 ? other : 0) }')
     printf '%s\t%s\t%s\t%s\t%s\thwm_kb=%s rss_kb=%s %s hwm_reset=%s\n' \
         "$target" "$scenario" "$conns" "$run" "${line#BENCH }" "$hwm" "$rss" "$cpu" "$reset" \
         >>"$WORK/results.tsv"
-    log "$(printf '%-14s %-13s c=%-3s run %s: %s' "$target" "$scenario" "$conns" "$run" \
-        "$(sed -E 's/.*rps=([0-9.]+).*p50_us=([0-9]+).*p99_us=([0-9]+).*/\1 req\/s, p50 \2 µs, p99 \3 µs/' <<<"$line")")"
+    log "$(printf '%-14s %-13s c=%-3s run %s: %s, other programs %s cores' "$target" "$scenario" "$conns" "$run" \
+        "$(sed -E 's/.*rps=([0-9.]+).*p50_us=([0-9]+).*p99_us=([0-9]+).*/\1 req\/s, p50 \2 µs, p99 \3 µs/' <<<"$line")" \
+        "${cpu##*other_cores=}")"
 }
 
 # oha fallback: GET requests only, JSON summary turned into the same BENCH line.
@@ -474,9 +491,9 @@ PY
 # --- report ----------------------------------------------------------------------------
 
 report() {
-    python3 - "$WORK/results.tsv" "$FIXED" "$SCENARIOS" <<'PY'
+    python3 - "$WORK/results.tsv" "$FIXED" "$SCENARIOS" "$BUSY_CORES" <<'PY'
 import collections, statistics, sys
-path, fixed, scenarios = sys.argv[1], sys.argv[2], sys.argv[3].split()
+path, fixed, scenarios, busy_limit = sys.argv[1], sys.argv[2], sys.argv[3].split(), float(sys.argv[4])
 runs = collections.defaultdict(list)
 for line in open(path, encoding="utf-8"):
     target, scenario, conns, run, fields, extra = line.rstrip("\n").split("\t")
@@ -489,38 +506,52 @@ def num(kv, k):
     except (KeyError, ValueError):
         return float("nan")
 
+def median(rs, k):
+    return statistics.median(num(r, k) for r in rs)
+
 def ms(us):
     return f"{us / 1000:.2f} ms"
 
-fixed_rps = {c: statistics.median(num(r, "rps") for r in rs) for (s, c), rs in runs.items() if s == fixed}
-print("| scenario | conns | req/s (min–max) | p50 | p99 | errors | ratio to fixed | peak RSS MB | RSS after MB | CPU cores server / wrk / other |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-busiest = 0.0
+def counted(rs):
+    """The runs the figures come from: those during which other programs stayed under
+    busy_limit cores; all of them (flagged) if none did."""
+    quiet = [r for r in rs if num(r, "other_cores") <= busy_limit]
+    return (quiet, "") if quiet else (rs, " †")
+
+fixed_rps = {c: median(counted(rs)[0], "rps") for (s, c), rs in runs.items() if s == fixed}
+print("| scenario | conns | req/s (min–max) | p50 | p99 | errors | ratio to fixed | peak RSS MB "
+      "| RSS after MB | CPU cores server / wrk / other | quiet runs |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+flagged = False
 for scenario in scenarios + [fixed]:
     for conns in sorted(c for s, c in runs if s == scenario):
         rs = runs[(scenario, conns)]
-        rps = [num(r, "rps") for r in rs]
+        used, flag = counted(rs)
+        flagged |= bool(flag)
+        rps = [num(r, "rps") for r in used]
         med = statistics.median(rps)
-        errors = sum(int(r[k]) for r in rs for k in r if k.startswith("err_"))
-        detail = collections.Counter()
-        for r in rs:
+        errors = collections.Counter()
+        for r in rs:                       # errors: every run, quiet or not
             for k in r:
                 if k.startswith("err_") and int(r[k]):
-                    detail[k[4:]] += int(r[k])
-        err = str(errors) + (" (" + ", ".join(f"{k} {v}" for k, v in detail.items()) + ")" if detail else "")
+                    errors[k[4:]] += int(r[k])
+        err = str(sum(errors.values()))
+        if errors:
+            err += " (" + ", ".join(f"{k} {v}" for k, v in errors.items()) + ")"
         ratio = f"{med / fixed_rps[conns]:.2f}" if fixed_rps.get(conns) else "n/a"
         hwm = max(num(r, "hwm_kb") for r in rs) / 1024
         rss = num(rs[-1], "rss_kb") / 1024
-        cpu = " / ".join(f'{statistics.median(num(r, k) for r in rs):.2f}' for k in ("srv_cores", "gen_cores", "other_cores"))
-        busiest = max([busiest] + [num(r, "other_cores") for r in rs])
-        spread = f" ({min(rps):,.0f}–{max(rps):,.0f})" if len(rs) > 1 else ""
-        print(f"| {scenario} | {conns} | {med:,.0f}{spread} | {ms(statistics.median(num(r, 'p50_us') for r in rs))} "
-              f"| {ms(statistics.median(num(r, 'p99_us') for r in rs))} | {err} | {ratio} | {hwm:.1f} | {rss:.1f} | {cpu} |")
-if busiest > 0.25:
-    print(f"\nWARNING: other processes used up to {busiest:.2f} cores during some runs: these figures are skewed; rerun on a quiet machine.")
-resets = {r.get("hwm_reset") for rs in runs.values() for r in rs}
-if resets != {"yes"}:
-    print("\npeak RSS: /proc/PID/clear_refs not writable here, so it is the lifetime peak of the process.")
+        cpu = " / ".join(f"{median(used, k):.2f}" for k in ("srv_cores", "gen_cores", "other_cores"))
+        spread = f" ({min(rps):,.0f}–{max(rps):,.0f})" if len(used) > 1 else ""
+        print(f"| {scenario} | {conns} | {med:,.0f}{spread}{flag} | {ms(median(used, 'p50_us'))} "
+              f"| {ms(median(used, 'p99_us'))} | {err} | {ratio} | {hwm:.1f} | {rss:.1f} | {cpu} "
+              f"| {len([r for r in rs if num(r, 'other_cores') <= busy_limit])}/{len(rs)} |")
+print(f"\nreq/s, latencies, ratio and CPU come from the quiet runs only (other programs under "
+      f"{busy_limit} cores); errors and RSS from every run.")
+if flagged:
+    print("† no quiet run for this row: figures from all runs, skewed by other programs; rerun on a quiet machine.")
+if {r.get("hwm_reset") for rs in runs.values() for r in rs} != {"yes"}:
+    print("peak RSS: /proc/PID/clear_refs not writable here, so it is the lifetime peak of the process.")
 PY
 }
 
@@ -559,8 +590,52 @@ sanity_checks() {
     cat "$WORK/sanity.md" >&2
 }
 
-# Rounds of every (scenario, connections) pair, the fixed handler last in each round, so
-# that a slow drift of the machine spreads over all rows instead of biasing one.
+# machine_busy_cores SECONDS — cores busy on the whole machine over the next SECONDS.
+machine_busy_cores() {
+    local before after
+    before=$(machine_ticks)
+    sleep "$1"
+    after=$(machine_ticks)
+    awk -v a="$before" -v b="$after" -v n="$(nproc)" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); printf "%.2f", n * (y[1] - x[1]) / (y[2] - x[2]) }'
+}
+
+# wait_for_quiet — before a run, waits at most QUIET_WAIT s for other programs to use less
+# than BUSY_CORES (our servers are idle meanwhile), then measures anyway.
+wait_for_quiet() {
+    ((QUIET_WAIT > 0)) || return 0
+    local deadline=$((SECONDS + QUIET_WAIT)) busy said=""
+    while busy=$(machine_busy_cores 1) && ! awk -v b="$busy" -v l="$BUSY_CORES" 'BEGIN { exit !(b <= l) }'; do
+        if ((SECONDS >= deadline)); then
+            log "machine still busy after ${QUIET_WAIT}s ($busy cores used by others): measuring anyway"
+            return 0
+        fi
+        [[ -n $said ]] || { log "other programs use $busy cores: waiting up to ${QUIET_WAIT}s"; said=1; }
+        sleep 2
+    done
+}
+
+# run_row SCENARIO CONNS RUN — one measured run of one table row (SCENARIO may be $FIXED).
+run_row() {
+    local scenario=$1 conns=$2 run=$3
+    wait_for_quiet
+    if [[ $scenario == "$FIXED" ]]; then
+        load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$FIXED_BASE" "$conns" "$DURATION" "$run"
+    else
+        load_run nosterm "$scenario" "$WORK/$scenario.tsv" "$NOSTERM_PID" "$NOSTERM_BASE" "$conns" "$DURATION" "$run"
+    fi
+}
+
+# quiet_runs SCENARIO CONNS — how many runs of that row had other programs under BUSY_CORES.
+quiet_runs() {
+    awk -F '\t' -v s="$1" -v c="$2" -v limit="$BUSY_CORES" '
+        $2 == s && $3 == c { split($6, a, "other_cores="); if (a[2] + 0 <= limit) n++ }
+        END { print n + 0 }' "$WORK/results.tsv"
+}
+
+# RUNS rounds over every row, the fixed handler last in each round, so that a slow drift of
+# the machine spreads over all rows; then up to EXTRA_RUNS more runs of each row that has
+# no quiet run yet.
 run_loads() {
     local scenario run conns
     : >"$WORK/results.tsv"
@@ -571,13 +646,17 @@ run_loads() {
         load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$FIXED_BASE" 16 "$WARMUP" warmup
     fi
     for run in $(seq "$RUNS"); do
-        for scenario in $SCENARIOS; do
+        for scenario in $SCENARIOS $FIXED; do
             for conns in $CONNS; do
-                load_run nosterm "$scenario" "$WORK/$scenario.tsv" "$NOSTERM_PID" "$NOSTERM_BASE" "$conns" "$DURATION" "$run"
+                run_row "$scenario" "$conns" "$run"
             done
         done
-        for conns in $CONNS; do
-            load_run "$FIXED" "$FIXED" "$WORK/$FIXED_LIST.tsv" "$FIXED_PID" "$FIXED_BASE" "$conns" "$DURATION" "$run"
+    done
+    for run in $(seq "$EXTRA_RUNS"); do
+        for scenario in $SCENARIOS $FIXED; do
+            for conns in $CONNS; do
+                (($(quiet_runs "$scenario" "$conns") > 0)) || run_row "$scenario" "$conns" "extra$run"
+            done
         done
     done
     cp "$WORK/results.tsv" "$RAW/"
@@ -620,10 +699,11 @@ main() {
     ensure_load_generator
     build
 
-    local runs_total=$((RUNS * ($(wc -w <<<"$SCENARIOS") + 1) * $(wc -w <<<"$CONNS")))
-    local limit=${TOTAL_TIMEOUT:-$((runs_total * (DURATION + 10) + 5 * (WARMUP + 10) + START_TIMEOUT * 2 + 300))}
+    local rows=$((($(wc -w <<<"$SCENARIOS") + 1) * $(wc -w <<<"$CONNS")))
+    local runs_max=$(((RUNS + EXTRA_RUNS) * rows))
+    local limit=${TOTAL_TIMEOUT:-$((runs_max * (DURATION + QUIET_WAIT + 15) + 5 * (WARMUP + 10) + START_TIMEOUT * 2 + 300))}
     start_watchdog "$limit"
-    log "$runs_total runs of ${DURATION}s; everything below bounded to ${limit}s"
+    log "$((RUNS * rows)) runs of ${DURATION}s (+ at most $((EXTRA_RUNS * rows)) if the machine is busy); everything below bounded to ${limit}s"
 
     make_requests "$(dirname "$catalog")"
     cp "$WORK"/*.tsv "$RAW/"
@@ -636,4 +716,5 @@ main() {
     write_report "$catalog" "$load_before"
 }
 
-main "$@"
+# one line, so that bash never reads past it (safe even if this file is edited while running)
+main "$@"; exit "$?"

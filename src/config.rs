@@ -43,6 +43,45 @@ pub struct ServeConfig {
     /// Largest expansion returned without paging (`too-costly` beyond).
     #[arg(long, env = "NOSTERM_MAX_EXPANSION", default_value_t = 10_000)]
     pub max_expansion: usize,
+    /// Enables `/admin/reload` and `/admin/status`, callable with `Authorization: Bearer
+    /// <token>`. Off when unset. Prefer the environment variable (a flag shows in `ps`).
+    #[arg(long, env = "NOSTERM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
+    /// Display problems in `$validate-code` are warnings (result stays true) unless a request
+    /// says `lenient-display-validation=false`. Off by default (FHIR: a wrong display is an
+    /// error).
+    #[arg(long, env = "NOSTERM_LENIENT_DISPLAY")]
+    pub lenient_display: bool,
+}
+
+/// A secret setting: never printed (`Debug` shows `***`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("the admin token must not be empty".into());
+        }
+        Ok(Secret(s.to_string()))
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -57,6 +96,15 @@ pub struct CheckConfig {
 pub struct AppConfig {
     pub max_body: usize,
     pub max_expansion: usize,
+    /// The data folder (or symlink) re-read by a reload without a folder of its own; resolved
+    /// again at each reload.
+    pub data: Option<PathBuf>,
+    /// Folder of the on-disk search index; `None` builds indexes in memory.
+    pub index: Option<PathBuf>,
+    /// Admin routes are on only when set.
+    pub admin_token: Option<Secret>,
+    /// Default of `lenient-display-validation`.
+    pub lenient_display: bool,
 }
 
 impl Default for AppConfig {
@@ -64,6 +112,10 @@ impl Default for AppConfig {
         AppConfig {
             max_body: 16 * 1024 * 1024,
             max_expansion: 10_000,
+            data: None,
+            index: None,
+            admin_token: None,
+            lenient_display: false,
         }
     }
 }
@@ -73,6 +125,10 @@ impl From<&ServeConfig> for AppConfig {
         AppConfig {
             max_body: c.max_body,
             max_expansion: c.max_expansion,
+            data: Some(c.data.clone()),
+            index: Some(c.index.clone()),
+            admin_token: c.admin_token.clone(),
+            lenient_display: c.lenient_display,
         }
     }
 }

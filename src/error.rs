@@ -40,6 +40,16 @@ pub enum Error {
     /// A bug: should never reach a client, but if it does it is an OperationOutcome.
     #[error("{0}")]
     Internal(String),
+    /// An admin call without the right credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Not ready yet (the first load is still running).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A release refused on reload: every load error, `file:line[:column]: message`; the
+    /// previous data stays in service.
+    #[error("release refused: {} error(s); the previous data is still served", .0.len())]
+    ReleaseRefused(Vec<crate::load::LoadError>),
 }
 
 impl Error {
@@ -56,6 +66,9 @@ impl Error {
             Error::VersionCheck(_) => 400,
             Error::PayloadTooLarge(_) => 413,
             Error::Internal(_) => 500,
+            Error::Unauthorized(_) => 401,
+            Error::Unavailable(_) => 503,
+            Error::ReleaseRefused(_) => 422,
         }
     }
 
@@ -69,6 +82,9 @@ impl Error {
             Error::TooCostly(_) | Error::PayloadTooLarge(_) => "too-costly",
             Error::Internal(_) | Error::VersionCheck(_) => "exception",
             Error::InvalidValueSet(_) => "processing",
+            Error::Unauthorized(_) => "login",
+            Error::Unavailable(_) => "transient",
+            Error::ReleaseRefused(_) => "invalid",
         }
     }
 

@@ -10,7 +10,9 @@ pub mod http;
 pub mod load;
 pub mod model;
 pub mod ops;
+pub mod reload;
 pub mod search;
 pub mod state;
+pub mod svs;
 
 pub use http::create_app;

@@ -1,14 +1,13 @@
 //! Command line: `nosterm serve` and `nosterm check`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use actix_web::{web, HttpServer};
 use clap::Parser;
-use nosterm::catalog::Catalog;
 use nosterm::config::{AppConfig, CheckConfig, Cli, Command, ServeConfig};
+use nosterm::error::Error;
 use nosterm::load::{load_dir, LoadError};
-use nosterm::search::SearchIndex;
+use nosterm::reload::reload;
 use nosterm::state::AppState;
 
 fn print_errors(errors: &[LoadError]) {
@@ -21,6 +20,9 @@ fn print_errors(errors: &[LoadError]) {
 fn check(cfg: &CheckConfig) -> ExitCode {
     match load_dir(&cfg.data) {
         Ok(data) => {
+            for w in &data.warnings {
+                eprintln!("warning: {w}");
+            }
             let members: usize = data.value_sets.iter().map(|v| v.enumerated_len()).sum();
             let mappings: usize = data
                 .concept_maps
@@ -49,37 +51,9 @@ fn check(cfg: &CheckConfig) -> ExitCode {
 }
 
 fn serve(cfg: ServeConfig) -> ExitCode {
-    let catalog = match load_dir(&cfg.data) {
-        Ok(data) => Catalog::from_dataset(data),
-        Err(errors) => {
-            print_errors(&errors);
-            return ExitCode::FAILURE;
-        }
-    };
-    // Reuse the index in --index when it was built from the same data; rebuild it otherwise.
-    let search = match SearchIndex::open_or_build(&cfg.index, &catalog) {
-        Ok((index, provenance)) => {
-            tracing::info!(
-                "search index {provenance:?} in {}: {} entries, fingerprint {:016x}",
-                cfg.index.display(),
-                index.len(),
-                index.fingerprint()
-            );
-            Arc::new(index)
-        }
-        Err(e) => {
-            eprintln!(
-                "cannot open or build the search index in {}: {e}",
-                cfg.index.display()
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let state = web::Data::new(AppState::with_search(
-        catalog,
-        Some(search),
-        AppConfig::from(&cfg),
-    ));
+    // The port opens at once (`/health/live` answers, `/fhir` says 503); the data is loaded
+    // by the same code as a reload, and `listening on` is printed once it is served.
+    let state = web::Data::new(AppState::empty(AppConfig::from(&cfg)));
     let workers = cfg.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -93,16 +67,79 @@ fn serve(cfg: ServeConfig) -> ExitCode {
             .bind(&cfg.addr)?;
         let addrs = server.addrs();
         let running = server.run();
+        let handle = running.handle();
+        let first = state.clone();
+        match web::block(move || reload(&first, None)).await {
+            Ok(Ok(report)) => tracing::info!(
+                "loaded {}: {} tables, {} concepts in {} ms, index {} ms",
+                report.status.source,
+                report.status.tables,
+                report.status.concepts,
+                report.status.load_ms,
+                report.status.index_ms
+            ),
+            Ok(Err(e)) => {
+                report_failure(&e);
+                // The stop command is sent at once; `running` resolves when it is done.
+                drop(handle.stop(false));
+                return running.await.map(|()| false);
+            }
+            Err(e) => {
+                eprintln!("first load failed: {e}");
+                // The stop command is sent at once; `running` resolves when it is done.
+                drop(handle.stop(false));
+                return running.await.map(|()| false);
+            }
+        }
+        actix_web::rt::spawn(reload_on_sighup(state.clone()));
         for a in addrs {
             println!("listening on http://{a}/fhir");
         }
-        running.await
+        running.await.map(|()| true)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("server error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn report_failure(e: &Error) {
+    match e {
+        Error::ReleaseRefused(errors) => print_errors(errors),
+        other => eprintln!("{other}"),
+    }
+}
+
+/// SIGHUP reloads the configured data folder, as `POST /admin/reload` does.
+async fn reload_on_sighup(state: web::Data<AppState>) {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGHUP: {e}");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        let st = state.clone();
+        match web::block(move || reload(&st, None)).await {
+            Ok(Ok(r)) => eprintln!(
+                "SIGHUP: reloaded generation {} from {} ({} tables, {} concepts, {} ms)",
+                r.status.generation,
+                r.status.source,
+                r.status.tables,
+                r.status.concepts,
+                r.status.load_ms + r.status.index_ms
+            ),
+            Ok(Err(e)) => {
+                eprintln!("SIGHUP: reload refused; the previous data is still served");
+                report_failure(&e);
+            }
+            Err(e) => eprintln!("SIGHUP: reload failed: {e}"),
         }
     }
 }

@@ -1,14 +1,15 @@
 //! Shared server state: the current snapshot, swapped atomically on reload.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
 use crate::catalog::Catalog;
 use crate::config::AppConfig;
 use crate::load::{load_dir, LoadError};
+use crate::reload::ReleaseInfo;
 use crate::search::SearchIndex;
 
 /// One immutable generation of loaded terminology.
@@ -19,6 +20,9 @@ pub struct Snapshot {
     /// Full-text index of `catalog`, built alongside it; `None` when it could not be built
     /// (text filters then fall back to the plain matcher).
     pub search: Option<Arc<SearchIndex>>,
+    /// Where and when this data was loaded, and what changed from the previous release;
+    /// `None` before the first load (the server is not ready).
+    pub release: Option<Arc<ReleaseInfo>>,
 }
 
 /// Indexes `catalog` in memory; a failure is logged and leaves search to the plain matcher.
@@ -35,6 +39,10 @@ pub fn build_search_in_ram(catalog: &Catalog) -> Option<Arc<SearchIndex>> {
 pub struct AppState {
     snapshot: ArcSwap<Snapshot>,
     next_generation: AtomicU64,
+    /// Set once a snapshot with data is installed.
+    ready: AtomicBool,
+    /// One reload at a time (held while a release is built aside).
+    pub(crate) reload_lock: Mutex<()>,
     pub config: AppConfig,
 }
 
@@ -51,21 +59,52 @@ impl AppState {
         search: Option<Arc<SearchIndex>>,
         config: AppConfig,
     ) -> Self {
+        let source = config
+            .data
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
         AppState {
             snapshot: ArcSwap::from_pointee(Snapshot {
                 generation: 1,
                 catalog,
                 search,
+                release: Some(Arc::new(ReleaseInfo::unmeasured(source))),
             }),
             next_generation: AtomicU64::new(2),
+            ready: AtomicBool::new(true),
+            reload_lock: Mutex::new(()),
             config,
         }
     }
 
-    /// Loads `dir` into a new state.
-    pub fn load(dir: &Path, config: AppConfig) -> Result<Self, Vec<LoadError>> {
+    /// A state with no data yet (not ready): the first load is done by `reload::reload`.
+    pub fn empty(config: AppConfig) -> Self {
+        AppState {
+            snapshot: ArcSwap::from_pointee(Snapshot {
+                generation: 0,
+                catalog: Catalog::default(),
+                search: None,
+                release: None,
+            }),
+            next_generation: AtomicU64::new(1),
+            ready: AtomicBool::new(false),
+            reload_lock: Mutex::new(()),
+            config,
+        }
+    }
+
+    /// Loads `dir` into a new state; `dir` becomes the folder a reload re-reads unless the
+    /// configuration names one.
+    pub fn load(dir: &Path, mut config: AppConfig) -> Result<Self, Vec<LoadError>> {
         let data = load_dir(dir)?;
+        config.data.get_or_insert_with(|| dir.to_path_buf());
         Ok(AppState::new(Catalog::from_dataset(data), config))
+    }
+
+    /// Whether the first load is complete.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     /// The snapshot a request works on from start to end.
@@ -82,12 +121,24 @@ impl AppState {
 
     /// Swaps in a new catalog and its index, both built aside.
     pub fn replace_with(&self, catalog: Catalog, search: Option<Arc<SearchIndex>>) -> u64 {
+        self.install(catalog, search, ReleaseInfo::unmeasured(String::new()))
+    }
+
+    /// Swaps in a snapshot built aside, with where it came from; returns its generation.
+    pub fn install(
+        &self,
+        catalog: Catalog,
+        search: Option<Arc<SearchIndex>>,
+        release: ReleaseInfo,
+    ) -> u64 {
         let generation = self.next_generation.fetch_add(1, Ordering::SeqCst);
         self.snapshot.store(Arc::new(Snapshot {
             generation,
             catalog,
             search,
+            release: Some(Arc::new(release)),
         }));
+        self.ready.store(true, Ordering::Release);
         generation
     }
 }

@@ -279,7 +279,8 @@ async fn jdv_label_and_tre_label_are_both_accepted() {
         let (_, p) = get(
             &app,
             &format!(
-                "/fhir/ValueSet/$validate-code?url={}&system={}&code=SA50&display={}",
+                // The 2023 J02 (the 2024 SVS version has other labels).
+                "/fhir/ValueSet/$validate-code?url={}&valueSetVersion=0.1.0&system={}&code=SA50&display={}",
                 enc(J02),
                 enc(R02),
                 enc(display)
@@ -291,7 +292,7 @@ async fn jdv_label_and_tre_label_are_both_accepted() {
     let (_, p) = get(
         &app,
         &format!(
-            "/fhir/ValueSet/$validate-code?url={}&system={}&code=SA50&display=Boulangerie",
+            "/fhir/ValueSet/$validate-code?url={}&valueSetVersion=0.1.0&system={}&code=SA50&display=Boulangerie",
             enc(J02),
             enc(R02)
         ),
@@ -382,7 +383,11 @@ async fn expand_pages_and_counts() {
     let app = app!();
     let (s, vs) = get(
         &app,
-        &format!("/fhir/ValueSet/$expand?url={}&count=10&offset=5", enc(J07)),
+        // The 2023 J07 (93 members); the 2024 SVS version is the newest.
+        &format!(
+            "/fhir/ValueSet/$expand?url={}&count=10&offset=5",
+            enc(&format!("{J07}|0.1.0"))
+        ),
     )
     .await;
     assert_eq!(s, 200, "{vs}");
@@ -426,7 +431,8 @@ async fn read_and_search_by_oid() {
         &format!("/fhir/ValueSet?url={}&_summary=count", enc(J07)),
     )
     .await;
-    assert_eq!(b["total"], 1);
+    // Two versions: 2023 (CSV, from the FHIR export) and 2024 (IHE SVS).
+    assert_eq!(b["total"], 2);
     let (s, m) = get(&app, "/fhir/metadata").await;
     assert_eq!(s, 200);
     assert_eq!(m["fhirVersion"], "4.0.1");

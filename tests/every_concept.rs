@@ -76,7 +76,13 @@ async fn every_concept_and_member_round_trips() {
     assert!(checked >= 2 * 492, "checked {checked}");
 
     let mut members = 0;
-    for vs in &data.value_sets {
+    // The JDVs of the CSV layout, each at its own version (newer IHE SVS versions of some of
+    // them exist; the SVS value sets are checked member by member in tests/svs.rs).
+    for vs in data
+        .value_sets
+        .iter()
+        .filter(|vs| !vs.meta.origin.file.starts_with("svs/"))
+    {
         let names: Vec<String> = std::iter::once(vs.meta.url.clone())
             .chain(vs.meta.oids.iter().map(|o| format!("urn:oid:{o}")))
             .collect();
@@ -92,6 +98,9 @@ async fn every_concept_and_member_round_trips() {
                     );
                     if let Some(d) = &c.display {
                         uri.push_str(&format!("&display={}", enc(d)));
+                    }
+                    if let Some(v) = &vs.meta.version {
+                        uri.push_str(&format!("&valueSetVersion={}", enc(v)));
                     }
                     let resp =
                         test::call_service(&app, test::TestRequest::get().uri(&uri).to_request())

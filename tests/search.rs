@@ -381,7 +381,8 @@ fn value_set(catalog: &Catalog, table: &str) -> ValueSet {
         }
         other => panic!("unknown table {other} in the query set"),
     };
-    match scope.value_set(url, None) {
+    // The 2023 JDVs the query set was written for (the 2024 IHE SVS versions are newer).
+    match scope.value_set(url, Some("0.1.0")) {
         Some(vs) => (*vs).clone(),
         None => panic!("{url} is loaded"),
     }

@@ -1,9 +1,10 @@
 //! The catalog: an immutable snapshot of everything loaded, with exact look-ups by canonical
 //! URL, OID, id and code. A new snapshot is built aside and swapped in whole on reload.
 
+pub mod diff;
 pub mod version;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::load::Dataset;
@@ -19,6 +20,9 @@ pub struct Registry<T> {
     by_id: HashMap<String, Arc<T>>,
     /// Every resource, in load order (for search and capability listings).
     all: Vec<Arc<T>>,
+    /// Versions kept from the previous release (by allocation address): they answer pinned
+    /// requests only; unpinned requests get the current release's version.
+    carried: HashSet<usize>,
 }
 
 impl<T> Default for Registry<T> {
@@ -27,6 +31,7 @@ impl<T> Default for Registry<T> {
             by_url: HashMap::new(),
             by_id: HashMap::new(),
             all: Vec::new(),
+            carried: HashSet::new(),
         }
     }
 }
@@ -34,21 +39,31 @@ impl<T> Default for Registry<T> {
 /// Resources that carry a `ResourceMeta`.
 pub trait Canonical {
     fn meta(&self) -> &ResourceMeta;
+    fn meta_mut(&mut self) -> &mut ResourceMeta;
 }
 
 impl Canonical for CodeSystem {
     fn meta(&self) -> &ResourceMeta {
         &self.meta
     }
+    fn meta_mut(&mut self) -> &mut ResourceMeta {
+        &mut self.meta
+    }
 }
 impl Canonical for ValueSet {
     fn meta(&self) -> &ResourceMeta {
         &self.meta
     }
+    fn meta_mut(&mut self) -> &mut ResourceMeta {
+        &mut self.meta
+    }
 }
 impl Canonical for ConceptMap {
     fn meta(&self) -> &ResourceMeta {
         &self.meta
+    }
+    fn meta_mut(&mut self) -> &mut ResourceMeta {
+        &mut self.meta
     }
 }
 
@@ -73,17 +88,85 @@ impl<T: Canonical> Registry<T> {
         self.all.push(item);
     }
 
+    /// Keeps `item`, a version from the previous release, for pinned requests: it never
+    /// replaces a version of the current release (same `url|version`); when its id is taken,
+    /// a copy is kept under `{id}-{version}`, so that reads and searches can name it. Returns
+    /// whether it was kept.
+    pub fn insert_carried(&mut self, item: Arc<T>) -> bool
+    where
+        T: Clone,
+    {
+        let meta = item.meta();
+        if self
+            .versions(&meta.url)
+            .iter()
+            .any(|v| v.meta().version == meta.version)
+        {
+            return false;
+        }
+        let item = if !meta.id.is_empty() && self.by_id.contains_key(&meta.id) {
+            let mut copy = T::clone(&item);
+            let id = versioned_id(&meta.id, meta.version.as_deref().unwrap_or("previous"));
+            copy.meta_mut().id = id;
+            Arc::new(copy)
+        } else {
+            item
+        };
+        let meta = item.meta();
+        let versions = self.by_url.entry(meta.url.clone()).or_default();
+        versions.push(item.clone());
+        versions.sort_by(|a, b| {
+            version::compare(
+                a.meta().version.as_deref().unwrap_or(""),
+                b.meta().version.as_deref().unwrap_or(""),
+            )
+        });
+        if !meta.id.is_empty() {
+            self.by_id
+                .entry(meta.id.clone())
+                .or_insert_with(|| item.clone());
+        }
+        self.carried.insert(Arc::as_ptr(&item) as usize);
+        self.all.push(item);
+        true
+    }
+
+    /// Whether `item` is a version carried over from the previous release.
+    pub fn is_carried(&self, item: &Arc<T>) -> bool {
+        !self.carried.is_empty() && self.carried.contains(&(Arc::as_ptr(item) as usize))
+    }
+
+    /// Resources of the current release (not carried over), in load order.
+    pub fn own(&self) -> impl Iterator<Item = &Arc<T>> {
+        self.all.iter().filter(|r| !self.is_carried(r))
+    }
+
+    /// What unpinned requests see: the newest current-release version of each URL.
+    pub fn current(&self) -> impl Iterator<Item = &Arc<T>> {
+        let mut seen = HashSet::new();
+        self.own()
+            .filter(move |r| seen.insert(r.meta().url.as_str()))
+            .filter_map(|r| self.get(&r.meta().url, None))
+    }
+
+    /// Number of versions carried over from the previous release.
+    pub fn carried_len(&self) -> usize {
+        self.carried.len()
+    }
+
     /// Versions of `url`, oldest first (empty if unknown).
     pub fn versions(&self, url: &str) -> &[Arc<T>] {
         self.by_url.get(url).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The resource `url` at `version` (exact, wildcard or release line; newest match), or the
-    /// newest version when no version is asked.
+    /// newest version of the current release when no version is asked (versions carried over
+    /// from the previous release answer pinned requests only).
     pub fn get(&self, url: &str, requested: Option<&str>) -> Option<&Arc<T>> {
         let versions = self.versions(url);
         match requested {
-            None => versions.last(),
+            None if self.carried.is_empty() => versions.last(),
+            None => versions.iter().rev().find(|v| !self.is_carried(v)),
             Some(req) => versions
                 .iter()
                 .rev()
@@ -118,6 +201,21 @@ impl<T: Canonical> Registry<T> {
     pub fn is_empty(&self) -> bool {
         self.all.is_empty()
     }
+}
+
+/// `{id}-{version}` as a FHIR id (`[A-Za-z0-9\-.]{1,64}`): other characters become `-`.
+fn versioned_id(id: &str, version: &str) -> String {
+    format!("{id}-{version}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect()
 }
 
 /// An immutable snapshot of the loaded terminology.
@@ -188,8 +286,70 @@ impl Catalog {
         }
     }
 
+    /// The OID of a code system, value set or registry entry known by `url` (the reverse of
+    /// `canonical_url`; a linear scan, for renderings that need OIDs such as IHE SVS).
+    pub fn oid_for_url<'a>(&'a self, url: &'a str) -> Option<&'a str> {
+        if let Some(oid) = oid_of(url) {
+            return Some(oid);
+        }
+        fn own(m: &ResourceMeta) -> Option<&str> {
+            m.oids.first().map(String::as_str)
+        }
+        self.code_systems
+            .versions(url)
+            .last()
+            .and_then(|c| own(&c.meta))
+            .or_else(|| {
+                self.value_sets
+                    .versions(url)
+                    .last()
+                    .and_then(|v| own(&v.meta))
+            })
+            .or_else(|| {
+                let mut oids: Vec<&str> = self
+                    .oid_to_url
+                    .iter()
+                    .filter(|(_, u)| *u == url)
+                    .map(|(o, _)| o.as_str())
+                    .collect();
+                oids.sort_unstable();
+                oids.first().copied()
+            })
+    }
+
     pub fn supplements_of(&self, url: &str) -> &[Arc<CodeSystem>] {
         self.supplements.get(url).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Keeps the resources of `previous`'s own release that this catalog has not (same type
+    /// and `url|version`), for pinned requests; returns how many. Only one release back is
+    /// kept: what `previous` itself carried is dropped. Supplements are not carried.
+    pub fn carry_over(&mut self, previous: &Catalog) -> usize {
+        let mut n = 0;
+        for cs in previous.code_systems.own() {
+            if cs.supplements.is_none() && self.code_systems.insert_carried(cs.clone()) {
+                self.add_oids(&cs.meta);
+                n += 1;
+            }
+        }
+        for vs in previous.value_sets.own() {
+            if self.value_sets.insert_carried(vs.clone()) {
+                self.add_oids(&vs.meta);
+                n += 1;
+            }
+        }
+        for cm in previous.concept_maps.own() {
+            if self.concept_maps.insert_carried(cm.clone()) {
+                self.add_oids(&cm.meta);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Concepts of the current release's code systems (carried versions not counted).
+    pub fn current_concept_count(&self) -> usize {
+        self.code_systems.current().map(|c| c.concepts.len()).sum()
     }
 
     pub fn concept_count(&self) -> usize {

@@ -50,5 +50,17 @@ pub fn error_json(err: &Error) -> Value {
     issue.insert("severity".into(), json!("error"));
     issue.insert("code".into(), json!(err.issue_code()));
     issue.insert("details".into(), Value::Object(details));
-    json!({"resourceType": "OperationOutcome", "issue": [Value::Object(issue)]})
+    let mut issues = vec![Value::Object(issue)];
+    // A refused release: one more issue per load error, located by file and line.
+    if let Error::ReleaseRefused(errors) = err {
+        issues.extend(errors.iter().map(|e| {
+            json!({
+                "severity": "error",
+                "code": err.issue_code(),
+                "details": {"text": e.to_string()},
+                "location": [e.file],
+            })
+        }));
+    }
+    json!({"resourceType": "OperationOutcome", "issue": issues})
 }

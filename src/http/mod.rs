@@ -1,9 +1,11 @@
 //! HTTP: actix-web routes and thin handlers (parse → call ops → render).
 
+mod admin;
 mod metadata;
 mod operations;
 mod request;
 mod resources;
+mod svs;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -29,7 +31,14 @@ impl ResponseError for Error {
         StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
     fn error_response(&self) -> HttpResponse {
-        fhir_response(self.status_code(), &error_json(self))
+        let mut resp = fhir_response(self.status_code(), &error_json(self));
+        if matches!(self, Error::Unauthorized(_)) {
+            resp.headers_mut().insert(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                actix_web::http::header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
     }
 }
 
@@ -47,8 +56,25 @@ async fn read_only() -> Result<HttpResponse, Error> {
     ))
 }
 
+async fn not_ready() -> Result<HttpResponse, Error> {
+    Err(Error::Unavailable(
+        "The terminology data is still loading; retry shortly".into(),
+    ))
+}
+
+/// True until the first data load is complete: `/fhir` then answers 503.
+fn loading(ctx: &actix_web::guard::GuardContext) -> bool {
+    ctx.app_data::<web::Data<AppState>>()
+        .is_some_and(|s| !s.is_ready())
+}
+
 /// Routes under `/fhir`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/fhir")
+            .guard(actix_web::guard::fn_guard(loading))
+            .default_service(web::to(not_ready)),
+    );
     cfg.service(
         web::scope("/fhir")
             .route("/metadata", web::get().to(metadata::metadata))
@@ -85,6 +111,7 @@ pub fn create_app(
         InitError = (),
     >,
 > {
+    let admin = state.config.admin_token.is_some();
     App::new()
         .app_data(state)
         .app_data(
@@ -93,5 +120,7 @@ pub fn create_app(
             }),
         )
         .configure(configure)
+        .configure(|cfg| admin::configure(cfg, admin))
+        .configure(svs::configure)
         .default_service(web::to(not_found))
 }

@@ -216,7 +216,9 @@ impl<'a> Ctx<'a> {
         let p = self.params;
         Ok(Options {
             languages: languages(self.req, p)?,
-            lenient_display: p.bool("lenient-display-validation")?.unwrap_or(false),
+            lenient_display: p
+                .bool("lenient-display-validation")?
+                .unwrap_or(self.state.config.lenient_display),
             active_only: p.bool("activeOnly")?.unwrap_or(false),
             membership_only: p.bool("valueset-membership-only")?.unwrap_or(false),
             system_version: None,

@@ -5,9 +5,13 @@
 //! - `csv_layout`: `catalog.csv` + one CSV per table (TRE, JDV, ASS)
 //! - `tabs`: ANS `.tabs` files (`;`-separated, UTF-8 or ISO-8859-1)
 //! - `fhir_json`: FHIR R4 JSON resources and Bundles (also used for `tx-resource`)
+//! - `svs`: IHE SVS XML value sets (the CI-SIS JDVs as CDA validators use them)
+//! - `oid_registry`: `oid-registry.csv`, canonical URLs of external systems known by OID
 
 pub mod csv_layout;
 pub mod fhir_json;
+pub mod oid_registry;
+pub mod svs;
 pub mod tabs;
 
 use std::collections::{HashMap, HashSet};
@@ -140,8 +144,11 @@ pub struct Dataset {
     pub code_systems: Vec<CodeSystem>,
     pub value_sets: Vec<ValueSet>,
     pub concept_maps: Vec<ConceptMap>,
-    /// (oid, url) pairs from NamingSystem resources.
+    /// (oid, url) pairs from NamingSystem resources and OID registries.
     pub aliases: Vec<(String, String)>,
+    /// Problems that do not stop the load (e.g. a member listed twice in an SVS file),
+    /// `file:line[:column]: message` like errors.
+    pub warnings: Vec<LoadError>,
 }
 
 impl Dataset {
@@ -185,6 +192,7 @@ struct Collected {
     /// System URLs/`urn:oid:`s declared by catalogs, known even if their table failed.
     declared_systems: HashSet<String>,
     jdv_refs: Vec<csv_layout::JdvSystemRef>,
+    warnings: Vec<LoadError>,
 }
 
 /// Deep enough for any sane data tree, and a stop for symlink loops.
@@ -258,7 +266,12 @@ fn load_file(path: &Path, name: &str, acc: &mut Collected) {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if ext != "tabs" && ext != "json" {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let registry = ext == "csv" && oid_registry::is_registry(&file_name);
+    if ext != "tabs" && ext != "json" && ext != "xml" && !registry {
         return;
     }
     let bytes = match fs::read(path) {
@@ -273,7 +286,14 @@ fn load_file(path: &Path, name: &str, acc: &mut Collected) {
             return;
         }
     };
-    let result = if ext == "tabs" {
+    let result = if registry {
+        oid_registry::parse_registry(&bytes, name)
+    } else if ext == "xml" {
+        svs::parse_svs(&bytes, name).map(|f| {
+            acc.warnings.extend(f.warnings);
+            f.value_sets.into_iter().map(Resource::ValueSet).collect()
+        })
+    } else if ext == "tabs" {
         tabs::parse_tabs(&bytes, name).map(|r| vec![r])
     } else {
         fhir_json::parse_file(&bytes, name)
@@ -287,20 +307,131 @@ fn load_file(path: &Path, name: &str, acc: &mut Collected) {
 impl Collected {
     /// Dataset-wide checks (duplicates, JDV systems), then all-or-nothing.
     fn finish(mut self) -> Result<Dataset, Vec<LoadError>> {
-        let resources = std::mem::take(&mut self.resources);
-        let (data, dup_errors) = dedup(resources);
+        let mut resources = std::mem::take(&mut self.resources);
+        self.warnings.extend(adopt_canonical_urls(&mut resources));
+        let (mut data, dup_errors) = dedup(resources);
         self.errors.extend(dup_errors);
+        self.warnings.extend(resolve_svs_systems(&mut data));
         self.errors.extend(check_jdv_systems(
             &data,
             &self.declared_systems,
             &self.jdv_refs,
         ));
         if self.errors.is_empty() {
+            data.warnings = self.warnings;
             Ok(data)
         } else {
             Err(self.errors)
         }
     }
+}
+
+/// Whether a resource was read from an IHE SVS file.
+fn is_svs_born(meta: &ResourceMeta) -> bool {
+    meta.origin.file.to_ascii_lowercase().ends_with(".xml")
+}
+
+/// An SVS value set takes the canonical URL of the FHIR-born value set with the same OID
+/// (its `urlFichier` may not give it: JDV_J246's published URL keeps a `.tabs`), so the two
+/// are versions of one value set. Each such change is a warning naming both places.
+fn adopt_canonical_urls(resources: &mut [Resource]) -> Vec<LoadError> {
+    let mut by_oid: HashMap<String, (String, Origin)> = HashMap::new();
+    for r in resources.iter() {
+        if let Resource::ValueSet(vs) = r {
+            if !is_svs_born(&vs.meta) {
+                for oid in &vs.meta.oids {
+                    by_oid
+                        .entry(oid.clone())
+                        .or_insert_with(|| (vs.meta.url.clone(), vs.meta.origin.clone()));
+                }
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    for r in resources.iter_mut() {
+        let Resource::ValueSet(vs) = r else { continue };
+        if !is_svs_born(&vs.meta) {
+            continue;
+        }
+        let found = vs.meta.oids.iter().find_map(|o| by_oid.get(o));
+        if let Some((url, origin)) = found {
+            if *url != vs.meta.url {
+                warnings.push(LoadError::new(
+                    vs.meta.origin.file.clone(),
+                    Some(vs.meta.origin.line),
+                    None,
+                    format!(
+                        "value set {} has url {} but {}:{} gives its OID the url {url}; {url} is used",
+                        vs.meta.oids.join(", "),
+                        vs.meta.url,
+                        origin.file,
+                        origin.line
+                    ),
+                ));
+                vs.meta.url = url.clone();
+            }
+        }
+    }
+    warnings
+}
+
+/// SVS members name their code system by OID (`urn:oid:X`): each include takes the
+/// canonical URL of the code system (or registry entry) with that OID, when there is one.
+/// A code system OID that is also a value set's OID (and no code system's) is a warning.
+fn resolve_svs_systems(data: &mut Dataset) -> Vec<LoadError> {
+    let vs_oids: HashMap<String, (String, Origin)> = data
+        .value_sets
+        .iter()
+        .flat_map(|v| {
+            v.meta
+                .oids
+                .iter()
+                .map(move |o| (o.clone(), (v.meta.url.clone(), v.meta.origin.clone())))
+        })
+        .collect();
+    let mut warnings = Vec::new();
+    let mut urls: HashMap<String, String> = HashMap::new();
+    for cs in &data.code_systems {
+        for oid in &cs.meta.oids {
+            urls.entry(oid.clone())
+                .or_insert_with(|| cs.meta.url.clone());
+        }
+    }
+    for (oid, url) in &data.aliases {
+        urls.entry(oid.clone()).or_insert_with(|| url.clone());
+    }
+    for vs in data.value_sets.iter_mut().filter(|v| is_svs_born(&v.meta)) {
+        for inc in &mut vs.compose.include {
+            let url = inc
+                .system
+                .as_deref()
+                .and_then(|s| s.strip_prefix("urn:oid:"))
+                .and_then(|oid| urls.get(oid));
+            if let Some(url) = url {
+                inc.system = Some(url.clone());
+                continue;
+            }
+            let oid = inc
+                .system
+                .as_deref()
+                .and_then(|s| s.strip_prefix("urn:oid:"));
+            if let Some((vs_url, origin)) = oid.and_then(|o| vs_oids.get(o)) {
+                warnings.push(LoadError::new(
+                    vs.meta.origin.file.clone(),
+                    Some(vs.meta.origin.line),
+                    None,
+                    format!(
+                        "code system OID {} of {} members is the OID of value set {vs_url} ({}:{}), not of a code system; membership is decided by the value set",
+                        oid.unwrap_or_default(),
+                        inc.concepts.len(),
+                        origin.file,
+                        origin.line
+                    ),
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 /// Builds the dataset keeping one copy of each `type url|version`: an identical second

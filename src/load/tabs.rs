@@ -61,6 +61,10 @@ pub fn decode(bytes: &[u8]) -> String {
 /// Parses one `.tabs` file (`file` names it in errors and in the resource's origin).
 pub fn parse_tabs(bytes: &[u8], file: &str) -> Result<Resource, Vec<LoadError>> {
     let text = decode(bytes);
+    let bad = control_characters(&text, file);
+    if !bad.is_empty() {
+        return Err(bad);
+    }
     let lines = split_lines(&text);
     let mut p = Parser {
         file,
@@ -97,6 +101,31 @@ pub fn parse_tabs(bytes: &[u8], file: &str) -> Result<Resource, Vec<LoadError>> 
     } else {
         Err(p.errors)
     }
+}
+
+/// Control characters (tab and line ends aside) are never NOS text: read as ISO-8859-1 they
+/// are bytes of another encoding (Windows-1252 `’` is 0x92) or a corrupted file. One error per
+/// line, at its first such character (1-based character column).
+fn control_characters(text: &str, file: &str) -> Vec<LoadError> {
+    text.split('\n')
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let (col, c) = line
+                .chars()
+                .enumerate()
+                .find(|(_, c)| c.is_control() && *c != '\t')?;
+            Some(LoadError::new(
+                file,
+                Some(i + 1),
+                Some(col + 1),
+                format!(
+                    "control character U+{:04X} is not text (a file in another encoding than UTF-8 or ISO-8859-1, or corrupted)",
+                    u32::from(c)
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// Non-blank lines with their 1-based numbers; a final CR (CRLF files) is dropped.
@@ -456,6 +485,18 @@ mod tests {
         assert_eq!(tabs_date("2016051900000"), None);
         assert_eq!(tabs_date("20160519250000"), None);
         assert_eq!(tabs_date("2016-05-19"), None);
+    }
+
+    #[test]
+    fn control_bytes_are_refused_where_they_are() {
+        let mut bytes = latin1(TRE);
+        let at = bytes.iter().position(|&b| b == b'\n').unwrap_or(0) + 3;
+        bytes.insert(at, 0x81);
+        let errors = parse_tabs(&bytes, "a.tabs").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0]
+            .to_string()
+            .starts_with("a.tabs:2:3: control character U+0081"));
     }
 
     #[test]

@@ -124,6 +124,8 @@ pub struct CodeSystem {
     by_code: HashMap<String, u32>,
     /// index → children indices; filled by `index()`.
     children: Vec<Vec<u32>>,
+    /// index → parent indices (parents known in this system); filled by `index()`.
+    parent_indices: Vec<Vec<u32>>,
 }
 
 impl CodeSystem {
@@ -146,10 +148,12 @@ impl CodeSystem {
             self.by_code.entry(c.code.clone()).or_insert(i as u32);
         }
         self.children = vec![Vec::new(); self.concepts.len()];
+        self.parent_indices = vec![Vec::new(); self.concepts.len()];
         for (i, c) in self.concepts.iter().enumerate() {
             for p in &c.parents {
                 if let Some(&pi) = self.by_code.get(p) {
                     self.children[pi as usize].push(i as u32);
+                    self.parent_indices[i].push(pi);
                 }
             }
         }
@@ -209,6 +213,32 @@ impl CodeSystem {
         out
     }
 
+    /// All ancestors of the concept at `index` (not including itself), nearest first.
+    /// Walks up the parent links: O(depth × parents), whatever the size of the system.
+    pub fn ancestors(&self, index: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let mut next = 0;
+        let mut current = index;
+        loop {
+            for &p in self.parent_indices.get(current).into_iter().flatten() {
+                let p = p as usize;
+                if p != index && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+            let Some(&n) = out.get(next) else {
+                return out;
+            };
+            current = n;
+            next += 1;
+        }
+    }
+
+    /// Whether the concept at `ancestor` is a proper ancestor of the concept at `index`.
+    pub fn is_ancestor(&self, ancestor: usize, index: usize) -> bool {
+        ancestor != index && self.ancestors(index).contains(&ancestor)
+    }
+
     /// Whether `ancestor` subsumes `code` (is the same or an ancestor).
     pub fn subsumes(&self, ancestor: &str, code: &str) -> bool {
         if ancestor == code {
@@ -220,7 +250,7 @@ impl CodeSystem {
         let Some(c) = self.index_of(code) else {
             return false;
         };
-        self.descendants(a).contains(&c)
+        self.is_ancestor(a, c)
     }
 
     pub fn is_supplement(&self) -> bool {
@@ -251,9 +281,33 @@ mod tests {
             ],
         );
         assert_eq!(cs.descendants(0), vec![1, 2]);
+        assert_eq!(cs.ancestors(2), vec![1, 0]);
+        assert!(cs.ancestors(0).is_empty());
         assert!(cs.subsumes("a", "c"));
         assert!(!cs.subsumes("c", "a"));
         assert_eq!(cs.roots().count(), 1);
+    }
+
+    #[test]
+    fn ancestors_walk_several_parents_and_survive_cycles() {
+        // d has two parents (b, c), both under a; e ↔ f is a cycle.
+        let cs = CodeSystem::new(
+            ResourceMeta::default(),
+            vec![
+                concept("a", &[]),
+                concept("b", &["a"]),
+                concept("c", &["a"]),
+                concept("d", &["b", "c"]),
+                concept("e", &["f"]),
+                concept("f", &["e"]),
+            ],
+        );
+        assert_eq!(cs.ancestors(3), vec![1, 2, 0]);
+        assert!(cs.is_ancestor(0, 3));
+        assert!(!cs.is_ancestor(3, 0));
+        assert!(!cs.is_ancestor(3, 3));
+        assert_eq!(cs.ancestors(4), vec![5]);
+        assert!(cs.subsumes("f", "e") && cs.subsumes("e", "f"));
     }
 
     #[test]

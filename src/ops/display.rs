@@ -93,6 +93,96 @@ pub fn normalise(s: &str) -> String {
     out
 }
 
+/// How a display differs from an expected one when the difference is only typographic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Difference {
+    pub case: bool,
+    pub whitespace: bool,
+    pub quotes: bool,
+}
+
+impl Difference {
+    /// `differs only by case`, `… by whitespace`, `… by apostrophe/quote characters`, or a
+    /// combination (`differs only by case and whitespace`).
+    pub fn describe(&self) -> String {
+        let mut kinds = Vec::new();
+        if self.case {
+            kinds.push("case");
+        }
+        if self.whitespace {
+            kinds.push("whitespace");
+        }
+        if self.quotes {
+            kinds.push("apostrophe/quote characters");
+        }
+        let list = match kinds.as_slice() {
+            [] => String::new(),
+            [one] => (*one).to_string(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
+        format!("differs only by {list}")
+    }
+}
+
+/// Apostrophe and quote variants: typographic apostrophes, primes, backticks and accents
+/// used as apostrophes, guillemets and curly quotes.
+fn plain_quote(c: char) -> char {
+    match c {
+        '\u{2019}' | '\u{2018}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' | '\u{02BC}' => '\'',
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' | '\u{2033}' => '"',
+        c => c,
+    }
+}
+
+fn fold(s: &str, case: bool, whitespace: bool, quotes: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    let text = if whitespace { s.trim() } else { s };
+    let mut space = false;
+    for ch in text.chars() {
+        let ch = if quotes { plain_quote(ch) } else { ch };
+        if whitespace && ch.is_whitespace() {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+            continue;
+        }
+        space = false;
+        if case {
+            out.extend(ch.to_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// The smallest set of typographic differences (case, whitespace, apostrophe/quote) that
+/// separates `given` from `expected`, or `None` when they differ otherwise (or not at all).
+pub fn typographic_difference(given: &str, expected: &str) -> Option<Difference> {
+    if given == expected {
+        return None;
+    }
+    // Subsets by size: one kind first, then two, then all three.
+    const ORDER: [(bool, bool, bool); 7] = [
+        (true, false, false),
+        (false, true, false),
+        (false, false, true),
+        (true, true, false),
+        (true, false, true),
+        (false, true, true),
+        (true, true, true),
+    ];
+    ORDER.iter().find_map(|&(case, whitespace, quotes)| {
+        (fold(given, case, whitespace, quotes) == fold(expected, case, whitespace, quotes))
+            .then_some(Difference {
+                case,
+                whitespace,
+                quotes,
+            })
+    })
+}
+
 /// Every display a concept may legitimately be shown with: its display, its designations, and
 /// the value set's own labels for it.
 pub fn accepted_displays<'a>(
@@ -117,6 +207,33 @@ mod tests {
     fn accept_language_is_ordered_by_weight() {
         let l = Languages::parse("en, en-AU; q=0.4, de;q=0.9");
         assert_eq!(l.0, vec!["en", "de", "en-AU"]);
+    }
+
+    #[test]
+    fn typographic_differences_are_named() {
+        let d = |a: &str, b: &str| typographic_difference(a, b).map(|d| d.describe());
+        assert_eq!(d("Fiche", "Fiche"), None);
+        assert_eq!(
+            d("fiche d'admission", "Fiche d'admission").as_deref(),
+            Some("differs only by case")
+        );
+        assert_eq!(
+            d("Fiche  d'admission ", "Fiche d'admission").as_deref(),
+            Some("differs only by whitespace")
+        );
+        assert_eq!(
+            d("Fiche d’admission", "Fiche d'admission").as_deref(),
+            Some("differs only by apostrophe/quote characters")
+        );
+        assert_eq!(
+            d("fiche  d'admission", "Fiche d'admission").as_deref(),
+            Some("differs only by case and whitespace")
+        );
+        assert_eq!(
+            d("FICHE  D’ADMISSION", "Fiche d'admission").as_deref(),
+            Some("differs only by case, whitespace and apostrophe/quote characters")
+        );
+        assert_eq!(d("Fiche d'entrée", "Fiche d'admission"), None);
     }
 
     #[test]

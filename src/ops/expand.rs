@@ -3,7 +3,9 @@
 use std::collections::{HashMap, HashSet};
 
 use super::display::{display_for, Languages};
-use super::members::{enumerate_traced, Member, Selection, Trace, VersionRules};
+use super::members::{
+    enumerate_traced, member_from_concept, resolve_include, Member, Selection, Trace, VersionRules,
+};
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
 use crate::model::{Coding, Designation, PropertyValue, ValueSet};
@@ -201,7 +203,135 @@ fn indexed_matches(
 /// system → code → rank (0 = best).
 type Ranks = HashMap<String, HashMap<String, usize>>;
 
+/// The display shown for a member under the requested languages.
+fn member_display(m: &Member, req: &ExpandRequest) -> Option<String> {
+    match &m.source {
+        Some((cs, i)) if m.display.is_none() || !req.languages.is_empty() => {
+            display_for(cs, &cs.concepts[*i], &req.languages)
+                .map(str::to_string)
+                .or(m.display.clone())
+        }
+        _ => m.display.clone(),
+    }
+}
+
+/// The page of the implicit value set of a whole catalog code system, built from that page
+/// only: the ranked matches of the search index for a text filter, or the concepts in
+/// publication order when paging (`count`) without filter. Large code systems (CIM-11, 36k
+/// concepts) then cost what the page costs, not a walk over every concept. `None` when the
+/// general path must run: request-scoped resources, version parameters, a value set other
+/// than `{url}?fhir_vs` of a catalog code system, no index for the filter.
+fn whole_system_page(
+    scope: &Scope,
+    vs: &ValueSet,
+    req: &ExpandRequest,
+) -> Result<Option<Expansion>> {
+    let own_resources = scope
+        .overlay
+        .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
+    let rules = &req.rules;
+    let version_rules =
+        !(rules.force.is_empty() && rules.default.is_empty() && rules.check.is_empty());
+    if own_resources || version_rules || vs.compose.inactive.is_some() {
+        return Ok(None);
+    }
+    if req.filter.is_none() && req.count.is_none() {
+        return Ok(None);
+    }
+    let Some(key) = catalog_scope_key(scope.base, vs).filter(|k| k.is_code_system()) else {
+        return Ok(None);
+    };
+    let [inc] = vs.compose.include.as_slice() else {
+        return Ok(None);
+    };
+    // Which concepts, in which order: `Err(total)` when every concept in order.
+    let ranked = match req.filter.as_deref() {
+        Some(text) => {
+            let Some(index) = scope.search else {
+                return Ok(None);
+            };
+            let opts = SearchOptions {
+                active_only: req.active_only,
+            };
+            match index.search(&key, text, opts) {
+                Ok(Some(r)) => Some((index, r)),
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    tracing::warn!("{e}; filtering '{}' with the plain matcher", vs.meta.url);
+                    return Ok(None);
+                }
+            }
+        }
+        None => None,
+    };
+    let mut trace = Trace::default();
+    let Some(cs) = resolve_include(scope, inc, rules, &mut trace)? else {
+        return Ok(None);
+    };
+    let url = inc
+        .system
+        .as_deref()
+        .map(|s| scope.canonical_url(s).unwrap_or_else(|| s.to_string()))
+        .unwrap_or_else(|| cs.meta.url.clone());
+    let total;
+    let page: Vec<usize> = match &ranked {
+        Some((index, r)) => {
+            total = r.entries.len();
+            if req.count.is_none() && total > req.max_size {
+                return Err(too_costly(vs, total, req.max_size));
+            }
+            r.entries
+                .iter()
+                .skip(req.offset)
+                .take(req.count.unwrap_or(usize::MAX))
+                .filter_map(|&p| index.entry(p))
+                .filter_map(|e| cs.index_of(&e.code))
+                .collect()
+        }
+        None => {
+            let shown = |i: &usize| !(req.active_only && cs.concepts[*i].is_inactive());
+            total = (0..cs.concepts.len()).filter(shown).count();
+            (0..cs.concepts.len())
+                .filter(shown)
+                .skip(req.offset)
+                .take(req.count.unwrap_or(usize::MAX))
+                .collect()
+        }
+    };
+    finish_page(page, total, &cs, &url, trace, req).map(Some)
+}
+
+fn finish_page(
+    page: Vec<usize>,
+    total: usize,
+    cs: &std::sync::Arc<crate::model::CodeSystem>,
+    url: &str,
+    trace: Trace,
+    req: &ExpandRequest,
+) -> Result<Expansion> {
+    let selected = page
+        .into_iter()
+        .map(|i| {
+            let mut m = member_from_concept(cs, i, url);
+            m.selection = Selection::WholeSystem;
+            let display = member_display(&m, req);
+            item_of(m, display, req)
+        })
+        .collect();
+    finish(selected, total, trace, req, 0)
+}
+
+fn too_costly(vs: &ValueSet, total: usize, max_size: usize) -> Error {
+    Error::TooCostly(format!(
+        "The value set '{}' has {total} members, more than the limit of {max_size}; use count and offset to page",
+        vs.meta.url
+    ))
+}
+
 pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expansion> {
+    if let Some(page) = whole_system_page(scope, vs, req)? {
+        return Ok(page);
+    }
     let mut trace = Trace::default();
     let mut members = enumerate_traced(scope, vs, &req.rules, &mut trace)?;
     let mut query: Vec<String> = req.filter.as_deref().map(words).unwrap_or_default();
@@ -227,14 +357,7 @@ pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expan
         if req.active_only && m.inactive {
             continue;
         }
-        let display = match &m.source {
-            Some((cs, i)) if m.display.is_none() || !req.languages.is_empty() => {
-                display_for(cs, &cs.concepts[*i], &req.languages)
-                    .map(str::to_string)
-                    .or(m.display.clone())
-            }
-            _ => m.display.clone(),
-        };
+        let display = member_display(&m, req);
         if !query.is_empty() && !text_matches(&query, &m, display.as_deref()) {
             continue;
         }
@@ -242,12 +365,9 @@ pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expan
     }
     let total = selected.len();
     if req.count.is_none() && total > req.max_size {
-        return Err(Error::TooCostly(format!(
-            "The value set '{}' has {total} members, more than the limit of {}; use count and offset to page",
-            vs.meta.url, req.max_size
-        )));
+        return Err(too_costly(vs, total, req.max_size));
     }
-    finish(selected, total, trace, req)
+    finish(selected, total, trace, req, req.offset)
 }
 
 const STATUS_URI: &str = "http://hl7.org/fhir/concept-properties#status";
@@ -353,11 +473,14 @@ fn has_language(
 
 /// Pages, nests by the code system hierarchy (unless `excludeNested` or paging), and decides
 /// where `contains.version` is shown.
+/// `skip`: the members of `selected` before the page (`offset`, or 0 when `selected` is
+/// already the page).
 fn finish(
     selected: Vec<ExpansionItem>,
     total: usize,
     trace: Trace,
     req: &ExpandRequest,
+    skip: usize,
 ) -> Result<Expansion> {
     // `contains.version` only where one expansion mixes versions of a system (or its includes
     // name different versions of it).
@@ -382,7 +505,7 @@ fn finish(
     let mut properties: Vec<(String, String)> = Vec::new();
     let mut items: Vec<ExpansionItem> = selected
         .into_iter()
-        .skip(req.offset)
+        .skip(skip)
         .take(req.count.unwrap_or(usize::MAX))
         .map(|mut it| {
             if !mixed.contains(&it.system) {

@@ -86,6 +86,34 @@ impl<'a> CompiledFilter<'a> {
     }
 }
 
+/// Whether one concept passes `filter`: for the hierarchy operators a walk up from the concept
+/// (no selection over the whole code system), else a compiled filter. For membership checks
+/// (`$validate-code`), where one concept is tested per request.
+pub fn matches_one(cs: &CodeSystem, filter: &Filter, index: usize) -> Result<bool> {
+    let op = filter.op.as_str();
+    if !matches!(
+        op,
+        "is-a" | "descendent-of" | "is-not-a" | "generalizes" | "child-of" | "descendent-leaf"
+    ) {
+        return CompiledFilter::new(cs, filter).map(|f| f.matches(cs, index));
+    }
+    let Some(root) = cs.index_of(&filter.value) else {
+        return Ok(op == "is-not-a");
+    };
+    Ok(match op {
+        "is-a" => index == root || cs.is_ancestor(root, index),
+        "descendent-of" => cs.is_ancestor(root, index),
+        "descendent-leaf" => cs.is_ancestor(root, index) && cs.children_of(index).next().is_none(),
+        "child-of" => cs.concepts[index]
+            .parents
+            .iter()
+            .any(|p| p == &filter.value),
+        "is-not-a" => !(index == root || cs.is_ancestor(root, index)),
+        "generalizes" => index == root || cs.is_ancestor(index, root),
+        _ => false,
+    })
+}
+
 fn hierarchy_selection(cs: &CodeSystem, filter: &Filter) -> Vec<bool> {
     let n = cs.concepts.len();
     let mut sel = vec![false; n];
@@ -129,11 +157,67 @@ fn hierarchy_selection(cs: &CodeSystem, filter: &Filter) -> Vec<bool> {
             }
         }
         "generalizes" => {
-            for (i, s) in sel.iter_mut().enumerate() {
-                *s = i == root || cs.descendants(i).contains(&root);
+            sel[root] = true;
+            for a in cs.ancestors(root) {
+                sel[a] = true;
             }
         }
         _ => {}
     }
     sel
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Concept, ResourceMeta};
+
+    fn system() -> CodeSystem {
+        let c = |code: &str, parents: &[&str]| Concept {
+            code: code.into(),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            ..Default::default()
+        };
+        CodeSystem::new(
+            ResourceMeta::default(),
+            vec![
+                c("root", &[]),
+                c("block", &["root"]),
+                c("leaf1", &["block"]),
+                c("leaf2", &["block"]),
+                c("other", &[]),
+            ],
+        )
+    }
+
+    /// The per-concept walk (`matches_one`) and the whole-system selection agree everywhere.
+    #[test]
+    fn one_concept_walk_agrees_with_the_selection() {
+        let cs = system();
+        for op in [
+            "is-a",
+            "descendent-of",
+            "is-not-a",
+            "generalizes",
+            "child-of",
+            "descendent-leaf",
+        ] {
+            for value in ["root", "block", "leaf1", "missing"] {
+                let f = Filter {
+                    property: "concept".into(),
+                    op: op.into(),
+                    value: value.into(),
+                };
+                let compiled = CompiledFilter::new(&cs, &f).unwrap();
+                for i in 0..cs.concepts.len() {
+                    assert_eq!(
+                        matches_one(&cs, &f, i).unwrap(),
+                        compiled.matches(&cs, i),
+                        "{op} {value} on {}",
+                        cs.concepts[i].code
+                    );
+                }
+            }
+        }
+    }
 }

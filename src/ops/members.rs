@@ -78,6 +78,11 @@ fn is_deprecation(ext: &serde_json::Value) -> bool {
 
 pub fn same_system(scope: &Scope, a: &str, b: &str) -> bool {
     a == b
+        // `urn:oid:X` and bare `X` name the same system, known here or not.
+        || matches!(
+            (crate::model::oid_of(a), crate::model::oid_of(b)),
+            (Some(x), Some(y)) if x == y
+        )
         || scope
             .canonical_url(a)
             .zip(scope.canonical_url(b))
@@ -119,7 +124,7 @@ pub fn component_hit(
                 return Ok(None);
             };
             for f in &inc.filters {
-                if !CompiledFilter::new(&cs, f)?.matches(&cs, index) {
+                if !super::filter::matches_one(&cs, f, index)? {
                     return Ok(None);
                 }
             }
@@ -290,7 +295,7 @@ fn record_code_system(cs: &CodeSystem, url: &str, trace: &mut Trace) {
 
 /// The code system version an include uses under the version rules; `None` when the code
 /// system is not known at all. Records what was used in `trace`.
-fn resolve_include(
+pub(crate) fn resolve_include(
     scope: &Scope,
     inc: &ConceptSetComponent,
     rules: &VersionRules,
@@ -462,7 +467,7 @@ fn concept_is_abstract(cs: &CodeSystem, c: &crate::model::Concept) -> bool {
     })
 }
 
-fn member_from_concept(cs: &Arc<CodeSystem>, index: usize, system: &str) -> Member {
+pub(crate) fn member_from_concept(cs: &Arc<CodeSystem>, index: usize, system: &str) -> Member {
     let c = &cs.concepts[index];
     Member {
         system: system.to_string(),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::display::{display_for, Languages};
+use super::display::{display_for, typographic_difference, Languages};
 use super::issue::{Issue, Severity};
 use super::lookup::unknown_code_message;
 use super::members::{component_hit, contains, Hit};
@@ -248,11 +248,15 @@ fn check_coding(
     };
     if let Target::ValueSet(vs) = target {
         if scope.code_system(&system, None).is_none() {
-            let problem = if scope.value_set(&system, None).is_some() {
+            // A system given by OID may share it with a value set (the ANS reuses a TRE's OID
+            // for JDV_TypeRencontre_CISIS): only a URL naming a value set is a mistake.
+            let problem = if crate::model::oid_of(&system).is_none()
+                && scope.value_set(&system, None).is_some()
+            {
                 Some(format!(
                     "The Coding references a value set, not a code system ('{system}')"
                 ))
-            } else if !system.contains(':') {
+            } else if !system.contains(':') && !crate::model::canonical::is_bare_oid(&system) {
                 Some(
                     "Coding.system must be an absolute reference, not a local reference"
                         .to_string(),
@@ -280,10 +284,14 @@ fn check_coding(
             }
         }
     }
+    // A system named by OID is answered with its canonical URL (`urn:oid:X` when none is
+    // known): CDA speaks OIDs, FHIR answers speak URLs.
+    let oid = crate::model::oid_of(&system).map(str::to_string);
     let url = scope
         .canonical_url(&system)
+        .or_else(|| oid.as_ref().map(|o| format!("urn:oid:{o}")))
         .unwrap_or_else(|| system.clone());
-    out.system = Some(if input.system.is_some() {
+    out.system = Some(if input.system.is_some() && oid.is_none() {
         system.clone()
     } else {
         url.clone()
@@ -334,15 +342,34 @@ fn check_coding(
             if let (Target::ValueSet(vs), Some(hit)) = (target, &vs_hit) {
                 // Member of an enumerated value set whose code system is not loaded.
                 out.valid = true;
-                out.version = other.and_then(|c| c.meta.version.clone());
+                out.version = other.as_ref().and_then(|c| c.meta.version.clone());
                 out.display = hit.label.clone();
+                let why = if other.is_some() {
+                    "its content is not loaded here"
+                } else {
+                    "it is not loaded here"
+                };
+                out.issues.push(
+                    Issue::new(
+                        Severity::Information,
+                        "informational",
+                        "process-note",
+                        format!(
+                            "Membership of '{url}#{code}' was decided by the value set '{}' alone: the code system '{url}' was not checked ({why})",
+                            vs_label(vs)
+                        ),
+                    )
+                    .at(p.system.clone())
+                    .id(MEMBERSHIP_BY_VALUE_SET),
+                );
                 if let (Some(given), false) = (&input.display, opts.membership_only) {
-                    let ok = hit
+                    let accepted: Vec<&str> = hit
                         .label
                         .iter()
                         .chain(hit.designations.iter().map(|d| &d.value))
-                        .any(|d| d == given);
-                    if !ok && hit.label.is_some() {
+                        .map(String::as_str)
+                        .collect();
+                    if !accepted.contains(&given.as_str()) && hit.label.is_some() {
                         push_display_issue(
                             &mut out,
                             opts,
@@ -353,6 +380,7 @@ fn check_coding(
                                 hit.label.as_deref().unwrap_or(""),
                                 vs.meta.language.as_deref(),
                             ),
+                            &accepted,
                             &p,
                         );
                     }
@@ -517,6 +545,10 @@ fn check_coding(
             if !any_language {
                 let expected = out.display.clone().unwrap_or_default();
                 let before = out.issues.len();
+                let alternatives: Vec<&str> = concept
+                    .display_candidates()
+                    .chain(labels.iter().copied())
+                    .collect();
                 push_display_issue(
                     &mut out,
                     opts,
@@ -524,6 +556,7 @@ fn check_coding(
                     &url,
                     code,
                     (&expected, cs.meta.language.as_deref()),
+                    &alternatives,
                     &p,
                 );
                 if out.issues[before..].iter().any(Issue::is_error) {
@@ -594,6 +627,7 @@ fn check_coding(
                     &url,
                     code,
                     (&expected, cs.meta.language.as_deref()),
+                    &localised,
                     &p,
                 );
                 if out.issues[before..].iter().any(Issue::is_error) {
@@ -608,6 +642,7 @@ fn check_coding(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn push_display_issue(
     out: &mut CodingCheck,
     opts: &Options,
@@ -615,6 +650,7 @@ fn push_display_issue(
     system: &str,
     code: &str,
     (expected, expected_lang): (&str, Option<&str>),
+    alternatives: &[&str],
     p: &Paths,
 ) {
     let severity = if opts.lenient_display {
@@ -635,9 +671,21 @@ fn push_display_issue(
         asked.join(", ")
     };
     let lang = expected_lang.map(|l| format!(" ({l})")).unwrap_or_default();
-    let text = format!(
+    let mut text = format!(
         "Wrong Display Name '{given}' for {system}#{code}. Valid display is '{expected}'{lang} (for the language(s) '{asked}')"
     );
+    // A typo rather than a wrong code: say so, in the same issue (validators match the
+    // sentence above; the clause only adds to it).
+    let near = std::iter::once(expected)
+        .chain(alternatives.iter().copied())
+        .find_map(|d| typographic_difference(given, d).map(|k| (d, k)));
+    if let Some((d, kind)) = near {
+        if d == expected {
+            text.push_str(&format!(" \u{2014} {}", kind.describe()));
+        } else {
+            text.push_str(&format!(" \u{2014} {} from '{d}'", kind.describe()));
+        }
+    }
     out.issues.push(
         Issue::new(severity, "invalid", "invalid-display", text)
             .at(p.display.clone())
@@ -665,6 +713,9 @@ fn not_in_vs(system: &str, code: &str, display: Option<&str>, vs: &ValueSet, pat
     .at(path.to_string())
     .id("None_of_the_provided_codes_are_in_the_value_set_one")
 }
+
+/// Message id of the note saying membership was decided by the value set alone.
+const MEMBERSHIP_BY_VALUE_SET: &str = "VALUESET_MEMBERSHIP_WITHOUT_CODESYSTEM";
 
 /// Message id of the warning for a member the value set itself deprecates.
 const MEMBER_DEPRECATED: &str = "VALUESET_MEMBER_DEPRECATED";
@@ -718,7 +769,10 @@ fn imported_status_issues(scope: &Scope, vs: &ValueSet) -> Vec<Issue> {
 /// Whether an issue's text belongs in the summary `message` (notes about publication status
 /// and value-set deprecations are reported as issues only).
 fn in_message(i: &Issue) -> bool {
-    if i.tx_type == Some("status-check") || i.message_id == Some(MEMBER_DEPRECATED) {
+    if i.tx_type == Some("status-check")
+        || i.message_id == Some(MEMBER_DEPRECATED)
+        || i.message_id == Some(MEMBERSHIP_BY_VALUE_SET)
+    {
         return false;
     }
     match i.severity {
@@ -856,9 +910,18 @@ fn resolve_in_value_set(
             break;
         }
     }
-    let Some((spec, source, cs, hit)) = chosen else {
+    let Some((spec, source, cs, mut hit)) = chosen else {
         return Ok(None);
     };
+    // `compose.exclude` removes what an include selected (e.g. notSelectable grouping codes).
+    if hit.is_some() {
+        for exc in &vs.compose.exclude {
+            if component_hit(scope, exc, url, code, 0)?.is_some() {
+                hit = None;
+                break;
+            }
+        }
+    }
 
     let mut r = VsResolution {
         cs: cs.clone(),

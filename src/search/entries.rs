@@ -31,6 +31,11 @@ impl ScopeKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether this names the implicit value set of a code system.
+    pub fn is_code_system(&self) -> bool {
+        self.0.starts_with("cs|")
+    }
 }
 
 impl fmt::Display for ScopeKey {

@@ -67,7 +67,7 @@ pub struct SearchOptions {
 pub struct Ranked {
     /// Positions in the index's entries (see `SearchIndex::entry`).
     pub entries: Vec<u32>,
-    /// Found by the typo-tolerant fallback (nothing matched exactly).
+    /// Found by a fallback (typo-tolerant, or one word missing): nothing matched exactly.
     pub fuzzy: bool,
 }
 
@@ -232,7 +232,17 @@ impl SearchIndex {
             return Ok(Ranked::default());
         }
         let searcher = self.reader.searcher();
-        for mode in [Mode::Strict, Mode::Fuzzy] {
+        let fuzzy_useful = parsed
+            .units
+            .iter()
+            .flat_map(|u| &u.typed)
+            .any(|w| query::fuzzy_applies(w));
+        for mode in [Mode::Strict, Mode::Fuzzy, Mode::Relaxed] {
+            match mode {
+                Mode::Fuzzy if !fuzzy_useful => continue,
+                Mode::Relaxed if parsed.required().count() < 2 => break,
+                _ => {}
+            }
             let builder = Builder {
                 fields: &self.fields,
                 mode,
@@ -243,16 +253,8 @@ impl SearchIndex {
             if !hits.is_empty() {
                 return Ok(Ranked {
                     entries: self.rank(parsed, mode, hits),
-                    fuzzy: mode == Mode::Fuzzy,
+                    fuzzy: mode != Mode::Strict,
                 });
-            }
-            let fuzzy_useful = parsed
-                .units
-                .iter()
-                .flat_map(|u| &u.typed)
-                .any(|w| query::fuzzy_applies(w));
-            if !fuzzy_useful {
-                break;
             }
         }
         Ok(Ranked::default())

@@ -68,11 +68,14 @@ pub struct Unit {
 }
 
 /// Strict: typed words are exact prefixes. Fuzzy: the fallback when strict finds nothing,
-/// long words may be one edit away.
+/// long words may be one edit away. Relaxed: the last fallback, for a query of two or more
+/// required words: one of them may be missing ("pneumo communautaire" when no label says
+/// "communautaire"); the ranking puts first the candidates that miss fewest words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Strict,
     Fuzzy,
+    Relaxed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,6 +310,25 @@ impl Builder<'_> {
     fn text(&self, q: &ParsedQuery) -> Option<Box<dyn Query>> {
         if q.units.is_empty() {
             return None;
+        }
+        let required = q.required().count();
+        if self.mode == Mode::Relaxed && required >= 2 {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Must,
+                Box::new(BooleanQuery::with_minimum_required_clauses(
+                    q.required()
+                        .map(|u| (Occur::Should, self.unit(u)))
+                        .collect(),
+                    required - 1,
+                )),
+            )];
+            clauses.extend(
+                q.units
+                    .iter()
+                    .filter(|u| u.optional)
+                    .map(|u| (Occur::Should, self.unit(u))),
+            );
+            return Some(Box::new(BooleanQuery::new(clauses)));
         }
         let clauses = q
             .units

@@ -16,6 +16,8 @@ use super::query::{fuzzy_applies, Alternative, How, Mode, ParsedQuery, Piece, Un
 /// The sort key of one candidate; smaller is better.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RankKey {
+    /// Required units found nowhere in the entry (only in `Mode::Relaxed`).
+    missing: usize,
     not_code: bool,
     not_in_display: bool,
     derived: usize,
@@ -173,9 +175,29 @@ impl<'q> Ranker<'q> {
             .display
             .as_deref()
             .map(|d| Text::new(&mut self.analyzer, d));
-        let in_display = display
-            .as_ref()
-            .and_then(|t| field_hit(&self.required, t, mode));
+        // Relaxed: rank on the required units the entry has, and count the others.
+        let units: Vec<&Unit> = if mode == Mode::Relaxed {
+            let texts: Vec<Text> = e
+                .alts
+                .iter()
+                .chain(&e.descs)
+                .map(|a| Text::new(&mut self.analyzer, a))
+                .collect();
+            self.required
+                .iter()
+                .copied()
+                .filter(|u| {
+                    display
+                        .iter()
+                        .chain(&texts)
+                        .any(|t| unit_hit(u, t, mode).is_some())
+                })
+                .collect()
+        } else {
+            self.required.clone()
+        };
+        let missing = self.required.len() - units.len();
+        let in_display = display.as_ref().and_then(|t| field_hit(&units, t, mode));
         let mut tier = 0;
         let mut best = in_display;
         if best.is_none() {
@@ -184,19 +206,17 @@ impl<'q> Ranker<'q> {
                 .iter()
                 .map(|a| Text::new(&mut self.analyzer, a))
                 .collect();
-            best = alts
-                .iter()
-                .filter_map(|t| field_hit(&self.required, t, mode))
-                .min();
+            best = alts.iter().filter_map(|t| field_hit(&units, t, mode)).min();
             tier = if best.is_some() {
                 1
-            } else if self.covered_across(display.as_ref(), &alts, e) {
+            } else if self.covered_across(&units, display.as_ref(), &alts, e) {
                 2
             } else {
                 3
             };
         }
         RankKey {
+            missing,
             not_code: code_key(&e.code) != self.query.code,
             not_in_display: in_display.is_none(),
             inside_words: best.map_or(usize::MAX, |b| b.inside_words),
@@ -214,14 +234,20 @@ impl<'q> Ranker<'q> {
     }
 
     /// Every required unit found somewhere: display, a designation or a description.
-    fn covered_across(&mut self, display: Option<&Text>, alts: &[Text], e: &Entry) -> bool {
+    fn covered_across(
+        &mut self,
+        units: &[&Unit],
+        display: Option<&Text>,
+        alts: &[Text],
+        e: &Entry,
+    ) -> bool {
         let descs: Vec<Text> = e
             .descs
             .iter()
             .map(|d| Text::new(&mut self.analyzer, d))
             .collect();
         let mode = self.mode;
-        self.required.iter().all(|u| {
+        units.iter().all(|u| {
             display
                 .into_iter()
                 .chain(alts)

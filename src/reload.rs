@@ -1,0 +1,186 @@
+//! Reload without downtime: a release is loaded, checked, turned into a catalog and a search
+//! index aside, and only then swapped in whole; a refused release changes nothing. Requests in
+//! flight finish on the snapshot they started with; the search cache lives in the index, so a
+//! new snapshot starts with an empty cache.
+//!
+//! The resources of the previous release that the new one does not have (same `url|version`)
+//! are carried over for pinned (`version=`) requests; unpinned requests get the new release.
+//!
+//! Blocking and CPU-bound: callers on an async runtime run it with `web::block`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::catalog::diff::{diff, ChangeSummary};
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::load::{load_dir, LoadError};
+use crate::search::SearchIndex;
+use crate::state::{AppState, Snapshot};
+
+/// Where and when a snapshot's data was loaded, and what changed from the one before.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReleaseInfo {
+    /// The data folder, symlinks resolved, as it was at load time.
+    pub source: String,
+    /// When the snapshot was installed (`YYYY-MM-DDThh:mm:ssZ`).
+    pub loaded_at: String,
+    /// Reading and checking the files, building the catalog (ms).
+    pub load_ms: u64,
+    /// Opening or building the search index (ms).
+    pub index_ms: u64,
+    /// Resource versions of the previous release kept for pinned requests.
+    pub carried_versions: usize,
+    /// What changed from the previous snapshot.
+    pub changes: ChangeSummary,
+}
+
+impl ReleaseInfo {
+    /// For a snapshot installed without going through `reload` (tests, embedding).
+    pub fn unmeasured(source: String) -> Self {
+        ReleaseInfo {
+            source,
+            loaded_at: crate::fhir::now_instant(),
+            ..Default::default()
+        }
+    }
+}
+
+/// What a snapshot holds, for `/health/ready` and `/admin/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub ready: bool,
+    pub generation: u64,
+    pub source: String,
+    pub loaded_at: String,
+    pub load_ms: u64,
+    pub index_ms: u64,
+    /// Current tables (code systems, value sets and concept maps answered unpinned).
+    pub tables: usize,
+    pub code_systems: usize,
+    pub value_sets: usize,
+    pub concept_maps: usize,
+    /// Concepts of the current code systems.
+    pub concepts: usize,
+    pub carried_versions: usize,
+    pub search_entries: usize,
+}
+
+impl Status {
+    pub fn of(snapshot: &Snapshot) -> Status {
+        let cat = &snapshot.catalog;
+        let code_systems = cat.code_systems.current().count();
+        let value_sets = cat.value_sets.current().count();
+        let concept_maps = cat.concept_maps.current().count();
+        let release = snapshot.release.as_deref();
+        Status {
+            ready: release.is_some(),
+            generation: snapshot.generation,
+            source: release.map(|r| r.source.clone()).unwrap_or_default(),
+            loaded_at: release.map(|r| r.loaded_at.clone()).unwrap_or_default(),
+            load_ms: release.map_or(0, |r| r.load_ms),
+            index_ms: release.map_or(0, |r| r.index_ms),
+            tables: code_systems + value_sets + concept_maps,
+            code_systems,
+            value_sets,
+            concept_maps,
+            concepts: cat.current_concept_count(),
+            carried_versions: cat.code_systems.carried_len()
+                + cat.value_sets.carried_len()
+                + cat.concept_maps.carried_len(),
+            search_entries: snapshot.search.as_ref().map_or(0, |s| s.len()),
+        }
+    }
+}
+
+/// The answer to a successful reload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub status: Status,
+    pub changes: ChangeSummary,
+}
+
+fn refused(path: &Path, message: String) -> Error {
+    Error::ReleaseRefused(vec![LoadError::new(
+        path.display().to_string(),
+        None,
+        None,
+        message,
+    )])
+}
+
+/// The folder to load: `requested`, or the configured data folder; symlinks are resolved
+/// now, so a re-pointed `current` link is followed.
+fn resolve(state: &AppState, requested: Option<&Path>) -> Result<PathBuf> {
+    let path = requested
+        .or(state.config.data.as_deref())
+        .ok_or_else(|| Error::Invalid("no data folder configured and none given".into()))?;
+    std::fs::canonicalize(path).map_err(|e| refused(path, format!("cannot read: {e}")))
+}
+
+fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> {
+    let built = match &state.config.index {
+        Some(dir) => SearchIndex::open_or_build(dir, catalog).map(|(ix, provenance)| {
+            tracing::info!("search index {provenance:?} in {}", dir.display());
+            ix
+        }),
+        None => SearchIndex::build_in_ram(catalog),
+    };
+    built
+        .map(Arc::new)
+        .map_err(|e| Error::Internal(format!("release refused: {e}")))
+}
+
+/// Loads `requested` (or the configured data folder), builds its catalog and index aside and
+/// swaps them in. On any error nothing changes and every error is returned. One reload runs
+/// at a time; a second waits for the first.
+pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
+    let _one_at_a_time = state
+        .reload_lock
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let path = resolve(state, requested)?;
+    let started = Instant::now();
+    let data = load_dir(&path).map_err(Error::ReleaseRefused)?;
+    let mut catalog = Catalog::from_dataset(data);
+    let previous = state.snapshot();
+    let changes = diff(&previous.catalog, &catalog);
+    let carried_versions = if previous.release.is_some() {
+        catalog.carry_over(&previous.catalog)
+    } else {
+        0
+    };
+    drop(previous);
+    let load_ms = started.elapsed().as_millis() as u64;
+    let indexing = Instant::now();
+    let search = build_index(state, &catalog)?;
+    let index_ms = indexing.elapsed().as_millis() as u64;
+    let release = ReleaseInfo {
+        source: path.display().to_string(),
+        loaded_at: crate::fhir::now_instant(),
+        load_ms,
+        index_ms,
+        carried_versions,
+        changes: changes.clone(),
+    };
+    let generation = state.install(catalog, Some(search), release);
+    let snapshot = state.snapshot();
+    tracing::info!(
+        generation,
+        load_ms,
+        index_ms,
+        "reloaded {} ({} tables changed, {} added, {} removed)",
+        path.display(),
+        changes.tables_changed.len(),
+        changes.tables_added.len(),
+        changes.tables_removed.len()
+    );
+    Ok(Report {
+        status: Status::of(&snapshot),
+        changes,
+    })
+}
