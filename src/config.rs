@@ -40,9 +40,14 @@ pub struct ServeConfig {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "NOSTERM_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
     pub max_body: usize,
-    /// Largest expansion returned without paging (`too-costly` beyond).
+    /// Largest expansion returned without paging (`too-costly` beyond). A request's
+    /// `X-TOO-COSTLY-THRESHOLD` header can lower it, never raise it.
     #[arg(long, env = "NOSTERM_MAX_EXPANSION", default_value_t = 10_000)]
     pub max_expansion: usize,
+    #[command(flatten)]
+    pub limits: Limits,
+    #[command(flatten)]
+    pub net: NetLimits,
     /// Enables `/admin/reload` and `/admin/status`, callable with `Authorization: Bearer
     /// <token>`. Off when unset. Prefer the environment variable (a flag shows in `ps`).
     #[arg(long, env = "NOSTERM_ADMIN_TOKEN", hide_env_values = true)]
@@ -52,6 +57,67 @@ pub struct ServeConfig {
     /// error).
     #[arg(long, env = "NOSTERM_LENIENT_DISPLAY")]
     pub lenient_display: bool,
+}
+
+/// Per-request limits enforced by the app (each refusal is an OperationOutcome).
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Most parameters in one request (query, form and `Parameters` body together, nested
+    /// `part`s included); `too-costly` beyond.
+    #[arg(long, env = "NOSTERM_MAX_PARAMS", default_value_t = 1_000)]
+    pub max_params: usize,
+    /// Most `tx-resource` parameters in one request; `too-costly` beyond.
+    #[arg(long, env = "NOSTERM_MAX_TX_RESOURCES", default_value_t = 200)]
+    pub max_tx_resources: usize,
+    /// Largest single `tx-resource` (or inline `valueSet`), in bytes of compact JSON;
+    /// `too-costly` beyond.
+    #[arg(long, env = "NOSTERM_MAX_TX_RESOURCE_SIZE", default_value_t = 4 * 1024 * 1024)]
+    pub max_tx_resource_size: usize,
+    /// Longest `$expand` `filter`, in characters; `too-costly` beyond.
+    #[arg(long, env = "NOSTERM_MAX_FILTER", default_value_t = 256)]
+    pub max_filter: usize,
+    /// Time budget of one operation (`$expand`, `$validate-code`, …) in milliseconds, body
+    /// reading excluded: 503 `too-costly` beyond. The work runs off the HTTP workers.
+    #[arg(long, env = "NOSTERM_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Time allowed to receive a request body, in milliseconds: 408 beyond.
+    #[arg(long, env = "NOSTERM_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_params: 1_000,
+            max_tx_resources: 200,
+            max_tx_resource_size: 4 * 1024 * 1024,
+            max_filter: 256,
+            request_timeout_ms: 30_000,
+            body_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// Connection limits of the HTTP server (`HttpServer`), outside the app.
+#[derive(Debug, Clone, Args)]
+pub struct NetLimits {
+    /// Most concurrent connections per worker; further ones wait in the accept backlog.
+    #[arg(long, env = "NOSTERM_MAX_CONNECTIONS", default_value_t = 1_024)]
+    pub max_connections: usize,
+    /// Time allowed to receive a request's head (line and headers), in milliseconds; a
+    /// slower client gets 408 and is disconnected. Idle keep-alive connections close
+    /// after the same time.
+    #[arg(long, env = "NOSTERM_CLIENT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub client_timeout_ms: u64,
+}
+
+impl Default for NetLimits {
+    fn default() -> Self {
+        NetLimits {
+            max_connections: 1_024,
+            client_timeout_ms: 5_000,
+        }
+    }
 }
 
 /// A secret setting: never printed (`Debug` shows `***`).
@@ -105,6 +171,7 @@ pub struct AppConfig {
     pub admin_token: Option<Secret>,
     /// Default of `lenient-display-validation`.
     pub lenient_display: bool,
+    pub limits: Limits,
 }
 
 impl Default for AppConfig {
@@ -116,6 +183,7 @@ impl Default for AppConfig {
             index: None,
             admin_token: None,
             lenient_display: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -129,6 +197,7 @@ impl From<&ServeConfig> for AppConfig {
             index: Some(c.index.clone()),
             admin_token: c.admin_token.clone(),
             lenient_display: c.lenient_display,
+            limits: c.limits.clone(),
         }
     }
 }

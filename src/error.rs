@@ -37,6 +37,12 @@ pub enum Error {
     /// The request body exceeds the configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The client did not send its request body within the configured time.
+    #[error("{0}")]
+    ClientTimeout(String),
+    /// The operation ran past the per-request time budget (the answer is given up).
+    #[error("{0}")]
+    DeadlineExceeded(String),
     /// A bug: should never reach a client, but if it does it is an OperationOutcome.
     #[error("{0}")]
     Internal(String),
@@ -65,6 +71,8 @@ impl Error {
             Error::InvalidValueSet(_) => 422,
             Error::VersionCheck(_) => 400,
             Error::PayloadTooLarge(_) => 413,
+            Error::ClientTimeout(_) => 408,
+            Error::DeadlineExceeded(_) => 503,
             Error::Internal(_) => 500,
             Error::Unauthorized(_) => 401,
             Error::Unavailable(_) => 503,
@@ -79,7 +87,10 @@ impl Error {
             Error::NotFound(_) | Error::UnknownSystem { .. } => "not-found",
             Error::Unprocessable(_) => "processing",
             Error::NotSupported(_) | Error::MethodNotAllowed(_) => "not-supported",
-            Error::TooCostly(_) | Error::PayloadTooLarge(_) => "too-costly",
+            Error::TooCostly(_) | Error::PayloadTooLarge(_) | Error::DeadlineExceeded(_) => {
+                "too-costly"
+            }
+            Error::ClientTimeout(_) => "timeout",
             Error::Internal(_) | Error::VersionCheck(_) => "exception",
             Error::InvalidValueSet(_) => "processing",
             Error::Unauthorized(_) => "login",

@@ -8,6 +8,7 @@ pub mod error;
 pub mod fhir;
 pub mod http;
 pub mod load;
+pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod reload;

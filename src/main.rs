@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use actix_web::{web, HttpServer};
+use actix_web::web;
 use clap::Parser;
 use nosterm::config::{AppConfig, CheckConfig, Cli, Command, ServeConfig};
 use nosterm::error::Error;
@@ -61,12 +61,8 @@ fn serve(cfg: ServeConfig) -> ExitCode {
     });
     let result = actix_web::rt::System::new().block_on(async move {
         let app_state = state.clone();
-        let server = HttpServer::new(move || nosterm::create_app(app_state.clone()))
-            .workers(workers)
-            .backlog(4096)
-            .bind(&cfg.addr)?;
-        let addrs = server.addrs();
-        let running = server.run();
+        let (running, addrs) =
+            nosterm::http::server::bind(app_state, &cfg.addr, workers, &cfg.net)?;
         let handle = running.handle();
         let first = state.clone();
         match web::block(move || reload(&first, None)).await {
@@ -145,13 +141,18 @@ async fn reload_on_sighup(state: web::Data<AppState>) {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NOSTERM_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NOSTERM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // NOSTERM_LOG_FORMAT=json: one JSON object per line, with the request span's fields
+    // (request_id, method, path, operation).
+    if std::env::var("NOSTERM_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().with_current_span(true).init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(cfg) => serve(cfg),

@@ -210,6 +210,39 @@ fn compare_kind<T: Canonical>(
     }
 }
 
+/// What changed in one table between two of its versions (any two, not only the current).
+fn version_change<T: Canonical>(
+    kind: &'static str,
+    old: &T,
+    new: &T,
+    items: fn(&T) -> Items,
+) -> TableChange {
+    let mut change = TableChange {
+        kind,
+        url: new.meta().url.clone(),
+        old_version: old.meta().version.clone(),
+        new_version: new.meta().version.clone(),
+        ..Default::default()
+    };
+    compare_items(&mut change, &items(old), &items(new));
+    change
+}
+
+/// What changed in a code system from version `old` to version `new`.
+pub fn code_system_change(old: &CodeSystem, new: &CodeSystem) -> TableChange {
+    version_change("CodeSystem", old, new, cs_items)
+}
+
+/// What changed in a value set's enumerated members from version `old` to version `new`.
+pub fn value_set_change(old: &ValueSet, new: &ValueSet) -> TableChange {
+    version_change("ValueSet", old, new, vs_items)
+}
+
+/// What changed in a concept map's mappings from version `old` to version `new`.
+pub fn concept_map_change(old: &ConceptMap, new: &ConceptMap) -> TableChange {
+    version_change("ConceptMap", old, new, cm_items)
+}
+
 /// The changes from `old` to `new`.
 pub fn diff(old: &Catalog, new: &Catalog) -> ChangeSummary {
     let mut out = ChangeSummary::default();

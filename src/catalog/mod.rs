@@ -2,6 +2,7 @@
 //! URL, OID, id and code. A new snapshot is built aside and swapped in whole on reload.
 
 pub mod diff;
+pub mod memo;
 pub mod version;
 
 use std::collections::{HashMap, HashSet};
@@ -228,6 +229,8 @@ pub struct Catalog {
     oid_to_url: HashMap<String, String>,
     /// Supplements by the canonical URL they supplement.
     supplements: HashMap<String, Vec<Arc<CodeSystem>>>,
+    /// What operations derive from this snapshot and keep (e.g. value-set enumerations).
+    pub memo: memo::Memo,
 }
 
 impl Catalog {

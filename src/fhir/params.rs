@@ -23,8 +23,13 @@ pub enum ParamValue {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params(pub Vec<(String, ParamValue)>);
 
-/// Upper bound on the number of parameters in one request.
+/// Default upper bound on the number of parameters in one request (`--max-params` sets the
+/// one the HTTP layer enforces).
 pub const MAX_PARAMS: usize = 1_000;
+
+fn too_many(n: usize, max: usize) -> Error {
+    Error::TooCostly(format!("Too many parameters ({n}, limit {max})"))
+}
 
 fn coding_from(v: &Value) -> CodingInput {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
@@ -39,26 +44,43 @@ fn coding_from(v: &Value) -> CodingInput {
 impl Params {
     /// Reads a FHIR `Parameters` resource.
     pub fn from_json(body: &Value) -> Result<Params> {
+        Self::from_json_limited(body, MAX_PARAMS)
+    }
+
+    /// Reads a FHIR `Parameters` resource of at most `max` parameters, nested parts included.
+    pub fn from_json_limited(body: &Value, max: usize) -> Result<Params> {
         if body.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
             return Err(Error::Invalid(
                 "The request body must be a FHIR Parameters resource".into(),
             ));
         }
-        Self::from_parameter_array(body.get("parameter"))
+        let params = Self::from_parameter_array(body.get("parameter"), max)?;
+        match params.count() {
+            n if n > max => Err(too_many(n, max)),
+            _ => Ok(params),
+        }
     }
 
-    fn from_parameter_array(arr: Option<&Value>) -> Result<Params> {
+    /// Number of parameters, nested `part`s included.
+    pub fn count(&self) -> usize {
+        self.0
+            .iter()
+            .map(|(_, v)| match v {
+                ParamValue::Parts(p) => 1 + p.count(),
+                _ => 1,
+            })
+            .sum()
+    }
+
+    fn from_parameter_array(arr: Option<&Value>, max: usize) -> Result<Params> {
         let Some(arr) = arr else {
             return Ok(Params::default());
         };
         let arr = arr
             .as_array()
             .ok_or_else(|| Error::Invalid("Parameters.parameter must be an array".into()))?;
-        if arr.len() > MAX_PARAMS {
-            return Err(Error::TooCostly(format!(
-                "Too many parameters ({}, limit {MAX_PARAMS})",
-                arr.len()
-            )));
+        if arr.len() > max {
+            return Err(too_many(arr.len(), max));
         }
         let mut out = Vec::with_capacity(arr.len());
         for p in arr {
@@ -67,17 +89,20 @@ impl Params {
                 .and_then(Value::as_str)
                 .ok_or_else(|| Error::Invalid("A parameter has no name".into()))?
                 .to_string();
-            out.push((name, Self::value_of(p)?));
+            out.push((name, Self::value_of(p, max)?));
         }
         Ok(Params(out))
     }
 
-    fn value_of(p: &Value) -> Result<ParamValue> {
+    fn value_of(p: &Value, max: usize) -> Result<ParamValue> {
         if let Some(r) = p.get("resource") {
             return Ok(ParamValue::Resource(r.clone()));
         }
         if let Some(parts) = p.get("part") {
-            return Ok(ParamValue::Parts(Self::from_parameter_array(Some(parts))?));
+            return Ok(ParamValue::Parts(Self::from_parameter_array(
+                Some(parts),
+                max,
+            )?));
         }
         let Some(obj) = p.as_object() else {
             return Err(Error::Invalid("A parameter must be an object".into()));
@@ -115,14 +140,17 @@ impl Params {
 
     /// Reads a query string (`a=1&b=2`); every value is a primitive.
     pub fn from_query(query: &str) -> Result<Params> {
+        Self::from_query_limited(query, MAX_PARAMS)
+    }
+
+    /// Reads a query string of at most `max` parameters (counted before decoding).
+    pub fn from_query_limited(query: &str, max: usize) -> Result<Params> {
+        let n = query.split('&').filter(|p| !p.is_empty()).count();
+        if n > max {
+            return Err(too_many(n, max));
+        }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|e| Error::Invalid(format!("Malformed query string: {e}")))?;
-        if pairs.len() > MAX_PARAMS {
-            return Err(Error::TooCostly(format!(
-                "Too many parameters ({}, limit {MAX_PARAMS})",
-                pairs.len()
-            )));
-        }
         Ok(Params(
             pairs
                 .into_iter()

@@ -2,10 +2,13 @@
 
 mod admin;
 mod metadata;
+mod observe;
 mod operations;
 mod request;
 mod resources;
+pub mod server;
 mod svs;
+mod ui;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -113,6 +116,7 @@ pub fn create_app(
 > {
     let admin = state.config.admin_token.is_some();
     App::new()
+        .wrap(actix_web::middleware::from_fn(observe::observe))
         .app_data(state)
         .app_data(
             web::QueryConfig::default().error_handler(|e, _| {
@@ -122,5 +126,7 @@ pub fn create_app(
         .configure(configure)
         .configure(|cfg| admin::configure(cfg, admin))
         .configure(svs::configure)
+        .configure(ui::configure)
+        .configure(observe::configure)
         .default_service(web::to(not_found))
 }

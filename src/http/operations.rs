@@ -2,13 +2,16 @@
 //! `$translate`, `$batch-validate-code`. Each handler reads parameters, calls `ops`, renders.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::fhir_response;
-use super::request::{languages, overlay, read_body, read_params};
+use super::request::{
+    check_resource_size, languages, overlay, read_body_within, read_params, RequestHead,
+};
 use super::resources::{read, ResourceType};
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
@@ -37,7 +40,7 @@ pub async fn get_resource_or_op(
     let (rtype, seg) = path.into_inner();
     let rt = ResourceType::parse(&rtype)?;
     if let Some(op) = seg.strip_prefix('$') {
-        return run(&req, rt, None, op, &[], &state);
+        return run_bounded(&req, rt, None, op, Vec::new(), state).await;
     }
     super::request::check_format(&req)?;
     let summary = Params::from_query_all(req.query_string())?
@@ -61,8 +64,8 @@ pub async fn post_op(
     let rt = ResourceType::parse(&rtype)?;
     match seg.strip_prefix('$') {
         Some(op) => {
-            let body = read_body(payload, state.config.max_body).await?;
-            run(&req, rt, None, op, &body, &state)
+            let body = read_body_limited(payload, &state).await?;
+            run_bounded(&req, rt, None, op, body, state).await
         }
         None => Err(Error::MethodNotAllowed(
             "This terminology server is read-only: create, update and delete are not supported"
@@ -83,21 +86,56 @@ pub async fn instance_op(
     let op = seg
         .strip_prefix('$')
         .ok_or_else(|| Error::NotFound(format!("No endpoint {}", req.path())))?;
-    let body = read_body(payload, state.config.max_body).await?;
-    run(&req, rt, Some(&id), op, &body, &state)
+    let body = read_body_limited(payload, &state).await?;
+    run_bounded(&req, rt, Some(&id), op, body, state).await
+}
+
+/// The body, within `--max-body` bytes and `--body-timeout-ms`.
+async fn read_body_limited(payload: web::Payload, state: &AppState) -> Result<Vec<u8>> {
+    let limits = &state.config.limits;
+    read_body_within(
+        payload,
+        state.config.max_body,
+        Duration::from_millis(limits.body_timeout_ms),
+    )
+    .await
+}
+
+/// Runs the operation off the HTTP workers, within the time budget (`--request-timeout-ms`):
+/// past it the answer is 503 `too-costly` and the result, when it comes, is dropped.
+async fn run_bounded(
+    req: &HttpRequest,
+    rt: ResourceType,
+    id: Option<&str>,
+    op: &str,
+    body: Vec<u8>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let head = RequestHead::of(req);
+    let (id, op) = (id.map(str::to_string), op.to_string());
+    let budget = Duration::from_millis(state.config.limits.request_timeout_ms);
+    let task = web::block(move || run(&head, rt, id.as_deref(), &op, &body, &state));
+    match actix_web::rt::time::timeout(budget, task).await {
+        Ok(Ok(answer)) => Ok(fhir_response(StatusCode::OK, &answer?)),
+        Ok(Err(e)) => Err(Error::Internal(format!("The operation failed: {e}"))),
+        Err(_) => Err(Error::DeadlineExceeded(format!(
+            "The operation did not complete within the time budget of {} ms",
+            budget.as_millis()
+        ))),
+    }
 }
 
 fn run(
-    req: &HttpRequest,
+    req: &RequestHead,
     rt: ResourceType,
     id: Option<&str>,
     op: &str,
     body: &[u8],
     state: &AppState,
-) -> Result<HttpResponse> {
-    let params = read_params(req, body)?;
+) -> Result<Value> {
+    let params = read_params(req, body, state.config.limits.max_params)?;
     let snapshot = state.snapshot();
-    let extra = overlay(&params)?;
+    let extra = overlay(&params, &state.config.limits)?;
     let scope = Scope {
         base: &snapshot.catalog,
         overlay: extra.as_ref(),
@@ -124,12 +162,12 @@ fn run(
             )))
         }
     };
-    Ok(fhir_response(StatusCode::OK, &body))
+    Ok(body)
 }
 
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
-    req: &'a HttpRequest,
+    req: &'a RequestHead,
     params: &'a Params,
     scope: Scope<'a>,
     id: Option<&'a str>,
@@ -294,6 +332,8 @@ impl<'a> Ctx<'a> {
                 .ok_or_else(|| Error::NotFound(format!("Resource ValueSet '{id}' not found")));
         }
         if let Some(r) = p.resource("valueSet")? {
+            let max = self.state.config.limits.max_tx_resource_size;
+            check_resource_size(r, max, "valueSet parameter")?;
             return match parse_resource(r)
                 .map_err(|e| Error::Invalid(format!("Invalid valueSet: {e}")))?
             {
@@ -370,7 +410,17 @@ impl<'a> Ctx<'a> {
             .get("X-TOO-COSTLY-THRESHOLD")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(self.state.config.max_expansion);
+            .map_or(self.state.config.max_expansion, |h| {
+                h.min(self.state.config.max_expansion)
+            });
+        let filter = p.str("filter")?.filter(|f| !f.trim().is_empty());
+        let max_filter = self.state.config.limits.max_filter;
+        if let Some(f) = filter.filter(|f| f.chars().count() > max_filter) {
+            return Err(Error::TooCostly(format!(
+                "The filter is too long ({} characters, limit {max_filter})",
+                f.chars().count()
+            )));
+        }
         let display_language = match p.str("displayLanguage")? {
             Some(l) => Some(l.to_string()),
             None => self
@@ -393,10 +443,7 @@ impl<'a> Ctx<'a> {
             active_only: p.bool("activeOnly")?.unwrap_or(false),
             include_designations: p.bool("includeDesignations")?.unwrap_or(false),
             languages: languages(self.req, p)?,
-            filter: p
-                .str("filter")?
-                .filter(|f| !f.trim().is_empty())
-                .map(str::to_string),
+            filter: filter.map(str::to_string),
             max_size: max,
             exclude_nested: p.bool("excludeNested")?.unwrap_or(false),
             rules: VersionRules {
@@ -544,7 +591,9 @@ impl<'a> Ctx<'a> {
         for v in outer.all("validation") {
             let inner = match v {
                 ParamValue::Parts(inner) => inner.clone(),
-                ParamValue::Resource(r) => Params::from_json(r)?,
+                ParamValue::Resource(r) => {
+                    Params::from_json_limited(r, self.state.config.limits.max_params)?
+                }
                 _ => {
                     return Err(Error::Invalid(
                         "Each 'validation' must be a Parameters resource".into(),

@@ -1,17 +1,59 @@
 //! Reading a request: parameters from query and body, format, languages, tx-resources.
 
-use actix_web::http::header;
+use std::time::Duration;
+
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::HttpRequest;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
+use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::fhir::params::{ParamValue, Params};
 use crate::load::{fhir_json::parse_resource, Resource};
 use crate::ops::display::Languages;
 
-/// Upper bound on inline resources (`tx-resource`) in one request.
-pub const MAX_TX_RESOURCES: usize = 200;
+/// What operations read of a request (query and headers), owned so that the work can run off
+/// the HTTP workers (`web::block`).
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    query: String,
+    headers: HeaderMap,
+}
+
+impl RequestHead {
+    pub fn of(req: &HttpRequest) -> Self {
+        RequestHead {
+            query: req.query_string().to_string(),
+            headers: req.headers().clone(),
+        }
+    }
+
+    pub fn query_string(&self) -> &str {
+        &self.query
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+/// `read_body`, bounded in time: a client that has not sent its whole body within `timeout`
+/// gets 408 (the connection is not held open by a slow sender).
+pub async fn read_body_within(
+    payload: actix_web::web::Payload,
+    max: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>> {
+    actix_web::rt::time::timeout(timeout, read_body(payload, max))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::ClientTimeout(format!(
+                "The request body was not received within {} ms",
+                timeout.as_millis()
+            )))
+        })
+}
 
 /// Reads the body up to `max` bytes; beyond, the request is refused (413) without reading on.
 pub async fn read_body(mut payload: actix_web::web::Payload, max: usize) -> Result<Vec<u8>> {
@@ -38,7 +80,11 @@ pub fn base_url(req: &HttpRequest) -> String {
 
 /// `_format` must be JSON if given.
 pub fn check_format(req: &HttpRequest) -> Result<()> {
-    let query = Params::from_query_all(req.query_string())?;
+    check_format_of(req.query_string())
+}
+
+fn check_format_of(query: &str) -> Result<()> {
+    let query = Params::from_query_all(query)?;
     if let Some(f) = query.str("_format")? {
         let f = f.to_ascii_lowercase();
         if !(f == "json" || f.contains("json")) {
@@ -50,10 +96,21 @@ pub fn check_format(req: &HttpRequest) -> Result<()> {
     Ok(())
 }
 
-/// Parameters from the query string, and from a POSTed Parameters (or form) body.
-pub fn read_params(req: &HttpRequest, body: &[u8]) -> Result<Params> {
-    check_format(req)?;
-    let mut params = Params::from_query(req.query_string())?;
+/// Parameters from the query string, and from a POSTed Parameters (or form) body, at most
+/// `max_params` in all (nested parts included).
+pub fn read_params(req: &RequestHead, body: &[u8], max_params: usize) -> Result<Params> {
+    let params = read_params_unbounded(req, body, max_params)?;
+    match params.count() {
+        n if n > max_params => Err(Error::TooCostly(format!(
+            "Too many parameters ({n}, limit {max_params})"
+        ))),
+        _ => Ok(params),
+    }
+}
+
+fn read_params_unbounded(req: &RequestHead, body: &[u8], max: usize) -> Result<Params> {
+    check_format_of(req.query_string())?;
+    let mut params = Params::from_query_limited(req.query_string(), max)?;
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(params);
     }
@@ -66,7 +123,7 @@ pub fn read_params(req: &HttpRequest, body: &[u8]) -> Result<Params> {
     if ctype.starts_with("application/x-www-form-urlencoded") {
         let text = std::str::from_utf8(body)
             .map_err(|_| Error::Invalid("The form body is not UTF-8".into()))?;
-        params.merge(Params::from_query(text)?);
+        params.merge(Params::from_query_limited(text, max)?);
         return Ok(params);
     }
     if ctype.contains("xml") {
@@ -76,12 +133,12 @@ pub fn read_params(req: &HttpRequest, body: &[u8]) -> Result<Params> {
     }
     let json: Value = serde_json::from_slice(body)
         .map_err(|e| Error::Invalid(format!("The request body is not valid JSON: {e}")))?;
-    params.merge(Params::from_json(&json)?);
+    params.merge(Params::from_json_limited(&json, max)?);
     Ok(params)
 }
 
 /// Language preferences: `displayLanguage` wins over `Accept-Language`.
-pub fn languages(req: &HttpRequest, params: &Params) -> Result<Languages> {
+pub fn languages(req: &RequestHead, params: &Params) -> Result<Languages> {
     if let Some(l) = params.str("displayLanguage")? {
         return Ok(Languages::parse(l));
     }
@@ -93,8 +150,36 @@ pub fn languages(req: &HttpRequest, params: &Params) -> Result<Languages> {
         .unwrap_or_default())
 }
 
+/// Counts the bytes of compact JSON without writing them.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An inline resource (`tx-resource`, `valueSet`) must be at most `max` bytes of compact JSON.
+pub fn check_resource_size(resource: &Value, max: usize, what: &str) -> Result<()> {
+    let mut n = ByteCount(0);
+    serde_json::to_writer(&mut n, resource)
+        .map_err(|e| Error::Invalid(format!("Invalid {what}: {e}")))?;
+    if n.0 > max {
+        return Err(Error::TooCostly(format!(
+            "A {what} is too large ({} bytes, limit {max})",
+            n.0
+        )));
+    }
+    Ok(())
+}
+
 /// The request's own resources (`tx-resource`), as an overlay catalog.
-pub fn overlay(params: &Params) -> Result<Option<Catalog>> {
+pub fn overlay(params: &Params, limits: &Limits) -> Result<Option<Catalog>> {
+    let max_count = limits.max_tx_resources;
     let resources: Vec<&Value> = params
         .all("tx-resource")
         .filter_map(|v| match v {
@@ -102,14 +187,18 @@ pub fn overlay(params: &Params) -> Result<Option<Catalog>> {
             _ => None,
         })
         .collect();
-    if resources.is_empty() {
+    let contained = contained_value_sets(params);
+    if resources.is_empty() && contained.is_empty() {
         return Ok(None);
     }
-    if resources.len() > MAX_TX_RESOURCES {
+    if resources.len() > max_count {
         return Err(Error::TooCostly(format!(
-            "Too many tx-resource parameters ({}, limit {MAX_TX_RESOURCES})",
+            "Too many tx-resource parameters ({}, limit {max_count})",
             resources.len()
         )));
+    }
+    for r in &resources {
+        check_resource_size(r, limits.max_tx_resource_size, "tx-resource")?;
     }
     let mut cat = Catalog::default();
     for r in resources {
@@ -120,5 +209,31 @@ pub fn overlay(params: &Params) -> Result<Option<Catalog>> {
             Resource::Alias { .. } => {}
         }
     }
+    for vs in contained {
+        cat.add_value_set(vs);
+    }
     Ok(Some(cat))
+}
+
+/// Value sets contained in an inline `valueSet` parameter, registered under the local
+/// reference (`#id`) by which the container's compose names them.
+fn contained_value_sets(params: &Params) -> Vec<crate::model::ValueSet> {
+    let Ok(Some(container)) = params.resource("valueSet") else {
+        return Vec::new();
+    };
+    let Some(contained) = container.get("contained").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    contained
+        .iter()
+        .filter_map(|c| match parse_resource(c) {
+            Ok(Resource::ValueSet(mut vs)) => {
+                let id = c.get("id").and_then(Value::as_str)?;
+                vs.meta.url = format!("#{id}");
+                vs.meta.version = None;
+                Some(vs)
+            }
+            _ => None,
+        })
+        .collect()
 }

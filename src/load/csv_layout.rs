@@ -79,14 +79,34 @@ const PUBLICATION_STATUS: &[&str] = &["draft", "active", "retired", "unknown"];
 /// Loads the catalog of `folder` and every table it lists. `rel` is the folder's path
 /// relative to the data root (`""` or `"csv/"`), used to name files in errors.
 pub fn load_folder(folder: &Path, rel: &str) -> FolderLoad {
+    load_from(
+        &|name| {
+            let path = folder.join(name);
+            path.is_file().then(|| std::fs::read(path))
+        },
+        rel,
+    )
+}
+
+/// The CSV layout from files in memory (`catalog.csv` and the tables, by file name): the
+/// same checks as `load_folder`, without the file system (fuzzing, tests).
+pub fn load_files(files: &HashMap<String, Vec<u8>>, rel: &str) -> FolderLoad {
+    load_from(&|name| files.get(name).map(|b| Ok(b.clone())), rel)
+}
+
+/// A folder's files by name: `None` when there is no such file.
+type Source<'a> = dyn Fn(&str) -> Option<std::io::Result<Vec<u8>>> + 'a;
+
+fn load_from(source: &Source, rel: &str) -> FolderLoad {
     let mut out = FolderLoad::default();
     let catalog_name = format!("{rel}catalog.csv");
-    let rows = match read_table(
-        &folder.join("catalog.csv"),
-        &catalog_name,
-        CATALOG_COLUMNS,
-        &[],
-    ) {
+    let catalog = source("catalog.csv").unwrap_or_else(|| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        ))
+    });
+    let rows = match read_table(catalog, &catalog_name, CATALOG_COLUMNS, &[]) {
         Ok(t) => parse_catalog(&t, &mut out.errors),
         Err(es) => {
             out.errors.extend(es);
@@ -102,7 +122,7 @@ pub fn load_folder(folder: &Path, rel: &str) -> FolderLoad {
         }
     }
     for row in &rows {
-        load_catalog_row(folder, rel, &catalog_name, row, &mut out);
+        load_catalog_row(source, rel, &catalog_name, row, &mut out);
     }
     out
 }
@@ -245,7 +265,7 @@ fn catalog_column(name: &str) -> Option<usize> {
 }
 
 fn load_catalog_row(
-    folder: &Path,
+    source: &Source,
     rel: &str,
     catalog: &str,
     row: &CatalogRow,
@@ -265,8 +285,7 @@ fn load_catalog_row(
         return;
     }
     let csv_name = row.csv_name();
-    let path = folder.join(&csv_name);
-    if !path.is_file() {
+    let Some(bytes) = source(&csv_name) else {
         out.errors.push(at(
             "url",
             format!(
@@ -275,14 +294,14 @@ fn load_catalog_row(
             ),
         ));
         return;
-    }
+    };
     let file = format!("{rel}{csv_name}");
     let (columns, optional) = match row.kind {
         Kind::Tre => (TRE_COLUMNS, TRE_OPTIONAL),
         Kind::Jdv => (JDV_COLUMNS, &[][..]),
         Kind::Ass => (ASS_COLUMNS, &[][..]),
     };
-    let table = match read_table(&path, &file, columns, optional) {
+    let table = match read_table(bytes, &file, columns, optional) {
         Ok(t) => t,
         Err(es) => {
             out.errors.extend(es);
@@ -691,12 +710,12 @@ impl Table {
 /// Reads a UTF-8 CSV (BOM allowed) whose header must hold `required` columns and may hold
 /// `optional` ones; every record must have as many fields as the header.
 fn read_table(
-    path: &Path,
+    bytes: std::io::Result<Vec<u8>>,
     file: &str,
     required: &[&str],
     optional: &[&str],
 ) -> Result<Table, Vec<LoadError>> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = bytes.map_err(|e| {
         vec![LoadError::new(
             file,
             None,

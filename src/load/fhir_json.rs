@@ -682,6 +682,7 @@ fn concept_set(i: &Obj, path: &Path) -> Result<ConceptSetComponent, String> {
         concepts,
         filters,
         value_sets: strings(i, "valueSet", path)?,
+        ..Default::default()
     })
 }
 

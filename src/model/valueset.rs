@@ -1,5 +1,8 @@
 //! ValueSet (a NOS JDV, a CI-SIS SVS value set, or any FHIR value set).
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use super::{Designation, ResourceMeta};
 
 /// `compose.include[].concept[]`: an enumerated member, optionally with the value set's own
@@ -30,6 +33,59 @@ pub struct ConceptSetComponent {
     pub concepts: Vec<ConceptReference>,
     pub filters: Vec<Filter>,
     pub value_sets: Vec<String>,
+    /// code → position in `concepts`, for `concept()`; built on first use (leave it default).
+    pub concept_index: ConceptIndex,
+}
+
+/// Enumerations shorter than this are searched linearly (faster than hashing).
+const INDEXED_FROM: usize = 16;
+
+impl ConceptSetComponent {
+    /// The enumerated concept with this code (the first one if listed twice): a hash look-up
+    /// for long enumerations (a 50,000-member JDV costs what a 5-member one does).
+    pub fn concept(&self, code: &str) -> Option<&ConceptReference> {
+        if self.concepts.len() < INDEXED_FROM {
+            return self.concepts.iter().find(|c| c.code == code);
+        }
+        let (indexed, map) = self.concept_index.0.get_or_init(|| {
+            let mut map = HashMap::with_capacity(self.concepts.len());
+            for (i, c) in self.concepts.iter().enumerate() {
+                map.entry(c.code.clone()).or_insert(i as u32);
+            }
+            (self.concepts.len(), map)
+        });
+        match map.get(code).and_then(|&i| self.concepts.get(i as usize)) {
+            Some(c) if c.code == code => Some(c),
+            // `concepts` changed after the index was built: fall back to a scan.
+            _ if *indexed != self.concepts.len() => self.concepts.iter().find(|c| c.code == code),
+            _ => None,
+        }
+    }
+}
+
+/// The look-up table of `ConceptSetComponent::concept`: derived data, so it is ignored by
+/// `==` and not copied by `clone` (the copy builds its own when first asked).
+#[derive(Default)]
+pub struct ConceptIndex(OnceLock<(usize, HashMap<String, u32>)>);
+
+impl Clone for ConceptIndex {
+    fn clone(&self) -> Self {
+        ConceptIndex::default()
+    }
+}
+
+impl PartialEq for ConceptIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ConceptIndex {}
+
+impl std::fmt::Debug for ConceptIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConceptIndex")
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

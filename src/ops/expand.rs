@@ -4,12 +4,12 @@ use std::collections::{HashMap, HashSet};
 
 use super::display::{display_for, Languages};
 use super::members::{
-    enumerate_traced, member_from_concept, resolve_include, Member, Selection, Trace, VersionRules,
+    enumerate_shared, member_from_concept, resolve_include, Member, Selection, Trace, VersionRules,
 };
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
 use crate::model::{Coding, Designation, PropertyValue, ValueSet};
-use crate::search::{ScopeKey, SearchOptions};
+use crate::search::{Entry, ScopeKey, SearchOptions};
 
 #[derive(Debug, Clone)]
 pub struct ExpandRequest {
@@ -154,16 +154,16 @@ fn catalog_scope_key(catalog: &Catalog, vs: &ValueSet) -> Option<ScopeKey> {
         .then(|| ScopeKey::value_set(&known.meta.url, known.meta.version.as_deref()))
 }
 
-/// `(system, code)` of the members matching `filter`, best first, from the search index of the
-/// catalog; `None` when the index does not apply (a value set or code system brought by the
-/// request, version rules that may pick other code system versions, no index) and the plain
-/// matcher must filter instead.
-fn indexed_matches(
-    scope: &Scope,
+/// The index entries (`system`, `code`) of the members matching `filter`, best first, from the
+/// search index of the catalog; `None` when the index does not apply (a value set or code
+/// system brought by the request, version rules that may pick other code system versions, no
+/// index) and the plain matcher must filter instead.
+fn indexed_matches<'s>(
+    scope: &Scope<'s>,
     vs: &ValueSet,
     filter: &str,
     req: &ExpandRequest,
-) -> Option<Ranks> {
+) -> Option<Vec<&'s Entry>> {
     let own_resources = scope
         .overlay
         .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
@@ -185,23 +185,14 @@ fn indexed_matches(
             return None;
         }
     };
-    let mut ranks = Ranks::new();
-    for (rank, e) in ranked
-        .entries
-        .iter()
-        .filter_map(|&p| index.entry(p))
-        .enumerate()
-    {
-        ranks
-            .entry(e.system.clone())
-            .or_default()
-            .insert(e.code.clone(), rank);
-    }
-    Some(ranks)
+    Some(
+        ranked
+            .entries
+            .iter()
+            .filter_map(|&p| index.entry(p))
+            .collect(),
+    )
 }
-
-/// system → code → rank (0 = best).
-type Ranks = HashMap<String, HashMap<String, usize>>;
 
 /// The display shown for a member under the requested languages.
 fn member_display(m: &Member, req: &ExpandRequest) -> Option<String> {
@@ -315,7 +306,7 @@ fn finish_page(
             let mut m = member_from_concept(cs, i, url);
             m.selection = Selection::WholeSystem;
             let display = member_display(&m, req);
-            item_of(m, display, req)
+            item_of(&m, display, req)
         })
         .collect();
     finish(selected, total, trace, req, 0)
@@ -332,42 +323,51 @@ pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expan
     if let Some(page) = whole_system_page(scope, vs, req)? {
         return Ok(page);
     }
-    let mut trace = Trace::default();
-    let mut members = enumerate_traced(scope, vs, &req.rules, &mut trace)?;
-    let mut query: Vec<String> = req.filter.as_deref().map(words).unwrap_or_default();
-    let ranks = req
+    // The members (enumerated once per snapshot for the catalog's own value sets), then those
+    // the request selects, in expansion order; only the page becomes expansion items.
+    let all = enumerate_shared(scope, vs, &req.rules)?;
+    let shown = |m: &&Member| !(req.active_only && m.inactive);
+    let indexed = req
         .filter
         .as_deref()
         .and_then(|f| indexed_matches(scope, vs, f, req));
-    if let Some(ranks) = ranks {
-        // The index has filtered and ranked: keep its matches, in its order.
-        let mut ranked: Vec<(usize, Member)> = members
-            .into_iter()
-            .filter_map(|m| {
-                let rank = ranks.get(m.system.as_str())?.get(m.code.as_str())?;
-                Some((*rank, m))
-            })
-            .collect();
-        ranked.sort_by_key(|(r, _)| *r);
-        members = ranked.into_iter().map(|(_, m)| m).collect();
-        query.clear();
-    }
-    let mut selected = Vec::new();
-    for m in members {
-        if req.active_only && m.inactive {
-            continue;
+    let chosen: Vec<&Member> = match (indexed, req.filter.as_deref()) {
+        // The index has filtered and ranked: its matches that are members, in its order.
+        (Some(entries), _) => {
+            let mut seen = HashSet::with_capacity(entries.len());
+            entries
+                .into_iter()
+                .filter_map(|e| all.position(&e.system, &e.code))
+                .filter(|&i| seen.insert(i))
+                .map(|i| &all.members[i])
+                .filter(shown)
+                .collect()
         }
-        let display = member_display(&m, req);
-        if !query.is_empty() && !text_matches(&query, &m, display.as_deref()) {
-            continue;
+        (None, Some(filter)) if !words(filter).is_empty() => {
+            let query = words(filter);
+            all.members
+                .iter()
+                .filter(shown)
+                .filter(|m| text_matches(&query, m, member_display(m, req).as_deref()))
+                .collect()
         }
-        selected.push(item_of(m, display, req));
-    }
-    let total = selected.len();
+        (None, _) => all.members.iter().filter(shown).collect(),
+    };
+    let total = chosen.len();
     if req.count.is_none() && total > req.max_size {
         return Err(too_costly(vs, total, req.max_size));
     }
-    finish(selected, total, trace, req, req.offset)
+    let mixed = mixed_versions(
+        &all.trace,
+        chosen.iter().map(|m| (m.system.as_str(), &m.version)),
+    );
+    let page = chosen
+        .into_iter()
+        .skip(req.offset)
+        .take(req.count.unwrap_or(usize::MAX))
+        .map(|m| item_of(m, member_display(m, req), req))
+        .collect();
+    Ok(assemble(page, &mixed, total, all.trace.clone(), req))
 }
 
 const STATUS_URI: &str = "http://hl7.org/fhir/concept-properties#status";
@@ -375,7 +375,7 @@ const PREFERRED_FOR_LANGUAGE: &str = "preferredForLanguage";
 const TERM_MAINT_INFRA: &str = "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra";
 
 /// One member as it appears in the expansion: display chosen, designations per request.
-fn item_of(m: Member, mut display: Option<String>, req: &ExpandRequest) -> ExpansionItem {
+fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> ExpansionItem {
     let mut properties = Vec::new();
     let mut designations = Vec::new();
     let mut parent_codes = Vec::new();
@@ -438,15 +438,15 @@ fn item_of(m: Member, mut display: Option<String>, req: &ExpandRequest) -> Expan
         });
     }
     ExpansionItem {
-        system: m.system,
-        version: m.version,
-        code: m.code,
+        system: m.system.clone(),
+        version: m.version.clone(),
+        code: m.code.clone(),
         display,
         inactive: m.inactive,
         is_abstract: m.is_abstract,
         designations,
         properties,
-        extensions: m.extensions,
+        extensions: m.extensions.clone(),
         children: Vec::new(),
         parent_codes,
         nestable,
@@ -482,31 +482,53 @@ fn finish(
     req: &ExpandRequest,
     skip: usize,
 ) -> Result<Expansion> {
-    // `contains.version` only where one expansion mixes versions of a system (or its includes
-    // name different versions of it).
+    let mixed = mixed_versions(
+        &trace,
+        selected.iter().map(|it| (it.system.as_str(), &it.version)),
+    );
+    let page = selected
+        .into_iter()
+        .skip(skip)
+        .take(req.count.unwrap_or(usize::MAX))
+        .collect();
+    Ok(assemble(page, &mixed, total, trace, req))
+}
+
+/// The systems whose `contains.version` is shown: those of which one expansion mixes versions
+/// (or whose includes name different versions). `selected`: (system, version) of every member
+/// selected, page or not.
+fn mixed_versions<'v>(
+    trace: &'v Trace,
+    selected: impl Iterator<Item = (&'v str, &'v Option<String>)>,
+) -> HashSet<String> {
     // Per system: (versions its includes name, versions its members have).
     type VersionSets<'v> = (HashSet<&'v Option<String>>, HashSet<&'v Option<String>>);
     let mut versions: HashMap<&str, VersionSets> = HashMap::new();
     for (system, v) in &trace.include_versions {
         versions.entry(system.as_str()).or_default().0.insert(v);
     }
-    for it in &selected {
-        versions
-            .entry(it.system.as_str())
-            .or_default()
-            .1
-            .insert(&it.version);
+    for (system, version) in selected {
+        versions.entry(system).or_default().1.insert(version);
     }
-    let mixed: HashSet<String> = versions
+    versions
         .into_iter()
         .filter(|(_, (named, used))| named.len() > 1 || used.len() > 1)
         .map(|(s, _)| s.to_string())
-        .collect();
+        .collect()
+}
+
+/// The expansion of one page of items: versions shown where `mixed`, properties declared,
+/// nested by the code system hierarchy unless `excludeNested` or paging.
+fn assemble(
+    page: Vec<ExpansionItem>,
+    mixed: &HashSet<String>,
+    total: usize,
+    trace: Trace,
+    req: &ExpandRequest,
+) -> Expansion {
     let mut properties: Vec<(String, String)> = Vec::new();
-    let mut items: Vec<ExpansionItem> = selected
+    let mut items: Vec<ExpansionItem> = page
         .into_iter()
-        .skip(skip)
-        .take(req.count.unwrap_or(usize::MAX))
         .map(|mut it| {
             if !mixed.contains(&it.system) {
                 it.version = None;
@@ -520,7 +542,7 @@ fn finish(
     if !req.exclude_nested && req.count.is_none() && req.offset == 0 {
         items = nest(items);
     }
-    Ok(Expansion {
+    Expansion {
         total,
         offset: req.offset,
         count: req.count,
@@ -528,7 +550,7 @@ fn finish(
         used_systems: trace.used_systems.clone(),
         trace,
         properties,
-    })
+    }
 }
 
 /// Nests each member under its parent (same system) when the parent is in the expansion.

@@ -1,8 +1,8 @@
 //! Value-set membership: deciding whether (system, code) is in a value set, and enumerating
 //! its members. Shared by `$validate-code` and `$expand`.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use super::filter::CompiledFilter;
 use crate::catalog::Scope;
@@ -89,15 +89,23 @@ pub fn same_system(scope: &Scope, a: &str, b: &str) -> bool {
             .is_some_and(|(x, y)| x == y)
 }
 
-fn include_code_system(scope: &Scope, inc: &ConceptSetComponent) -> Option<Arc<CodeSystem>> {
-    let system = inc.system.as_deref()?;
-    scope.code_system(system, inc.version.as_deref())
-}
-
 /// Whether the component (include or exclude) selects `system#code`.
 pub fn component_hit(
     scope: &Scope,
     inc: &ConceptSetComponent,
+    system: &str,
+    code: &str,
+    depth: usize,
+) -> Result<Option<Hit>> {
+    component_hit_at(scope, inc, inc.version.as_deref(), system, code, depth)
+}
+
+/// `component_hit`, reading the component's code system at `version` rather than at the
+/// version the component names.
+pub fn component_hit_at(
+    scope: &Scope,
+    inc: &ConceptSetComponent,
+    version: Option<&str>,
     system: &str,
     code: &str,
     depth: usize,
@@ -108,7 +116,7 @@ pub fn component_hit(
             return Ok(None);
         }
         if !inc.concepts.is_empty() {
-            match inc.concepts.iter().find(|c| c.code == code) {
+            match inc.concept(code) {
                 Some(c) => {
                     hit.label = c.display.clone();
                     hit.designations = c.designations.clone();
@@ -117,7 +125,7 @@ pub fn component_hit(
                 None => return Ok(None),
             }
         } else {
-            let Some(cs) = include_code_system(scope, inc) else {
+            let Some(cs) = scope.code_system(s, version) else {
                 return Ok(None);
             };
             let Some(index) = cs.concept(code).and_then(|c| cs.index_of(&c.code)) else {
@@ -387,6 +395,70 @@ fn import_value_set(
     let vs = resolve_value_set(scope, reference)?;
     push_unique(&mut trace.used_value_sets, vs.meta.versioned_url());
     Ok(vs)
+}
+
+/// The members of a value set, in compose order, with what their enumeration used.
+#[derive(Debug, Default)]
+pub struct Enumeration {
+    pub members: Vec<Member>,
+    pub trace: Trace,
+    /// system → code → position in `members`; built on first use.
+    positions: OnceLock<HashMap<String, HashMap<String, u32>>>,
+}
+
+impl Enumeration {
+    /// Where `system#code` is in `members`.
+    pub fn position(&self, system: &str, code: &str) -> Option<usize> {
+        let positions = self.positions.get_or_init(|| {
+            let mut map: HashMap<String, HashMap<String, u32>> = HashMap::new();
+            for (i, m) in self.members.iter().enumerate() {
+                map.entry(m.system.clone())
+                    .or_default()
+                    .entry(m.code.clone())
+                    .or_insert(i as u32);
+            }
+            map
+        });
+        positions.get(system)?.get(code).map(|&i| i as usize)
+    }
+}
+
+/// `enumerate_traced` with its trace, kept in the snapshot's memo when `vs` is one of the
+/// snapshot's own value sets enumerated under its own versions (no request-scoped resources,
+/// no version parameters): a catalog JDV is then enumerated once per snapshot, not once per
+/// `$expand`.
+pub fn enumerate_shared(
+    scope: &Scope,
+    vs: &ValueSet,
+    rules: &VersionRules,
+) -> Result<Arc<Enumeration>> {
+    let compute = || {
+        let mut trace = Trace::default();
+        let members = enumerate_traced(scope, vs, rules, &mut trace)?;
+        Ok(Enumeration {
+            members,
+            trace,
+            positions: OnceLock::new(),
+        })
+    };
+    let own_resources = scope
+        .overlay
+        .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
+    let rules_given = !(rules.force.is_empty() && rules.default.is_empty() && rules.check.is_empty());
+    let catalog_own = scope
+        .base
+        .value_sets
+        .get(&vs.meta.url, vs.meta.version.as_deref())
+        .is_some_and(|known| std::ptr::eq(known.as_ref(), vs));
+    if own_resources || rules_given || !catalog_own {
+        return compute().map(Arc::new);
+    }
+    let key = format!("members {}", vs.meta.versioned_url());
+    scope.base.memo.get_or_try_insert(
+        &key,
+        |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
+        compute,
+    )
 }
 
 /// Every member of `vs`, in compose order, without duplicates.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::display::{display_for, typographic_difference, Languages};
 use super::issue::{Issue, Severity};
 use super::lookup::unknown_code_message;
-use super::members::{component_hit, contains, Hit};
+use super::members::{component_hit, component_hit_at, contains, Hit};
 use crate::catalog::Scope;
 use crate::error::{Error, Result};
 use crate::model::{CodeSystem, ValueSet};
@@ -150,6 +150,10 @@ struct CodingCheck {
 }
 
 fn vs_label(vs: &ValueSet) -> String {
+    if vs.meta.url.is_empty() {
+        // An inline value set without a canonical URL.
+        return "(unidentified)".to_string();
+    }
     vs.meta.versioned_url()
 }
 
@@ -391,7 +395,10 @@ fn check_coding(
                 Some(v) if scope.code_system(&system, None).is_some() => format!(
                     "A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated"
                 ),
-                _ => format!(
+                Some(v) => format!(
+                    "A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated. No versions of this code system are known"
+                ),
+                None => format!(
                     "A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
                 ),
             };
@@ -403,7 +410,7 @@ fn check_coding(
             );
             if let Target::ValueSet(vs) = target {
                 out.issues
-                    .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
+                    .push(not_in_vs(&versioned(&url, input.version.as_deref()), code, input.display.as_deref(), vs, &p.code));
             }
             return Ok(out);
         }
@@ -420,11 +427,14 @@ fn check_coding(
         if cs.content == "fragment" {
             text.push_str(" - note that the code system is labeled as a 'fragment', so the code may be valid in some other fragment");
         }
-        out.issues.push(
-            Issue::new(severity, "code-invalid", "invalid-code", text)
-                .at(p.code.clone())
-                .id("Unknown_Code_in_Version"),
-        );
+        // With `valueset-membership-only`, only membership is reported.
+        if !(opts.membership_only && matches!(target, Target::ValueSet(_))) {
+            out.issues.push(
+                Issue::new(severity, "code-invalid", "invalid-code", text)
+                    .at(p.code.clone())
+                    .id("Unknown_Code_in_Version"),
+            );
+        }
         if let (Target::ValueSet(vs), false) = (target, version_trouble) {
             out.issues
                 .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
@@ -696,6 +706,14 @@ fn push_display_issue(
     }
 }
 
+/// `system|version`, or `system` alone.
+fn versioned(system: &str, version: Option<&str>) -> String {
+    match version {
+        Some(v) => format!("{system}|{v}"),
+        None => system.to_string(),
+    }
+}
+
 fn not_in_vs(system: &str, code: &str, display: Option<&str>, vs: &ValueSet, path: &str) -> Issue {
     let shown = match display {
         Some(d) => format!("{system}#{code} ('{d}')"),
@@ -895,11 +913,7 @@ fn resolve_in_value_set(
         };
         let cs = resolve_version(scope, url, spec.as_deref(), coding_version);
         let hit = match &cs {
-            Some(cs) => {
-                let mut pinned = (*inc).clone();
-                pinned.version = cs.meta.version.clone();
-                component_hit(scope, &pinned, url, code, 0)?
-            }
+            Some(cs) => component_hit_at(scope, inc, cs.meta.version.as_deref(), url, code, 0)?,
             None => None,
         };
         let found = hit.is_some();

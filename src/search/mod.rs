@@ -174,8 +174,14 @@ impl SearchIndex {
         let parsed = ParsedQuery::parse(text, &mut analyzer, &self.synonyms);
         let key = (scope_id, parsed.cache_key(), opts.active_only);
         if let Some(hit) = self.cache.get(&key) {
+            crate::metrics::METRICS
+                .search_cache_hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Ok(Some(hit));
         }
+        crate::metrics::METRICS
+            .search_cache_misses
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ranked = Arc::new(self.run(&parsed, Some(scope), opts)?);
         self.cache.insert(key, ranked.clone());
         Ok(Some(ranked))
