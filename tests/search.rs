@@ -17,6 +17,9 @@ use nosterm::search::SearchIndex;
 use nosterm::state::AppState;
 use serde_json::{json, Value};
 
+const R21: &str = "https://mos.esante.gouv.fr/NOS/TRE_R21-Fonction/FHIR/TRE-R21-Fonction";
+const R02: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite";
 const J02: &str = "https://mos.esante.gouv.fr/NOS/JDV_J02-XdsHealthcareFacilityTypeCode-CISIS/FHIR/JDV-J02-XdsHealthcareFacilityTypeCode-CISIS";
 const J07: &str =
     "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS";
@@ -243,6 +246,27 @@ async fn stop_words_do_not_kill_the_query() {
 }
 
 #[actix_web::test]
+async fn words_in_any_order_and_codes_typed_as_queries() {
+    let app = app!();
+    let e = expand_get(&app, J07, "operatoire cr", "").await;
+    assert_eq!(e["contains"][0]["code"], "34874-8", "{e}");
+    let e = expand_get(&app, J07, "34874-8", "").await;
+    assert_eq!(e["contains"][0]["code"], "34874-8", "{e}");
+    let e = expand_get(&app, &fhir_vs(R21), "FON-29", "").await;
+    assert_eq!(e["contains"][0]["code"], "FON-29", "{e}");
+}
+
+#[actix_web::test]
+async fn empty_filter_is_no_filter_and_no_match_is_an_empty_expansion() {
+    let app = app!();
+    let all = expand_get(&app, J07, "", "&valueSetVersion=0.1.0").await;
+    assert_eq!(total(&all), 93, "{all}");
+    let none = expand_get(&app, J07, "zzqxw", "").await;
+    assert_eq!(total(&none), 0, "{none}");
+    assert!(none.get("contains").is_none(), "{none}");
+}
+
+#[actix_web::test]
 async fn same_query_same_order() {
     let app = app!();
     for q in ["cr", "c", "lettre", "cr de"] {
@@ -369,6 +393,16 @@ fn value_set(catalog: &Catalog, table: &str) -> ValueSet {
                     .and_then(|c| c.meta.version.clone())
                     .as_deref(),
             )
+        }
+        "R21" | "R02" => {
+            let url = if table == "R21" { R21 } else { R02 };
+            return implicit_value_set(
+                url,
+                scope
+                    .code_system(url, None)
+                    .and_then(|c| c.meta.version.clone())
+                    .as_deref(),
+            );
         }
         "R38" => {
             return implicit_value_set(

@@ -99,6 +99,26 @@ fn push_unique(out: &mut Vec<String>, seen: &[&str], value: &str) {
     out.push(v.to_string());
 }
 
+/// `Para-pharmacie` → `Parapharmacie`: a user may type a hyphenated compound as one word, and
+/// the analyzer splits at hyphens, so the joined form is indexed too.
+fn joined_compound(label: &str) -> Option<String> {
+    let chars: Vec<char> = label.chars().collect();
+    let mut out = String::with_capacity(label.len());
+    let mut joined = false;
+    for (i, &c) in chars.iter().enumerate() {
+        let between_letters = c == '-'
+            && i > 0
+            && chars[i - 1].is_alphabetic()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+        if between_letters {
+            joined = true;
+        } else {
+            out.push(c);
+        }
+    }
+    joined.then_some(out)
+}
+
 fn table_words(meta: &ResourceMeta) -> Vec<String> {
     let mut out = Vec::new();
     out.extend(meta.name.clone());
@@ -143,6 +163,14 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member) -> Entry {
         }
     } else if scope_system != Some(m.system.as_str()) {
         table.push(m.system.clone());
+    }
+    let compounds: Vec<String> = display
+        .iter()
+        .chain(alts.iter())
+        .filter_map(|l| joined_compound(l))
+        .collect();
+    for c in compounds {
+        push_unique(&mut alts, &shown, &c);
     }
     Entry {
         scope,
@@ -275,5 +303,20 @@ impl Fnv {
         for s in items {
             self.text(s);
         }
+    }
+}
+
+#[cfg(test)]
+mod compound_tests {
+    use super::joined_compound;
+
+    #[test]
+    fn hyphenated_compounds_are_joined() {
+        assert_eq!(
+            joined_compound("Para-pharmacie").as_deref(),
+            Some("Parapharmacie")
+        );
+        assert_eq!(joined_compound("CR - bilan"), None);
+        assert_eq!(joined_compound("FON-29"), None);
     }
 }
