@@ -259,7 +259,11 @@ fn bench_http(c: &mut Criterion, state: AppState, k: &Cases) {
             "expand_filter",
             format!(
                 "/fhir/ValueSet/$expand?{}",
-                query(&[("url", &k.filter_vs), ("filter", &k.filter), ("count", "10")])
+                query(&[
+                    ("url", &k.filter_vs),
+                    ("filter", &k.filter),
+                    ("count", "10")
+                ])
             ),
         ),
     ];

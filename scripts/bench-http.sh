@@ -49,6 +49,11 @@
 # Usage
 #   scripts/bench-http.sh                       # DURATION=10 RUNS=3, connections 1 and 16
 #   DURATION=5 RUNS=1 scripts/bench-http.sh     # quick look
+#   scripts/bench-http.sh --data DIR            # another data folder (same as DATA=DIR), e.g.
+#                                               # one made by scripts/gen-synthetic; a table of
+#                                               # more than 10,000 rows gives 25 times more
+#                                               # requests; without J02/J07/J10, every JDV is
+#                                               # expanded; give START_TIMEOUT for large data
 # Environment
 #   DURATION (s, 10)  RUNS (3)  CONNS ("1 16")  WARMUP (s, 2: once per scenario, discarded)
 #   BUSY_CORES (0.25)  QUIET_WAIT (s, 30)  EXTRA_RUNS (2)
@@ -229,9 +234,17 @@ from urllib.parse import quote, urlencode
 data_dir, out_dir = sys.argv[1], sys.argv[2]
 OID = re.compile(r"[0-2](\.\d+)+")
 
-def rows(path):
+def rows(path, limit=20000):
+    """The rows of a CSV; of a larger table, about `limit` rows evenly spread over it (the
+    request lists need a sample, not a million rows in memory)."""
+    with open(path, "rb") as f:
+        step = max(1, (sum(1 for _ in f) - 1) // limit)
     with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
+        return [r for i, r in enumerate(csv.DictReader(f)) if i % step == 0]
+
+def table_share(t, k):
+    """Requests per table: k, or 25 k for a large table (more than 10,000 rows)."""
+    return k * 25 if int(t.get("rows") or 0) > 10000 else k
 
 catalog = rows(os.path.join(data_dir, "catalog.csv"))
 oid_of = {t["url"]: t["oid"] for t in catalog if OID.fullmatch(t["oid"] or "")}
@@ -282,7 +295,7 @@ scenarios = {}
 per_table = []
 for ti, (t, concepts) in enumerate(tre):
     reqs = []
-    for ci, c in enumerate(spread(concepts, 8)):
+    for ci, c in enumerate(spread(concepts, table_share(t, 8))):
         expect = "true" if c.get("status", "active") == "active" else "retired"
         for with_display in (False, True):
             use_oid = (ti + ci + with_display) % 2 == 1
@@ -301,7 +314,7 @@ scenarios["cs-validate"] = interleave(per_table)
 per_table, n = [], 0
 for t, members in jdv:
     reqs = []
-    for m in spread(members, 60) + [None]:
+    for m in spread(members, table_share(t, 60)) + [None]:
         system = m["system"] if m else members[0]["system"]
         code, expect = (m["code"], "true") if m else (f"ZZ-UNKNOWN-{n}", "false")
         v = n % 4
@@ -324,7 +337,7 @@ scenarios["vs-validate"] = interleave(per_table)
 per_table = []
 for ti, (t, concepts) in enumerate(tre):
     reqs = []
-    for ci, c in enumerate(spread(concepts, 12)):
+    for ci, c in enumerate(spread(concepts, table_share(t, 12))):
         system = oid_or_url(t["url"], (ti + ci) % 2 == 1)
         reqs.append(get("CodeSystem/$lookup", {"system": system, "code": c["code"]}) + ("200", f'{t["name"]} {c["code"]}'))
     per_table.append(reqs)
@@ -333,7 +346,7 @@ scenarios["lookup"] = interleave(per_table)
 # ValueSet/$expand with a typed prefix, as a code picker does.
 prefixes = ["cr", "compte", "lettre", "radio", "kine", "echo", "consult", "hosp", "centre",
             "imag", "bio", "ordo", "attest", "synth", "pdf"]
-expand_sets = [t for t, _ in jdv if re.search(r"JDV_J(07|02|10)-", t["name"])]
+expand_sets = [t for t, _ in jdv if re.search(r"JDV_J(07|02|10)-", t["name"])] or [t for t, _ in jdv]
 scenarios["expand-filter"] = [
     get("ValueSet/$expand", {"url": t["url"], "filter": f, "count": "10"}) + ("200", f'{t["name"]} filter={f}')
     for f in prefixes for t in expand_sets
@@ -691,6 +704,13 @@ write_report() {
 }
 
 main() {
+    while (($#)); do
+        case $1 in
+            --data) (($# >= 2)) || die "--data needs a folder"; DATA=$2; shift 2 ;;
+            --data=*) DATA=${1#--data=}; shift ;;
+            *) die "unknown argument '$1' (usage in the header of $0)" ;;
+        esac
+    done
     mkdir -p "$OUT_DIR" "$RAW"
     [[ -d $DATA ]] || die "no data folder '$DATA' (run from the project, or set DATA)"
     local catalog

@@ -39,7 +39,7 @@ async function worker() {
     const [op, path] = mix[i % mix.length];
     const t = performance.now();
     try {
-      const r = await fetch(base + path);
+      const r = await fetch(base + path(i));
       await r.arrayBuffer();
       const k = `${op} ${r.status}`;
       sent[k] = (sent[k] || 0) + 1;

@@ -385,7 +385,14 @@ async fn public_errors_name_no_file() {
         call(&app, get("/fhir/CodeSystem/nope")).await,
         call(&app, get("/fhir/ValueSet/$expand?url=http://nowhere")).await,
         call(&app, post("/fhir/CodeSystem/$lookup", &bad_cs)).await,
-        call(&app, post("/fhir/ValueSet/$expand", &json!({"resourceType": "Patient"}))).await,
+        call(
+            &app,
+            post(
+                "/fhir/ValueSet/$expand",
+                &json!({"resourceType": "Patient"}),
+            ),
+        )
+        .await,
         call(&app, get("/fhir/CodeSystem/$lookup?system=%ZZ")).await,
         call(&app, get("/health/ready")).await,
     ];

@@ -518,3 +518,41 @@ fn a_missing_folder_is_an_error() {
         .to_string()
         .starts_with("/nonexistent/nosterm-data: cannot read"));
 }
+
+/// The in-memory entry point (used by the fuzz target) reads the same folder to the same result.
+#[test]
+fn csv_layout_from_memory_matches_the_folder() {
+    use nosterm::load::csv_layout::{load_files, load_folder};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data");
+    let mut files = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(&dir).expect("data/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            files.insert(name, std::fs::read(&path).expect("read"));
+        }
+    }
+    let from_disk = load_folder(&dir, "");
+    let from_memory = load_files(&files, "");
+    assert!(from_disk.errors.is_empty(), "{:?}", from_disk.errors);
+    assert_eq!(from_memory.errors, from_disk.errors);
+    assert_eq!(from_memory.resources.len(), from_disk.resources.len());
+    assert!(from_memory
+        .resources
+        .iter()
+        .zip(&from_disk.resources)
+        .all(|(a, b)| same_content(a, b)));
+    // A table the catalog names but that is missing is reported against the catalog.
+    files.retain(|name, _| name == "catalog.csv");
+    let out = load_files(&files, "x/");
+    assert!(
+        out.errors.iter().all(|e| e.file == "x/catalog.csv"),
+        "{:?}",
+        out.errors
+    );
+    assert!(!out.errors.is_empty());
+}

@@ -4,42 +4,33 @@
 //!
 //! Values are type-erased (`Any`) so that the catalog need not know the types of the layers
 //! above it; each caller names its entries by a key prefix of its own. The memo is bounded by
-//! weight (about one unit per value-set member), least recently used first out.
+//! weight (about one unit per value-set member): once full, further values are computed for
+//! the request and not kept. Its keys are bounded by what the catalog holds (one entry per
+//! value set), so a map under a read-write lock does: reads, the common case, share the lock.
 
 use std::any::Any;
-use std::sync::{Arc, OnceLock};
-
-use moka::sync::Cache;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// Total weight kept (about one unit per member enumerated: a few hundred bytes each).
 const CAPACITY: u64 = 2_000_000;
 
-type Entry = (u32, Arc<dyn Any + Send + Sync>);
+type Entry = Arc<dyn Any + Send + Sync>;
 
-/// Created on first use: request-scoped overlay catalogs never pay for it.
 #[derive(Default)]
-pub struct Memo(OnceLock<Cache<String, Entry>>);
+pub struct Memo(RwLock<(u64, HashMap<String, Entry>)>);
 
 impl std::fmt::Debug for Memo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.0.get().map_or(0, |c| c.entry_count());
+        let n = self.0.read().map_or(0, |m| m.1.len());
         write!(f, "Memo({n} entries)")
     }
 }
 
 impl Memo {
-    fn cache(&self) -> &Cache<String, Entry> {
-        self.0.get_or_init(|| {
-            Cache::builder()
-                .max_capacity(CAPACITY)
-                .weigher(|_k: &String, v: &Entry| v.0)
-                .build()
-        })
-    }
-
     /// The value under `key`, or `compute()`d and kept with the weight `weight` gives it
-    /// (an error is returned and not kept). Two requests may compute the same value at the
-    /// same time; one of them is kept.
+    /// when there is room (an error is returned and not kept). Two requests may compute the
+    /// same value at the same time; the first one kept wins.
     pub fn get_or_try_insert<T, E>(
         &self,
         key: &str,
@@ -49,13 +40,26 @@ impl Memo {
     where
         T: Any + Send + Sync,
     {
-        let cache = self.cache();
-        if let Some(v) = cache.get(key).and_then(|(_, v)| v.downcast::<T>().ok()) {
+        let found = self
+            .0
+            .read()
+            .ok()
+            .and_then(|m| m.1.get(key).cloned())
+            .and_then(|v| v.downcast::<T>().ok());
+        if let Some(v) = found {
             return Ok(v);
         }
         let value = Arc::new(compute()?);
-        let w = weight(&value).max(1);
-        cache.insert(key.to_string(), (w, value.clone()));
+        let w = u64::from(weight(&value).max(1));
+        if let Ok(mut m) = self.0.write() {
+            if let Some(v) = m.1.get(key).cloned().and_then(|v| v.downcast::<T>().ok()) {
+                return Ok(v);
+            }
+            if m.0 + w <= CAPACITY {
+                m.0 += w;
+                m.1.insert(key.to_string(), value.clone());
+            }
+        }
         Ok(value)
     }
 }
@@ -84,5 +88,28 @@ mod tests {
         assert!(e.is_err());
         let ok: Result<Arc<u32>, &str> = memo.get_or_try_insert("e", |_| 1, || Ok(1));
         assert_eq!(*ok.unwrap(), 1);
+    }
+}
+
+#[cfg(test)]
+mod heavy_entries {
+    use super::*;
+
+    #[test]
+    fn keeps_an_entry_of_a_large_value_set() {
+        let memo = Memo::default();
+        let _: Result<Arc<Vec<u8>>, ()> = memo.get_or_try_insert("big", |_| 50_000, || Ok(vec![1]));
+        let mut calls = 0;
+        for _ in 0..3 {
+            let _: Result<Arc<Vec<u8>>, ()> = memo.get_or_try_insert(
+                "big",
+                |_| 50_000,
+                || {
+                    calls += 1;
+                    Ok(vec![2])
+                },
+            );
+        }
+        assert_eq!(calls, 0);
     }
 }

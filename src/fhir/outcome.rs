@@ -2,6 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::render::object;
 use crate::error::Error;
 use crate::ops::Issue;
 
@@ -30,10 +31,10 @@ pub fn issue_json(issue: &Issue) -> Value {
 }
 
 pub fn outcome_json(issues: &[Issue]) -> Value {
-    json!({
-        "resourceType": "OperationOutcome",
-        "issue": issues.iter().map(issue_json).collect::<Vec<_>>()
-    })
+    object([
+        ("resourceType", json!("OperationOutcome")),
+        ("issue", issues.iter().map(issue_json).collect()),
+    ])
 }
 
 /// The OperationOutcome for a request error.
@@ -62,5 +63,8 @@ pub fn error_json(err: &Error) -> Value {
             })
         }));
     }
-    json!({"resourceType": "OperationOutcome", "issue": issues})
+    object([
+        ("resourceType", json!("OperationOutcome")),
+        ("issue", Value::Array(issues)),
+    ])
 }

@@ -30,16 +30,34 @@ impl ParametersBuilder {
         }
     }
     pub fn resource(mut self, name: &str, r: Value) -> Self {
-        self.0.push(json!({"name": name, "resource": r}));
+        self.0
+            .push(object([("name", json!(name)), ("resource", r)]));
         self
     }
     pub fn parts(mut self, name: &str, parts: Vec<Value>) -> Self {
-        self.0.push(json!({"name": name, "part": parts}));
+        self.0.push(object([
+            ("name", json!(name)),
+            ("part", Value::Array(parts)),
+        ]));
         self
     }
     pub fn build(self) -> Value {
-        json!({"resourceType": "Parameters", "parameter": self.0})
+        object([
+            ("resourceType", json!("Parameters")),
+            ("parameter", Value::Array(self.0)),
+        ])
     }
+}
+
+/// A JSON object of these members, in this order. (`json!` would copy any `Value` it is given
+/// by serializing it again; this moves them.)
+pub fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 fn part(name: &str, kind: &str, v: Value) -> Value {

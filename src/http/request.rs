@@ -84,6 +84,10 @@ pub fn check_format(req: &HttpRequest) -> Result<()> {
 }
 
 fn check_format_of(query: &str) -> Result<()> {
+    // Most requests have no `_format` (nor `%5Fformat`): no need to decode the query for it.
+    if !query.contains("format") {
+        return Ok(());
+    }
     let query = Params::from_query_all(query)?;
     if let Some(f) = query.str("_format")? {
         let f = f.to_ascii_lowercase();

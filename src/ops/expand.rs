@@ -335,9 +335,21 @@ pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expan
         // The index has filtered and ranked: its matches that are members, in its order.
         (Some(entries), _) => {
             let mut seen = HashSet::with_capacity(entries.len());
+            // Entries come grouped by system: its code table is looked up once per run.
+            let mut codes: Option<(&str, Option<&HashMap<String, u32>>)> = None;
             entries
                 .into_iter()
-                .filter_map(|e| all.position(&e.system, &e.code))
+                .filter_map(|e| {
+                    let table = match codes {
+                        Some((system, table)) if system == e.system => table,
+                        _ => {
+                            let table = all.codes_of(&e.system);
+                            codes = Some((&e.system, table));
+                            table
+                        }
+                    };
+                    table?.get(&e.code).map(|&i| i as usize)
+                })
                 .filter(|&i| seen.insert(i))
                 .map(|i| &all.members[i])
                 .filter(shown)
@@ -507,8 +519,13 @@ fn mixed_versions<'v>(
     for (system, v) in &trace.include_versions {
         versions.entry(system.as_str()).or_default().0.insert(v);
     }
+    let mut last: Option<(&str, &Option<String>)> = None;
     for (system, version) in selected {
-        versions.entry(system).or_default().1.insert(version);
+        // Members come in runs of one system and version: one hash look-up per run.
+        if last != Some((system, version)) {
+            versions.entry(system).or_default().1.insert(version);
+            last = Some((system, version));
+        }
     }
     versions
         .into_iter()

@@ -409,6 +409,12 @@ pub struct Enumeration {
 impl Enumeration {
     /// Where `system#code` is in `members`.
     pub fn position(&self, system: &str, code: &str) -> Option<usize> {
+        self.codes_of(system)?.get(code).map(|&i| i as usize)
+    }
+
+    /// code → position in `members`, of the members of `system` (callers looking up many codes
+    /// of one system hash its long URL once).
+    pub fn codes_of(&self, system: &str) -> Option<&HashMap<String, u32>> {
         let positions = self.positions.get_or_init(|| {
             let mut map: HashMap<String, HashMap<String, u32>> = HashMap::new();
             for (i, m) in self.members.iter().enumerate() {
@@ -419,7 +425,7 @@ impl Enumeration {
             }
             map
         });
-        positions.get(system)?.get(code).map(|&i| i as usize)
+        positions.get(system)
     }
 }
 
@@ -444,7 +450,8 @@ pub fn enumerate_shared(
     let own_resources = scope
         .overlay
         .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
-    let rules_given = !(rules.force.is_empty() && rules.default.is_empty() && rules.check.is_empty());
+    let rules_given =
+        !(rules.force.is_empty() && rules.default.is_empty() && rules.check.is_empty());
     let catalog_own = scope
         .base
         .value_sets

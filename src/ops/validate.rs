@@ -409,8 +409,13 @@ fn check_coding(
                     .id("UNKNOWN_CODESYSTEM"),
             );
             if let Target::ValueSet(vs) = target {
-                out.issues
-                    .push(not_in_vs(&versioned(&url, input.version.as_deref()), code, input.display.as_deref(), vs, &p.code));
+                out.issues.push(not_in_vs(
+                    &versioned(&url, input.version.as_deref()),
+                    code,
+                    input.display.as_deref(),
+                    vs,
+                    &p.code,
+                ));
             }
             return Ok(out);
         }
