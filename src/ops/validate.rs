@@ -559,12 +559,11 @@ fn check_coding(
         if wanted.is_empty() {
             if !any_language {
                 let expected = out.display.clone().unwrap_or_default();
-                let before = out.issues.len();
                 let alternatives: Vec<&str> = concept
                     .display_candidates()
                     .chain(labels.iter().copied())
                     .collect();
-                push_display_issue(
+                if push_display_issue(
                     &mut out,
                     opts,
                     given,
@@ -573,8 +572,7 @@ fn check_coding(
                     (&expected, cs.meta.language.as_deref()),
                     &alternatives,
                     &p,
-                );
-                if out.issues[before..].iter().any(Issue::is_error) {
+                ) {
                     valid = false;
                 }
             }
@@ -634,8 +632,7 @@ fn check_coding(
                 }
             } else {
                 let expected = out.display.clone().unwrap_or_default();
-                let before = out.issues.len();
-                push_display_issue(
+                if push_display_issue(
                     &mut out,
                     opts,
                     given,
@@ -644,8 +641,7 @@ fn check_coding(
                     (&expected, cs.meta.language.as_deref()),
                     &localised,
                     &p,
-                );
-                if out.issues[before..].iter().any(Issue::is_error) {
+                ) {
                     valid = false;
                 }
             }
@@ -667,7 +663,7 @@ fn push_display_issue(
     (expected, expected_lang): (&str, Option<&str>),
     alternatives: &[&str],
     p: &Paths,
-) {
+) -> bool {
     let severity = if opts.lenient_display {
         Severity::Warning
     } else {
@@ -706,9 +702,11 @@ fn push_display_issue(
             .at(p.display.clone())
             .id("Display_Name_for__should_be_one_of__instead_of"),
     );
-    if severity == Severity::Error {
+    let is_error = severity == Severity::Error;
+    if is_error {
         out.valid = false;
     }
+    is_error
 }
 
 /// `system|version`, or `system` alone.
