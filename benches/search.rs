@@ -104,6 +104,7 @@ fn bench(c: &mut Criterion) {
             base: catalog,
             overlay: Some(&overlay),
             search: Some(&index),
+            deadline: None,
         };
         g.bench_function(format!("{name} plain matcher"), |b| {
             b.iter(|| expand(&plain, black_box(vs), &req))

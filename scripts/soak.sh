@@ -2,6 +2,7 @@
 # soak.sh — a long run of mixed traffic with reloads: nothing fails, nothing grows.
 #
 #   scripts/soak.sh [DURATION_S=3600] [CONNECTIONS=8] [RELOAD_EVERY_S=180]
+#   RATE=N scripts/soak.sh …   paces the clients at N requests/s in all (default: as fast as they can)
 #
 # Builds the release binary and two releases (A = data/, B = A edited, as reload-soak.sh does),
 # starts `nosterm serve` on a free loopback port with an admin token, then for DURATION seconds
@@ -49,6 +50,6 @@ status=0
 timeout "$(( ${DURATION%.*} + 300 ))" python3 scripts/bench/soak.py \
   --server "http://127.0.0.1:$PORT" --link "$WORK/current" \
   --release-a "$WORK/releases/a" --release-b "$WORK/releases/b" --pid "$SERVER" \
-  --duration "$DURATION" --connections "$CONNECTIONS" --reload-every "$RELOAD_EVERY" || status=$?
+  --duration "$DURATION" --connections "$CONNECTIONS" --reload-every "$RELOAD_EVERY" --rate "${RATE:-0}" || status=$?
 if ! kill -0 "$SERVER" 2>/dev/null; then echo "soak: the server died" >&2; exit 1; fi
 exit $status

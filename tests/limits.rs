@@ -404,3 +404,66 @@ async fn public_errors_name_no_file() {
         }
     }
 }
+
+/// The time budget also stops the work itself: past the deadline, enumerating a filtered
+/// value set over a large code system gives up instead of running on in the blocking pool
+/// after the client was answered 503.
+#[actix_web::test]
+async fn past_the_deadline_enumeration_stops() {
+    use nosterm::catalog::{Catalog, Scope};
+    use nosterm::error::Error;
+    use nosterm::model::{
+        CodeSystem, Compose, Concept, ConceptSetComponent, Filter, ResourceMeta, ValueSet,
+    };
+    use nosterm::ops::members::enumerate;
+    let concepts = (0..20_000)
+        .map(|i| Concept {
+            code: format!("c{i}"),
+            display: Some(format!("Concept {i}")),
+            ..Default::default()
+        })
+        .collect();
+    let mut cat = Catalog::default();
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            id: "big".into(),
+            url: "http://example.org/big".into(),
+            status: "active".into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    let vs = ValueSet {
+        meta: ResourceMeta {
+            url: "http://example.org/big-regex".into(),
+            status: "active".into(),
+            ..Default::default()
+        },
+        compose: Compose {
+            include: vec![ConceptSetComponent {
+                system: Some("http://example.org/big".into()),
+                filters: vec![Filter {
+                    property: "code".into(),
+                    op: "regex".into(),
+                    value: "c[0-9]*".into(),
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let open = Scope::new(&cat);
+    assert_eq!(enumerate(&open, &vs, 0).map(|m| m.len()).ok(), Some(20_000));
+    let late = Scope {
+        deadline: Some(Instant::now() - Duration::from_millis(1)),
+        ..Scope::new(&cat)
+    };
+    match enumerate(&late, &vs, 0) {
+        Err(Error::DeadlineExceeded(msg)) => assert!(msg.contains("time budget"), "{msg}"),
+        other => panic!(
+            "expected DeadlineExceeded, got {:?}",
+            other.map(|m| m.len())
+        ),
+    }
+}

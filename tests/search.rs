@@ -435,6 +435,7 @@ fn ranked(
         base: catalog,
         overlay,
         search,
+        deadline: None,
     };
     let req = ExpandRequest {
         filter: Some(query.to_string()),

@@ -71,7 +71,16 @@ def run(args):
     def worker(i):
         c = rs.Client(host, port)
         n = i * 7
+        # --rate paces each worker (open loop): a soak tests staying power, not peak throughput,
+        # and a paced run leaves the cores to whatever else the machine is doing.
+        period = args.connections / args.rate if args.rate > 0 else 0.0
+        next_at = time.monotonic()
         while not stop.is_set():
+            if period:
+                next_at += period
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
             method, path, body = MIX[n % len(MIX)]
             n += 1
             headers = {"Content-Type": "application/fhir+json"} if body else {}
@@ -172,6 +181,8 @@ def main():
     ap.add_argument("--duration", type=float, default=3600)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--reload-every", type=float, default=180)
+    ap.add_argument("--rate", type=float, default=0,
+                    help="total requests per second over all connections (0: as fast as possible)")
     ap.add_argument("--interval", type=float, default=60, help="seconds per table row")
     sys.exit(run(ap.parse_args()))
 

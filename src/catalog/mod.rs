@@ -7,6 +7,7 @@ pub mod version;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::load::Dataset;
 use crate::model::{oid_of, CodeSystem, ConceptMap, ResourceMeta, ValueSet};
@@ -372,6 +373,8 @@ pub struct Scope<'a> {
     pub overlay: Option<&'a Catalog>,
     /// The full-text index of `base`, when there is one (text filters of `$expand`).
     pub search: Option<&'a crate::search::SearchIndex>,
+    /// When the request's time budget runs out (`--request-timeout-ms`); None: no limit.
+    pub deadline: Option<Instant>,
 }
 
 impl<'a> Scope<'a> {
@@ -380,6 +383,18 @@ impl<'a> Scope<'a> {
             base,
             overlay: None,
             search: None,
+            deadline: None,
+        }
+    }
+
+    /// Past the deadline, an error: long loops call this now and then, so that work whose
+    /// answer nobody waits for any more stops instead of holding a thread of the pool.
+    pub fn check_deadline(&self) -> crate::error::Result<()> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Err(crate::error::Error::DeadlineExceeded(
+                "The operation did not complete within the server's time budget".to_string(),
+            )),
+            _ => Ok(()),
         }
     }
 

@@ -2,7 +2,7 @@
 //! `$translate`, `$batch-validate-code`. Each handler reads parameters, calls `ops`, renders.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -167,13 +167,16 @@ async fn run_bounded(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let head = RequestHead::of(req);
+    let budget = Duration::from_millis(state.config.limits.request_timeout_ms);
+    // The same budget bounds the work itself (`Scope::check_deadline` in the long loops), so
+    // a request answered 503 does not keep computing on the blocking pool.
+    let deadline = Instant::now() + budget;
     if runs_inline(rt, op, &body) {
-        let answer = run(&head, rt, id, op, &body, &state)?;
+        let answer = run(&head, rt, id, op, &body, &state, deadline)?;
         return Ok(fhir_response(StatusCode::OK, &answer));
     }
     let (id, op) = (id.map(str::to_string), op.to_string());
-    let budget = Duration::from_millis(state.config.limits.request_timeout_ms);
-    let task = web::block(move || run(&head, rt, id.as_deref(), &op, &body, &state));
+    let task = web::block(move || run(&head, rt, id.as_deref(), &op, &body, &state, deadline));
     match actix_web::rt::time::timeout(budget, task).await {
         Ok(Ok(answer)) => Ok(fhir_response(StatusCode::OK, &answer?)),
         Ok(Err(e)) => Err(Error::Internal(format!("The operation failed: {e}"))),
@@ -191,6 +194,7 @@ fn run(
     op: &str,
     body: &[u8],
     state: &AppState,
+    deadline: Instant,
 ) -> Result<Value> {
     let params = read_params(req, body, state.config.limits.max_params)?;
     let snapshot = state.snapshot();
@@ -199,6 +203,7 @@ fn run(
         base: &snapshot.catalog,
         overlay: extra.as_ref(),
         search: snapshot.search.as_deref(),
+        deadline: Some(deadline),
     };
     let ctx = Ctx {
         req,

@@ -279,6 +279,7 @@ async fn concept(
             base: c,
             overlay: None,
             search: snapshot.search.as_deref(),
+            deadline: None,
         };
         let system = c.canonical_url(&q.system).unwrap_or(&q.system).to_string();
         let value_sets: Vec<TableInfo> = c

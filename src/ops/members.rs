@@ -505,6 +505,7 @@ fn enumerate_inner(
     let mut out = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for inc in &vs.compose.include {
+        scope.check_deadline()?;
         for m in component_members(scope, vs, inc, rules, trace)? {
             if seen.insert((m.system.clone(), m.code.clone())) {
                 out.push(m);
@@ -640,6 +641,10 @@ fn component_members(
                 }
             };
             for i in 0..cs.concepts.len() {
+                // A regex or property filter over a large system is the long loop here.
+                if i % 4096 == 4095 {
+                    scope.check_deadline()?;
+                }
                 if filters.iter().all(|f| f.matches(&cs, i)) {
                     let mut m = member_from_concept(&cs, i, &url);
                     m.selection = selection;
