@@ -12,6 +12,10 @@
 
 use actix_web::{http::header, web, App, HttpResponse, HttpServer};
 
+/// The allocator of the `nosterm` binary, so the ceiling is measured on the same runtime.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A `$validate-code`-like answer, about 200 bytes, as nosterm would render it.
 const BODY: &str = concat!(
     r#"{"resourceType":"Parameters","parameter":["#,

@@ -10,6 +10,10 @@ use nosterm::load::{load_dir, LoadError};
 use nosterm::reload::reload;
 use nosterm::state::AppState;
 
+/// mimalloc rather than glibc malloc: see Cargo.toml (memory of old snapshots given back).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn print_errors(errors: &[LoadError]) {
     for e in errors {
         eprintln!("{e}");
