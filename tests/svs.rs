@@ -130,6 +130,7 @@ async fn every_shipped_svs_member_is_found_by_fhir_and_by_iti48() {
     files.sort();
     let (mut value_sets, mut retrieved, mut checked) = (0, 0, 0);
     let mut unknown_in_older_tre = Vec::new();
+    let mut not_cs = Vec::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let (oid, version, expected) = triples(&fs::read(path).unwrap(), &name);
@@ -145,8 +146,23 @@ async fn every_shipped_svs_member_is_found_by_fhir_and_by_iti48() {
         let (got_oid, got_version, got) = triples(&body, &uri);
         assert_eq!(got_oid, oid);
         assert_eq!(got_version, version, "{uri}");
-        assert_eq!(got, expected, "{name}: ITI-48 differs from the file");
+        // SVS answers leave out a code that is not an HL7 V3 `cs` token (XML whitespace inside;
+        // at the ends it is collapsed, and a no-break space, as in JDV_AdditionGrandeur's
+        // "75540009\u{a0}", is not XML whitespace): the placeholder "code à fournir" of
+        // JDV_TrousseCCU_CISIS, listed twice.
+        let (svs_expected, left_out): (BTreeSet<_>, BTreeSet<_>) =
+            expected.iter().cloned().partition(|(code, _, _)| {
+                !code
+                    .trim_matches([' ', '\t', '\n', '\r'])
+                    .contains([' ', '\t', '\n', '\r'])
+            });
+        assert_eq!(got, svs_expected, "{name}: ITI-48 differs from the file");
         retrieved += got.len();
+        not_cs.extend(
+            left_out
+                .into_iter()
+                .map(|(c, s, _)| format!("{name}: {s}#{c}")),
+        );
 
         for (code, system, display) in &expected {
             let mut uri = format!(
@@ -181,7 +197,15 @@ async fn every_shipped_svs_member_is_found_by_fhir_and_by_iti48() {
     assert_eq!(value_sets, 467);
     // 12,492 members + the second displayName of the member JDV_TrousseCCU lists twice.
     assert_eq!(checked, 12_493);
-    assert_eq!(retrieved, 12_493);
+    // The same, less the 2 displays of the placeholder whose code has a space (see above).
+    assert_eq!(retrieved, 12_491);
+    assert_eq!(
+        not_cs,
+        [
+            "JDV_TrousseCCU_CISIS.xml: 1.2.250.1.213.2.3.5#code à fournir",
+            "JDV_TrousseCCU_CISIS.xml: 1.2.250.1.213.2.3.5#code à fournir"
+        ]
+    );
     // Members of 2024 JDVs whose code system is shipped in an older version that lacks the
     // code (TRE_A05, TRE_R02, TRE_R38, … from 2023; TRE_A08 has only N, R, V): the code system
     // answers "unknown code" (FHIR: a complete code system is the authority on its codes).

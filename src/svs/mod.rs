@@ -222,7 +222,7 @@ fn expand(scope: &Scope, vs: &ValueSet, id: &str, lang: Option<&str>) -> Result<
     let members = members(scope, vs)?;
     let mut concepts = Vec::with_capacity(members.len());
     let mut lang_used = None;
-    for m in members {
+    for m in members.into_iter().filter(|m| is_cd_code(&m.code)) {
         let code_system = scope
             .base
             .oid_for_url(&m.system)
@@ -285,6 +285,17 @@ fn expand(scope: &Scope, vs: &ValueSet, id: &str, lang: Option<&str>) -> Result<
             .as_deref()
             .map(|d| d[..d.len().min(10)].to_string()),
     })
+}
+
+/// Whether `code` can be an SVS `Concept/@code`: the HL7 V3 type `cs`, an `xs:token` (leading
+/// and trailing XML whitespace collapsed away) with the pattern `[^\s]+`. A member whose code
+/// has whitespace inside (the placeholder "code à fournir" in JDV_TrousseCCU_CISIS, a legal
+/// FHIR code) would make the whole answer schema-invalid and can never match a CDA code, so
+/// SVS answers leave it out; FHIR operations still show it.
+fn is_cd_code(code: &str) -> bool {
+    const XML_WS: [char; 4] = [' ', '\t', '\n', '\r'];
+    let token = code.trim_matches(XML_WS);
+    !token.is_empty() && !token.contains(XML_WS)
 }
 
 /// XML-escapes attribute and text content.
@@ -382,6 +393,20 @@ pub fn render_multiple(sets: &[SvsValueSet]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn svs_codes_are_cs_tokens() {
+        assert!(is_cd_code("G15_10/SM26"));
+        assert!(is_cd_code("urn:oid:1.2.3"));
+        assert!(!is_cd_code("code à fournir"));
+        assert!(!is_cd_code(""));
+        assert!(!is_cd_code("a\tb"));
+        assert!(!is_cd_code(" \t"));
+        // Collapsed by xs:token, as in JDV_CompletudeDispensation ("FFC ") and
+        // JDV_ScoreRankin ("\tLA6114-8"): valid.
+        assert!(is_cd_code("FFC "));
+        assert!(is_cd_code("\tLA6114-8"));
+    }
 
     #[test]
     fn escapes_and_renders() {
