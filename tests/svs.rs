@@ -380,6 +380,29 @@ async fn membership_without_the_code_system() {
     }
 }
 
+/// A member written with whitespace at the ends of its code in the file ("FFC " in
+/// JDV_CompletudeDispensation, "\tLA6114-8" in JDV_ScoreRankin) matches the code a CDA
+/// document carries.
+#[actix_web::test]
+async fn codes_with_whitespace_at_their_ends_are_read_trimmed() {
+    let app = app!();
+    for (vs, system, code) in [
+        ("1.2.250.1.213.1.1.5.765", "2.16.840.1.113883.5.4", "FFC"),
+        (
+            "1.2.250.1.213.1.1.5.176",
+            "2.16.840.1.113883.6.1",
+            "LA6114-8",
+        ),
+    ] {
+        let p = get(
+            &app,
+            &format!("/fhir/ValueSet/$validate-code?url=urn:oid:{vs}&system=urn:oid:{system}&code={code}"),
+        )
+        .await;
+        assert_eq!(param(&p, "result"), Some(&json!(true)), "{code}: {p}");
+    }
+}
+
 /// Each kind of display difference, strict (error, result false) and lenient (warning,
 /// result true), on a loaded code system (TRE_A05 via J07) and without one (LOINC via the
 /// imaging JDV).

@@ -246,14 +246,27 @@ fn add_concept(
     start: usize,
     end: usize,
 ) {
-    let code = attrs.get("code").cloned().unwrap_or_default();
+    let raw_code = attrs.get("code").map(String::as_str).unwrap_or_default();
+    // CDA codes are tokens (HL7 `cs`): "FFC " or "\tLA6114-8" in a file would never match
+    // the code a document carries, so the ends are trimmed (no-break spaces too), loudly.
+    let code = raw_code.trim().to_string();
+    if code != raw_code && !code.is_empty() {
+        let at = p.attr_offset(start, end, "code");
+        p.warn(
+            at,
+            format!(
+                "code {raw_code:?} in value set {} has whitespace at its ends: read as '{code}'",
+                b.meta.oids.first().map(String::as_str).unwrap_or("?")
+            ),
+        );
+    }
     let system = attrs
         .get("codeSystem")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
     let display = attrs.get("displayName").cloned().filter(|d| !d.is_empty());
     let mut bad = false;
-    for (name, value) in [("code", code.trim()), ("codeSystem", system.as_str())] {
+    for (name, value) in [("code", code.as_str()), ("codeSystem", system.as_str())] {
         if value.is_empty() {
             let at = p.attr_offset(start, end, name);
             let what = if attrs.contains_key(name) {
