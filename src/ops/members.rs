@@ -398,15 +398,77 @@ fn import_value_set(
 }
 
 /// The members of a value set, in compose order, with what their enumeration used.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Enumeration {
     pub members: Vec<Member>,
     pub trace: Trace,
     /// system → code → position in `members`; built on first use.
     positions: OnceLock<HashMap<String, HashMap<String, u32>>>,
+    /// The selections already resolved against these members, when the enumeration is kept
+    /// for the snapshot (`None` for one made for a single request).
+    chosen: Option<moka::sync::Cache<ChosenKey, Arc<Chosen>>>,
 }
 
+impl std::fmt::Debug for Enumeration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enumeration")
+            .field("members", &self.members.len())
+            .field("trace", &self.trace)
+            .finish()
+    }
+}
+
+/// What selects members of an enumeration: the text filter as the request wrote it, and
+/// `activeOnly`.
+pub type ChosenKey = (Option<String>, bool);
+
+/// The members one (filter, activeOnly) selects, in expansion order, and the systems whose
+/// members mix versions (`contains.version` is then shown). Kept per enumeration, so that a
+/// page of a known selection costs the page, not the number of matches.
+#[derive(Debug, Default)]
+pub struct Chosen {
+    /// Positions in `Enumeration::members`.
+    pub positions: Vec<u32>,
+    pub mixed: HashSet<String>,
+}
+
+/// Weight units (about 4 bytes each) of the selections kept per enumeration: twice the
+/// member count, at least this.
+const CHOSEN_MIN_CAPACITY: u64 = 8_192;
+
 impl Enumeration {
+    fn new(members: Vec<Member>, trace: Trace, keep_selections: bool) -> Self {
+        let chosen = keep_selections.then(|| {
+            let capacity = (members.len() as u64 * 2).max(CHOSEN_MIN_CAPACITY);
+            moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .weigher(|k: &ChosenKey, v: &Arc<Chosen>| {
+                    let key = k.0.as_ref().map_or(0, String::len) / 4;
+                    let mixed: usize = v.mixed.iter().map(|s| s.len() / 4 + 8).sum();
+                    u32::try_from(v.positions.len() + key + mixed + 16).unwrap_or(u32::MAX)
+                })
+                .build()
+        });
+        Enumeration {
+            members,
+            trace,
+            positions: OnceLock::new(),
+            chosen,
+        }
+    }
+
+    /// The selection kept under `key`, if any.
+    pub fn chosen(&self, key: &ChosenKey) -> Option<Arc<Chosen>> {
+        self.chosen.as_ref()?.get(key)
+    }
+
+    /// Keeps a selection (when this enumeration is kept for the snapshot).
+    pub fn keep_chosen(&self, key: ChosenKey, value: Arc<Chosen>) {
+        if let Some(cache) = &self.chosen {
+            cache.insert(key, value);
+        }
+    }
+
     /// Where `system#code` is in `members`.
     pub fn position(&self, system: &str, code: &str) -> Option<usize> {
         self.codes_of(system)?.get(code).map(|&i| i as usize)
@@ -438,15 +500,25 @@ pub fn enumerate_shared(
     vs: &ValueSet,
     rules: &VersionRules,
 ) -> Result<Arc<Enumeration>> {
-    let compute = || {
+    let compute = |keep_selections: bool| {
         let mut trace = Trace::default();
         let members = enumerate_traced(scope, vs, rules, &mut trace)?;
-        Ok(Enumeration {
-            members,
-            trace,
-            positions: OnceLock::new(),
-        })
+        Ok(Enumeration::new(members, trace, keep_selections))
     };
+    let Some(key) = kept_key(scope, vs, rules) else {
+        return compute(false).map(Arc::new);
+    };
+    scope.base.memo.get_or_try_insert(
+        &key,
+        |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
+        || compute(true),
+    )
+}
+
+/// The memo key of the enumeration of `vs`, when it is kept for the snapshot: one of the
+/// catalog's own value sets under its own versions (no request-scoped resources, no version
+/// parameters).
+fn kept_key(scope: &Scope, vs: &ValueSet, rules: &VersionRules) -> Option<String> {
     let own_resources = scope
         .overlay
         .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
@@ -457,15 +529,29 @@ pub fn enumerate_shared(
         .value_sets
         .get(&vs.meta.url, vs.meta.version.as_deref())
         .is_some_and(|known| std::ptr::eq(known.as_ref(), vs));
-    if own_resources || rules_given || !catalog_own {
-        return compute().map(Arc::new);
-    }
-    let key = format!("members {}", vs.meta.versioned_url());
-    scope.base.memo.get_or_try_insert(
-        &key,
-        |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
-        compute,
-    )
+    (!own_resources && !rules_given && catalog_own)
+        .then(|| format!("members {}", vs.meta.versioned_url()))
+}
+
+/// The enumeration `enumerate_shared` keeps for the snapshot, when it is already kept: `None`
+/// when it would have to be computed (or is never kept: request-scoped resources, version
+/// rules, a value set that is not the catalog's own).
+pub fn enumeration_kept(
+    scope: &Scope,
+    vs: &ValueSet,
+    rules: &VersionRules,
+) -> Option<Arc<Enumeration>> {
+    let key = kept_key(scope, vs, rules)?;
+    // The memo keeps no error: asking with a computation that fails only reads it.
+    scope
+        .base
+        .memo
+        .get_or_try_insert(
+            &key,
+            |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
+            || Err(()),
+        )
+        .ok()
 }
 
 /// Every member of `vs`, in compose order, without duplicates.
