@@ -143,6 +143,11 @@ fn read_params_unbounded(req: &RequestHead, body: &[u8], max: usize) -> Result<P
             "Only JSON request bodies are supported".into(),
         ));
     }
+    // Most bodies are a few primitive parameters: read without a JSON tree when they are.
+    if let Some(simple) = Params::from_simple_json(body, max) {
+        params.merge(simple);
+        return Ok(params);
+    }
     let json: Value = serde_json::from_slice(body)
         .map_err(|e| Error::Invalid(format!("The request body is not valid JSON: {e}")))?;
     params.merge(Params::from_json_limited(&json, max)?);
