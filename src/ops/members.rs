@@ -404,9 +404,9 @@ pub struct Enumeration {
     pub trace: Trace,
     /// system → code → position in `members`; built on first use.
     positions: OnceLock<HashMap<String, HashMap<String, u32>>>,
-    /// The selections already resolved against these members, when the enumeration is kept
-    /// for the snapshot (`None` for one made for a single request).
-    chosen: Option<moka::sync::Cache<ChosenKey, Arc<Chosen>>>,
+    /// The snapshot's cache of selections and this enumeration's id in it, when the
+    /// enumeration is kept for the snapshot (`None` for one made for a single request).
+    chosen: Option<(u64, Arc<SelectionCache>)>,
 }
 
 impl std::fmt::Debug for Enumeration {
@@ -423,7 +423,7 @@ impl std::fmt::Debug for Enumeration {
 pub type ChosenKey = (Option<String>, bool);
 
 /// The members one (filter, activeOnly) selects, in expansion order, and the systems whose
-/// members mix versions (`contains.version` is then shown). Kept per enumeration, so that a
+/// members mix versions (`contains.version` is then shown). Kept per snapshot, so that a
 /// page of a known selection costs the page, not the number of matches.
 #[derive(Debug, Default)]
 pub struct Chosen {
@@ -432,40 +432,49 @@ pub struct Chosen {
     pub mixed: HashSet<String>,
 }
 
-/// Weight units (about 4 bytes each) of the selections kept per enumeration: twice the
-/// member count, at least this.
-const CHOSEN_MIN_CAPACITY: u64 = 8_192;
+/// Selections of every kept enumeration of one snapshot, by (enumeration id, key).
+type SelectionCache = moka::sync::Cache<(u64, ChosenKey), Arc<Chosen>>;
+
+/// Weight units (about 4 bytes each: one per member position) of the selections kept per
+/// snapshot, as many as the search index keeps of result lists.
+const SELECTIONS_CAPACITY: u64 = 4_000_000;
+
+/// Ids of kept enumerations, unique in the process (a snapshot's cache never mixes two).
+static NEXT_ENUMERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn selection_cache() -> SelectionCache {
+    moka::sync::Cache::builder()
+        .max_capacity(SELECTIONS_CAPACITY)
+        .weigher(|k: &(u64, ChosenKey), v: &Arc<Chosen>| {
+            let key = k.1 .0.as_ref().map_or(0, String::len) / 4;
+            let mixed: usize = v.mixed.iter().map(|s| s.len() / 4 + 8).sum();
+            u32::try_from(v.positions.len() + key + mixed + 16).unwrap_or(u32::MAX)
+        })
+        .build()
+}
 
 impl Enumeration {
-    fn new(members: Vec<Member>, trace: Trace, keep_selections: bool) -> Self {
-        let chosen = keep_selections.then(|| {
-            let capacity = (members.len() as u64 * 2).max(CHOSEN_MIN_CAPACITY);
-            moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .weigher(|k: &ChosenKey, v: &Arc<Chosen>| {
-                    let key = k.0.as_ref().map_or(0, String::len) / 4;
-                    let mixed: usize = v.mixed.iter().map(|s| s.len() / 4 + 8).sum();
-                    u32::try_from(v.positions.len() + key + mixed + 16).unwrap_or(u32::MAX)
-                })
-                .build()
-        });
+    fn new(members: Vec<Member>, trace: Trace, selections: Option<Arc<SelectionCache>>) -> Self {
+        let id = NEXT_ENUMERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Enumeration {
             members,
             trace,
             positions: OnceLock::new(),
-            chosen,
+            chosen: selections.map(|c| (id, c)),
         }
     }
 
     /// The selection kept under `key`, if any.
     pub fn chosen(&self, key: &ChosenKey) -> Option<Arc<Chosen>> {
-        self.chosen.as_ref()?.get(key)
+        let (id, cache) = self.chosen.as_ref()?;
+        // The key is cloned for the look-up: a filter of a few characters.
+        cache.get(&(*id, key.clone()))
     }
 
     /// Keeps a selection (when this enumeration is kept for the snapshot).
     pub fn keep_chosen(&self, key: ChosenKey, value: Arc<Chosen>) {
-        if let Some(cache) = &self.chosen {
-            cache.insert(key, value);
+        if let Some((id, cache)) = &self.chosen {
+            cache.insert((*id, key), value);
         }
     }
 
@@ -500,18 +509,23 @@ pub fn enumerate_shared(
     vs: &ValueSet,
     rules: &VersionRules,
 ) -> Result<Arc<Enumeration>> {
-    let compute = |keep_selections: bool| {
+    let compute = |selections: Option<Arc<SelectionCache>>| {
         let mut trace = Trace::default();
         let members = enumerate_traced(scope, vs, rules, &mut trace)?;
-        Ok(Enumeration::new(members, trace, keep_selections))
+        Ok(Enumeration::new(members, trace, selections))
     };
     let Some(key) = kept_key(scope, vs, rules) else {
-        return compute(false).map(Arc::new);
+        return compute(None).map(Arc::new);
     };
+    let selections = scope.base.memo.get_or_try_insert(
+        "expand selections",
+        |_| 1,
+        || Ok::<_, Error>(selection_cache()),
+    )?;
     scope.base.memo.get_or_try_insert(
         &key,
         |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
-        || compute(true),
+        || compute(Some(selections)),
     )
 }
 
