@@ -124,7 +124,7 @@ impl Metrics {
         }
         let hits = self.search_cache_hits.load(Ordering::Relaxed);
         let misses = self.search_cache_misses.load(Ordering::Relaxed);
-        out.push_str("# HELP nosterm_search_cache_hits_total Text searches answered from the search cache.\n");
+        out.push_str("# HELP nosterm_search_cache_hits_total Text searches answered from a cache (search results, or the members they select).\n");
         out.push_str("# TYPE nosterm_search_cache_hits_total counter\n");
         let _ = writeln!(out, "nosterm_search_cache_hits_total {hits}");
         out.push_str("# HELP nosterm_search_cache_misses_total Text searches run on the index (not cached).\n");

@@ -138,6 +138,23 @@ impl Params {
         )))
     }
 
+    /// Reads a `Parameters` body of primitive parameters only (`{"name": …, "valueX": "…"}`,
+    /// string or boolean values) without building a JSON tree; `None` for any other shape
+    /// (resources, parts, codings, numbers, other members, more than `max` parameters), which
+    /// `from_json_limited` then reads (and reports errors of) as before.
+    pub fn from_simple_json(body: &[u8], max: usize) -> Option<Params> {
+        let doc: simple::Body = serde_json::from_slice(body).ok()?;
+        if doc.resource_type.as_deref() != Some("Parameters") || doc.parameter.len() > max {
+            return None;
+        }
+        Some(Params(
+            doc.parameter
+                .into_iter()
+                .map(|p| (p.name, ParamValue::Primitive(p.value)))
+                .collect(),
+        ))
+    }
+
     /// Reads a query string (`a=1&b=2`); every value is a primitive.
     pub fn from_query(query: &str) -> Result<Params> {
         Self::from_query_limited(query, MAX_PARAMS)
@@ -258,6 +275,86 @@ impl Params {
     }
 }
 
+/// The shape `Params::from_simple_json` reads; anything else fails to deserialize.
+mod simple {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{Deserializer, Error, MapAccess, Visitor};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Body {
+        #[serde(rename = "resourceType")]
+        pub resource_type: Option<String>,
+        #[serde(default)]
+        pub parameter: Vec<Param>,
+    }
+
+    /// `{"name": "…", "value<Type>": "…" | true | false}`, members in any order.
+    pub struct Param {
+        pub name: String,
+        pub value: String,
+    }
+
+    impl<'de> Deserialize<'de> for Param {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(ParamVisitor)
+        }
+    }
+
+    struct ParamVisitor;
+
+    /// A string or a boolean, as text.
+    struct Primitive(String);
+
+    impl<'de> Deserialize<'de> for Primitive {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Primitive;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a string or a boolean")
+                }
+                fn visit_str<E: Error>(self, v: &str) -> Result<Primitive, E> {
+                    Ok(Primitive(v.to_string()))
+                }
+                fn visit_string<E: Error>(self, v: String) -> Result<Primitive, E> {
+                    Ok(Primitive(v))
+                }
+                fn visit_bool<E: Error>(self, v: bool) -> Result<Primitive, E> {
+                    Ok(Primitive(v.to_string()))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ParamVisitor {
+        type Value = Param;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a parameter with a name and a primitive value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Param, A::Error> {
+            let (mut name, mut value) = (None, None);
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "name" && name.is_none() {
+                    name = Some(map.next_value::<String>()?);
+                } else if key.starts_with("value") && value.is_none() {
+                    value = Some(map.next_value::<Primitive>()?.0);
+                } else {
+                    return Err(A::Error::custom("not a simple parameter"));
+                }
+            }
+            match (name, value) {
+                (Some(name), Some(value)) => Ok(Param { name, value }),
+                _ => Err(A::Error::custom("not a simple parameter")),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +380,45 @@ mod tests {
         let p = Params::from_query("code=N&system=urn%3Aoid%3A1.2&activeOnly=yes").unwrap();
         assert_eq!(p.str("system").unwrap(), Some("urn:oid:1.2"));
         assert!(p.bool("activeOnly").is_err());
+    }
+
+    #[test]
+    fn simple_bodies_read_as_the_json_tree_does() {
+        let bodies = [
+            r#"{"resourceType":"Parameters","parameter":[{"name":"url","valueUri":"http://x"},{"valueCode":"a\"b","name":"code"},{"name":"activeOnly","valueBoolean":true}]}"#,
+            r#"{"resourceType":"Parameters"}"#,
+            r#"{"resourceType":"Parameters","parameter":[]}"#,
+        ];
+        for b in bodies {
+            let tree: Value = serde_json::from_str(b).unwrap();
+            assert_eq!(
+                Params::from_simple_json(b.as_bytes(), MAX_PARAMS),
+                Some(Params::from_json(&tree).unwrap()),
+                "{b}"
+            );
+        }
+        // Other shapes are left to the JSON tree (and its error messages).
+        for b in [
+            r#"{"resourceType":"Patient","parameter":[]}"#,
+            r#"{"resourceType":"Parameters","id":"x","parameter":[]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"n","valueInteger":3}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"c","valueCoding":{"code":"a"}}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"r","resource":{}}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"p","part":[]}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"valueCode":"a"}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"a","valueCode":"a","valueString":"b"}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"a"}]}"#,
+            r#"{"resourceType":"Parameters","parameter":{}}"#,
+            r#"not json"#,
+        ] {
+            assert_eq!(
+                Params::from_simple_json(b.as_bytes(), MAX_PARAMS),
+                None,
+                "{b}"
+            );
+        }
+        let many = r#"{"resourceType":"Parameters","parameter":[{"name":"a","valueCode":"1"},{"name":"b","valueCode":"2"}]}"#;
+        assert_eq!(Params::from_simple_json(many.as_bytes(), 1), None);
     }
 
     #[test]

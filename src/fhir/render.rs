@@ -1,5 +1,7 @@
 //! Operation results rendered as FHIR R4 `Parameters` and `ValueSet` expansions.
 
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::outcome::outcome_json;
@@ -60,6 +62,89 @@ pub fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
     )
 }
 
+/// A `Parameters` resource serialized straight to JSON bytes (`serde_json::to_vec`), without
+/// building a `Value` tree first (one map and its keys per parameter: most of the cost of
+/// rendering a `$validate-code` answer). `serde_json::to_value` gives the same JSON as a `Value`.
+#[derive(Default)]
+pub struct ParamsDoc<'a>(pub Vec<Param<'a>>);
+
+/// One parameter: `name` and its value under the key that says its type (`valueCode`, …).
+pub struct Param<'a> {
+    pub name: &'a str,
+    pub value: PValue<'a>,
+}
+
+pub enum PValue<'a> {
+    /// A string-valued primitive under this key (`valueCode`, `valueUri`, …).
+    Str(&'static str, &'a str),
+    Bool(&'static str, bool),
+    /// Any JSON under this key (numbers, Codings, CodeableConcepts).
+    Json(&'static str, Value),
+    Resource(Value),
+    Parts(Vec<Param<'a>>),
+}
+
+impl<'a> Param<'a> {
+    pub fn str(name: &'a str, key: &'static str, v: &'a str) -> Self {
+        Param {
+            name,
+            value: PValue::Str(key, v),
+        }
+    }
+    pub fn bool(name: &'a str, key: &'static str, v: bool) -> Self {
+        Param {
+            name,
+            value: PValue::Bool(key, v),
+        }
+    }
+    pub fn json(name: &'a str, key: &'static str, v: Value) -> Self {
+        Param {
+            name,
+            value: PValue::Json(key, v),
+        }
+    }
+}
+
+impl<'a> ParamsDoc<'a> {
+    fn push(&mut self, p: Param<'a>) {
+        self.0.push(p);
+    }
+    fn opt_str(&mut self, name: &'a str, key: &'static str, v: Option<&'a str>) {
+        if let Some(v) = v {
+            self.push(Param::str(name, key, v));
+        }
+    }
+}
+
+impl Serialize for Param<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("name", self.name)?;
+        match &self.value {
+            PValue::Str(k, v) => m.serialize_entry(k, v)?,
+            PValue::Bool(k, v) => m.serialize_entry(k, v)?,
+            PValue::Json(k, v) => m.serialize_entry(k, v)?,
+            PValue::Resource(r) => m.serialize_entry("resource", r)?,
+            PValue::Parts(parts) => m.serialize_entry("part", parts)?,
+        }
+        m.end()
+    }
+}
+
+impl Serialize for ParamsDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("resourceType", "Parameters")?;
+        m.serialize_entry("parameter", &self.0)?;
+        m.end()
+    }
+}
+
+/// The JSON of a document as a `Value` (for answers nested in others, e.g. batches).
+pub fn to_value(doc: &impl Serialize) -> Value {
+    serde_json::to_value(doc).unwrap_or(Value::Null)
+}
+
 fn part(name: &str, kind: &str, v: Value) -> Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(name));
@@ -76,45 +161,74 @@ fn input_coding_json(c: &CodingInput) -> Value {
     })
 }
 
-fn designation_parts(d: &Designation) -> Vec<Value> {
+/// Key of a property value of this FHIR type (`Code` → `valueCode`).
+fn value_key(kind: &str) -> &'static str {
+    match kind {
+        "Code" => "valueCode",
+        "Coding" => "valueCoding",
+        "String" => "valueString",
+        "Integer" => "valueInteger",
+        "Boolean" => "valueBoolean",
+        "DateTime" => "valueDateTime",
+        "Decimal" => "valueDecimal",
+        "Uri" => "valueUri",
+        _ => "value",
+    }
+}
+
+fn designation_params(d: &Designation) -> Vec<Param<'_>> {
     let mut parts = Vec::new();
     if let Some(l) = &d.language {
-        parts.push(part("language", "Code", json!(l)));
+        parts.push(Param::str("language", "valueCode", l));
     }
     if let Some(u) = &d.use_ {
-        parts.push(part("use", "Coding", coding(u)));
+        parts.push(Param::json("use", "valueCoding", coding(u)));
     }
-    parts.push(part("value", "String", json!(d.value)));
+    parts.push(Param::str("value", "valueString", &d.value));
     parts
 }
 
-pub fn lookup_json(r: &LookupResult) -> Value {
-    let mut b = ParametersBuilder::default()
-        .value("name", "String", json!(r.name))
-        .opt_str("version", "String", r.version.as_deref())
-        .opt_str("display", "String", r.display.as_deref())
-        .opt_str("definition", "String", r.definition.as_deref())
-        .value("code", "Code", json!(r.code))
-        .value("system", "Uri", json!(r.system));
+pub fn lookup_doc(r: &LookupResult) -> ParamsDoc<'_> {
+    let mut b = ParamsDoc::default();
+    b.push(Param::str("name", "valueString", &r.name));
+    b.opt_str("version", "valueString", r.version.as_deref());
+    b.opt_str("display", "valueString", r.display.as_deref());
+    b.opt_str("definition", "valueString", r.definition.as_deref());
+    b.push(Param::str("code", "valueCode", &r.code));
+    b.push(Param::str("system", "valueUri", &r.system));
     if r.is_abstract {
-        b = b.value("abstract", "Boolean", json!(true));
+        b.push(Param::bool("abstract", "valueBoolean", true));
     }
     for d in &r.designations {
-        b = b.parts("designation", designation_parts(d));
+        b.push(Param {
+            name: "designation",
+            value: PValue::Parts(designation_params(d)),
+        });
     }
     for p in &r.properties {
         let (kind, v) = property_value(&p.value);
-        let mut parts = vec![part("code", "Code", json!(p.code)), part("value", kind, v)];
+        let mut parts = vec![
+            Param::str("code", "valueCode", &p.code),
+            Param::json("value", value_key(kind), v),
+        ];
         if let Some(desc) = &p.description {
-            parts.push(part("description", "String", json!(desc)));
+            parts.push(Param::str("description", "valueString", desc));
         }
-        b = b.parts("property", parts);
+        b.push(Param {
+            name: "property",
+            value: PValue::Parts(parts),
+        });
     }
-    b.build()
+    b
 }
 
-pub fn validate_json(r: &ValidateResult) -> Value {
-    let mut b = ParametersBuilder::default().value("result", "Boolean", json!(r.result));
+pub fn lookup_json(r: &LookupResult) -> Value {
+    to_value(&lookup_doc(r))
+}
+
+pub fn validate_doc(r: &ValidateResult) -> ParamsDoc<'_> {
+    let mut b = ParamsDoc::default();
+    b.push(Param::bool("result", "valueBoolean", r.result));
     if let Some((codings, text)) = &r.codeable_concept {
         let mut cc = Map::new();
         cc.insert(
@@ -124,29 +238,42 @@ pub fn validate_json(r: &ValidateResult) -> Value {
         if let Some(t) = text {
             cc.insert("text".into(), json!(t));
         }
-        b = b.value("codeableConcept", "CodeableConcept", Value::Object(cc));
+        b.push(Param::json(
+            "codeableConcept",
+            "valueCodeableConcept",
+            Value::Object(cc),
+        ));
     }
-    b = b
-        .opt_str("code", "Code", r.code.as_deref())
-        .opt_str("system", "Uri", r.system.as_deref());
-    b = b
-        .opt_str("version", "String", r.version.as_deref())
-        .opt_str("display", "String", r.display.as_deref());
+    b.opt_str("code", "valueCode", r.code.as_deref());
+    b.opt_str("system", "valueUri", r.system.as_deref());
+    b.opt_str("version", "valueString", r.version.as_deref());
+    b.opt_str("display", "valueString", r.display.as_deref());
     if let Some(i) = r.inactive {
-        b = b.value("inactive", "Boolean", json!(i));
+        b.push(Param::bool("inactive", "valueBoolean", i));
     }
-    b = b.opt_str("status", "Code", r.status.as_deref());
-    b = b.opt_str("message", "String", r.message.as_deref());
+    b.opt_str("status", "valueCode", r.status.as_deref());
+    b.opt_str("message", "valueString", r.message.as_deref());
     for u in &r.unknown_systems {
-        b = b.value("x-unknown-system", "Canonical", json!(u));
+        b.push(Param::str("x-unknown-system", "valueCanonical", u));
     }
     for u in &r.unknown_versions {
-        b = b.value("x-caused-by-unknown-system", "Canonical", json!(u));
+        b.push(Param::str(
+            "x-caused-by-unknown-system",
+            "valueCanonical",
+            u,
+        ));
     }
     if !r.issues.is_empty() {
-        b = b.resource("issues", outcome_json(&r.issues));
+        b.push(Param {
+            name: "issues",
+            value: PValue::Resource(outcome_json(&r.issues)),
+        });
     }
-    b.build()
+    b
+}
+
+pub fn validate_json(r: &ValidateResult) -> Value {
+    to_value(&validate_doc(r))
 }
 
 pub fn translate_json(r: &TranslateResult) -> Value {
@@ -178,92 +305,141 @@ pub fn translate_json(r: &TranslateResult) -> Value {
 }
 
 /// The value set with its expansion (definition elements kept; compose, text and
-/// description dropped).
+/// description dropped), serialized straight to JSON (see `ParamsDoc`). `parameters`: the
+/// request parameters echoed, before those the expansion adds.
+pub struct ExpansionDoc<'a> {
+    pub vs: &'a ValueSet,
+    pub expansion: &'a Expansion,
+    pub parameters: Vec<Param<'a>>,
+    pub timestamp: &'a str,
+}
+
+impl Serialize for ExpansionDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let vs = self.vs;
+        let m = &vs.meta;
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("resourceType", "ValueSet")?;
+        if !m.id.is_empty() {
+            o.serialize_entry("id", &m.id)?;
+        }
+        if let Some(l) = &m.language {
+            o.serialize_entry("language", l)?;
+        }
+        if !vs.contained.is_empty() {
+            o.serialize_entry("contained", &vs.contained)?;
+        }
+        if !m.url.is_empty() {
+            o.serialize_entry("url", &m.url)?;
+        }
+        for (k, v) in [
+            ("version", &m.version),
+            ("name", &m.name),
+            ("title", &m.title),
+        ] {
+            if let Some(v) = v {
+                o.serialize_entry(k, v)?;
+            }
+        }
+        o.serialize_entry("status", &m.status)?;
+        if let Some(x) = m.experimental {
+            o.serialize_entry("experimental", &x)?;
+        }
+        for (k, v) in [("date", &m.date), ("publisher", &m.publisher)] {
+            if let Some(v) = v {
+                o.serialize_entry(k, v)?;
+            }
+        }
+        o.serialize_entry(
+            "expansion",
+            &ExpansionPart {
+                doc: self,
+                identifier: format!("urn:uuid:{}", pseudo_uuid(&m.url, self.timestamp)),
+            },
+        )?;
+        o.end()
+    }
+}
+
+/// `ValueSet.expansion` of an `ExpansionDoc`.
+struct ExpansionPart<'d, 'a> {
+    doc: &'d ExpansionDoc<'a>,
+    identifier: String,
+}
+
+impl Serialize for ExpansionPart<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let e = self.doc.expansion;
+        let mut o = s.serialize_map(None)?;
+        if !e.properties.is_empty() {
+            let ext: Vec<Value> = e
+                .properties
+                .iter()
+                .map(|(code, uri)| {
+                    json!({"url": EXT_EXPANSION_PROPERTY, "extension": [
+                        {"url": "code", "valueCode": code},
+                        {"url": "uri", "valueUri": uri}
+                    ]})
+                })
+                .collect();
+            o.serialize_entry("extension", &ext)?;
+        }
+        o.serialize_entry("identifier", &self.identifier)?;
+        o.serialize_entry("timestamp", self.doc.timestamp)?;
+        o.serialize_entry("total", &e.total)?;
+        if e.offset > 0 || e.count.is_some() {
+            o.serialize_entry("offset", &e.offset)?;
+        }
+        let t = &e.trace;
+        let added =
+            e.used_systems.len() + t.used_value_sets.len() + t.applied.len() + t.warnings.len();
+        if !self.doc.parameters.is_empty() || added > 0 {
+            o.serialize_entry("parameter", &ExpansionParams(self.doc))?;
+        }
+        if !e.items.is_empty() {
+            o.serialize_entry("contains", &Contains(&e.items))?;
+        }
+        o.end()
+    }
+}
+
+/// `expansion.parameter`: the echoed request parameters, then the code systems and value
+/// sets used, the version parameters applied and the warnings.
+struct ExpansionParams<'d, 'a>(&'d ExpansionDoc<'a>);
+
+impl Serialize for ExpansionParams<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let e = self.0.expansion;
+        let t = &e.trace;
+        let mut seq = s.serialize_seq(None)?;
+        for p in &self.0.parameters {
+            seq.serialize_element(p)?;
+        }
+        for u in &e.used_systems {
+            seq.serialize_element(&Param::str("used-codesystem", "valueUri", u))?;
+        }
+        for u in &t.used_value_sets {
+            seq.serialize_element(&Param::str("used-valueset", "valueUri", u))?;
+        }
+        for (name, v) in t.applied.iter().chain(t.warnings.iter()) {
+            seq.serialize_element(&Param::str(name, "valueUri", v))?;
+        }
+        seq.end()
+    }
+}
+
 pub fn expansion_json(
     vs: &ValueSet,
     e: &Expansion,
-    parameters: Vec<Value>,
+    parameters: Vec<Param<'_>>,
     timestamp: &str,
 ) -> Value {
-    let m = &vs.meta;
-    let mut o = Map::new();
-    o.insert("resourceType".into(), json!("ValueSet"));
-    if !m.id.is_empty() {
-        o.insert("id".into(), json!(m.id));
-    }
-    if let Some(l) = &m.language {
-        o.insert("language".into(), json!(l));
-    }
-    if !vs.contained.is_empty() {
-        o.insert("contained".into(), Value::Array(vs.contained.clone()));
-    }
-    if !m.url.is_empty() {
-        o.insert("url".into(), json!(m.url));
-    }
-    for (k, v) in [
-        ("version", &m.version),
-        ("name", &m.name),
-        ("title", &m.title),
-    ] {
-        if let Some(v) = v {
-            o.insert(k.into(), json!(v));
-        }
-    }
-    o.insert("status".into(), json!(m.status));
-    if let Some(x) = m.experimental {
-        o.insert("experimental".into(), json!(x));
-    }
-    for (k, v) in [("date", &m.date), ("publisher", &m.publisher)] {
-        if let Some(v) = v {
-            o.insert(k.into(), json!(v));
-        }
-    }
-    let mut exp = Map::new();
-    if !e.properties.is_empty() {
-        exp.insert(
-            "extension".into(),
-            Value::Array(
-                e.properties
-                    .iter()
-                    .map(|(code, uri)| {
-                        json!({"url": EXT_EXPANSION_PROPERTY, "extension": [
-                            {"url": "code", "valueCode": code},
-                            {"url": "uri", "valueUri": uri}
-                        ]})
-                    })
-                    .collect(),
-            ),
-        );
-    }
-    exp.insert(
-        "identifier".into(),
-        json!(format!("urn:uuid:{}", pseudo_uuid(&m.url, timestamp))),
-    );
-    exp.insert("timestamp".into(), json!(timestamp));
-    exp.insert("total".into(), json!(e.total));
-    if e.offset > 0 || e.count.is_some() {
-        exp.insert("offset".into(), json!(e.offset));
-    }
-    let mut params = parameters;
-    let t = &e.trace;
-    for s in &e.used_systems {
-        params.push(json!({"name": "used-codesystem", "valueUri": s}));
-    }
-    for s in &t.used_value_sets {
-        params.push(json!({"name": "used-valueset", "valueUri": s}));
-    }
-    for (name, v) in t.applied.iter().chain(t.warnings.iter()) {
-        params.push(json!({"name": name, "valueUri": v}));
-    }
-    if !params.is_empty() {
-        exp.insert("parameter".into(), Value::Array(params));
-    }
-    let contains: Vec<Value> = e.items.iter().map(contains_json).collect();
-    if !contains.is_empty() {
-        exp.insert("contains".into(), Value::Array(contains));
-    }
-    o.insert("expansion".into(), Value::Object(exp));
-    Value::Object(o)
+    to_value(&ExpansionDoc {
+        vs,
+        expansion: e,
+        parameters,
+        timestamp,
+    })
 }
 
 const EXT_EXPANSION_PROPERTY: &str =
@@ -271,64 +447,76 @@ const EXT_EXPANSION_PROPERTY: &str =
 const EXT_CONTAINS_PROPERTY: &str =
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property";
 
-fn contains_json(it: &ExpansionItem) -> Value {
-    let mut c = Map::new();
-    let mut extensions: Vec<Value> = it.extensions.clone();
-    for (code, value) in &it.properties {
-        let (kind, v) = property_value(value);
-        let mut val = Map::new();
-        val.insert("url".into(), json!("value"));
-        val.insert(format!("value{kind}"), v);
-        extensions.push(json!({"url": EXT_CONTAINS_PROPERTY, "extension": [
-            {"url": "code", "valueCode": code},
-            Value::Object(val)
-        ]}));
+/// `contains` (nested under an item for its children).
+struct Contains<'a>(&'a [ExpansionItem]);
+
+impl Serialize for Contains<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for it in self.0 {
+            seq.serialize_element(&ContainsItem(it))?;
+        }
+        seq.end()
     }
-    if !extensions.is_empty() {
-        c.insert("extension".into(), Value::Array(extensions));
+}
+
+struct ContainsItem<'a>(&'a ExpansionItem);
+
+impl Serialize for ContainsItem<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let it = self.0;
+        let mut c = s.serialize_map(None)?;
+        if !it.extensions.is_empty() || !it.properties.is_empty() {
+            let mut extensions: Vec<Value> = it.extensions.clone();
+            for (code, value) in &it.properties {
+                let (kind, v) = property_value(value);
+                let mut val = Map::new();
+                val.insert("url".into(), json!("value"));
+                val.insert(format!("value{kind}"), v);
+                extensions.push(json!({"url": EXT_CONTAINS_PROPERTY, "extension": [
+                    {"url": "code", "valueCode": code},
+                    Value::Object(val)
+                ]}));
+            }
+            c.serialize_entry("extension", &extensions)?;
+        }
+        c.serialize_entry("system", &it.system)?;
+        if let Some(v) = &it.version {
+            c.serialize_entry("version", v)?;
+        }
+        if it.is_abstract {
+            c.serialize_entry("abstract", &true)?;
+        }
+        if it.inactive {
+            c.serialize_entry("inactive", &true)?;
+        }
+        c.serialize_entry("code", &it.code)?;
+        if let Some(d) = &it.display {
+            c.serialize_entry("display", d)?;
+        }
+        if !it.designations.is_empty() {
+            let designations: Vec<Value> = it
+                .designations
+                .iter()
+                .map(|d| {
+                    let mut m = Map::new();
+                    if let Some(l) = &d.language {
+                        m.insert("language".into(), json!(l));
+                    }
+                    if let Some(u) = &d.use_ {
+                        m.insert("use".into(), coding(u));
+                    }
+                    m.insert("value".into(), json!(d.value));
+                    Value::Object(m)
+                })
+                .collect();
+            c.serialize_entry("designation", &designations)?;
+        }
+        if !it.children.is_empty() {
+            c.serialize_entry("contains", &Contains(&it.children))?;
+        }
+        c.end()
     }
-    c.insert("system".into(), json!(it.system));
-    if let Some(v) = &it.version {
-        c.insert("version".into(), json!(v));
-    }
-    if it.is_abstract {
-        c.insert("abstract".into(), json!(true));
-    }
-    if it.inactive {
-        c.insert("inactive".into(), json!(true));
-    }
-    c.insert("code".into(), json!(it.code));
-    if let Some(d) = &it.display {
-        c.insert("display".into(), json!(d));
-    }
-    if !it.designations.is_empty() {
-        c.insert(
-            "designation".into(),
-            Value::Array(
-                it.designations
-                    .iter()
-                    .map(|d| {
-                        let mut m = Map::new();
-                        if let Some(l) = &d.language {
-                            m.insert("language".into(), json!(l));
-                        }
-                        if let Some(u) = &d.use_ {
-                            m.insert("use".into(), coding(u));
-                        }
-                        m.insert("value".into(), json!(d.value));
-                        Value::Object(m)
-                    })
-                    .collect(),
-            ),
-        );
-    }
-    if !it.children.is_empty() {
-        c.insert(
-            "contains".into(),
-            Value::Array(it.children.iter().map(contains_json).collect()),
-        );
-    }
-    Value::Object(c)
 }
 
 /// A UUID-shaped identifier derived from its inputs (no randomness needed: expansions are

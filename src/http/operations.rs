@@ -17,15 +17,17 @@ use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
 use crate::fhir::now_instant;
 use crate::fhir::params::{ParamValue, Params};
-use crate::fhir::render::{expansion_json, lookup_json, translate_json, validate_json};
+use crate::fhir::render::{
+    lookup_doc, translate_json, validate_doc, validate_json, ExpansionDoc, Param,
+};
 use crate::load::{fhir_json::parse_resource, Resource};
 use crate::model::ValueSet;
-use crate::ops::expand::{expand, implicit_value_set, ExpandRequest};
+use crate::ops::expand::{expand, expand_kept, implicit_value_set, ExpandRequest};
 use crate::ops::lookup::{lookup, LookupRequest};
 use crate::ops::members::VersionRules;
 use crate::ops::subsumes::subsumes;
 use crate::ops::translate::{translate, TranslateRequest};
-use crate::ops::validate::{validate, CodingInput, Options, Subject, Target};
+use crate::ops::validate::{validate, CodingInput, Options, Subject, Target, ValidateResult};
 use crate::state::AppState;
 
 type Path2 = web::Path<(String, String)>;
@@ -155,9 +157,13 @@ fn runs_inline(rt: ResourceType, op: &str, body: &[u8]) -> bool {
     exact && body.len() <= INLINE_BODY
 }
 
+/// Largest page of an `$expand` answered on the HTTP worker when everything else is known.
+const INLINE_PAGE: usize = 1_000;
+
 /// Runs the operation off the HTTP workers, within the time budget (`--request-timeout-ms`):
 /// past it the answer is 503 `too-costly` and the result, when it comes, is dropped. Exact
-/// look-ups with a small body are answered on the worker at once (`runs_inline`).
+/// look-ups with a small body are answered on the worker at once (`runs_inline`), and so is an
+/// `$expand` whose work is already done but for its page (`expand_kept`).
 async fn run_bounded(
     req: &HttpRequest,
     rt: ResourceType,
@@ -173,18 +179,68 @@ async fn run_bounded(
     let deadline = Instant::now() + budget;
     if runs_inline(rt, op, &body) {
         let answer = run(&head, rt, id, op, &body, &state, deadline)?;
-        return Ok(fhir_response(StatusCode::OK, &answer));
+        return Ok(fhir_bytes(StatusCode::OK, answer));
     }
+    if (rt, op) == (ResourceType::ValueSet, "expand") && body.len() <= INLINE_BODY {
+        if let Some(answer) = expand_on_worker(&head, id, &body, &state)? {
+            return Ok(fhir_bytes(StatusCode::OK, answer));
+        }
+    }
+    let head = head.into_owned();
     let (id, op) = (id.map(str::to_string), op.to_string());
     let task = web::block(move || run(&head, rt, id.as_deref(), &op, &body, &state, deadline));
     match actix_web::rt::time::timeout(budget, task).await {
-        Ok(Ok(answer)) => Ok(fhir_response(StatusCode::OK, &answer?)),
+        Ok(Ok(answer)) => Ok(fhir_bytes(StatusCode::OK, answer?)),
         Ok(Err(e)) => Err(Error::Internal(format!("The operation failed: {e}"))),
         Err(_) => Err(Error::DeadlineExceeded(format!(
             "The operation did not complete within the time budget of {} ms",
             budget.as_millis()
         ))),
     }
+}
+
+/// The `$expand` answer when only its page remains to be made (`ops::expand::expand_kept`);
+/// `None` when the request brings resources of its own or more work is needed.
+fn expand_on_worker(
+    req: &RequestHead,
+    id: Option<&str>,
+    body: &[u8],
+    state: &AppState,
+) -> Result<Option<Vec<u8>>> {
+    let params = read_params(req, body, state.config.limits.max_params)?;
+    if params
+        .0
+        .iter()
+        .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
+    {
+        return Ok(None);
+    }
+    let snapshot = state.snapshot();
+    let ctx = Ctx {
+        req,
+        params: &params,
+        scope: Scope {
+            base: &snapshot.catalog,
+            overlay: None,
+            search: snapshot.search.as_deref(),
+            deadline: None,
+        },
+        id,
+        state,
+    };
+    ctx.expand(Some(INLINE_PAGE))
+}
+
+/// A FHIR JSON response of bytes already rendered.
+fn fhir_bytes(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(super::FHIR_JSON)
+        .body(body)
+}
+
+/// JSON bytes of a document (`Serialize` cannot fail on these types but through a bug).
+fn bytes_of(doc: &impl serde::Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(doc).map_err(|e| Error::Internal(format!("Rendering the answer: {e}")))
 }
 
 fn run(
@@ -195,7 +251,7 @@ fn run(
     body: &[u8],
     state: &AppState,
     deadline: Instant,
-) -> Result<Value> {
+) -> Result<Vec<u8>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
     let snapshot = state.snapshot();
     let extra = overlay(&params, &state.config.limits)?;
@@ -212,26 +268,25 @@ fn run(
         id,
         state,
     };
-    let body = match (rt, op) {
-        (ResourceType::CodeSystem, "lookup") => ctx.lookup()?,
-        (ResourceType::CodeSystem, "validate-code") => ctx.validate_cs()?,
-        (ResourceType::CodeSystem, "subsumes") => ctx.subsumes()?,
-        (ResourceType::ValueSet, "validate-code") => ctx.validate_vs()?,
-        (ResourceType::ValueSet, "expand") => ctx.expand()?,
-        (ResourceType::ValueSet, "batch-validate-code") => ctx.batch_validate()?,
-        (ResourceType::ConceptMap, "translate") => ctx.translate()?,
-        _ => {
-            return Err(Error::NotFound(format!(
-                "Operation ${op} is not defined on this resource type"
-            )))
-        }
-    };
-    Ok(body)
+    match (rt, op) {
+        (ResourceType::CodeSystem, "lookup") => ctx.lookup(),
+        (ResourceType::CodeSystem, "validate-code") => ctx.validate_cs(),
+        (ResourceType::CodeSystem, "subsumes") => bytes_of(&ctx.subsumes()?),
+        (ResourceType::ValueSet, "validate-code") => bytes_of(&validate_doc(&ctx.validate_vs()?)),
+        (ResourceType::ValueSet, "expand") => ctx
+            .expand(None)?
+            .ok_or_else(|| Error::Internal("The expansion was not made".into())),
+        (ResourceType::ValueSet, "batch-validate-code") => bytes_of(&ctx.batch_validate()?),
+        (ResourceType::ConceptMap, "translate") => bytes_of(&ctx.translate()?),
+        _ => Err(Error::NotFound(format!(
+            "Operation ${op} is not defined on this resource type"
+        ))),
+    }
 }
 
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
-    req: &'a RequestHead,
+    req: &'a RequestHead<'a>,
     params: &'a Params,
     scope: Scope<'a>,
     id: Option<&'a str>,
@@ -279,7 +334,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn lookup(&self) -> Result<Value> {
+    fn lookup(&self) -> Result<Vec<u8>> {
         let p = self.params;
         let coding = p.coding("coding")?;
         let instance = self.instance_cs_url()?;
@@ -311,7 +366,7 @@ impl<'a> Ctx<'a> {
             properties,
             languages: languages(self.req, p)?,
         };
-        Ok(lookup_json(&lookup(&self.scope, &r)?))
+        bytes_of(&lookup_doc(&lookup(&self.scope, &r)?))
     }
 
     fn options(&self) -> Result<Options> {
@@ -355,7 +410,7 @@ impl<'a> Ctx<'a> {
         }))
     }
 
-    fn validate_cs(&self) -> Result<Value> {
+    fn validate_cs(&self) -> Result<Vec<u8>> {
         let p = self.params;
         let instance = self.instance_cs_url()?;
         let url = p
@@ -375,7 +430,7 @@ impl<'a> Ctx<'a> {
             system: url.as_deref(),
             version: version.as_deref(),
         };
-        Ok(validate_json(&validate(
+        bytes_of(&validate_doc(&validate(
             &self.scope,
             target,
             &subject,
@@ -436,7 +491,7 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn validate_vs(&self) -> Result<Value> {
+    fn validate_vs(&self) -> Result<ValidateResult> {
         let vs = self.value_set()?;
         let subject = self.subject(None, "systemVersion")?;
         let subject = match subject {
@@ -446,15 +501,17 @@ impl<'a> Ctx<'a> {
             }
             s => s,
         };
-        Ok(validate_json(&validate(
+        validate(
             &self.scope,
             Target::ValueSet(&vs),
             &subject,
             &self.options()?,
-        )?))
+        )
     }
 
-    fn expand(&self) -> Result<Value> {
+    /// The expansion as JSON bytes; with `kept: Some(max_page)`, only when nothing but a page
+    /// of at most `max_page` items is left to make (`None` otherwise).
+    fn expand(&self, kept: Option<usize>) -> Result<Option<Vec<u8>>> {
         let vs = self.value_set()?;
         // The value set's own expansion parameters (`valueset-expansion-parameter`) are
         // defaults for those the request does not give.
@@ -520,14 +577,14 @@ impl<'a> Ctx<'a> {
                 .as_deref()
                 .is_some_and(excludes_other_languages),
         };
-        let e = expand(&self.scope, &vs, &r)?;
-        let mut echoed = Vec::new();
-        let mut echo = |name: &str, kind: &str, value: Value| {
-            let mut o = serde_json::Map::new();
-            o.insert("name".into(), json!(name));
-            o.insert(format!("value{kind}"), value);
-            echoed.push(Value::Object(o));
+        let e = match kept {
+            None => expand(&self.scope, &vs, &r)?,
+            Some(max_page) => match expand_kept(&self.scope, &vs, &r, max_page)? {
+                Some(e) => e,
+                None => return Ok(None),
+            },
         };
+        let mut echoed = Vec::new();
         for name in [
             "filter",
             "count",
@@ -537,31 +594,38 @@ impl<'a> Ctx<'a> {
             "excludeNested",
         ] {
             if let Some(ParamValue::Primitive(v)) = p.get(name) {
-                match name {
-                    "count" | "offset" => echo(
+                echoed.push(match name {
+                    "count" | "offset" => Param::json(
                         name,
-                        "Integer",
+                        "valueInteger",
                         v.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(v)),
                     ),
-                    "filter" => echo(name, "String", json!(v)),
-                    _ => echo(name, "Boolean", json!(v == "true")),
-                }
+                    "filter" => Param::str(name, "valueString", v),
+                    _ => Param::bool(name, "valueBoolean", v == "true"),
+                });
             }
         }
         if let Some(l) = &display_language {
-            echo("displayLanguage", "Code", json!(l));
+            echoed.push(Param::str("displayLanguage", "valueCode", l));
         }
         for v in p.all("designation") {
             if let ParamValue::Primitive(v) = v {
-                echo("designation", "String", json!(v));
+                echoed.push(Param::str("designation", "valueString", v));
             }
         }
         for v in p.all("force-system-version") {
             if let ParamValue::Primitive(v) = v {
-                echo("force-system-version", "Uri", json!(v));
+                echoed.push(Param::str("force-system-version", "valueUri", v));
             }
         }
-        Ok(expansion_json(&vs, &e, echoed, &now_instant()))
+        let timestamp = now_instant();
+        bytes_of(&ExpansionDoc {
+            vs: &vs,
+            expansion: &e,
+            parameters: echoed,
+            timestamp: &timestamp,
+        })
+        .map(Some)
     }
 
     fn subsumes(&self) -> Result<Value> {
@@ -675,7 +739,7 @@ impl<'a> Ctx<'a> {
                 ..*self
             };
             let answer = match ctx.validate_vs() {
-                Ok(v) => v,
+                Ok(v) => validate_json(&v),
                 Err(e) => crate::fhir::outcome::error_json(&e),
             };
             results.push(json!({"name": "validation", "resource": answer}));

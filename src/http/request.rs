@@ -1,5 +1,6 @@
 //! Reading a request: parameters from query and body, format, languages, tx-resources.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderMap};
@@ -13,19 +14,26 @@ use crate::fhir::params::{ParamValue, Params};
 use crate::load::{fhir_json::parse_resource, Resource};
 use crate::ops::display::Languages;
 
-/// What operations read of a request (query and headers), owned so that the work can run off
-/// the HTTP workers (`web::block`).
+/// What operations read of a request (query and headers): borrowed from the request when the
+/// work runs on the HTTP worker, owned (`into_owned`) when it runs off it (`web::block`).
 #[derive(Debug, Clone)]
-pub struct RequestHead {
-    query: String,
-    headers: HeaderMap,
+pub struct RequestHead<'r> {
+    query: Cow<'r, str>,
+    headers: Cow<'r, HeaderMap>,
 }
 
-impl RequestHead {
-    pub fn of(req: &HttpRequest) -> Self {
+impl<'r> RequestHead<'r> {
+    pub fn of(req: &'r HttpRequest) -> Self {
         RequestHead {
-            query: req.query_string().to_string(),
-            headers: req.headers().clone(),
+            query: Cow::Borrowed(req.query_string()),
+            headers: Cow::Borrowed(req.headers()),
+        }
+    }
+
+    pub fn into_owned(self) -> RequestHead<'static> {
+        RequestHead {
+            query: Cow::Owned(self.query.into_owned()),
+            headers: Cow::Owned(self.headers.into_owned()),
         }
     }
 
@@ -134,6 +142,11 @@ fn read_params_unbounded(req: &RequestHead, body: &[u8], max: usize) -> Result<P
         return Err(Error::NotSupported(
             "Only JSON request bodies are supported".into(),
         ));
+    }
+    // Most bodies are a few primitive parameters: read without a JSON tree when they are.
+    if let Some(simple) = Params::from_simple_json(body, max) {
+        params.merge(simple);
+        return Ok(params);
     }
     let json: Value = serde_json::from_slice(body)
         .map_err(|e| Error::Invalid(format!("The request body is not valid JSON: {e}")))?;

@@ -1,10 +1,12 @@
 //! `ValueSet/$expand`: the members of a value set, paged.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::display::{display_for, Languages};
 use super::members::{
-    enumerate_shared, member_from_concept, resolve_include, Member, Selection, Trace, VersionRules,
+    enumerate_shared, enumeration_kept, member_from_concept, resolve_include, Chosen, ChosenKey,
+    Enumeration, Member, Selection, Trace, VersionRules,
 };
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
@@ -216,6 +218,7 @@ fn whole_system_page(
     scope: &Scope,
     vs: &ValueSet,
     req: &ExpandRequest,
+    work: Work,
 ) -> Result<Option<Expansion>> {
     let own_resources = scope
         .overlay
@@ -226,7 +229,7 @@ fn whole_system_page(
     if own_resources || version_rules || vs.compose.inactive.is_some() {
         return Ok(None);
     }
-    if req.filter.is_none() && req.count.is_none() {
+    if req.filter.is_none() && (req.count.is_none() || work != Work::All) {
         return Ok(None);
     }
     let Some(key) = catalog_scope_key(scope.base, vs).filter(|k| k.is_code_system()) else {
@@ -244,7 +247,11 @@ fn whole_system_page(
             let opts = SearchOptions {
                 active_only: req.active_only,
             };
-            match index.search(&key, text, opts) {
+            let found = match work {
+                Work::All => index.search(&key, text, opts),
+                Work::KeptOnly(_) => Ok(index.search_kept(&key, text, opts)),
+            };
+            match found {
                 Ok(Some(r)) => Some((index, r)),
                 Ok(None) => return Ok(None),
                 Err(e) => {
@@ -270,6 +277,14 @@ fn whole_system_page(
             total = r.entries.len();
             if req.count.is_none() && total > req.max_size {
                 return Err(too_costly(vs, total, req.max_size));
+            }
+            if let Work::KeptOnly(max_page) = work {
+                let page = total
+                    .saturating_sub(req.offset)
+                    .min(req.count.unwrap_or(usize::MAX));
+                if page > max_page {
+                    return Ok(None);
+                }
             }
             r.entries
                 .iter()
@@ -320,18 +335,94 @@ fn too_costly(vs: &ValueSet, total: usize, max_size: usize) -> Error {
 }
 
 pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expansion> {
-    if let Some(page) = whole_system_page(scope, vs, req)? {
+    if let Some(page) = whole_system_page(scope, vs, req, Work::All)? {
         return Ok(page);
     }
     // The members (enumerated once per snapshot for the catalog's own value sets), then those
-    // the request selects, in expansion order; only the page becomes expansion items.
+    // the request selects, in expansion order (kept per enumeration); only the page becomes
+    // expansion items.
     let all = enumerate_shared(scope, vs, &req.rules)?;
-    let shown = |m: &&Member| !(req.active_only && m.inactive);
+    let chosen = match kept_chosen(scope, &all, req) {
+        Some(c) => c,
+        None => choose(scope, vs, &all, req),
+    };
+    page_of(vs, &all, &chosen, req)
+}
+
+/// `expand` when everything but the page is already known (the enumeration of a catalog
+/// value set and the selection of this filter, or the search of a whole code system), and
+/// the page has at most `max_page` items: its cost is then that of the page. `None` when
+/// more work is needed (the caller then runs `expand` within its time budget).
+pub fn expand_kept(
+    scope: &Scope,
+    vs: &ValueSet,
+    req: &ExpandRequest,
+    max_page: usize,
+) -> Result<Option<Expansion>> {
+    if req.count.is_some_and(|n| n > max_page) {
+        return Ok(None);
+    }
+    if let Some(page) = whole_system_page(scope, vs, req, Work::KeptOnly(max_page))? {
+        return Ok(Some(page));
+    }
+    let Some(all) = enumeration_kept(scope, vs, &req.rules) else {
+        return Ok(None);
+    };
+    let Some(chosen) = kept_chosen(scope, &all, req) else {
+        return Ok(None);
+    };
+    let page = chosen
+        .positions
+        .len()
+        .saturating_sub(req.offset)
+        .min(req.count.unwrap_or(usize::MAX));
+    if page > max_page {
+        return Ok(None);
+    }
+    page_of(vs, &all, &chosen, req).map(Some)
+}
+
+/// How much work `whole_system_page` may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    All,
+    /// Only what is already known (a search must be in the index's cache), for a page of at
+    /// most this many items.
+    KeptOnly(usize),
+}
+
+/// The key of the request's selection among an enumeration's members.
+fn chosen_key(req: &ExpandRequest) -> ChosenKey {
+    (req.filter.clone(), req.active_only)
+}
+
+/// The selection of this request when it was kept. With a text filter, only selections made
+/// by the search index are kept (the plain matcher depends on the display languages), so
+/// one is used only while there is an index.
+fn kept_chosen(scope: &Scope, all: &Enumeration, req: &ExpandRequest) -> Option<Arc<Chosen>> {
+    if req.filter.is_some() && scope.search.is_none() {
+        return None;
+    }
+    let hit = all.chosen(&chosen_key(req))?;
+    if req.filter.is_some() {
+        // A text search answered without the index, like a hit of the search cache.
+        crate::metrics::METRICS
+            .search_cache_hits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    Some(hit)
+}
+
+/// The members the request selects, in expansion order; kept in the enumeration when they
+/// depend only on (filter, activeOnly): no filter, or the search index's matches.
+fn choose(scope: &Scope, vs: &ValueSet, all: &Enumeration, req: &ExpandRequest) -> Arc<Chosen> {
+    let shown = |i: &usize| !(req.active_only && all.members[*i].inactive);
     let indexed = req
         .filter
         .as_deref()
         .and_then(|f| indexed_matches(scope, vs, f, req));
-    let chosen: Vec<&Member> = match (indexed, req.filter.as_deref()) {
+    let keep = req.filter.is_none() || indexed.is_some();
+    let positions: Vec<usize> = match (indexed, req.filter.as_deref()) {
         // The index has filtered and ranked: its matches that are members, in its order.
         (Some(entries), _) => {
             let mut seen = HashSet::with_capacity(entries.len());
@@ -351,35 +442,61 @@ pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expan
                     table?.get(&e.code).map(|&i| i as usize)
                 })
                 .filter(|&i| seen.insert(i))
-                .map(|i| &all.members[i])
                 .filter(shown)
                 .collect()
         }
         (None, Some(filter)) if !words(filter).is_empty() => {
             let query = words(filter);
-            all.members
-                .iter()
+            (0..all.members.len())
                 .filter(shown)
-                .filter(|m| text_matches(&query, m, member_display(m, req).as_deref()))
+                .filter(|&i| {
+                    let m = &all.members[i];
+                    text_matches(&query, m, member_display(m, req).as_deref())
+                })
                 .collect()
         }
-        (None, _) => all.members.iter().filter(shown).collect(),
+        (None, _) => (0..all.members.len()).filter(shown).collect(),
     };
-    let total = chosen.len();
+    let mixed = mixed_versions(
+        &all.trace,
+        positions.iter().map(|&i| {
+            let m = &all.members[i];
+            (m.system.as_str(), &m.version)
+        }),
+    );
+    let chosen = Arc::new(Chosen {
+        // Positions fit: `codes_of` numbers members in u32.
+        positions: positions.into_iter().map(|i| i as u32).collect(),
+        mixed,
+    });
+    if keep {
+        all.keep_chosen(chosen_key(req), chosen.clone());
+    }
+    chosen
+}
+
+/// The requested page of a selection, as an expansion.
+fn page_of(
+    vs: &ValueSet,
+    all: &Enumeration,
+    chosen: &Chosen,
+    req: &ExpandRequest,
+) -> Result<Expansion> {
+    let total = chosen.positions.len();
     if req.count.is_none() && total > req.max_size {
         return Err(too_costly(vs, total, req.max_size));
     }
-    let mixed = mixed_versions(
-        &all.trace,
-        chosen.iter().map(|m| (m.system.as_str(), &m.version)),
-    );
     let page = chosen
-        .into_iter()
+        .positions
+        .iter()
         .skip(req.offset)
         .take(req.count.unwrap_or(usize::MAX))
-        .map(|m| item_of(m, member_display(m, req), req))
+        .map(|&i| {
+            let m = &all.members[i as usize];
+            item_of(m, member_display(m, req), req)
+        })
         .collect();
-    Ok(assemble(page, &mixed, total, all.trace.clone(), req))
+    Ok(assemble(page, &chosen.mixed, total, all.trace.clone(), req))
 }
 
 const STATUS_URI: &str = "http://hl7.org/fhir/concept-properties#status";

@@ -398,15 +398,86 @@ fn import_value_set(
 }
 
 /// The members of a value set, in compose order, with what their enumeration used.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Enumeration {
     pub members: Vec<Member>,
     pub trace: Trace,
     /// system → code → position in `members`; built on first use.
     positions: OnceLock<HashMap<String, HashMap<String, u32>>>,
+    /// The snapshot's cache of selections and this enumeration's id in it, when the
+    /// enumeration is kept for the snapshot (`None` for one made for a single request).
+    chosen: Option<(u64, Arc<SelectionCache>)>,
+}
+
+impl std::fmt::Debug for Enumeration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enumeration")
+            .field("members", &self.members.len())
+            .field("trace", &self.trace)
+            .finish()
+    }
+}
+
+/// What selects members of an enumeration: the text filter as the request wrote it, and
+/// `activeOnly`.
+pub type ChosenKey = (Option<String>, bool);
+
+/// The members one (filter, activeOnly) selects, in expansion order, and the systems whose
+/// members mix versions (`contains.version` is then shown). Kept per snapshot, so that a
+/// page of a known selection costs the page, not the number of matches.
+#[derive(Debug, Default)]
+pub struct Chosen {
+    /// Positions in `Enumeration::members`.
+    pub positions: Vec<u32>,
+    pub mixed: HashSet<String>,
+}
+
+/// Selections of every kept enumeration of one snapshot, by (enumeration id, key).
+type SelectionCache = moka::sync::Cache<(u64, ChosenKey), Arc<Chosen>>;
+
+/// Weight units (about 4 bytes each: one per member position) of the selections kept per
+/// snapshot, as many as the search index keeps of result lists.
+const SELECTIONS_CAPACITY: u64 = 4_000_000;
+
+/// Ids of kept enumerations, unique in the process (a snapshot's cache never mixes two).
+static NEXT_ENUMERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn selection_cache() -> SelectionCache {
+    moka::sync::Cache::builder()
+        .max_capacity(SELECTIONS_CAPACITY)
+        .weigher(|k: &(u64, ChosenKey), v: &Arc<Chosen>| {
+            let key = k.1 .0.as_ref().map_or(0, String::len) / 4;
+            let mixed: usize = v.mixed.iter().map(|s| s.len() / 4 + 8).sum();
+            u32::try_from(v.positions.len() + key + mixed + 16).unwrap_or(u32::MAX)
+        })
+        .build()
 }
 
 impl Enumeration {
+    fn new(members: Vec<Member>, trace: Trace, selections: Option<Arc<SelectionCache>>) -> Self {
+        let id = NEXT_ENUMERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Enumeration {
+            members,
+            trace,
+            positions: OnceLock::new(),
+            chosen: selections.map(|c| (id, c)),
+        }
+    }
+
+    /// The selection kept under `key`, if any.
+    pub fn chosen(&self, key: &ChosenKey) -> Option<Arc<Chosen>> {
+        let (id, cache) = self.chosen.as_ref()?;
+        // The key is cloned for the look-up: a filter of a few characters.
+        cache.get(&(*id, key.clone()))
+    }
+
+    /// Keeps a selection (when this enumeration is kept for the snapshot).
+    pub fn keep_chosen(&self, key: ChosenKey, value: Arc<Chosen>) {
+        if let Some((id, cache)) = &self.chosen {
+            cache.insert((*id, key), value);
+        }
+    }
+
     /// Where `system#code` is in `members`.
     pub fn position(&self, system: &str, code: &str) -> Option<usize> {
         self.codes_of(system)?.get(code).map(|&i| i as usize)
@@ -438,15 +509,30 @@ pub fn enumerate_shared(
     vs: &ValueSet,
     rules: &VersionRules,
 ) -> Result<Arc<Enumeration>> {
-    let compute = || {
+    let compute = |selections: Option<Arc<SelectionCache>>| {
         let mut trace = Trace::default();
         let members = enumerate_traced(scope, vs, rules, &mut trace)?;
-        Ok(Enumeration {
-            members,
-            trace,
-            positions: OnceLock::new(),
-        })
+        Ok(Enumeration::new(members, trace, selections))
     };
+    let Some(key) = kept_key(scope, vs, rules) else {
+        return compute(None).map(Arc::new);
+    };
+    let selections = scope.base.memo.get_or_try_insert(
+        "expand selections",
+        |_| 1,
+        || Ok::<_, Error>(selection_cache()),
+    )?;
+    scope.base.memo.get_or_try_insert(
+        &key,
+        |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
+        || compute(Some(selections)),
+    )
+}
+
+/// The memo key of the enumeration of `vs`, when it is kept for the snapshot: one of the
+/// catalog's own value sets under its own versions (no request-scoped resources, no version
+/// parameters).
+fn kept_key(scope: &Scope, vs: &ValueSet, rules: &VersionRules) -> Option<String> {
     let own_resources = scope
         .overlay
         .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
@@ -457,15 +543,29 @@ pub fn enumerate_shared(
         .value_sets
         .get(&vs.meta.url, vs.meta.version.as_deref())
         .is_some_and(|known| std::ptr::eq(known.as_ref(), vs));
-    if own_resources || rules_given || !catalog_own {
-        return compute().map(Arc::new);
-    }
-    let key = format!("members {}", vs.meta.versioned_url());
-    scope.base.memo.get_or_try_insert(
-        &key,
-        |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
-        compute,
-    )
+    (!own_resources && !rules_given && catalog_own)
+        .then(|| format!("members {}", vs.meta.versioned_url()))
+}
+
+/// The enumeration `enumerate_shared` keeps for the snapshot, when it is already kept: `None`
+/// when it would have to be computed (or is never kept: request-scoped resources, version
+/// rules, a value set that is not the catalog's own).
+pub fn enumeration_kept(
+    scope: &Scope,
+    vs: &ValueSet,
+    rules: &VersionRules,
+) -> Option<Arc<Enumeration>> {
+    let key = kept_key(scope, vs, rules)?;
+    // The memo keeps no error: asking with a computation that fails only reads it.
+    scope
+        .base
+        .memo
+        .get_or_try_insert(
+            &key,
+            |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
+            || Err(()),
+        )
+        .ok()
 }
 
 /// Every member of `vs`, in compose order, without duplicates.

@@ -187,6 +187,26 @@ impl SearchIndex {
         Ok(Some(ranked))
     }
 
+    /// `search` when its result is in the cache; `None` otherwise (or when the scope is not
+    /// indexed). Costs the parsing of `text` and a cache look-up, never a search.
+    pub fn search_kept(
+        &self,
+        scope: &ScopeKey,
+        text: &str,
+        opts: SearchOptions,
+    ) -> Option<Arc<Ranked>> {
+        let scope_id = self.data.scope_id(scope)?;
+        let mut analyzer = analysis::Analyzer::default();
+        let parsed = ParsedQuery::parse(text, &mut analyzer, &self.synonyms);
+        let hit = self
+            .cache
+            .get(&(scope_id, parsed.cache_key(), opts.active_only))?;
+        crate::metrics::METRICS
+            .search_cache_hits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(hit)
+    }
+
     /// `search` without the cache (benchmarks and diagnostics).
     pub fn search_uncached(
         &self,
