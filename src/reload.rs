@@ -146,7 +146,9 @@ pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
     let path = resolve(state, requested)?;
     let started = Instant::now();
     let data = load_dir(&path).map_err(Error::ReleaseRefused)?;
+    crate::probe::stage("loaded dataset");
     let mut catalog = Catalog::from_dataset(data);
+    crate::probe::stage("catalog built");
     let previous = state.snapshot();
     let changes = diff(&previous.catalog, &catalog);
     let carried_versions = if previous.release.is_some() {
@@ -159,6 +161,7 @@ pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
     let indexing = Instant::now();
     let search = build_index(state, &catalog)?;
     let index_ms = indexing.elapsed().as_millis() as u64;
+    crate::probe::stage("search index ready");
     let release = ReleaseInfo {
         source: path.display().to_string(),
         loaded_at: crate::fhir::now_instant(),
@@ -169,6 +172,7 @@ pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
     };
     let generation = state.install(catalog, Some(search), release);
     let snapshot = state.snapshot();
+    crate::probe::stage("installed");
     tracing::info!(
         generation,
         load_ms,

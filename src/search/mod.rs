@@ -213,7 +213,7 @@ impl SearchIndex {
             .entries
             .iter()
             .filter_map(|&i| self.entry(i))
-            .filter(|e| seen.insert((e.system.as_str(), e.code.as_str())))
+            .filter(|e| seen.insert((&*e.system, e.code.as_str())))
             .take(limit)
             .collect())
     }

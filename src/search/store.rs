@@ -93,7 +93,9 @@ fn remove_others(dir: &Path, keep: &str) {
 pub fn open_or_build(dir: &Path, catalog: &Catalog) -> Result<(SearchIndex, Provenance)> {
     fs::create_dir_all(dir)?;
     let data = Entries::collect(catalog);
+    crate::probe::stage("search entries collected");
     let fp = hex(data.fingerprint(SCHEMA_VERSION));
+    crate::probe::stage("search entries fingerprinted");
     let name = format!("{PREFIX}{fp}");
     let recorded = fs::read_to_string(dir.join(FINGERPRINT_FILE)).ok();
     let recorded = recorded.as_deref().map(str::trim);
@@ -117,6 +119,7 @@ pub fn open_or_build(dir: &Path, catalog: &Catalog) -> Result<(SearchIndex, Prov
         Provenance::Built
     };
     let path = build_at(dir, &name, &data)?;
+    crate::probe::stage("search index built");
     write_atomically(&dir.join(FINGERPRINT_FILE), &format!("{fp}\n"))?;
     remove_others(dir, &name);
     open_existing(&path, data).map(|ix| (ix, provenance))
