@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start time and peak memory of `nosterm serve`: starts it, waits for `listening on`, prints
 # the seconds to ready and VmHWM/VmRSS, sends a little traffic, prints VmHWM again, stops it.
-# Usage: scripts/measure-start.sh DATA_DIR INDEX_DIR [PORT]   (NOSTERM_MEMPROBE=1 for stages)
+# Usage: scripts/measure-start.sh DATA_DIR INDEX_DIR [PORT]   (NOSTERM_MEMPROBE=1 for stages;
+# SYSTEM=url of the code system to query, default the synthetic table's)
 set -euo pipefail
 data=$1 index=$2 port=${3:-18931}
 bin=${BIN:-target/release/nosterm}
@@ -20,7 +21,8 @@ mem() { grep -E 'VmHWM|VmRSS' /proc/$pid/status | tr -s ' \n' ' '; }
 printf 'ready in %.2f s; %s\n' "$(echo "$ready - $start" | bc)" "$(mem)"
 grep '^probe' "$log" || true
 base="http://127.0.0.1:$port/fhir"
-sys=$(curl -s "$base/CodeSystem?_count=1&_elements=url" | python3 -c 'import json,sys; print(json.load(sys.stdin)["entry"][0]["resource"]["url"])' 2>/dev/null || true)
+# Not a CodeSystem search: it renders whole code systems (gigabytes for a million concepts).
+sys=${SYSTEM:-https://mos.esante.gouv.fr/NOS/TRE_Z99-ActeSynthetique/FHIR/TRE-Z99-ActeSynthetique}
 for i in $(seq 1 200); do
   curl -s -o /dev/null "$base/CodeSystem/\$validate-code?url=$sys&code=X$i"
 done

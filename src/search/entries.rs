@@ -265,6 +265,20 @@ impl Entries {
         }
     }
 
+    /// Entries read back from a catalog snapshot (`catalog::snapshot`).
+    pub fn from_parts(scopes: Vec<ScopeInfo>, entries: Vec<Entry>) -> Entries {
+        let by_key = scopes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key.clone(), i as u32))
+            .collect();
+        Entries {
+            scopes,
+            entries,
+            by_key,
+        }
+    }
+
     pub fn scope_id(&self, key: &ScopeKey) -> Option<u32> {
         self.by_key.get(key.as_str()).copied()
     }
