@@ -178,6 +178,7 @@ fn main() -> ExitCode {
     } else {
         logs.init();
     }
+    nosterm::probe::stage("start");
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(cfg) => serve(cfg),
