@@ -21,6 +21,9 @@ pub enum Command {
     Serve(ServeConfig),
     /// Load and check the data without serving; exit 1 listing every error.
     Check(CheckConfig),
+    /// Load the data and write the search index and the catalog snapshot that `serve
+    /// --index` reuses, then exit (e.g. while building a release image).
+    Index(IndexConfig),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -155,6 +158,16 @@ pub struct CheckConfig {
     /// Folder of NOS files to check.
     #[arg(long, env = "NOSTERM_DATA", default_value = "data")]
     pub data: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IndexConfig {
+    /// Folder of NOS files.
+    #[arg(long, env = "NOSTERM_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Folder of the search index and catalog snapshot.
+    #[arg(long, env = "NOSTERM_INDEX", default_value = "index")]
+    pub index: PathBuf,
 }
 
 /// Settings the HTTP app needs (a subset of `ServeConfig`, also built by tests).

@@ -11,6 +11,7 @@ pub mod load;
 pub mod metrics;
 pub mod model;
 pub mod ops;
+pub mod probe;
 pub mod reload;
 pub mod search;
 pub mod state;

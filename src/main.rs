@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use actix_web::web;
 use clap::Parser;
-use nosterm::config::{AppConfig, CheckConfig, Cli, Command, ServeConfig};
+use nosterm::config::{AppConfig, CheckConfig, Cli, Command, IndexConfig, ServeConfig};
 use nosterm::error::Error;
 use nosterm::load::{load_dir, LoadError};
-use nosterm::reload::reload;
+use nosterm::reload::{reload, reload_and_save};
 use nosterm::state::AppState;
 
 /// mimalloc rather than glibc malloc: see Cargo.toml (memory of old snapshots given back).
@@ -49,6 +49,31 @@ fn check(cfg: &CheckConfig) -> ExitCode {
         }
         Err(errors) => {
             print_errors(&errors);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn index(cfg: &IndexConfig) -> ExitCode {
+    let state = AppState::empty(AppConfig {
+        data: Some(cfg.data.clone()),
+        index: Some(cfg.index.clone()),
+        ..AppConfig::default()
+    });
+    match reload_and_save(&state, None) {
+        Ok(r) => {
+            println!(
+                "indexed {}: {} tables, {} concepts, {} search entries in {}",
+                r.status.source,
+                r.status.tables,
+                r.status.concepts,
+                r.status.search_entries,
+                cfg.index.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report_failure(&e);
             ExitCode::FAILURE
         }
     }
@@ -157,9 +182,11 @@ fn main() -> ExitCode {
     } else {
         logs.init();
     }
+    nosterm::probe::stage("start");
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(cfg) => serve(cfg),
         Command::Check(cfg) => check(&cfg),
+        Command::Index(cfg) => index(&cfg),
     }
 }

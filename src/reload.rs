@@ -15,6 +15,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::catalog::diff::{diff, ChangeSummary};
+use crate::catalog::snapshot::{self, Contents, Stored};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
@@ -135,18 +136,95 @@ fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> 
         .map_err(|e| Error::Internal(format!("release refused: {e}")))
 }
 
+/// The data key of `path` and its saved snapshot in `dir`, when one is there and sound; an
+/// unusable snapshot is logged and ignored (the files are loaded instead).
+fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored>) {
+    let key = match snapshot::fingerprint_data(path) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!("cannot fingerprint {}: {e}", path.display());
+            return (None, None);
+        }
+    };
+    crate::probe::stage("data fingerprinted");
+    match snapshot::read(dir, key) {
+        Ok(stored) => (Some(key), stored),
+        Err(e) => {
+            tracing::warn!(
+                "catalog snapshot {} ignored ({e}); loading the files",
+                snapshot::path_for(dir, key).display()
+            );
+            (Some(key), None)
+        }
+    }
+}
+
+/// Saves the release of `snapshot` (its own resources, not those carried over) in `dir`
+/// under the data key `key`, with its search entries when they depend on this data alone.
+pub fn save_snapshot(
+    dir: &Path,
+    key: u64,
+    snapshot: &Snapshot,
+    aliases: &[(String, String)],
+    warnings: &[LoadError],
+) -> std::io::Result<PathBuf> {
+    let cat = &snapshot.catalog;
+    let carried = cat.code_systems.carried_len()
+        + cat.value_sets.carried_len()
+        + cat.concept_maps.carried_len();
+    let entries = match (&snapshot.search, carried) {
+        (Some(ix), 0) => Some((ix.entries(), ix.fingerprint())),
+        _ => None,
+    };
+    snapshot::write(
+        dir,
+        key,
+        &Contents {
+            code_systems: cat.code_systems.own().map(|a| a.as_ref()).collect(),
+            value_sets: cat.value_sets.own().map(|a| a.as_ref()).collect(),
+            concept_maps: cat.concept_maps.own().map(|a| a.as_ref()).collect(),
+            aliases,
+            warnings,
+            entries,
+        },
+    )
+}
+
 /// Loads `requested` (or the configured data folder), builds its catalog and index aside and
 /// swaps them in. On any error nothing changes and every error is returned. One reload runs
 /// at a time; a second waits for the first.
 pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
+    reload_inner(state, requested, true)
+}
+
+/// `reload`, then the catalog snapshot saved before returning (for `nosterm index`).
+pub fn reload_and_save(state: &AppState, requested: Option<&Path>) -> Result<Report> {
+    reload_inner(state, requested, false)
+}
+
+fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) -> Result<Report> {
     let _one_at_a_time = state
         .reload_lock
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let path = resolve(state, requested)?;
     let started = Instant::now();
-    let data = load_dir(&path).map_err(Error::ReleaseRefused)?;
+    let index_dir = state.config.index.clone();
+    let (key, stored) = match &index_dir {
+        Some(dir) => stored_release(dir, &path),
+        None => (None, None),
+    };
+    let from_snapshot = stored.is_some();
+    let (data, stored_entries) = match stored {
+        Some(s) => (s.dataset, s.entries),
+        None => (load_dir(&path).map_err(Error::ReleaseRefused)?, None),
+    };
+    crate::probe::stage("loaded dataset");
+    let had_entries = stored_entries.is_some();
+    let aliases = data.aliases.clone();
+    let warnings = data.warnings.clone();
     let mut catalog = Catalog::from_dataset(data);
+    crate::probe::stage("catalog built");
     let previous = state.snapshot();
     let changes = diff(&previous.catalog, &catalog);
     let carried_versions = if previous.release.is_some() {
@@ -157,8 +235,20 @@ pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
     drop(previous);
     let load_ms = started.elapsed().as_millis() as u64;
     let indexing = Instant::now();
-    let search = build_index(state, &catalog)?;
+    // Saved entries describe this data alone: usable when nothing was carried over.
+    let search = match (stored_entries, &index_dir) {
+        (Some((entries, fp)), Some(dir)) if carried_versions == 0 => {
+            SearchIndex::open_or_build_entries(dir, entries, fp)
+                .map(|(ix, provenance)| {
+                    tracing::info!("search index {provenance:?} in {}", dir.display());
+                    Arc::new(ix)
+                })
+                .map_err(|e| Error::Internal(format!("release refused: {e}")))?
+        }
+        _ => build_index(state, &catalog)?,
+    };
     let index_ms = indexing.elapsed().as_millis() as u64;
+    crate::probe::stage("search index ready");
     let release = ReleaseInfo {
         source: path.display().to_string(),
         loaded_at: crate::fhir::now_instant(),
@@ -169,6 +259,27 @@ pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
     };
     let generation = state.install(catalog, Some(search), release);
     let snapshot = state.snapshot();
+    crate::probe::stage("installed");
+    // Saved after the swap, off the request path: the release is served meanwhile.
+    if let (Some(dir), Some(key)) = (index_dir, key) {
+        if !from_snapshot || (!had_entries && carried_versions == 0) {
+            let saved = snapshot.clone();
+            let save = move || {
+                if let Err(e) = save_snapshot(&dir, key, &saved, &aliases, &warnings) {
+                    tracing::warn!("cannot save the catalog snapshot in {}: {e}", dir.display());
+                }
+                crate::probe::stage("snapshot saved");
+            };
+            if !background {
+                save();
+            } else if let Err(e) = std::thread::Builder::new()
+                .name("snapshot".into())
+                .spawn(save)
+            {
+                tracing::warn!("cannot save the catalog snapshot: {e}");
+            }
+        }
+    }
     tracing::info!(
         generation,
         load_ms,

@@ -185,7 +185,7 @@ fn concept_json(c: &Concept, nested: Vec<Value>) -> Value {
         let stated = c
             .properties
             .iter()
-            .any(|x| x.code == "parent" && matches!(&x.value, PropertyValue::Code(v) if v == p));
+            .any(|x| &*x.code == "parent" && matches!(&x.value, PropertyValue::Code(v) if v == p));
         if !stated {
             properties.push(json!({"code": "parent", "valueCode": p}));
         }
@@ -236,7 +236,7 @@ pub fn coding(c: &Coding) -> Value {
 fn designation(d: &Designation) -> Value {
     Obj::default()
         .str("language", d.language.as_deref())
-        .put("use", d.use_.as_ref().map(coding).unwrap_or(Value::Null))
+        .put("use", d.use_.as_deref().map(coding).unwrap_or(Value::Null))
         .str("value", Some(&d.value))
         .done()
 }

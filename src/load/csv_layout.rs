@@ -10,8 +10,8 @@ use std::path::Path;
 use super::{is_date_or_datetime, last_segment, LoadError, Resource};
 use crate::model::{
     CodeSystem, Coding, Concept, ConceptMap, ConceptProperty, ConceptReference,
-    ConceptSetComponent, Designation, MapElement, MapGroup, MapTarget, Origin, PropertyValue,
-    ResourceMeta, ValueSet,
+    ConceptSetComponent, Designation, Interner, MapElement, MapGroup, MapTarget, Origin,
+    PropertyValue, ResourceMeta, ValueSet,
 };
 
 /// The first row of a JDV naming a given system, for the dataset-wide check that the system
@@ -308,6 +308,7 @@ fn load_catalog_row(
             return;
         }
     };
+    crate::probe::stage(&format!("csv table {file}"));
     if table.rows.len() != row.rows {
         out.errors.push(at(
             "rows",
@@ -332,6 +333,7 @@ fn load_catalog_row(
         }
         Kind::Ass => Resource::ConceptMap(ass(&table, row.meta(origin), &mut out.errors)),
     };
+    crate::probe::stage(&format!("csv resource {file}"));
     if out.errors.len() == before {
         out.resources.push(resource);
     }
@@ -352,8 +354,9 @@ fn not_present(row: &CatalogRow, catalog: &str) -> Resource {
 /// export carries (designations and properties in the same order, only when non-empty).
 fn tre(t: &Table, meta: ResourceMeta, errors: &mut Vec<LoadError>) -> CodeSystem {
     let mut concepts = Vec::with_capacity(t.rows.len());
-    let mut lines: HashMap<String, usize> = HashMap::new();
+    let mut lines: HashMap<&str, usize> = HashMap::with_capacity(t.rows.len());
     let mut parent_refs = Vec::new();
+    let mut shared = Interner::default();
     for r in &t.rows {
         let Some(code) = checked_code(t, r, "code", errors) else {
             continue;
@@ -366,19 +369,19 @@ fn tre(t: &Table, meta: ResourceMeta, errors: &mut Vec<LoadError>) -> CodeSystem
             ));
             continue;
         }
-        lines.insert(code.to_string(), r.line);
+        lines.insert(code, r.line);
         let parent = t.get(r, "parent");
         if parent == code {
             errors.push(t.err(r, "parent", format!("concept '{code}' is its own parent")));
         } else if !parent.is_empty() {
             parent_refs.push((r, parent));
         }
-        let properties = tre_properties(t, r, errors);
+        let properties = tre_properties(t, r, &mut shared, errors);
         check_tre_status(t, r, errors);
         concepts.push(Concept {
             code: code.to_string(),
             display: non_empty(t.get(r, "display")),
-            designations: tre_designations(t, r),
+            designations: tre_designations(t, r, &mut shared),
             properties,
             parents: non_empty(parent).into_iter().collect(),
             ..Default::default()
@@ -426,17 +429,17 @@ const DESIGNATION_COLUMNS: &[(&str, &str)] = &[
     ("description_metier", "DescriptionMetier"),
 ];
 
-fn tre_designations(t: &Table, r: &Row) -> Vec<Designation> {
+fn tre_designations(t: &Table, r: &Row, shared: &mut Interner) -> Vec<Designation> {
     DESIGNATION_COLUMNS
         .iter()
         .filter(|(col, _)| t.has(col))
         .filter_map(|(col, use_code)| {
             non_empty(t.get(r, col)).map(|value| Designation {
                 language: None,
-                use_: Some(Coding {
+                use_: Some(shared.coding(Coding {
                     code: Some(use_code.to_string()),
                     ..Default::default()
-                }),
+                })),
                 value,
             })
         })
@@ -450,7 +453,12 @@ const DATE_COLUMNS: &[(&str, &str)] = &[
     ("updated_at", "dateMaj"),
 ];
 
-fn tre_properties(t: &Table, r: &Row, errors: &mut Vec<LoadError>) -> Vec<ConceptProperty> {
+fn tre_properties(
+    t: &Table,
+    r: &Row,
+    shared: &mut Interner,
+    errors: &mut Vec<LoadError>,
+) -> Vec<ConceptProperty> {
     let mut props = Vec::new();
     for (col, prop) in DATE_COLUMNS {
         let v = t.get(r, col);
@@ -462,7 +470,7 @@ fn tre_properties(t: &Table, r: &Row, errors: &mut Vec<LoadError>) -> Vec<Concep
             continue;
         }
         props.push(ConceptProperty {
-            code: prop.to_string(),
+            code: shared.name(prop),
             value: PropertyValue::DateTime(v.to_string()),
         });
     }
@@ -668,7 +676,35 @@ fn ass_row<'t>(t: &'t Table, r: &'t Row, errors: &mut Vec<LoadError>) -> Option<
 struct Row {
     /// 1-based line where the record starts (line 1 is the header).
     line: usize,
-    fields: Vec<String>,
+    /// The cells end to end, with where each ends: two exact allocations a row, so a
+    /// million-row table costs about its size on disk, not three times it.
+    text: Box<str>,
+    ends: Box<[u32]>,
+}
+
+impl Row {
+    fn new(line: usize, rec: &csv::StringRecord) -> Row {
+        let mut text = String::with_capacity(rec.as_slice().len());
+        let mut ends = Vec::with_capacity(rec.len());
+        for f in rec {
+            text.push_str(f);
+            ends.push(text.len() as u32);
+        }
+        Row {
+            line,
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    fn field(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        self.text.get(start..end)
+    }
 }
 
 struct Table {
@@ -687,8 +723,7 @@ impl Table {
     fn get<'a>(&'a self, r: &'a Row, col: &str) -> &'a str {
         self.columns
             .get(col)
-            .and_then(|&i| r.fields.get(i))
-            .map(String::as_str)
+            .and_then(|&i| r.field(i))
             .unwrap_or("")
     }
 
@@ -765,10 +800,7 @@ fn read_table(
             ));
             continue;
         }
-        rows.push(Row {
-            line,
-            fields: rec.iter().map(str::to_string).collect(),
-        });
+        rows.push(Row::new(line, &rec));
     }
     if errors.is_empty() {
         Ok(Table {
@@ -941,10 +973,7 @@ mod tests {
             Some("LibelleCourt")
         );
         assert_eq!(
-            a.properties
-                .iter()
-                .map(|p| p.code.as_str())
-                .collect::<Vec<_>>(),
+            a.properties.iter().map(|p| &*p.code).collect::<Vec<_>>(),
             ["dateValid", "dateMaj"]
         );
         let b = &cs.concepts[1];

@@ -449,7 +449,7 @@ fn designations(o: &Obj, path: &Path) -> Result<Vec<Designation>, String> {
                 None | Some(Value::Null) => None,
                 Some(u) => {
                     let up = p.field("use");
-                    Some(coding(object(u, &up)?, &up)?)
+                    Some(std::sync::Arc::new(coding(object(u, &up)?, &up)?))
                 }
             };
             Ok(Designation {
@@ -538,7 +538,7 @@ fn concept(c: &Obj, parent: Option<&str>, path: &Path) -> Result<Concept, String
         .into_iter()
         .map(|(p, pp)| {
             Ok(ConceptProperty {
-                code: req_str(p, "code", &pp)?,
+                code: req_str(p, "code", &pp)?.into(),
                 value: property_value(p, &pp)?,
             })
         })
@@ -546,7 +546,7 @@ fn concept(c: &Obj, parent: Option<&str>, path: &Path) -> Result<Concept, String
     // Parents: the enclosing concept, then `parent` properties (kept in `properties` too).
     let mut parents: Vec<String> = parent.map(str::to_string).into_iter().collect();
     for p in &properties {
-        if let ("parent", PropertyValue::Code(v)) = (p.code.as_str(), &p.value) {
+        if let ("parent", PropertyValue::Code(v)) = (&*p.code, &p.value) {
             if !parents.contains(v) {
                 parents.push(v.clone());
             }
@@ -568,7 +568,7 @@ fn apply_child_properties(concepts: &mut [Concept], index: &HashMap<String, usiz
     let mut links = Vec::new();
     for c in concepts.iter() {
         for p in &c.properties {
-            if let ("child", PropertyValue::Code(child)) = (p.code.as_str(), &p.value) {
+            if let ("child", PropertyValue::Code(child)) = (&*p.code, &p.value) {
                 if let Some(&i) = index.get(child) {
                     links.push((i, c.code.clone()));
                 }
@@ -596,7 +596,9 @@ fn property_value(p: &Obj, path: &Path) -> Result<PropertyValue, String> {
             "Code" => text().map(PropertyValue::Code),
             "String" => text().map(PropertyValue::String),
             "DateTime" => text().map(PropertyValue::DateTime),
-            "Coding" => coding(object(v, &vpath)?, &vpath).map(PropertyValue::Coding),
+            "Coding" => {
+                coding(object(v, &vpath)?, &vpath).map(|c| PropertyValue::Coding(Box::new(c)))
+            }
             "Integer" => v
                 .as_i64()
                 .map(PropertyValue::Integer)

@@ -315,7 +315,10 @@ fn add_concept(
             ));
             concept.designations.push(Designation {
                 language: None,
-                use_: Some(Coding::code(SVS_DISPLAY_USE.0, SVS_DISPLAY_USE.1)),
+                use_: Some(std::sync::Arc::new(Coding::code(
+                    SVS_DISPLAY_USE.0,
+                    SVS_DISPLAY_USE.1,
+                ))),
                 value: d,
             });
         } else {

@@ -323,7 +323,7 @@ impl Parser<'_> {
             for (i, prop) in [(5, "dateValid"), (6, "dateFin"), (7, "dateMaj")] {
                 if let Some(v) = self.date(line, i + 1, f[i]) {
                     properties.push(ConceptProperty {
-                        code: prop.to_string(),
+                        code: prop.into(),
                         value: PropertyValue::DateTime(v),
                     });
                 }
@@ -401,10 +401,10 @@ impl Parser<'_> {
 fn designation(use_code: &str, value: &str) -> Designation {
     Designation {
         language: None,
-        use_: Some(Coding {
+        use_: Some(std::sync::Arc::new(Coding {
             code: Some(use_code.to_string()),
             ..Default::default()
-        }),
+        })),
         value: value.to_string(),
     }
 }

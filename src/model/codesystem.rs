@@ -1,14 +1,15 @@
 //! CodeSystem (a NOS TRE, or any FHIR code system) and its concepts.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use super::{Coding, Designation, ResourceMeta};
+use super::{Coding, Designation, Interner, ResourceMeta};
 
 /// A property value of a concept (FHIR `CodeSystem.concept.property.value[x]`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PropertyValue {
     Code(String),
-    Coding(Coding),
+    /// Boxed: rare, and it would make every value four strings wide.
+    Coding(Box<Coding>),
     String(String),
     Integer(i64),
     Boolean(bool),
@@ -34,7 +35,8 @@ impl PropertyValue {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConceptProperty {
-    pub code: String,
+    /// Shared between the concepts of a table (`Interner::name`).
+    pub code: Arc<str>,
     pub value: PropertyValue,
 }
 
@@ -65,24 +67,22 @@ impl Concept {
     pub fn property(&self, code: &str) -> Option<&PropertyValue> {
         self.properties
             .iter()
-            .find(|p| p.code == code)
+            .find(|p| &*p.code == code)
             .map(|p| &p.value)
     }
 
     /// Inactive per FHIR (`status` retired/inactive, `inactive` true) or per NOS (a `dateFin`
     /// property: the concept was retired at that date).
     pub fn is_inactive(&self) -> bool {
-        self.properties
-            .iter()
-            .any(|p| match (p.code.as_str(), &p.value) {
-                ("inactive", PropertyValue::Boolean(b)) => *b,
-                ("status", v) => {
-                    let s = v.as_text();
-                    s == "retired" || s == "inactive"
-                }
-                ("dateFin", v) => !v.as_text().is_empty(),
-                _ => false,
-            })
+        self.properties.iter().any(|p| match (&*p.code, &p.value) {
+            ("inactive", PropertyValue::Boolean(b)) => *b,
+            ("status", v) => {
+                let s = v.as_text();
+                s == "retired" || s == "inactive"
+            }
+            ("dateFin", v) => !v.as_text().is_empty(),
+            _ => false,
+        })
     }
 
     /// Deprecated: still active but discouraged (`status` = deprecated).
@@ -121,11 +121,106 @@ pub struct CodeSystem {
     /// Concepts in publication order, flattened (nesting becomes `parents`).
     pub concepts: Vec<Concept>,
     /// code → index in `concepts`; filled by `index()`.
-    by_code: HashMap<String, u32>,
+    by_code: CodeTable,
     /// index → children indices; filled by `index()`.
-    children: Vec<Vec<u32>>,
+    children: Adjacency,
     /// index → parent indices (parents known in this system); filled by `index()`.
-    parent_indices: Vec<Vec<u32>>,
+    parent_indices: Adjacency,
+}
+
+/// code → concept index, as an open-addressing table of indices that compares the codes
+/// of `concepts` themselves: 8 bytes a concept instead of a copy of every code in a map.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct CodeTable {
+    /// `index + 1`, or 0 for an empty slot; the length is a power of two, at most half full.
+    slots: Vec<u32>,
+}
+
+impl CodeTable {
+    /// FNV-1a: codes are short, and the table must not depend on a random seed.
+    fn hash(code: &str) -> usize {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in code.as_bytes() {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        (h ^ (h >> 32)) as usize
+    }
+
+    /// The first concept of each code wins.
+    fn build(concepts: &[Concept]) -> CodeTable {
+        let size = (concepts.len() * 2).max(8).next_power_of_two();
+        let mut table = CodeTable {
+            slots: vec![0; size],
+        };
+        let mask = size - 1;
+        for (i, c) in concepts.iter().enumerate() {
+            let mut s = Self::hash(&c.code) & mask;
+            loop {
+                match table.slots[s] {
+                    0 => {
+                        table.slots[s] = i as u32 + 1;
+                        break;
+                    }
+                    k if concepts[k as usize - 1].code == c.code => break,
+                    _ => s = (s + 1) & mask,
+                }
+            }
+        }
+        table
+    }
+
+    fn get(&self, concepts: &[Concept], code: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut s = Self::hash(code) & mask;
+        loop {
+            match self.slots[s] {
+                0 => return None,
+                k if concepts.get(k as usize - 1).is_some_and(|c| c.code == code) => {
+                    return Some(k - 1)
+                }
+                _ => s = (s + 1) & mask,
+            }
+        }
+    }
+}
+
+/// index → list of indices, flattened: one offset a concept instead of one `Vec` each.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Adjacency {
+    /// `items[start[i]..start[i + 1]]` are the indices of `i`.
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Adjacency {
+    /// From `(from, to)` links, keeping their order per `from`.
+    fn build(len: usize, links: &[(u32, u32)]) -> Adjacency {
+        let mut start = vec![0u32; len + 1];
+        for &(from, _) in links {
+            start[from as usize + 1] += 1;
+        }
+        for i in 0..len {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut items = vec![0u32; links.len()];
+        for &(from, to) in links {
+            items[next[from as usize] as usize] = to;
+            next[from as usize] += 1;
+        }
+        Adjacency { start, items }
+    }
+
+    fn get(&self, i: usize) -> &[u32] {
+        match (self.start.get(i), self.start.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
+            _ => &[],
+        }
+    }
 }
 
 impl CodeSystem {
@@ -143,26 +238,49 @@ impl CodeSystem {
     /// Rebuilds the code map and the children lists. Call after changing `concepts`.
     /// The first occurrence of a code wins (loaders refuse duplicates before this).
     pub fn index(&mut self) {
-        self.by_code = HashMap::with_capacity(self.concepts.len());
-        for (i, c) in self.concepts.iter().enumerate() {
-            self.by_code.entry(c.code.clone()).or_insert(i as u32);
-        }
-        self.children = vec![Vec::new(); self.concepts.len()];
-        self.parent_indices = vec![Vec::new(); self.concepts.len()];
+        self.compact();
+        self.by_code = CodeTable::build(&self.concepts);
+        let mut links: Vec<(u32, u32)> = Vec::new();
         for (i, c) in self.concepts.iter().enumerate() {
             for p in &c.parents {
-                if let Some(&pi) = self.by_code.get(p) {
-                    self.children[pi as usize].push(i as u32);
-                    self.parent_indices[i].push(pi);
+                if let Some(pi) = self.by_code.get(&self.concepts, p) {
+                    links.push((i as u32, pi));
                 }
             }
+        }
+        self.parent_indices = Adjacency::build(self.concepts.len(), &links);
+        for l in &mut links {
+            *l = (l.1, l.0);
+        }
+        // Children in publication order: `links` is sorted by child already.
+        self.children = Adjacency::build(self.concepts.len(), &links);
+    }
+
+    /// Shares the designation uses and property names of the concepts, and trims every
+    /// list to its length: a large table holds millions of them.
+    fn compact(&mut self) {
+        let mut shared = Interner::default();
+        self.concepts.shrink_to_fit();
+        for c in &mut self.concepts {
+            for d in &mut c.designations {
+                if let Some(u) = &mut d.use_ {
+                    *u = shared.coding_shared(u);
+                }
+            }
+            for p in &mut c.properties {
+                p.code = shared.name(&p.code);
+            }
+            c.designations.shrink_to_fit();
+            c.properties.shrink_to_fit();
+            c.parents.shrink_to_fit();
+            c.extensions.shrink_to_fit();
         }
     }
 
     pub fn concept(&self, code: &str) -> Option<&Concept> {
         self.by_code
-            .get(code)
-            .map(|&i| &self.concepts[i as usize])
+            .get(&self.concepts, code)
+            .map(|i| &self.concepts[i as usize])
             .or_else(|| {
                 if self.case_sensitive == Some(false) {
                     self.concepts
@@ -175,14 +293,13 @@ impl CodeSystem {
     }
 
     pub fn index_of(&self, code: &str) -> Option<usize> {
-        self.by_code.get(code).map(|&i| i as usize)
+        self.by_code.get(&self.concepts, code).map(|i| i as usize)
     }
 
     pub fn children_of(&self, index: usize) -> impl Iterator<Item = &Concept> {
         self.children
             .get(index)
-            .into_iter()
-            .flatten()
+            .iter()
             .map(|&i| &self.concepts[i as usize])
     }
 
@@ -191,14 +308,16 @@ impl CodeSystem {
         self.concepts
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.parents.iter().all(|p| !self.by_code.contains_key(p)))
+            .filter(|(_, c)| c.parents.iter().all(|p| self.index_of(p).is_none()))
     }
 
     /// All descendants of the concept at `index` (not including itself), depth first.
     pub fn descendants(&self, index: usize) -> Vec<usize> {
         let mut out = Vec::new();
         let mut seen = vec![false; self.concepts.len()];
-        let mut stack: Vec<usize> = self.children[index]
+        let mut stack: Vec<usize> = self
+            .children
+            .get(index)
             .iter()
             .rev()
             .map(|&i| i as usize)
@@ -208,7 +327,7 @@ impl CodeSystem {
                 continue;
             }
             out.push(i);
-            stack.extend(self.children[i].iter().rev().map(|&c| c as usize));
+            stack.extend(self.children.get(i).iter().rev().map(|&c| c as usize));
         }
         out
     }
@@ -220,7 +339,7 @@ impl CodeSystem {
         let mut next = 0;
         let mut current = index;
         loop {
-            for &p in self.parent_indices.get(current).into_iter().flatten() {
+            for &p in self.parent_indices.get(current) {
                 let p = p as usize;
                 if p != index && !out.contains(&p) {
                     out.push(p);

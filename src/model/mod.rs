@@ -6,6 +6,8 @@ pub mod codesystem;
 pub mod conceptmap;
 pub mod valueset;
 
+use std::sync::Arc;
+
 pub use canonical::{oid_of, split_canonical, SystemKey};
 pub use codesystem::{CodeSystem, Concept, ConceptProperty, PropertyDef, PropertyValue};
 pub use conceptmap::{ConceptMap, MapElement, MapGroup, MapTarget};
@@ -43,8 +45,48 @@ impl Coding {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Designation {
     pub language: Option<String>,
-    pub use_: Option<Coding>,
+    /// Shared: a table has a handful of uses for millions of designations (see `Interner`).
+    pub use_: Option<Arc<Coding>>,
     pub value: String,
+}
+
+/// Shares equal values while a table is loaded, so a million concepts hold a few `use`
+/// codings and property names, not millions of copies.
+#[derive(Debug, Default)]
+pub struct Interner {
+    codings: Vec<Arc<Coding>>,
+    names: Vec<Arc<str>>,
+}
+
+impl Interner {
+    /// The shared copy of `c` (a linear scan: a table has a handful of distinct uses).
+    pub fn coding(&mut self, c: Coding) -> Arc<Coding> {
+        if let Some(found) = self.codings.iter().find(|k| ***k == c) {
+            return found.clone();
+        }
+        let shared = Arc::new(c);
+        self.codings.push(shared.clone());
+        shared
+    }
+
+    /// The shared copy of an already shared coding (no copy when it is new).
+    pub fn coding_shared(&mut self, c: &Arc<Coding>) -> Arc<Coding> {
+        if let Some(found) = self.codings.iter().find(|k| ***k == **c) {
+            return found.clone();
+        }
+        self.codings.push(c.clone());
+        c.clone()
+    }
+
+    /// The shared copy of a property name.
+    pub fn name(&mut self, s: &str) -> Arc<str> {
+        if let Some(found) = self.names.iter().find(|k| &***k == s) {
+            return found.clone();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.names.push(shared.clone());
+        shared
+    }
 }
 
 /// Metadata shared by CodeSystem, ValueSet and ConceptMap.

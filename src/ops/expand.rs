@@ -432,7 +432,7 @@ fn choose(scope: &Scope, vs: &ValueSet, all: &Enumeration, req: &ExpandRequest) 
                 .into_iter()
                 .filter_map(|e| {
                     let table = match codes {
-                        Some((system, table)) if system == e.system => table,
+                        Some((system, table)) if system == &*e.system => table,
                         _ => {
                             let table = all.codes_of(&e.system);
                             codes = Some((&e.system, table));
@@ -542,12 +542,12 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
                         0,
                         Designation {
                             language: cs.meta.language.clone(),
-                            use_: Some(Coding {
+                            use_: Some(std::sync::Arc::new(Coding {
                                 system: Some(TERM_MAINT_INFRA.to_string()),
                                 version: None,
                                 code: Some(PREFERRED_FOR_LANGUAGE.to_string()),
                                 display: Some("Preferred For Language".to_string()),
-                            }),
+                            })),
                             value: own.clone(),
                         },
                     );

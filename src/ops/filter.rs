@@ -68,7 +68,7 @@ impl<'a> CompiledFilter<'a> {
             _ => concept
                 .properties
                 .iter()
-                .filter(|p| p.code == prop)
+                .filter(|p| &*p.code == prop)
                 .map(|p| p.value.as_text())
                 .collect(),
         };

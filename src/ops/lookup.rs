@@ -76,11 +76,11 @@ pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
 
     let mut properties = Vec::new();
     for p in &concept.properties {
-        if matches!(p.code.as_str(), "parent" | "child") || !wants(&p.code) {
+        if matches!(&*p.code, "parent" | "child") || !wants(&p.code) {
             continue;
         }
         properties.push(LookupProperty {
-            code: p.code.clone(),
+            code: p.code.to_string(),
             value: p.value.clone(),
             description: None,
         });

@@ -638,11 +638,11 @@ const NOT_SELECTABLE_URI: &str = "http://hl7.org/fhir/concept-properties#notSele
 /// standard notSelectable URI, that is true.
 fn concept_is_abstract(cs: &CodeSystem, c: &crate::model::Concept) -> bool {
     c.properties.iter().any(|p| {
-        let standard = p.code == "notSelectable"
+        let standard = &*p.code == "notSelectable"
             || cs
                 .property_defs
                 .iter()
-                .any(|d| d.code == p.code && d.uri.as_deref() == Some(NOT_SELECTABLE_URI));
+                .any(|d| *d.code == *p.code && d.uri.as_deref() == Some(NOT_SELECTABLE_URI));
         standard && matches!(p.value, crate::model::PropertyValue::Boolean(true))
     })
 }

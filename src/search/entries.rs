@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::catalog::{Catalog, Scope};
 use crate::model::canonical::is_bare_oid;
@@ -56,7 +57,8 @@ pub struct ScopeInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub scope: u32,
-    pub system: String,
+    /// Shared by the entries of a scope: a URL copied a million times is 100 MB.
+    pub system: Arc<str>,
     pub code: String,
     /// The member's display (the value set's label when it gives one).
     pub display: Option<String>,
@@ -128,7 +130,7 @@ fn table_words(meta: &ResourceMeta) -> Vec<String> {
     out
 }
 
-fn entry(scope: u32, scope_system: Option<&str>, m: Member) -> Entry {
+fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Arc<str>>) -> Entry {
     let display = m
         .display
         .map(|d| d.trim().to_string())
@@ -164,6 +166,16 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member) -> Entry {
     } else if scope_system != Some(m.system.as_str()) {
         table.push(m.system.clone());
     }
+    alts.shrink_to_fit();
+    descs.shrink_to_fit();
+    let system = match systems.iter().find(|s| ***s == *m.system) {
+        Some(s) => s.clone(),
+        None => {
+            let s: Arc<str> = Arc::from(m.system.as_str());
+            systems.push(s.clone());
+            s
+        }
+    };
     let compounds: Vec<String> = display
         .iter()
         .chain(alts.iter())
@@ -174,7 +186,7 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member) -> Entry {
     }
     Entry {
         scope,
-        system: m.system,
+        system,
         code: m.code,
         display,
         alts,
@@ -201,8 +213,13 @@ impl Entries {
             key: key.0,
             table_words: table_words(meta),
         });
-        self.entries
-            .extend(members.into_iter().map(|m| entry(id, system, m)));
+        let mut systems = Vec::new();
+        self.entries.reserve_exact(members.len());
+        self.entries.extend(
+            members
+                .into_iter()
+                .map(|m| entry(id, system, m, &mut systems)),
+        );
     }
 
     /// Every value set and code system of `catalog`. A value set that cannot be expanded (a
@@ -245,6 +262,20 @@ impl Entries {
                 members,
             ),
             Err(e) => tracing::debug!("search index: skipping value set {}: {e}", vs.meta.url),
+        }
+    }
+
+    /// Entries read back from a catalog snapshot (`catalog::snapshot`).
+    pub fn from_parts(scopes: Vec<ScopeInfo>, entries: Vec<Entry>) -> Entries {
+        let by_key = scopes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key.clone(), i as u32))
+            .collect();
+        Entries {
+            scopes,
+            entries,
+            by_key,
         }
     }
 

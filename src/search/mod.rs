@@ -101,7 +101,22 @@ impl SearchIndex {
         let (schema, fields) = schema::build();
         let index = Index::create_in_ram(schema);
         write(&index, &fields, &data)?;
-        SearchIndex::assemble(index, fields, data)
+        let fingerprint = data.fingerprint(schema::SCHEMA_VERSION);
+        SearchIndex::assemble(index, fields, data, fingerprint)
+    }
+
+    /// `open_or_build` over entries collected beforehand, with their fingerprint.
+    pub fn open_or_build_entries(
+        dir: &std::path::Path,
+        data: Entries,
+        fingerprint: u64,
+    ) -> Result<(SearchIndex, Provenance)> {
+        store::open_or_build_entries(dir, data, fingerprint)
+    }
+
+    /// What is indexed (saved with the catalog snapshot).
+    pub fn entries(&self) -> &Entries {
+        &self.data
     }
 
     /// Opens the index in `dir` when it was built from the same data, else builds it there.
@@ -112,13 +127,17 @@ impl SearchIndex {
         store::open_or_build(dir, catalog)
     }
 
-    fn assemble(index: Index, fields: Fields, data: Entries) -> Result<SearchIndex> {
+    fn assemble(
+        index: Index,
+        fields: Fields,
+        data: Entries,
+        fingerprint: u64,
+    ) -> Result<SearchIndex> {
         analysis::register(index.tokenizers());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let fingerprint = data.fingerprint(schema::SCHEMA_VERSION);
         let mut analyzer = analysis::Analyzer::default();
         Ok(SearchIndex {
             reader,
@@ -233,7 +252,7 @@ impl SearchIndex {
             .entries
             .iter()
             .filter_map(|&i| self.entry(i))
-            .filter(|e| seen.insert((e.system.as_str(), e.code.as_str())))
+            .filter(|e| seen.insert((&*e.system, e.code.as_str())))
             .take(limit)
             .collect())
     }

@@ -27,7 +27,7 @@ pub struct RankKey {
     not_at_start: bool,
     display_len: usize,
     code: String,
-    system: String,
+    system: std::sync::Arc<str>,
 }
 
 /// A text cut into folded words, with their stems.

@@ -31,18 +31,29 @@ fn hex(fp: u64) -> String {
     format!("{fp:016x}")
 }
 
-fn open_existing(path: &Path, data: Entries) -> Result<SearchIndex> {
-    let index = Index::open_in_dir(path)?;
-    let fields = schema::resolve(&index.schema())?;
-    let expected = data.entries.len() as u64;
-    let ix = SearchIndex::assemble(index, fields, data)?;
-    let found = ix.reader.searcher().num_docs();
-    if found != expected {
-        return Err(SearchError::Invalid(format!(
-            "{found} documents on disk, {expected} expected"
-        )));
+/// Opens the index at `path` for `data`; on error `data` is given back, for a rebuild.
+fn open_existing(
+    path: &Path,
+    data: Entries,
+    fingerprint: u64,
+) -> std::result::Result<SearchIndex, Box<(SearchError, Entries)>> {
+    let checked = (|| {
+        let index = Index::open_in_dir(path)?;
+        let fields = schema::resolve(&index.schema())?;
+        let found = index.reader()?.searcher().num_docs();
+        let expected = data.entries.len() as u64;
+        if found != expected {
+            return Err(SearchError::Invalid(format!(
+                "{found} documents on disk, {expected} expected"
+            )));
+        }
+        Ok((index, fields))
+    })();
+    match checked {
+        Ok((index, fields)) => SearchIndex::assemble(index, fields, data, fingerprint)
+            .map_err(|e| Box::new((e, Entries::default()))),
+        Err(e) => Err(Box::new((e, data))),
     }
-    Ok(ix)
 }
 
 /// Writes `path` atomically (temporary file, then rename).
@@ -91,21 +102,35 @@ fn remove_others(dir: &Path, keep: &str) {
 }
 
 pub fn open_or_build(dir: &Path, catalog: &Catalog) -> Result<(SearchIndex, Provenance)> {
-    fs::create_dir_all(dir)?;
     let data = Entries::collect(catalog);
-    let fp = hex(data.fingerprint(SCHEMA_VERSION));
+    crate::probe::stage("search entries collected");
+    let fingerprint = data.fingerprint(SCHEMA_VERSION);
+    crate::probe::stage("search entries fingerprinted");
+    open_or_build_entries(dir, data, fingerprint)
+}
+
+/// `open_or_build` over entries collected beforehand (e.g. read from a catalog snapshot),
+/// whose `Entries::fingerprint(SCHEMA_VERSION)` is `fingerprint`.
+pub fn open_or_build_entries(
+    dir: &Path,
+    data: Entries,
+    fingerprint: u64,
+) -> Result<(SearchIndex, Provenance)> {
+    fs::create_dir_all(dir)?;
+    let fp = hex(fingerprint);
     let name = format!("{PREFIX}{fp}");
     let recorded = fs::read_to_string(dir.join(FINGERPRINT_FILE)).ok();
     let recorded = recorded.as_deref().map(str::trim);
     let data = if recorded == Some(fp.as_str()) && dir.join(&name).is_dir() {
-        match open_existing(&dir.join(&name), data) {
+        match open_existing(&dir.join(&name), data, fingerprint) {
             Ok(ix) => return Ok((ix, Provenance::Opened)),
-            Err(e) => {
+            Err(failed) => {
+                let (e, data) = *failed;
                 tracing::warn!(
                     "search index in {} unusable ({e}); rebuilding",
                     dir.display()
                 );
-                Entries::collect(catalog)
+                data
             }
         }
     } else {
@@ -117,7 +142,10 @@ pub fn open_or_build(dir: &Path, catalog: &Catalog) -> Result<(SearchIndex, Prov
         Provenance::Built
     };
     let path = build_at(dir, &name, &data)?;
+    crate::probe::stage("search index built");
     write_atomically(&dir.join(FINGERPRINT_FILE), &format!("{fp}\n"))?;
     remove_others(dir, &name);
-    open_existing(&path, data).map(|ix| (ix, provenance))
+    open_existing(&path, data, fingerprint)
+        .map(|ix| (ix, provenance))
+        .map_err(|failed| failed.0)
 }

@@ -22,10 +22,10 @@ fn concept(code: &str, display: &str) -> Concept {
 fn designation(use_code: &str, value: &str) -> Designation {
     Designation {
         language: Some("fr-FR".into()),
-        use_: Some(Coding {
+        use_: Some(std::sync::Arc::new(Coding {
             code: Some(use_code.into()),
             ..Default::default()
-        }),
+        })),
         value: value.into(),
     }
 }
