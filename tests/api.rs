@@ -426,6 +426,17 @@ async fn read_and_search_by_oid() {
         assert_eq!(b["total"], 1, "{id}");
         assert_eq!(b["entry"][0]["resource"]["url"], A08);
     }
+    // `_elements`: the listed elements only, marked SUBSETTED, concepts not rendered.
+    let (_, b) = get(
+        &app,
+        &format!("/fhir/CodeSystem?url={}&_elements=url,version", enc(A08)),
+    )
+    .await;
+    let r = &b["entry"][0]["resource"];
+    assert_eq!(r["url"], A08, "{b}");
+    assert!(r["version"].is_string(), "{b}");
+    assert!(r.get("concept").is_none() && r.get("name").is_none(), "{b}");
+    assert_eq!(r["meta"]["tag"][0]["code"], "SUBSETTED", "{b}");
     let (_, b) = get(
         &app,
         &format!("/fhir/ValueSet?url={}&_summary=count", enc(J07)),

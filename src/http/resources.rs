@@ -137,6 +137,28 @@ fn fold(s: &str) -> String {
     crate::ops::expand::fold(s)
 }
 
+/// `_elements`: only the listed top-level elements (and `resourceType`, `id`), the resource
+/// tagged SUBSETTED as FHIR asks of a partial resource.
+fn keep_elements(resource: &mut Value, keep: &[&str]) {
+    if let Value::Object(o) = resource {
+        o.retain(|k, _| k == "resourceType" || k == "id" || keep.contains(&k.as_str()));
+        let meta = o
+            .entry("meta")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(meta) = meta {
+            let tags = meta
+                .entry("tag")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(tags) = tags {
+                tags.push(serde_json::json!({
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+                    "code": "SUBSETTED"
+                }));
+            }
+        }
+    }
+}
+
 /// `GET /fhir/{type}?…`
 pub async fn search(
     req: HttpRequest,
@@ -183,12 +205,27 @@ pub async fn search(
             &searchset(&base, &self_link, total, vec![]),
         ));
     }
+    let elements: Option<Vec<&str>> = params.str("_elements")?.map(|e| {
+        e.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .collect()
+    });
+    // A code system's concepts are rendered only when asked for: `_elements` without
+    // `concept` must not build (then drop) the JSON of a million-concept table.
     let with_content = !matches!(summary, Some("true") | Some("data") if rtype == ResourceType::CodeSystem)
-        && summary != Some("true");
+        && summary != Some("true")
+        && elements.as_ref().is_none_or(|e| e.contains(&"concept"));
     let resources = metas
         .into_iter()
         .take(count)
-        .map(|(m, _)| read(cat, rtype, &m.id, !with_content))
+        .map(|(m, _)| {
+            let mut r = read(cat, rtype, &m.id, !with_content)?;
+            if let Some(keep) = &elements {
+                keep_elements(&mut r, keep);
+            }
+            Ok(r)
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(fhir_response(
         StatusCode::OK,
