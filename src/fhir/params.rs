@@ -138,9 +138,10 @@ impl Params {
         )))
     }
 
-    /// Reads a `Parameters` body of primitive parameters only (`{"name": …, "valueX": "…"}`,
-    /// string or boolean values) without building a JSON tree; `None` for any other shape
-    /// (resources, parts, codings, numbers, other members, more than `max` parameters), which
+    /// Reads a `Parameters` body of primitive parameters (`{"name": …, "valueX": "…"}`, string
+    /// or boolean values) and plain `valueCoding`s (string `system`/`version`/`code`/`display`,
+    /// `userSelected`) without building a JSON tree; `None` for any other shape (resources,
+    /// parts, codeable concepts, numbers, other members, more than `max` parameters), which
     /// `from_json_limited` then reads (and reports errors of) as before.
     pub fn from_simple_json(body: &[u8], max: usize) -> Option<Params> {
         let doc: simple::Body = serde_json::from_slice(body).ok()?;
@@ -150,7 +151,18 @@ impl Params {
         Some(Params(
             doc.parameter
                 .into_iter()
-                .map(|p| (p.name, ParamValue::Primitive(p.value)))
+                .map(|p| {
+                    let value = match p.value {
+                        simple::Value::Text(t) => ParamValue::Primitive(t),
+                        simple::Value::Coding(c) => ParamValue::Coding(CodingInput {
+                            system: c.system,
+                            version: c.version,
+                            code: c.code,
+                            display: c.display,
+                        }),
+                    };
+                    (p.name, value)
+                })
                 .collect(),
         ))
     }
@@ -292,10 +304,30 @@ mod simple {
         pub parameter: Vec<Param>,
     }
 
-    /// `{"name": "…", "value<Type>": "…" | true | false}`, members in any order.
+    /// `{"name": "…", "value<Type>": "…" | true | false}` or `{"name": "…", "valueCoding":
+    /// {…}}`, members in any order.
     pub struct Param {
         pub name: String,
-        pub value: String,
+        pub value: Value,
+    }
+
+    pub enum Value {
+        Text(String),
+        Coding(Coding),
+    }
+
+    /// A `Coding` with only the members the JSON-tree reader looks at (it ignores the others:
+    /// with any other member, or a non-string one, the body takes the tree path).
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Coding {
+        pub system: Option<String>,
+        pub version: Option<String>,
+        pub code: Option<String>,
+        pub display: Option<String>,
+        #[serde(rename = "userSelected")]
+        #[allow(dead_code)] // accepted, not used (as on the tree path)
+        pub user_selected: Option<bool>,
     }
 
     impl<'de> Deserialize<'de> for Param {
@@ -341,8 +373,10 @@ mod simple {
             while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                 if key == "name" && name.is_none() {
                     name = Some(map.next_value::<String>()?);
+                } else if key == "valueCoding" && value.is_none() {
+                    value = Some(Value::Coding(map.next_value::<Coding>()?));
                 } else if key.starts_with("value") && value.is_none() {
-                    value = Some(map.next_value::<Primitive>()?.0);
+                    value = Some(Value::Text(map.next_value::<Primitive>()?.0));
                 } else {
                     return Err(A::Error::custom("not a simple parameter"));
                 }
@@ -388,6 +422,8 @@ mod tests {
             r#"{"resourceType":"Parameters","parameter":[{"name":"url","valueUri":"http://x"},{"valueCode":"a\"b","name":"code"},{"name":"activeOnly","valueBoolean":true}]}"#,
             r#"{"resourceType":"Parameters"}"#,
             r#"{"resourceType":"Parameters","parameter":[]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"url","valueUri":"u"},{"name":"coding","valueCoding":{"system":"s","code":"c","display":"d","version":"1","userSelected":true}}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"valueCoding":{"code":"a"},"name":"c"}]}"#,
         ];
         for b in bodies {
             let tree: Value = serde_json::from_str(b).unwrap();
@@ -402,7 +438,9 @@ mod tests {
             r#"{"resourceType":"Patient","parameter":[]}"#,
             r#"{"resourceType":"Parameters","id":"x","parameter":[]}"#,
             r#"{"resourceType":"Parameters","parameter":[{"name":"n","valueInteger":3}]}"#,
-            r#"{"resourceType":"Parameters","parameter":[{"name":"c","valueCoding":{"code":"a"}}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"c","valueCoding":{"code":"a","extension":[]}}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"c","valueCoding":{"code":3}}]}"#,
+            r#"{"resourceType":"Parameters","parameter":[{"name":"c","valueCodeableConcept":{"coding":[]}}]}"#,
             r#"{"resourceType":"Parameters","parameter":[{"name":"r","resource":{}}]}"#,
             r#"{"resourceType":"Parameters","parameter":[{"name":"p","part":[]}]}"#,
             r#"{"resourceType":"Parameters","parameter":[{"valueCode":"a"}]}"#,
