@@ -60,6 +60,10 @@ pub struct ServeConfig {
     /// error).
     #[arg(long, env = "NOSTERM_LENIENT_DISPLAY")]
     pub lenient_display: bool,
+    /// Bytes of rendered `$validate-code`/`$lookup`/`$subsumes` answers kept per snapshot, so
+    /// that a question asked again is answered without being worked out again; 0 turns it off.
+    #[arg(long, env = "NOSTERM_ANSWER_CACHE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub answer_cache_bytes: u64,
 }
 
 /// Per-request limits enforced by the app (each refusal is an OperationOutcome).
@@ -185,6 +189,8 @@ pub struct AppConfig {
     /// Default of `lenient-display-validation`.
     pub lenient_display: bool,
     pub limits: Limits,
+    /// See `ServeConfig::answer_cache_bytes`.
+    pub answer_cache_bytes: u64,
 }
 
 impl Default for AppConfig {
@@ -197,6 +203,7 @@ impl Default for AppConfig {
             admin_token: None,
             lenient_display: false,
             limits: Limits::default(),
+            answer_cache_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -211,6 +218,7 @@ impl From<&ServeConfig> for AppConfig {
             admin_token: c.admin_token.clone(),
             lenient_display: c.lenient_display,
             limits: c.limits.clone(),
+            answer_cache_bytes: c.answer_cache_bytes,
         }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: files → `load` → `catalog` snapshot → `ops` → `http`.
 
+pub mod answers;
 pub mod catalog;
 pub mod config;
 pub mod error;

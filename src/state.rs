@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
+use crate::answers::AnswerCache;
 use crate::catalog::Catalog;
 use crate::config::AppConfig;
 use crate::load::{load_dir, LoadError};
@@ -23,6 +24,8 @@ pub struct Snapshot {
     /// Where and when this data was loaded, and what changed from the previous release;
     /// `None` before the first load (the server is not ready).
     pub release: Option<Arc<ReleaseInfo>>,
+    /// Rendered answers of exact operations over this snapshot (`answers`).
+    pub answers: AnswerCache,
 }
 
 /// Indexes `catalog` in memory; a failure is logged and leaves search to the plain matcher.
@@ -70,6 +73,7 @@ impl AppState {
                 catalog,
                 search,
                 release: Some(Arc::new(ReleaseInfo::unmeasured(source))),
+                answers: AnswerCache::new(config.answer_cache_bytes),
             }),
             next_generation: AtomicU64::new(2),
             ready: AtomicBool::new(true),
@@ -86,6 +90,7 @@ impl AppState {
                 catalog: Catalog::default(),
                 search: None,
                 release: None,
+                answers: AnswerCache::new(0),
             }),
             next_generation: AtomicU64::new(1),
             ready: AtomicBool::new(false),
@@ -137,6 +142,7 @@ impl AppState {
             catalog,
             search,
             release: Some(Arc::new(release)),
+            answers: AnswerCache::new(self.config.answer_cache_bytes),
         }));
         self.ready.store(true, Ordering::Release);
         generation

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -13,6 +14,7 @@ use super::request::{
     check_resource_size, languages, overlay, read_body_within, read_params, RequestHead,
 };
 use super::resources::{read, ResourceType};
+use crate::answers::Question;
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
 use crate::fhir::now_instant;
@@ -28,7 +30,7 @@ use crate::ops::members::VersionRules;
 use crate::ops::subsumes::subsumes;
 use crate::ops::translate::{translate, TranslateRequest};
 use crate::ops::validate::{validate, CodingInput, Options, Subject, Target, ValidateResult};
-use crate::state::AppState;
+use crate::state::{AppState, Snapshot};
 
 type Path2 = web::Path<(String, String)>;
 type Path3 = web::Path<(String, String, String)>;
@@ -178,19 +180,57 @@ async fn run_bounded(
     // a request answered 503 does not keep computing on the blocking pool.
     let deadline = Instant::now() + budget;
     if runs_inline(rt, op, &body) {
-        let answer = run(&head, rt, id, op, &body, &state, deadline)?;
+        let snapshot = state.snapshot();
+        let question = Question {
+            resource: super::resources::type_name(rt),
+            operation: op,
+            id,
+            query: head.query_string(),
+            body: &body,
+            accept_language: head
+                .headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .map(|v| v.as_bytes()),
+            content_type: head
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+        };
+        let key = match snapshot.answers.get(&question) {
+            Ok(kept) => return Ok(fhir_bytes(StatusCode::OK, kept)),
+            Err(key) => key,
+        };
+        let answer = Bytes::from(run(
+            &head,
+            Call { rt, id, op },
+            &body,
+            &state,
+            &snapshot,
+            deadline,
+        )?);
+        if let Some(key) = key {
+            snapshot.answers.insert(key, answer.clone());
+        }
         return Ok(fhir_bytes(StatusCode::OK, answer));
     }
     if (rt, op) == (ResourceType::ValueSet, "expand") && body.len() <= INLINE_BODY {
         if let Some(answer) = expand_on_worker(&head, id, &body, &state)? {
-            return Ok(fhir_bytes(StatusCode::OK, answer));
+            return Ok(fhir_bytes(StatusCode::OK, Bytes::from(answer)));
         }
     }
     let head = head.into_owned();
     let (id, op) = (id.map(str::to_string), op.to_string());
-    let task = web::block(move || run(&head, rt, id.as_deref(), &op, &body, &state, deadline));
+    let task = web::block(move || {
+        let snapshot = state.snapshot();
+        let call = Call {
+            rt,
+            id: id.as_deref(),
+            op: &op,
+        };
+        run(&head, call, &body, &state, &snapshot, deadline)
+    });
     match actix_web::rt::time::timeout(budget, task).await {
-        Ok(Ok(answer)) => Ok(fhir_bytes(StatusCode::OK, answer?)),
+        Ok(Ok(answer)) => Ok(fhir_bytes(StatusCode::OK, Bytes::from(answer?))),
         Ok(Err(e)) => Err(Error::Internal(format!("The operation failed: {e}"))),
         Err(_) => Err(Error::DeadlineExceeded(format!(
             "The operation did not complete within the time budget of {} ms",
@@ -232,7 +272,7 @@ fn expand_on_worker(
 }
 
 /// A FHIR JSON response of bytes already rendered.
-fn fhir_bytes(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+fn fhir_bytes(status: StatusCode, body: Bytes) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(super::FHIR_JSON)
         .body(body)
@@ -243,17 +283,23 @@ fn bytes_of(doc: &impl serde::Serialize) -> Result<Vec<u8>> {
     serde_json::to_vec(doc).map_err(|e| Error::Internal(format!("Rendering the answer: {e}")))
 }
 
+/// An operation as addressed: resource type, instance id if any, and name (without `$`).
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    rt: ResourceType,
+    id: Option<&'a str>,
+    op: &'a str,
+}
+
 fn run(
     req: &RequestHead,
-    rt: ResourceType,
-    id: Option<&str>,
-    op: &str,
+    Call { rt, id, op }: Call,
     body: &[u8],
     state: &AppState,
+    snapshot: &Snapshot,
     deadline: Instant,
 ) -> Result<Vec<u8>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
-    let snapshot = state.snapshot();
     let extra = overlay(&params, &state.config.limits)?;
     let scope = Scope {
         base: &snapshot.catalog,

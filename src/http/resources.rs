@@ -51,7 +51,7 @@ pub fn read(catalog: &Catalog, rtype: ResourceType, id: &str, summary: bool) -> 
     found.ok_or_else(|| Error::NotFound(format!("Resource {} '{id}' not found", type_name(rtype))))
 }
 
-fn type_name(t: ResourceType) -> &'static str {
+pub fn type_name(t: ResourceType) -> &'static str {
     match t {
         ResourceType::CodeSystem => "CodeSystem",
         ResourceType::ValueSet => "ValueSet",

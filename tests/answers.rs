@@ -1,0 +1,143 @@
+//! The answer cache (`nosterm::answers`): a question asked again gets exactly the answer a
+//! server without the cache gives, whatever the headers and bodies that change an answer.
+
+mod common;
+use common::{data_dir, enc};
+
+use actix_web::{test, web};
+use nosterm::config::AppConfig;
+use nosterm::state::AppState;
+
+const A08: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_A08-HL7Confidentiality/FHIR/TRE-A08-HL7Confidentiality";
+const J08: &str = "https://mos.esante.gouv.fr/NOS/JDV_J08-XdsConfidentialityCode-CISIS/FHIR/JDV-J08-XdsConfidentialityCode-CISIS";
+const R10: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R10-SexeAdministratif/FHIR/TRE-R10-SexeAdministratif";
+
+fn state(answer_cache_bytes: u64) -> web::Data<AppState> {
+    let config = AppConfig {
+        answer_cache_bytes,
+        ..AppConfig::default()
+    };
+    match AppState::load(&data_dir(), config) {
+        Ok(s) => web::Data::new(s),
+        Err(errors) => panic!("shipped data must load: {errors:?}"),
+    }
+}
+
+/// One request: method, URI, headers, body.
+struct Ask {
+    post: bool,
+    uri: String,
+    headers: Vec<(&'static str, &'static str)>,
+    body: String,
+}
+
+fn get(uri: String) -> Ask {
+    Ask {
+        post: false,
+        uri,
+        headers: Vec::new(),
+        body: String::new(),
+    }
+}
+
+fn questions() -> Vec<Ask> {
+    let mut out = Vec::new();
+    for (system, codes) in [(A08, ["N", "R", "V", "ZZ"]), (R10, ["F", "M", "U", "ZZ"])] {
+        for code in codes {
+            let (s, c) = (enc(system), enc(code));
+            out.push(get(format!(
+                "/fhir/CodeSystem/$validate-code?url={s}&code={c}"
+            )));
+            out.push(get(format!(
+                "/fhir/CodeSystem/$validate-code?url={s}&code={c}&display=Normal"
+            )));
+            out.push(get(format!("/fhir/CodeSystem/$lookup?system={s}&code={c}")));
+            for lang in ["en", "fr-FR", "de"] {
+                let mut ask = get(format!("/fhir/CodeSystem/$lookup?system={s}&code={c}"));
+                ask.headers.push(("accept-language", lang));
+                out.push(ask);
+            }
+            out.push(get(format!(
+                "/fhir/ValueSet/$validate-code?url={}&system={s}&code={c}",
+                enc(J08)
+            )));
+            let body = serde_json::json!({"resourceType": "Parameters", "parameter": [
+                {"name": "url", "valueUri": J08},
+                {"name": "coding", "valueCoding": {"system": system, "code": code}}]});
+            for ctype in ["application/fhir+json", "application/json"] {
+                out.push(Ask {
+                    post: true,
+                    uri: "/fhir/ValueSet/$validate-code".into(),
+                    headers: vec![("content-type", ctype)],
+                    body: body.to_string(),
+                });
+            }
+            // The same parameters as a form: a different body, a different question.
+            out.push(Ask {
+                post: true,
+                uri: "/fhir/ValueSet/$validate-code".into(),
+                headers: vec![("content-type", "application/x-www-form-urlencoded")],
+                body: format!("url={}&system={s}&code={c}", enc(J08)),
+            });
+        }
+    }
+    // Errors are answered the same, and not kept.
+    out.push(get("/fhir/CodeSystem/$validate-code?code=N".into()));
+    out.push(get(format!("/fhir/CodeSystem/$lookup?system={}", enc(A08))));
+    out
+}
+
+async fn answer<S>(app: &S, ask: &Ask) -> (u16, Vec<u8>)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+    >,
+{
+    let mut req = if ask.post {
+        test::TestRequest::post().set_payload(ask.body.clone())
+    } else {
+        test::TestRequest::get()
+    }
+    .uri(&ask.uri);
+    for h in &ask.headers {
+        req = req.insert_header(*h);
+    }
+    let resp = test::call_service(app, req.to_request()).await;
+    let status = resp.status().as_u16();
+    (status, test::read_body(resp).await.to_vec())
+}
+
+#[actix_web::test]
+async fn kept_answers_are_the_answers_of_a_server_without_the_cache() {
+    let cached_state = state(1 << 20);
+    let cached = test::init_service(nosterm::create_app(cached_state.clone())).await;
+    let plain = test::init_service(nosterm::create_app(state(0))).await;
+    let asks = questions();
+    let mut ok = 0;
+    for round in 0..2 {
+        for ask in &asks {
+            let want = answer(&plain, ask).await;
+            if round == 0 && want.0 == 200 {
+                ok += 1;
+            }
+            let got = answer(&cached, ask).await;
+            assert_eq!(
+                got,
+                want,
+                "round {round}: {} {:?} {}",
+                ask.uri,
+                ask.headers,
+                String::from_utf8_lossy(&got.1)
+            );
+        }
+    }
+    // Successful answers were kept (one per distinct question; errors are not).
+    let snapshot = cached_state.snapshot();
+    snapshot.answers.settle();
+    assert!(ok > 30 && ok < asks.len(), "{ok} of {}", asks.len());
+    assert_eq!(snapshot.answers.len(), ok as u64);
+}
