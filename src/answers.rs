@@ -14,7 +14,7 @@ use bytes::Bytes;
 pub const MAX_KEYED_BODY: usize = 4 * 1024;
 
 /// Bytes of key and answer, plus this, count against the capacity (the entry's bookkeeping).
-const ENTRY_OVERHEAD: usize = 96;
+const ENTRY_OVERHEAD: usize = 192;
 
 /// What makes two requests the same question.
 #[derive(Debug, Clone, Copy)]

@@ -62,7 +62,7 @@ pub struct ServeConfig {
     pub lenient_display: bool,
     /// Bytes of rendered `$validate-code`/`$lookup`/`$subsumes` answers kept per snapshot, so
     /// that a question asked again is answered without being worked out again; 0 turns it off.
-    #[arg(long, env = "NOSTERM_ANSWER_CACHE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    #[arg(long, env = "NOSTERM_ANSWER_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub answer_cache_bytes: u64,
 }
 
@@ -203,7 +203,7 @@ impl Default for AppConfig {
             admin_token: None,
             lenient_display: false,
             limits: Limits::default(),
-            answer_cache_bytes: 32 * 1024 * 1024,
+            answer_cache_bytes: 16 * 1024 * 1024,
         }
     }
 }
