@@ -58,6 +58,7 @@
 #   DURATION (s, 10)  RUNS (3)  CONNS ("1 16")  WARMUP (s, 2: once per scenario, discarded)
 #   BUSY_CORES (0.25)  QUIET_WAIT (s, 30)  EXTRA_RUNS (2)
 #   DATA (data)  BUILD_TIMEOUT (s, 1800)  START_TIMEOUT (s, 60)
+#   NOSTERM_ANSWER_CACHE_BYTES (passed to the server; 0 measures every request worked out anew)
 #   TOTAL_TIMEOUT (s, computed from the above; bounds everything after the build)
 #
 # Needs: bash, python3 (stdlib), curl, cargo; installs wrk with apt-get when missing
@@ -687,6 +688,7 @@ write_report() {
         echo "- load: $("$LOADGEN" --version 2>&1 | head -n 1 | cut -c1-60); ${RUNS} run(s) × ${DURATION}s per row, threads = min(2, conns), keep-alive, loopback"
         echo "- data: $DATA, $(find "$DATA" -type f | wc -l) files served; request lists from $catalog ($(($(wc -l <"$catalog") - 1)) tables) and its CSVs"
         echo "- nosterm peak RSS after loading: $(awk -v k="$STARTUP_HWM_KB" 'BEGIN { printf "%.1f", k / 1024 }') MB"
+        echo "- answer cache: ${NOSTERM_ANSWER_CACHE_BYTES:-default (16 MiB)} bytes (NOSTERM_ANSWER_CACHE_BYTES; 0 = off: every request worked out again). The lists are a few hundred distinct requests: with the cache on, nearly every timed request is a repeat"
         echo "- request lists: $(for s in $SCENARIOS; do printf '%s %s, ' "$s" "$(wc -l <"$WORK/$s.tsv")"; done)fixed-handler replays $FIXED_LIST"
         echo "- load average (1, 5, 15 min) before the runs: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "- raw outputs: ${RAW#"$ROOT"/}"
