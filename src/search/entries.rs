@@ -1,17 +1,18 @@
 //! What gets indexed: every member of every value set of the catalog, and every concept of
 //! every code system (as its implicit `?fhir_vs` value set), with the texts a user may type.
 //!
-//! Members come from `ops::members::enumerate`, the very function `$expand` uses, so the index
-//! and the expansion always agree on who is in a value set and with which label.
+//! Members of a value set come from `ops::members::enumerate`, the very function `$expand` uses,
+//! so the index and the expansion always agree on who is in a value set and with which label.
+//! A code system's members are read straight from its concepts, giving the same entries as
+//! enumerating its implicit value set (a test compares both) without a `Member` per concept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, Scope};
 use crate::model::canonical::is_bare_oid;
 use crate::model::{CodeSystem, Designation, ResourceMeta, ValueSet};
-use crate::ops::expand::implicit_value_set;
 use crate::ops::members::{enumerate, Member};
 
 /// Names the member list a search runs in: a value set version, or the implicit value set of a
@@ -130,7 +131,19 @@ fn table_words(meta: &ResourceMeta) -> Vec<String> {
     out
 }
 
-fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Arc<str>>) -> Entry {
+/// What an entry is made of: a member of an enumeration, or a concept of a code system read
+/// in place.
+struct Source<'m> {
+    system: &'m str,
+    code: String,
+    display: Option<&'m str>,
+    designations: &'m [Designation],
+    /// The member's code system and concept index, when the system is loaded and knows it.
+    concept: Option<(&'m CodeSystem, usize)>,
+    inactive: bool,
+}
+
+fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Arc<str>>) -> Entry {
     let display = m
         .display
         .map(|d| d.trim().to_string())
@@ -145,12 +158,12 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Ar
             push_unique(alts, &shown, &d.value);
         }
     };
-    for d in &m.designations {
+    for d in m.designations {
         sort(d, &mut alts, &mut descs);
     }
     let mut table = Vec::new();
-    if let Some((cs, i)) = &m.source {
-        let c = &cs.concepts[*i];
+    if let Some((cs, i)) = m.concept {
+        let c = &cs.concepts[i];
         if let Some(d) = &c.display {
             push_unique(&mut alts, &shown, d);
         }
@@ -163,15 +176,15 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Ar
         if scope_system != Some(cs.meta.url.as_str()) {
             table = table_words(&cs.meta);
         }
-    } else if scope_system != Some(m.system.as_str()) {
-        table.push(m.system.clone());
+    } else if scope_system != Some(m.system) {
+        table.push(m.system.to_string());
     }
     alts.shrink_to_fit();
     descs.shrink_to_fit();
     let system = match systems.iter().find(|s| ***s == *m.system) {
         Some(s) => s.clone(),
         None => {
-            let s: Arc<str> = Arc::from(m.system.as_str());
+            let s: Arc<str> = Arc::from(m.system);
             systems.push(s.clone());
             s
         }
@@ -196,16 +209,78 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Ar
     }
 }
 
+fn member_entry(
+    scope: u32,
+    scope_system: Option<&str>,
+    m: Member,
+    systems: &mut Vec<Arc<str>>,
+) -> Entry {
+    let source = Source {
+        system: &m.system,
+        code: m.code,
+        display: m.display.as_deref(),
+        designations: &m.designations,
+        concept: m.source.as_ref().map(|(cs, i)| (cs.as_ref(), *i)),
+        inactive: m.inactive,
+    };
+    entry(scope, scope_system, source, systems)
+}
+
+/// A code system whose implicit value set is indexed: `cs` as the catalog lists it, and what
+/// `enumerate` resolves `{url}?fhir_vs` to (the system URL and the code system it reads).
+struct CodeSystemScope<'c> {
+    cs: &'c CodeSystem,
+    system: String,
+    resolved: Arc<CodeSystem>,
+}
+
+impl CodeSystemScope<'_> {
+    /// The look-ups `enumerate` makes for the single include `{system: url, version}` of the
+    /// implicit value set; `None` where it would fail (unknown system or version).
+    fn resolve<'c>(scope: &Scope, cs: &'c CodeSystem) -> Option<CodeSystemScope<'c>> {
+        let system = scope
+            .canonical_url(&cs.meta.url)
+            .unwrap_or_else(|| cs.meta.url.clone());
+        let resolved = scope.code_system(&system, cs.meta.version.as_deref())?;
+        Some(CodeSystemScope {
+            cs,
+            system,
+            resolved,
+        })
+    }
+
+    fn key(&self) -> ScopeKey {
+        ScopeKey::code_system(&self.cs.meta.url, self.cs.meta.version.as_deref())
+    }
+
+    /// The members, as `enumerate` lists them (a code listed twice counts once, the first
+    /// wins), turned into entries as they are read: no `Member` list, which for a million
+    /// concepts is about 0.6 GB on top of the catalog.
+    fn push_entries(&self, scope: u32, out: &mut Vec<Entry>) {
+        let cs = self.resolved.as_ref();
+        let mut systems = Vec::new();
+        for (i, c) in cs.concepts.iter().enumerate() {
+            if cs.index_of(&c.code).is_some_and(|first| first < i) {
+                continue;
+            }
+            let source = Source {
+                system: &self.system,
+                code: c.code.clone(),
+                display: c.display.as_deref(),
+                designations: &c.designations,
+                concept: Some((cs, i)),
+                inactive: c.is_inactive(),
+            };
+            out.push(entry(scope, Some(&self.cs.meta.url), source, &mut systems));
+        }
+    }
+}
+
 impl Entries {
-    fn add_scope(
-        &mut self,
-        key: ScopeKey,
-        meta: &ResourceMeta,
-        system: Option<&str>,
-        members: Vec<Member>,
-    ) {
+    /// Registers a scope; `None` when one of that key is already there.
+    fn open_scope(&mut self, key: ScopeKey, meta: &ResourceMeta) -> Option<u32> {
         if self.by_key.contains_key(key.as_str()) {
-            return;
+            return None;
         }
         let id = self.scopes.len() as u32;
         self.by_key.insert(key.0.clone(), id);
@@ -213,56 +288,70 @@ impl Entries {
             key: key.0,
             table_words: table_words(meta),
         });
-        let mut systems = Vec::new();
-        self.entries.reserve_exact(members.len());
-        self.entries.extend(
-            members
-                .into_iter()
-                .map(|m| entry(id, system, m, &mut systems)),
-        );
+        Some(id)
     }
 
     /// Every value set and code system of `catalog`. A value set that cannot be expanded (a
     /// code system missing from the data) is left out: `$expand` reports that error itself.
     pub fn collect(catalog: &Catalog) -> Entries {
         let scope = Scope::new(catalog);
-        let mut out = Entries::default();
+        let mut keys: HashSet<ScopeKey> = HashSet::new();
+        let mut code_systems: Vec<CodeSystemScope> = Vec::new();
         for cs in catalog.code_systems.all() {
-            out.add_code_system(&scope, cs);
+            if cs.is_supplement() {
+                continue;
+            }
+            match CodeSystemScope::resolve(&scope, cs) {
+                Some(c) if keys.insert(c.key()) => code_systems.push(c),
+                Some(_) => {}
+                None => tracing::debug!("search index: skipping code system {}", cs.meta.url),
+            }
         }
+        // Value sets are enumerated first, aside, so that the list of entries is allocated
+        // once at its final size: growing a list of a million entries copies it, and holds
+        // it twice meanwhile. Their scopes still come after the code systems'.
+        let mut value_sets: Vec<(ScopeKey, &ValueSet, Vec<Entry>)> = Vec::new();
         for vs in catalog.value_sets.all() {
-            out.add_value_set(&scope, vs);
+            let key = ScopeKey::value_set(&vs.meta.url, vs.meta.version.as_deref());
+            if keys.contains(&key) {
+                continue;
+            }
+            match enumerate(&scope, vs, 0) {
+                Ok(members) => {
+                    let mut systems = Vec::new();
+                    let entries = members
+                        .into_iter()
+                        .map(|m| member_entry(0, None, m, &mut systems))
+                        .collect();
+                    keys.insert(key.clone());
+                    value_sets.push((key, vs.as_ref(), entries));
+                }
+                Err(e) => {
+                    tracing::debug!("search index: skipping value set {}: {e}", vs.meta.url)
+                }
+            }
+        }
+        let mut out = Entries::default();
+        let total = code_systems
+            .iter()
+            .map(|c| c.resolved.concepts.len())
+            .chain(value_sets.iter().map(|v| v.2.len()))
+            .sum();
+        out.entries = Vec::with_capacity(total);
+        for c in &code_systems {
+            if let Some(id) = out.open_scope(c.key(), &c.cs.meta) {
+                c.push_entries(id, &mut out.entries);
+            }
+        }
+        for (key, vs, mut entries) in value_sets {
+            if let Some(id) = out.open_scope(key, &vs.meta) {
+                for e in &mut entries {
+                    e.scope = id;
+                }
+                out.entries.append(&mut entries);
+            }
         }
         out
-    }
-
-    fn add_code_system(&mut self, scope: &Scope, cs: &CodeSystem) {
-        if cs.is_supplement() {
-            return;
-        }
-        let version = cs.meta.version.as_deref();
-        let vs = implicit_value_set(&cs.meta.url, version);
-        match enumerate(scope, &vs, 0) {
-            Ok(members) => self.add_scope(
-                ScopeKey::code_system(&cs.meta.url, version),
-                &cs.meta,
-                Some(&cs.meta.url),
-                members,
-            ),
-            Err(e) => tracing::debug!("search index: skipping code system {}: {e}", cs.meta.url),
-        }
-    }
-
-    fn add_value_set(&mut self, scope: &Scope, vs: &ValueSet) {
-        match enumerate(scope, vs, 0) {
-            Ok(members) => self.add_scope(
-                ScopeKey::value_set(&vs.meta.url, vs.meta.version.as_deref()),
-                &vs.meta,
-                None,
-                members,
-            ),
-            Err(e) => tracing::debug!("search index: skipping value set {}: {e}", vs.meta.url),
-        }
     }
 
     /// Entries read back from a catalog snapshot (`catalog::snapshot`).
@@ -349,5 +438,201 @@ mod compound_tests {
         );
         assert_eq!(joined_compound("CR - bilan"), None);
         assert_eq!(joined_compound("FON-29"), None);
+    }
+}
+
+#[cfg(test)]
+mod same_as_enumeration {
+    //! Code systems read in place must give exactly the entries that enumerating their
+    //! implicit value sets gives (the way they were collected before).
+
+    use std::path::Path;
+
+    use super::*;
+    use crate::load::{self, Dataset, Resource};
+    use crate::model::{Concept, ResourceMeta};
+    use crate::ops::expand::implicit_value_set;
+    use crate::search::schema::SCHEMA_VERSION;
+
+    /// Every scope through `enumerate`, code systems as their `{url}?fhir_vs`.
+    fn collect_by_enumeration(catalog: &Catalog) -> Entries {
+        let scope = Scope::new(catalog);
+        let mut out = Entries::default();
+        let mut add = |key: ScopeKey, meta: &ResourceMeta, system: Option<&str>, members| {
+            if let Some(id) = out.open_scope(key, meta) {
+                let mut systems = Vec::new();
+                let members: Vec<Member> = members;
+                out.entries.extend(
+                    members
+                        .into_iter()
+                        .map(|m| member_entry(id, system, m, &mut systems)),
+                );
+            }
+        };
+        for cs in catalog.code_systems.all() {
+            if cs.is_supplement() {
+                continue;
+            }
+            let version = cs.meta.version.as_deref();
+            let vs = implicit_value_set(&cs.meta.url, version);
+            if let Ok(members) = enumerate(&scope, &vs, 0) {
+                let key = ScopeKey::code_system(&cs.meta.url, version);
+                add(key, &cs.meta, Some(&cs.meta.url), members);
+            }
+        }
+        for vs in catalog.value_sets.all() {
+            if let Ok(members) = enumerate(&scope, vs, 0) {
+                let key = ScopeKey::value_set(&vs.meta.url, vs.meta.version.as_deref());
+                add(key, &vs.meta, None, members);
+            }
+        }
+        out
+    }
+
+    /// Compares both ways on `catalog`; returns how many code-system entries it compared.
+    fn assert_same(catalog: &Catalog, what: &str) -> usize {
+        let new = Entries::collect(catalog);
+        let old = collect_by_enumeration(catalog);
+        let scopes = |e: &Entries| -> Vec<(String, Vec<String>)> {
+            e.scopes
+                .iter()
+                .map(|s| (s.key.clone(), s.table_words.clone()))
+                .collect()
+        };
+        assert_eq!(scopes(&new), scopes(&old), "{what}: scopes");
+        assert_eq!(new.by_key, old.by_key, "{what}: scope ids");
+        assert_eq!(new.entries.len(), old.entries.len(), "{what}: entry count");
+        for (a, b) in new.entries.iter().zip(&old.entries) {
+            assert_eq!(a, b, "{what}: {}", new.scopes[a.scope as usize].key);
+        }
+        assert_eq!(
+            new.fingerprint(SCHEMA_VERSION),
+            old.fingerprint(SCHEMA_VERSION),
+            "{what}: fingerprint"
+        );
+        new.entries
+            .iter()
+            .filter(|e| new.scopes[e.scope as usize].key.starts_with("cs|"))
+            .count()
+    }
+
+    fn catalog_of(dir: &str) -> (Catalog, usize) {
+        let data = load::load_dir(Path::new(dir))
+            .unwrap_or_else(|e| panic!("{dir} does not load: {:?}", e.first()));
+        let concepts = data.concept_count();
+        (Catalog::from_dataset(data), concepts)
+    }
+
+    #[test]
+    fn shipped_data() {
+        let (catalog, concepts) = catalog_of("data");
+        let compared = assert_same(&catalog, "data/");
+        assert!(
+            compared > 0 && compared <= concepts,
+            "{compared} of {concepts}"
+        );
+        // Allocated once, at its final size (no duplicate codes in the shipped tables).
+        let entries = Entries::collect(&catalog).entries;
+        assert_eq!(entries.capacity(), entries.len());
+    }
+
+    #[test]
+    fn test_fixtures() {
+        for dir in [
+            "tests/fixtures/fhir",
+            "tests/fixtures/tabs",
+            "tests/fixtures/tabs-utf8",
+        ] {
+            let (catalog, _) = catalog_of(dir);
+            assert!(
+                assert_same(&catalog, dir) > 0,
+                "{dir}: no code system entry"
+            );
+        }
+    }
+
+    /// Every CodeSystem and ValueSet of the HL7 tx-ecosystem tests in one catalog: several
+    /// versions of one URL, unversioned ones, supplements, a later definition replacing an
+    /// earlier `url|version` (whose implicit value set then reads the later one), designations
+    /// in many languages, inactive and abstract concepts.
+    #[test]
+    fn tx_ecosystem_resources() {
+        let mut data = Dataset::default();
+        let mut files = vec![Path::new("vendor/tx-ecosystem/tests").to_path_buf()];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                let Ok(dir) = std::fs::read_dir(&path) else {
+                    continue;
+                };
+                let mut children: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                children.sort();
+                files.extend(children.into_iter().rev());
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let Ok(found) = load::fhir_json::parse_file(&bytes, &path.display().to_string()) else {
+                continue;
+            };
+            for r in found {
+                match r {
+                    Resource::CodeSystem(cs) => data.code_systems.push(cs),
+                    Resource::ValueSet(vs) => data.value_sets.push(vs),
+                    Resource::ConceptMap(_) => {}
+                    Resource::Alias { oid, url } => data.aliases.push((oid, url)),
+                }
+            }
+        }
+        assert!(data.code_systems.len() >= 20, "{}", data.code_systems.len());
+        let catalog = Catalog::from_dataset(data);
+        let compared = assert_same(&catalog, "tx-ecosystem");
+        assert!(compared > 100, "{compared}");
+    }
+
+    /// Cases the loaders refuse but the model allows: a code listed twice (the first wins),
+    /// an unversioned and a versioned definition of one URL, a code system named by an OID.
+    #[test]
+    fn odd_code_systems() {
+        let concept = |code: &str, display: &str| Concept {
+            code: code.into(),
+            display: Some(display.into()),
+            ..Default::default()
+        };
+        let meta = |url: &str, version: Option<&str>| ResourceMeta {
+            url: url.into(),
+            version: version.map(str::to_string),
+            oids: vec!["1.2.250.1.999".into()],
+            ..Default::default()
+        };
+        let mut catalog = Catalog::default();
+        catalog.add_code_system(CodeSystem::new(
+            meta("http://t/dup", None),
+            vec![
+                concept("a", "Premier"),
+                concept("b", " "),
+                concept("a", "Second"),
+            ],
+        ));
+        catalog.add_code_system(CodeSystem::new(
+            meta("http://t/two", None),
+            vec![concept("b", "Sans version")],
+        ));
+        catalog.add_code_system(CodeSystem::new(
+            meta("http://t/two", Some("2")),
+            vec![concept("c", "Para-pharmacie")],
+        ));
+        catalog.add_code_system(CodeSystem::new(
+            meta("urn:oid:1.2.250.1.999", None),
+            vec![concept("d", "Par OID")],
+        ));
+        catalog.add_code_system(CodeSystem::new(
+            meta("urn:oid:1.2.250.1.998", Some("1")),
+            vec![concept("e", "OID inconnu")],
+        ));
+        assert!(assert_same(&catalog, "odd") >= 2);
     }
 }
