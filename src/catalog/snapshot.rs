@@ -22,7 +22,7 @@ use crate::model::{
     ConceptSetComponent, Designation, Filter, Interner, MapElement, MapGroup, MapTarget, Origin,
     PropertyDef, PropertyValue, ResourceMeta, ValueSet,
 };
-use crate::search::entries::{Entries, Entry, EntryBuilder, ScopeInfo};
+use crate::search::entries::{Entries, Entry, EntryBuilder, ScopeInfo, Section};
 
 const MAGIC: &[u8; 16] = b"nosterm-catalog\0";
 /// Bump when the encoding or the model changes.
@@ -192,8 +192,7 @@ struct In<R: Read> {
     /// Payload bytes not read yet: bounds every length read from the file.
     left: u64,
     shared: Interner,
-    /// Reused while reading entries (`In::text`, `Entry::get`).
-    scratch: Vec<u8>,
+    /// Reused while reading entries.
     entry: EntryBuilder,
 }
 
@@ -234,15 +233,15 @@ impl<R: Read> In<R> {
         Ok(a)
     }
 
-    /// A string (as `String::get` reads it) in a buffer reused from one call to the next.
-    fn text(&mut self) -> Result<&str> {
-        let n = self.len()?;
-        self.scratch.clear();
-        self.scratch.resize(n, 0);
-        self.r.read_exact(&mut self.scratch)?;
-        self.left -= n as u64;
-        self.hash.write(&self.scratch);
-        std::str::from_utf8(&self.scratch).or_else(|_| invalid("bad UTF-8"))
+    /// Fills `out` from the payload.
+    fn fill(&mut self, out: &mut [u8]) -> Result<()> {
+        if out.len() as u64 > self.left {
+            return invalid("length beyond the end of the file");
+        }
+        self.r.read_exact(out)?;
+        self.left -= out.len() as u64;
+        self.hash.write(out);
+        Ok(())
     }
 
     fn len(&mut self) -> Result<usize> {
@@ -573,27 +572,29 @@ impl Bin for Entry {
     }
 
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        // Texts go straight into the reused builder: one allocation per entry.
+        // Texts are read straight into the reused builder: one allocation per entry.
         let mut b = std::mem::take(&mut i.entry);
         let scope = u32::get(i)?;
         let system = Arc::<str>::get(i)?;
-        b.code(i.text()?);
+        let text = |b: &mut EntryBuilder, section, i: &mut In<R>| {
+            let n = i.len()?;
+            b.fill(section, n, |out| i.fill(out))
+        };
+        text(&mut b, Section::Code, i)?;
         match u8::get(i)? {
             0 => {}
-            1 => b.display(i.text()?),
+            1 => text(&mut b, Section::Display, i)?,
             _ => return invalid("bad option tag"),
         }
-        for _ in 0..i.len()? {
-            b.alt(i.text()?);
-        }
-        for _ in 0..i.len()? {
-            b.desc(i.text()?);
-        }
-        for _ in 0..i.len()? {
-            b.table_word(i.text()?);
+        for section in [Section::Alt, Section::Desc, Section::TableWord] {
+            for _ in 0..i.len()? {
+                text(&mut b, section, i)?;
+            }
         }
         let inactive = bool::get(i)?;
-        let entry = b.finish(scope, system, inactive);
+        let Some(entry) = b.finish(scope, system, inactive) else {
+            return invalid("bad UTF-8");
+        };
         i.entry = b;
         Ok(entry)
     }
@@ -816,7 +817,6 @@ pub fn read(dir: &Path, fingerprint: u64) -> Result<Option<Stored>> {
         hash: Hash64::default(),
         left: payload,
         shared: Interner::default(),
-        scratch: Vec::new(),
         entry: EntryBuilder::default(),
     };
     if String::get(&mut i)? != env!("CARGO_PKG_VERSION") {

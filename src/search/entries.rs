@@ -61,8 +61,8 @@ pub struct Entry {
     pub inactive: bool,
     /// Shared by the entries of a scope: a URL copied a million times is 100 MB.
     pub system: Arc<str>,
-    /// The code, the display, alternative labels, descriptions and table words, end to end
-    /// after a header of their counts and lengths (`EntryBuilder`): one allocation where
+    /// The code, the display, alternative labels, descriptions and table words, end to end,
+    /// then `|` and a header of their counts and lengths (`EntryBuilder`): one allocation where
     /// separate strings and lists took five or more (a million entries: about 0.18 GB
     /// instead of 0.35).
     texts: Box<str>,
@@ -82,19 +82,27 @@ impl Entry {
         inactive: bool,
     ) -> Entry {
         let mut b = EntryBuilder::default();
-        b.code(code);
+        b.push(Section::Code, code);
         if let Some(d) = display {
-            b.display(d);
+            b.push(Section::Display, d);
         }
-        alts.iter().for_each(|a| b.alt(a.as_ref()));
-        descs.iter().for_each(|d| b.desc(d.as_ref()));
-        table_words.iter().for_each(|t| b.table_word(t.as_ref()));
-        b.finish(scope, system, inactive)
+        alts.iter().for_each(|a| b.push(Section::Alt, a.as_ref()));
+        descs.iter().for_each(|d| b.push(Section::Desc, d.as_ref()));
+        let words = table_words.iter();
+        words.for_each(|t| b.push(Section::TableWord, t.as_ref()));
+        Entry {
+            scope,
+            inactive,
+            system,
+            // Texts given as `str` are UTF-8 end to end: never the default.
+            texts: b.finish_texts().unwrap_or_default(),
+        }
     }
 
     /// Every text, reading the header once.
     pub fn parts(&self) -> Parts<'_> {
-        let (head, body) = self.texts.split_once('|').unwrap_or(("", ""));
+        // The header follows the last `|` (it has none; the texts may).
+        let (body, head) = self.texts.rsplit_once('|').unwrap_or(("", ""));
         let mut numbers = head.split(',');
         let mut next = || numbers.next().and_then(|n| n.parse().ok()).unwrap_or(0);
         let (alts, descs, tables, display) = (next(), next(), next(), next() == 1);
@@ -206,77 +214,106 @@ impl<'a> Iterator for TextIter<'a> {
 /// A section's iterator knows its count from the header.
 impl ExactSizeIterator for TextIter<'_> {}
 
-/// Packs the texts of entries, one after the other: code, then the display if any, alts,
-/// descs and table words, in that order. Reusable: `finish` leaves it empty.
+/// Where a text goes in an entry; texts are added in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    Code,
+    Display,
+    Alt,
+    Desc,
+    TableWord,
+}
+
+/// Packs the texts of entries: the code, then the display if any, alts, descs and table
+/// words, in that order. Reusable: `finish` leaves it empty.
 #[derive(Debug, Default)]
 pub struct EntryBuilder {
-    lengths: String,
-    body: String,
-    head: String,
+    /// The texts end to end; `finish` appends `|` and the header.
+    buf: Vec<u8>,
+    lengths: Vec<usize>,
     counts: [usize; 3],
     display: bool,
-    /// The section written last (0 code, 1 display, 2 alts, 3 descs, 4 table words).
-    section: u8,
+    section: Option<Section>,
+}
+
+/// `n` in decimal, without `write!`'s formatting machinery (it showed in snapshot reads).
+fn push_number(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 impl EntryBuilder {
-    fn push(&mut self, section: u8, text: &str) {
-        debug_assert!(section >= self.section, "entry texts out of order");
-        self.section = section;
-        use std::fmt::Write;
-        // Writing to a String cannot fail.
-        let _ = write!(self.lengths, ",{}", text.len());
-        self.body.push_str(text);
+    pub fn push(&mut self, section: Section, text: &str) {
+        let filled: Result<(), ()> = self.fill(section, text.len(), |b| {
+            b.copy_from_slice(text.as_bytes());
+            Ok(())
+        });
+        debug_assert!(filled.is_ok());
     }
 
-    pub fn code(&mut self, code: &str) {
-        self.push(0, code);
+    /// Adds a text of `len` bytes that `fill` writes in place (straight from a snapshot, with
+    /// no copy in between); `finish` checks that the whole is UTF-8. After an error the
+    /// builder holds part of a text: drop it.
+    pub fn fill<E>(
+        &mut self,
+        section: Section,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        debug_assert!(Some(section) >= self.section, "entry texts out of order");
+        self.section = Some(section);
+        match section {
+            Section::Code => {}
+            Section::Display => self.display = true,
+            Section::Alt => self.counts[0] += 1,
+            Section::Desc => self.counts[1] += 1,
+            Section::TableWord => self.counts[2] += 1,
+        }
+        let start = self.buf.len();
+        self.buf.resize(start + len, 0);
+        fill(&mut self.buf[start..])?;
+        self.lengths.push(len);
+        Ok(())
     }
 
-    pub fn display(&mut self, display: &str) {
-        self.display = true;
-        self.push(1, display);
-    }
-
-    pub fn alt(&mut self, alt: &str) {
-        self.counts[0] += 1;
-        self.push(2, alt);
-    }
-
-    pub fn desc(&mut self, desc: &str) {
-        self.counts[1] += 1;
-        self.push(3, desc);
-    }
-
-    pub fn table_word(&mut self, word: &str) {
-        self.counts[2] += 1;
-        self.push(4, word);
-    }
-
-    pub fn finish(&mut self, scope: u32, system: Arc<str>, inactive: bool) -> Entry {
-        use std::fmt::Write;
-        let [alts, descs, tables] = self.counts;
-        self.head.clear();
-        let display = u8::from(self.display);
-        let _ = write!(self.head, "{alts},{descs},{tables},{display}");
-        // Exact capacity: `into_boxed_str` then keeps the allocation as it is.
-        let mut texts =
-            String::with_capacity(self.head.len() + self.lengths.len() + 1 + self.body.len());
-        texts.push_str(&self.head);
-        texts.push_str(&self.lengths);
-        texts.push('|');
-        texts.push_str(&self.body);
-        self.lengths.clear();
-        self.body.clear();
-        self.counts = [0; 3];
-        self.display = false;
-        self.section = 0;
-        Entry {
+    /// The entry; `None` when the texts are not UTF-8 (only `fill` can bring that about).
+    pub fn finish(&mut self, scope: u32, system: Arc<str>, inactive: bool) -> Option<Entry> {
+        Some(Entry {
             scope,
             inactive,
             system,
-            texts: texts.into_boxed_str(),
+            texts: self.finish_texts()?,
+        })
+    }
+
+    fn finish_texts(&mut self) -> Option<Box<str>> {
+        self.buf.push(b'|');
+        for n in self.counts {
+            push_number(&mut self.buf, n);
+            self.buf.push(b',');
         }
+        self.buf.push(if self.display { b'1' } else { b'0' });
+        for &n in &self.lengths {
+            self.buf.push(b',');
+            push_number(&mut self.buf, n);
+        }
+        // One allocation of the exact size.
+        let texts = std::str::from_utf8(&self.buf).ok().map(Box::<str>::from);
+        self.buf.clear();
+        self.lengths.clear();
+        self.counts = [0; 3];
+        self.display = false;
+        self.section = None;
+        texts
     }
 }
 
@@ -869,7 +906,9 @@ mod packed_texts {
 
     #[test]
     fn texts_come_back_as_given() {
+        let long = "é".repeat(700);
         let cases: Vec<Texts<&str>> = vec![
+            ("L", Some(&long), vec![&long, "b"], vec![&long], vec![]),
             (
                 "A",
                 Some("Affichage"),
@@ -902,14 +941,43 @@ mod packed_texts {
             assert_eq!(e.alts().len(), alts.len());
             assert_eq!((e.scope, e.inactive, &*e.system), (7, true, "s"));
             // The builder gives the same entry, and is left empty for the next one.
-            reused.code(code);
+            reused.push(Section::Code, code);
             if let Some(d) = display {
-                reused.display(d);
+                reused.push(Section::Display, d);
             }
-            alts.iter().for_each(|a| reused.alt(a));
-            descs.iter().for_each(|d| reused.desc(d));
-            tables.iter().for_each(|t| reused.table_word(t));
-            assert_eq!(reused.finish(7, "s".into(), true), e);
+            alts.iter().for_each(|a| reused.push(Section::Alt, a));
+            descs.iter().for_each(|d| reused.push(Section::Desc, d));
+            tables
+                .iter()
+                .for_each(|t| reused.push(Section::TableWord, t));
+            assert_eq!(reused.finish(7, "s".into(), true), Some(e));
         }
+    }
+
+    #[test]
+    fn texts_filled_in_place_must_be_utf8() {
+        let mut b = EntryBuilder::default();
+        let fill = |bytes: &'static [u8]| {
+            move |out: &mut [u8]| -> Result<(), ()> {
+                out.copy_from_slice(bytes);
+                Ok(())
+            }
+        };
+        assert_eq!(b.fill(Section::Code, 2, fill(b"\xc3\xa9")), Ok(()));
+        assert_eq!(b.fill(Section::Alt, 1, fill(b"|")), Ok(()));
+        let e = b.finish(0, "s".into(), false);
+        assert_eq!(e.as_ref().map(|e| e.code()), Some("é"));
+        assert_eq!(
+            e.map(|e| e.alts().collect::<Vec<_>>().join("")),
+            Some("|".into())
+        );
+        assert_eq!(b.fill(Section::Code, 1, fill(b"\xff")), Ok(()));
+        assert_eq!(b.finish(0, "s".into(), false), None);
+        // Left empty for the next entry either way.
+        b.push(Section::Code, "x");
+        assert_eq!(
+            b.finish(0, "s".into(), false).map(|e| e.code().to_string()),
+            Some("x".into())
+        );
     }
 }
