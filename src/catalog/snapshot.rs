@@ -22,7 +22,7 @@ use crate::model::{
     ConceptSetComponent, Designation, Filter, Interner, MapElement, MapGroup, MapTarget, Origin,
     PropertyDef, PropertyValue, ResourceMeta, ValueSet,
 };
-use crate::search::entries::{Entries, Entry, ScopeInfo};
+use crate::search::entries::{Entries, Entry, EntryBuilder, ScopeInfo, Section};
 
 const MAGIC: &[u8; 16] = b"nosterm-catalog\0";
 /// Bump when the encoding or the model changes.
@@ -192,6 +192,8 @@ struct In<R: Read> {
     /// Payload bytes not read yet: bounds every length read from the file.
     left: u64,
     shared: Interner,
+    /// Reused while reading entries.
+    entry: EntryBuilder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +231,17 @@ impl<R: Read> In<R> {
         self.left -= N as u64;
         self.hash.write(&a);
         Ok(a)
+    }
+
+    /// Fills `out` from the payload.
+    fn fill(&mut self, out: &mut [u8]) -> Result<()> {
+        if out.len() as u64 > self.left {
+            return invalid("length beyond the end of the file");
+        }
+        self.r.read_exact(out)?;
+        self.left -= out.len() as u64;
+        self.hash.write(out);
+        Ok(())
     }
 
     fn len(&mut self) -> Result<usize> {
@@ -305,6 +318,11 @@ impl Bin for usize {
     }
 }
 
+fn put_str<W: Write>(s: &str, o: &mut Out<W>) -> io::Result<()> {
+    put_len(s.len(), o)?;
+    o.bytes(s.as_bytes())
+}
+
 fn put_len<W: Write>(n: usize, o: &mut Out<W>) -> io::Result<()> {
     let n = u32::try_from(n).map_err(|_| io::Error::other("list too long for a snapshot"))?;
     n.put(o)
@@ -312,8 +330,7 @@ fn put_len<W: Write>(n: usize, o: &mut Out<W>) -> io::Result<()> {
 
 impl Bin for String {
     fn put<W: Write>(&self, o: &mut Out<W>) -> io::Result<()> {
-        put_len(self.len(), o)?;
-        o.bytes(self.as_bytes())
+        put_str(self, o)
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
         let n = i.len()?;
@@ -526,16 +543,62 @@ bin_struct!(ConceptMap {
     groups
 });
 bin_struct!(ScopeInfo { key, table_words });
-bin_struct!(Entry {
-    scope,
-    system,
-    code,
-    display,
-    alts,
-    descs,
-    table_words,
-    inactive
-});
+/// The fields as separate strings and lists (the format of `bin_struct!` over the fields
+/// `Entry` had before its texts were packed): snapshots stay readable both ways.
+impl Bin for Entry {
+    fn put<W: Write>(&self, o: &mut Out<W>) -> io::Result<()> {
+        fn texts<'a, W: Write>(
+            mut items: impl ExactSizeIterator<Item = &'a str>,
+            o: &mut Out<W>,
+        ) -> io::Result<()> {
+            put_len(items.len(), o)?;
+            items.try_for_each(|s| put_str(s, o))
+        }
+        let p = self.parts();
+        self.scope.put(o)?;
+        self.system.put(o)?;
+        put_str(p.code, o)?;
+        match p.display {
+            None => 0u8.put(o)?,
+            Some(d) => {
+                1u8.put(o)?;
+                put_str(d, o)?;
+            }
+        }
+        texts(p.alts, o)?;
+        texts(p.descs, o)?;
+        texts(p.table_words, o)?;
+        self.inactive.put(o)
+    }
+
+    fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
+        // Texts are read straight into the reused builder: one allocation per entry.
+        let mut b = std::mem::take(&mut i.entry);
+        let scope = u32::get(i)?;
+        let system = Arc::<str>::get(i)?;
+        let text = |b: &mut EntryBuilder, section, i: &mut In<R>| {
+            let n = i.len()?;
+            b.fill(section, n, |out| i.fill(out))
+        };
+        text(&mut b, Section::Code, i)?;
+        match u8::get(i)? {
+            0 => {}
+            1 => text(&mut b, Section::Display, i)?,
+            _ => return invalid("bad option tag"),
+        }
+        for section in [Section::Alt, Section::Desc, Section::TableWord] {
+            for _ in 0..i.len()? {
+                text(&mut b, section, i)?;
+            }
+        }
+        let inactive = bool::get(i)?;
+        let Some(entry) = b.finish(scope, system, inactive) else {
+            return invalid("bad UTF-8");
+        };
+        i.entry = b;
+        Ok(entry)
+    }
+}
 
 impl Bin for PropertyValue {
     fn put<W: Write>(&self, o: &mut Out<W>) -> io::Result<()> {
@@ -754,6 +817,7 @@ pub fn read(dir: &Path, fingerprint: u64) -> Result<Option<Stored>> {
         hash: Hash64::default(),
         left: payload,
         shared: Interner::default(),
+        entry: EntryBuilder::default(),
     };
     if String::get(&mut i)? != env!("CARGO_PKG_VERSION") {
         return invalid("written by another version of nosterm");

@@ -200,8 +200,8 @@ async fn search(
                 let table = c.code_systems.get(&e.system, None).map(|cs| cs.meta());
                 concepts.push(json!({
                     "system": e.system,
-                    "code": e.code,
-                    "display": e.display,
+                    "code": e.code(),
+                    "display": e.display(),
                     "inactive": e.inactive,
                     "table": table.map(|m| m.name.as_deref().unwrap_or(&m.id)),
                     "table_id": table.map(|m| &m.id),

@@ -131,7 +131,7 @@ pub struct CodeSystem {
 /// code → concept index, as an open-addressing table of indices that compares the codes
 /// of `concepts` themselves: 8 bytes a concept instead of a copy of every code in a map.
 #[derive(Debug, Clone, PartialEq, Default)]
-struct CodeTable {
+pub(crate) struct CodeTable {
     /// `index + 1`, or 0 for an empty slot; the length is a power of two, at most half full.
     slots: Vec<u32>,
 }
@@ -147,30 +147,41 @@ impl CodeTable {
         (h ^ (h >> 32)) as usize
     }
 
+    /// Room for `n` concepts (at most half full, so that probes stay short).
+    pub(crate) fn with_capacity(n: usize) -> CodeTable {
+        CodeTable {
+            slots: vec![0; (n * 2).max(8).next_power_of_two()],
+        }
+    }
+
     /// The first concept of each code wins.
     fn build(concepts: &[Concept]) -> CodeTable {
-        let size = (concepts.len() * 2).max(8).next_power_of_two();
-        let mut table = CodeTable {
-            slots: vec![0; size],
-        };
-        let mask = size - 1;
-        for (i, c) in concepts.iter().enumerate() {
-            let mut s = Self::hash(&c.code) & mask;
-            loop {
-                match table.slots[s] {
-                    0 => {
-                        table.slots[s] = i as u32 + 1;
-                        break;
-                    }
-                    k if concepts[k as usize - 1].code == c.code => break,
-                    _ => s = (s + 1) & mask,
-                }
-            }
+        let mut table = CodeTable::with_capacity(concepts.len());
+        for i in 0..concepts.len() {
+            table.insert(concepts, i);
         }
         table
     }
 
-    fn get(&self, concepts: &[Concept], code: &str) -> Option<u32> {
+    /// Adds `concepts[i]` unless its code is there already: then the index that has it.
+    /// The table must have been made with room for every concept added.
+    pub(crate) fn insert(&mut self, concepts: &[Concept], i: usize) -> Option<u32> {
+        let code = &concepts[i].code;
+        let mask = self.slots.len() - 1;
+        let mut s = Self::hash(code) & mask;
+        loop {
+            match self.slots[s] {
+                0 => {
+                    self.slots[s] = i as u32 + 1;
+                    return None;
+                }
+                k if concepts[k as usize - 1].code == *code => return Some(k - 1),
+                _ => s = (s + 1) & mask,
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, concepts: &[Concept], code: &str) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }

@@ -291,7 +291,7 @@ fn whole_system_page(
                 .skip(req.offset)
                 .take(req.count.unwrap_or(usize::MAX))
                 .filter_map(|&p| index.entry(p))
-                .filter_map(|e| cs.index_of(&e.code))
+                .filter_map(|e| cs.index_of(e.code()))
                 .collect()
         }
         None => {
@@ -439,7 +439,7 @@ fn choose(scope: &Scope, vs: &ValueSet, all: &Enumeration, req: &ExpandRequest) 
                             table
                         }
                     };
-                    table?.get(&e.code).map(|&i| i as usize)
+                    table?.get(e.code()).map(|&i| i as usize)
                 })
                 .filter(|&i| seen.insert(i))
                 .filter(shown)

@@ -1,17 +1,18 @@
 //! What gets indexed: every member of every value set of the catalog, and every concept of
 //! every code system (as its implicit `?fhir_vs` value set), with the texts a user may type.
 //!
-//! Members come from `ops::members::enumerate`, the very function `$expand` uses, so the index
-//! and the expansion always agree on who is in a value set and with which label.
+//! Members of a value set come from `ops::members::enumerate`, the very function `$expand` uses,
+//! so the index and the expansion always agree on who is in a value set and with which label.
+//! A code system's members are read straight from its concepts, giving the same entries as
+//! enumerating its implicit value set (a test compares both) without a `Member` per concept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, Scope};
 use crate::model::canonical::is_bare_oid;
 use crate::model::{CodeSystem, Designation, ResourceMeta, ValueSet};
-use crate::ops::expand::implicit_value_set;
 use crate::ops::members::{enumerate, Member};
 
 /// Names the member list a search runs in: a value set version, or the implicit value set of a
@@ -54,21 +55,266 @@ pub struct ScopeInfo {
 }
 
 /// One member of one scope, with its searchable texts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Entry {
     pub scope: u32,
+    pub inactive: bool,
     /// Shared by the entries of a scope: a URL copied a million times is 100 MB.
     pub system: Arc<str>,
-    pub code: String,
+    /// The code, the display, alternative labels, descriptions and table words, end to end,
+    /// then `|` and a header of their counts and lengths (`EntryBuilder`): one allocation where
+    /// separate strings and lists took five or more (a million entries: about 0.18 GB
+    /// instead of 0.35).
+    texts: Box<str>,
+}
+
+impl Entry {
+    /// An entry from its parts (tests, and callers holding them as lists).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new<S: AsRef<str>>(
+        scope: u32,
+        system: Arc<str>,
+        code: &str,
+        display: Option<&str>,
+        alts: &[S],
+        descs: &[S],
+        table_words: &[S],
+        inactive: bool,
+    ) -> Entry {
+        let mut b = EntryBuilder::default();
+        b.push(Section::Code, code);
+        if let Some(d) = display {
+            b.push(Section::Display, d);
+        }
+        alts.iter().for_each(|a| b.push(Section::Alt, a.as_ref()));
+        descs.iter().for_each(|d| b.push(Section::Desc, d.as_ref()));
+        let words = table_words.iter();
+        words.for_each(|t| b.push(Section::TableWord, t.as_ref()));
+        Entry {
+            scope,
+            inactive,
+            system,
+            // Texts given as `str` are UTF-8 end to end: never the default.
+            texts: b.finish_texts().unwrap_or_default(),
+        }
+    }
+
+    /// Every text, reading the header once.
+    pub fn parts(&self) -> Parts<'_> {
+        // The header follows the last `|` (it has none; the texts may).
+        let (body, head) = self.texts.rsplit_once('|').unwrap_or(("", ""));
+        let mut numbers = head.split(',');
+        let mut next = || numbers.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let (alts, descs, tables, display) = (next(), next(), next(), next() == 1);
+        let mut texts = TextIter {
+            lengths: numbers,
+            rest: body,
+            left: usize::MAX,
+        };
+        let code = texts.next().unwrap_or("");
+        let display = if display { texts.next() } else { None };
+        let mut section = |count: usize| {
+            let part = TextIter {
+                left: count,
+                ..texts.clone()
+            };
+            for _ in 0..count {
+                texts.next();
+            }
+            part
+        };
+        Parts {
+            code,
+            display,
+            alts: section(alts),
+            descs: section(descs),
+            table_words: section(tables),
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        self.parts().code
+    }
+
     /// The member's display (the value set's label when it gives one).
-    pub display: Option<String>,
+    pub fn display(&self) -> Option<&str> {
+        self.parts().display
+    }
+
     /// Short and adapted labels, the code system's display when the value set relabels it.
-    pub alts: Vec<String>,
+    pub fn alts(&self) -> TextIter<'_> {
+        self.parts().alts
+    }
+
     /// Long business descriptions and definitions.
-    pub descs: Vec<String>,
+    pub fn descs(&self) -> TextIter<'_> {
+        self.parts().descs
+    }
+
     /// Name, URL and OIDs of the member's code system, when it differs from the scope's.
-    pub table_words: Vec<String>,
-    pub inactive: bool,
+    pub fn table_words(&self) -> TextIter<'_> {
+        self.parts().table_words
+    }
+}
+
+/// The texts of an entry (`Entry::parts`).
+pub struct Parts<'a> {
+    pub code: &'a str,
+    pub display: Option<&'a str>,
+    pub alts: TextIter<'a>,
+    pub descs: TextIter<'a>,
+    pub table_words: TextIter<'a>,
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.parts();
+        f.debug_struct("Entry")
+            .field("scope", &self.scope)
+            .field("system", &self.system)
+            .field("code", &p.code)
+            .field("display", &p.display)
+            .field("alts", &p.alts.collect::<Vec<_>>())
+            .field("descs", &p.descs.collect::<Vec<_>>())
+            .field("table_words", &p.table_words.collect::<Vec<_>>())
+            .field("inactive", &self.inactive)
+            .finish()
+    }
+}
+
+/// Texts of an entry, in order.
+#[derive(Clone)]
+pub struct TextIter<'a> {
+    lengths: std::str::Split<'a, char>,
+    rest: &'a str,
+    /// Texts left to give.
+    left: usize,
+}
+
+impl<'a> Iterator for TextIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.left == 0 {
+            return None;
+        }
+        let n: usize = self.lengths.next()?.parse().ok()?;
+        // Lengths are byte lengths of whole strings, written with them: always on a boundary.
+        let text = self.rest.get(..n)?;
+        self.rest = self.rest.get(n..)?;
+        self.left -= 1;
+        Some(text)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+/// A section's iterator knows its count from the header.
+impl ExactSizeIterator for TextIter<'_> {}
+
+/// Where a text goes in an entry; texts are added in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    Code,
+    Display,
+    Alt,
+    Desc,
+    TableWord,
+}
+
+/// Packs the texts of entries: the code, then the display if any, alts, descs and table
+/// words, in that order. Reusable: `finish` leaves it empty.
+#[derive(Debug, Default)]
+pub struct EntryBuilder {
+    /// The texts end to end; `finish` appends `|` and the header.
+    buf: Vec<u8>,
+    lengths: Vec<usize>,
+    counts: [usize; 3],
+    display: bool,
+    section: Option<Section>,
+}
+
+/// `n` in decimal, without `write!`'s formatting machinery (it showed in snapshot reads).
+fn push_number(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
+}
+
+impl EntryBuilder {
+    pub fn push(&mut self, section: Section, text: &str) {
+        let filled: Result<(), ()> = self.fill(section, text.len(), |b| {
+            b.copy_from_slice(text.as_bytes());
+            Ok(())
+        });
+        debug_assert!(filled.is_ok());
+    }
+
+    /// Adds a text of `len` bytes that `fill` writes in place (straight from a snapshot, with
+    /// no copy in between); `finish` checks that the whole is UTF-8. After an error the
+    /// builder holds part of a text: drop it.
+    pub fn fill<E>(
+        &mut self,
+        section: Section,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        debug_assert!(Some(section) >= self.section, "entry texts out of order");
+        self.section = Some(section);
+        match section {
+            Section::Code => {}
+            Section::Display => self.display = true,
+            Section::Alt => self.counts[0] += 1,
+            Section::Desc => self.counts[1] += 1,
+            Section::TableWord => self.counts[2] += 1,
+        }
+        let start = self.buf.len();
+        self.buf.resize(start + len, 0);
+        fill(&mut self.buf[start..])?;
+        self.lengths.push(len);
+        Ok(())
+    }
+
+    /// The entry; `None` when the texts are not UTF-8 (only `fill` can bring that about).
+    pub fn finish(&mut self, scope: u32, system: Arc<str>, inactive: bool) -> Option<Entry> {
+        Some(Entry {
+            scope,
+            inactive,
+            system,
+            texts: self.finish_texts()?,
+        })
+    }
+
+    fn finish_texts(&mut self) -> Option<Box<str>> {
+        self.buf.push(b'|');
+        for n in self.counts {
+            push_number(&mut self.buf, n);
+            self.buf.push(b',');
+        }
+        self.buf.push(if self.display { b'1' } else { b'0' });
+        for &n in &self.lengths {
+            self.buf.push(b',');
+            push_number(&mut self.buf, n);
+        }
+        // One allocation of the exact size.
+        let texts = std::str::from_utf8(&self.buf).ok().map(Box::<str>::from);
+        self.buf.clear();
+        self.lengths.clear();
+        self.counts = [0; 3];
+        self.display = false;
+        self.section = None;
+        texts
+    }
 }
 
 /// Everything to index, in a deterministic order.
@@ -130,7 +376,19 @@ fn table_words(meta: &ResourceMeta) -> Vec<String> {
     out
 }
 
-fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Arc<str>>) -> Entry {
+/// What an entry is made of: a member of an enumeration, or a concept of a code system read
+/// in place.
+struct Source<'m> {
+    system: &'m str,
+    code: &'m str,
+    display: Option<&'m str>,
+    designations: &'m [Designation],
+    /// The member's code system and concept index, when the system is loaded and knows it.
+    concept: Option<(&'m CodeSystem, usize)>,
+    inactive: bool,
+}
+
+fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Arc<str>>) -> Entry {
     let display = m
         .display
         .map(|d| d.trim().to_string())
@@ -145,12 +403,12 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Ar
             push_unique(alts, &shown, &d.value);
         }
     };
-    for d in &m.designations {
+    for d in m.designations {
         sort(d, &mut alts, &mut descs);
     }
     let mut table = Vec::new();
-    if let Some((cs, i)) = &m.source {
-        let c = &cs.concepts[*i];
+    if let Some((cs, i)) = m.concept {
+        let c = &cs.concepts[i];
         if let Some(d) = &c.display {
             push_unique(&mut alts, &shown, d);
         }
@@ -163,15 +421,13 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Ar
         if scope_system != Some(cs.meta.url.as_str()) {
             table = table_words(&cs.meta);
         }
-    } else if scope_system != Some(m.system.as_str()) {
-        table.push(m.system.clone());
+    } else if scope_system != Some(m.system) {
+        table.push(m.system.to_string());
     }
-    alts.shrink_to_fit();
-    descs.shrink_to_fit();
     let system = match systems.iter().find(|s| ***s == *m.system) {
         Some(s) => s.clone(),
         None => {
-            let s: Arc<str> = Arc::from(m.system.as_str());
+            let s: Arc<str> = Arc::from(m.system);
             systems.push(s.clone());
             s
         }
@@ -184,28 +440,90 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Member, systems: &mut Vec<Ar
     for c in compounds {
         push_unique(&mut alts, &shown, &c);
     }
-    Entry {
+    Entry::new(
         scope,
         system,
-        code: m.code,
-        display,
-        alts,
-        descs,
-        table_words: table,
+        m.code,
+        display.as_deref(),
+        &alts,
+        &descs,
+        &table,
+        m.inactive,
+    )
+}
+
+fn member_entry(
+    scope: u32,
+    scope_system: Option<&str>,
+    m: Member,
+    systems: &mut Vec<Arc<str>>,
+) -> Entry {
+    let source = Source {
+        system: &m.system,
+        code: &m.code,
+        display: m.display.as_deref(),
+        designations: &m.designations,
+        concept: m.source.as_ref().map(|(cs, i)| (cs.as_ref(), *i)),
         inactive: m.inactive,
+    };
+    entry(scope, scope_system, source, systems)
+}
+
+/// A code system whose implicit value set is indexed: `cs` as the catalog lists it, and what
+/// `enumerate` resolves `{url}?fhir_vs` to (the system URL and the code system it reads).
+struct CodeSystemScope<'c> {
+    cs: &'c CodeSystem,
+    system: String,
+    resolved: Arc<CodeSystem>,
+}
+
+impl CodeSystemScope<'_> {
+    /// The look-ups `enumerate` makes for the single include `{system: url, version}` of the
+    /// implicit value set; `None` where it would fail (unknown system or version).
+    fn resolve<'c>(scope: &Scope, cs: &'c CodeSystem) -> Option<CodeSystemScope<'c>> {
+        let system = scope
+            .canonical_url(&cs.meta.url)
+            .unwrap_or_else(|| cs.meta.url.clone());
+        let resolved = scope.code_system(&system, cs.meta.version.as_deref())?;
+        Some(CodeSystemScope {
+            cs,
+            system,
+            resolved,
+        })
+    }
+
+    fn key(&self) -> ScopeKey {
+        ScopeKey::code_system(&self.cs.meta.url, self.cs.meta.version.as_deref())
+    }
+
+    /// The members, as `enumerate` lists them (a code listed twice counts once, the first
+    /// wins), turned into entries as they are read: no `Member` list, which for a million
+    /// concepts is about 0.6 GB on top of the catalog.
+    fn push_entries(&self, scope: u32, out: &mut Vec<Entry>) {
+        let cs = self.resolved.as_ref();
+        let mut systems = Vec::new();
+        for (i, c) in cs.concepts.iter().enumerate() {
+            if cs.index_of(&c.code).is_some_and(|first| first < i) {
+                continue;
+            }
+            let source = Source {
+                system: &self.system,
+                code: &c.code,
+                display: c.display.as_deref(),
+                designations: &c.designations,
+                concept: Some((cs, i)),
+                inactive: c.is_inactive(),
+            };
+            out.push(entry(scope, Some(&self.cs.meta.url), source, &mut systems));
+        }
     }
 }
 
 impl Entries {
-    fn add_scope(
-        &mut self,
-        key: ScopeKey,
-        meta: &ResourceMeta,
-        system: Option<&str>,
-        members: Vec<Member>,
-    ) {
+    /// Registers a scope; `None` when one of that key is already there.
+    fn open_scope(&mut self, key: ScopeKey, meta: &ResourceMeta) -> Option<u32> {
         if self.by_key.contains_key(key.as_str()) {
-            return;
+            return None;
         }
         let id = self.scopes.len() as u32;
         self.by_key.insert(key.0.clone(), id);
@@ -213,56 +531,70 @@ impl Entries {
             key: key.0,
             table_words: table_words(meta),
         });
-        let mut systems = Vec::new();
-        self.entries.reserve_exact(members.len());
-        self.entries.extend(
-            members
-                .into_iter()
-                .map(|m| entry(id, system, m, &mut systems)),
-        );
+        Some(id)
     }
 
     /// Every value set and code system of `catalog`. A value set that cannot be expanded (a
     /// code system missing from the data) is left out: `$expand` reports that error itself.
     pub fn collect(catalog: &Catalog) -> Entries {
         let scope = Scope::new(catalog);
-        let mut out = Entries::default();
+        let mut keys: HashSet<ScopeKey> = HashSet::new();
+        let mut code_systems: Vec<CodeSystemScope> = Vec::new();
         for cs in catalog.code_systems.all() {
-            out.add_code_system(&scope, cs);
+            if cs.is_supplement() {
+                continue;
+            }
+            match CodeSystemScope::resolve(&scope, cs) {
+                Some(c) if keys.insert(c.key()) => code_systems.push(c),
+                Some(_) => {}
+                None => tracing::debug!("search index: skipping code system {}", cs.meta.url),
+            }
         }
+        // Value sets are enumerated first, aside, so that the list of entries is allocated
+        // once at its final size: growing a list of a million entries copies it, and holds
+        // it twice meanwhile. Their scopes still come after the code systems'.
+        let mut value_sets: Vec<(ScopeKey, &ValueSet, Vec<Entry>)> = Vec::new();
         for vs in catalog.value_sets.all() {
-            out.add_value_set(&scope, vs);
+            let key = ScopeKey::value_set(&vs.meta.url, vs.meta.version.as_deref());
+            if keys.contains(&key) {
+                continue;
+            }
+            match enumerate(&scope, vs, 0) {
+                Ok(members) => {
+                    let mut systems = Vec::new();
+                    let entries = members
+                        .into_iter()
+                        .map(|m| member_entry(0, None, m, &mut systems))
+                        .collect();
+                    keys.insert(key.clone());
+                    value_sets.push((key, vs.as_ref(), entries));
+                }
+                Err(e) => {
+                    tracing::debug!("search index: skipping value set {}: {e}", vs.meta.url)
+                }
+            }
+        }
+        let mut out = Entries::default();
+        let total = code_systems
+            .iter()
+            .map(|c| c.resolved.concepts.len())
+            .chain(value_sets.iter().map(|v| v.2.len()))
+            .sum();
+        out.entries = Vec::with_capacity(total);
+        for c in &code_systems {
+            if let Some(id) = out.open_scope(c.key(), &c.cs.meta) {
+                c.push_entries(id, &mut out.entries);
+            }
+        }
+        for (key, vs, mut entries) in value_sets {
+            if let Some(id) = out.open_scope(key, &vs.meta) {
+                for e in &mut entries {
+                    e.scope = id;
+                }
+                out.entries.append(&mut entries);
+            }
         }
         out
-    }
-
-    fn add_code_system(&mut self, scope: &Scope, cs: &CodeSystem) {
-        if cs.is_supplement() {
-            return;
-        }
-        let version = cs.meta.version.as_deref();
-        let vs = implicit_value_set(&cs.meta.url, version);
-        match enumerate(scope, &vs, 0) {
-            Ok(members) => self.add_scope(
-                ScopeKey::code_system(&cs.meta.url, version),
-                &cs.meta,
-                Some(&cs.meta.url),
-                members,
-            ),
-            Err(e) => tracing::debug!("search index: skipping code system {}: {e}", cs.meta.url),
-        }
-    }
-
-    fn add_value_set(&mut self, scope: &Scope, vs: &ValueSet) {
-        match enumerate(scope, vs, 0) {
-            Ok(members) => self.add_scope(
-                ScopeKey::value_set(&vs.meta.url, vs.meta.version.as_deref()),
-                &vs.meta,
-                None,
-                members,
-            ),
-            Err(e) => tracing::debug!("search index: skipping value set {}: {e}", vs.meta.url),
-        }
     }
 
     /// Entries read back from a catalog snapshot (`catalog::snapshot`).
@@ -294,12 +626,13 @@ impl Entries {
         }
         for e in &self.entries {
             h.write(&e.scope.to_le_bytes());
+            let p = e.parts();
             h.text(&e.system);
-            h.text(&e.code);
-            h.text(e.display.as_deref().unwrap_or("\u{0}"));
-            h.list(&e.alts);
-            h.list(&e.descs);
-            h.list(&e.table_words);
+            h.text(p.code);
+            h.text(p.display.unwrap_or("\u{0}"));
+            h.texts(p.alts);
+            h.texts(p.descs);
+            h.texts(p.table_words);
             h.write(&[u8::from(e.inactive)]);
         }
         h.0
@@ -330,6 +663,10 @@ impl Fnv {
     }
 
     fn list(&mut self, items: &[String]) {
+        self.texts(items.iter().map(String::as_str));
+    }
+
+    fn texts<'a>(&mut self, items: impl ExactSizeIterator<Item = &'a str>) {
         self.write(&(items.len() as u64).to_le_bytes());
         for s in items {
             self.text(s);
@@ -349,5 +686,298 @@ mod compound_tests {
         );
         assert_eq!(joined_compound("CR - bilan"), None);
         assert_eq!(joined_compound("FON-29"), None);
+    }
+}
+
+#[cfg(test)]
+mod same_as_enumeration {
+    //! Code systems read in place must give exactly the entries that enumerating their
+    //! implicit value sets gives (the way they were collected before).
+
+    use std::path::Path;
+
+    use super::*;
+    use crate::load::{self, Dataset, Resource};
+    use crate::model::{Concept, ResourceMeta};
+    use crate::ops::expand::implicit_value_set;
+    use crate::search::schema::SCHEMA_VERSION;
+
+    /// Every scope through `enumerate`, code systems as their `{url}?fhir_vs`.
+    fn collect_by_enumeration(catalog: &Catalog) -> Entries {
+        let scope = Scope::new(catalog);
+        let mut out = Entries::default();
+        let mut add = |key: ScopeKey, meta: &ResourceMeta, system: Option<&str>, members| {
+            if let Some(id) = out.open_scope(key, meta) {
+                let mut systems = Vec::new();
+                let members: Vec<Member> = members;
+                out.entries.extend(
+                    members
+                        .into_iter()
+                        .map(|m| member_entry(id, system, m, &mut systems)),
+                );
+            }
+        };
+        for cs in catalog.code_systems.all() {
+            if cs.is_supplement() {
+                continue;
+            }
+            let version = cs.meta.version.as_deref();
+            let vs = implicit_value_set(&cs.meta.url, version);
+            if let Ok(members) = enumerate(&scope, &vs, 0) {
+                let key = ScopeKey::code_system(&cs.meta.url, version);
+                add(key, &cs.meta, Some(&cs.meta.url), members);
+            }
+        }
+        for vs in catalog.value_sets.all() {
+            if let Ok(members) = enumerate(&scope, vs, 0) {
+                let key = ScopeKey::value_set(&vs.meta.url, vs.meta.version.as_deref());
+                add(key, &vs.meta, None, members);
+            }
+        }
+        out
+    }
+
+    /// Compares both ways on `catalog`; returns how many code-system entries it compared.
+    fn assert_same(catalog: &Catalog, what: &str) -> usize {
+        let new = Entries::collect(catalog);
+        let old = collect_by_enumeration(catalog);
+        let scopes = |e: &Entries| -> Vec<(String, Vec<String>)> {
+            e.scopes
+                .iter()
+                .map(|s| (s.key.clone(), s.table_words.clone()))
+                .collect()
+        };
+        assert_eq!(scopes(&new), scopes(&old), "{what}: scopes");
+        assert_eq!(new.by_key, old.by_key, "{what}: scope ids");
+        assert_eq!(new.entries.len(), old.entries.len(), "{what}: entry count");
+        for (a, b) in new.entries.iter().zip(&old.entries) {
+            assert_eq!(a, b, "{what}: {}", new.scopes[a.scope as usize].key);
+        }
+        assert_eq!(
+            new.fingerprint(SCHEMA_VERSION),
+            old.fingerprint(SCHEMA_VERSION),
+            "{what}: fingerprint"
+        );
+        new.entries
+            .iter()
+            .filter(|e| new.scopes[e.scope as usize].key.starts_with("cs|"))
+            .count()
+    }
+
+    fn catalog_of(dir: &str) -> (Catalog, usize) {
+        let data = load::load_dir(Path::new(dir))
+            .unwrap_or_else(|e| panic!("{dir} does not load: {:?}", e.first()));
+        let concepts = data.concept_count();
+        (Catalog::from_dataset(data), concepts)
+    }
+
+    #[test]
+    fn shipped_data() {
+        let (catalog, concepts) = catalog_of("data");
+        let compared = assert_same(&catalog, "data/");
+        assert!(
+            compared > 0 && compared <= concepts,
+            "{compared} of {concepts}"
+        );
+        // Allocated once, at its final size (no duplicate codes in the shipped tables).
+        let entries = Entries::collect(&catalog).entries;
+        assert_eq!(entries.capacity(), entries.len());
+    }
+
+    #[test]
+    fn test_fixtures() {
+        for dir in [
+            "tests/fixtures/fhir",
+            "tests/fixtures/tabs",
+            "tests/fixtures/tabs-utf8",
+        ] {
+            let (catalog, _) = catalog_of(dir);
+            assert!(
+                assert_same(&catalog, dir) > 0,
+                "{dir}: no code system entry"
+            );
+        }
+    }
+
+    /// Every CodeSystem and ValueSet of the HL7 tx-ecosystem tests in one catalog: several
+    /// versions of one URL, unversioned ones, supplements, a later definition replacing an
+    /// earlier `url|version` (whose implicit value set then reads the later one), designations
+    /// in many languages, inactive and abstract concepts.
+    #[test]
+    fn tx_ecosystem_resources() {
+        let mut data = Dataset::default();
+        let mut files = vec![Path::new("vendor/tx-ecosystem/tests").to_path_buf()];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                let Ok(dir) = std::fs::read_dir(&path) else {
+                    continue;
+                };
+                let mut children: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                children.sort();
+                files.extend(children.into_iter().rev());
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let Ok(found) = load::fhir_json::parse_file(&bytes, &path.display().to_string()) else {
+                continue;
+            };
+            for r in found {
+                match r {
+                    Resource::CodeSystem(cs) => data.code_systems.push(cs),
+                    Resource::ValueSet(vs) => data.value_sets.push(vs),
+                    Resource::ConceptMap(_) => {}
+                    Resource::Alias { oid, url } => data.aliases.push((oid, url)),
+                }
+            }
+        }
+        assert!(data.code_systems.len() >= 20, "{}", data.code_systems.len());
+        let catalog = Catalog::from_dataset(data);
+        let compared = assert_same(&catalog, "tx-ecosystem");
+        assert!(compared > 100, "{compared}");
+    }
+
+    /// Cases the loaders refuse but the model allows: a code listed twice (the first wins),
+    /// an unversioned and a versioned definition of one URL, a code system named by an OID.
+    #[test]
+    fn odd_code_systems() {
+        let concept = |code: &str, display: &str| Concept {
+            code: code.into(),
+            display: Some(display.into()),
+            ..Default::default()
+        };
+        let meta = |url: &str, version: Option<&str>| ResourceMeta {
+            url: url.into(),
+            version: version.map(str::to_string),
+            oids: vec!["1.2.250.1.999".into()],
+            ..Default::default()
+        };
+        let mut catalog = Catalog::default();
+        catalog.add_code_system(CodeSystem::new(
+            meta("http://t/dup", None),
+            vec![
+                concept("a", "Premier"),
+                concept("b", " "),
+                concept("a", "Second"),
+            ],
+        ));
+        catalog.add_code_system(CodeSystem::new(
+            meta("http://t/two", None),
+            vec![concept("b", "Sans version")],
+        ));
+        catalog.add_code_system(CodeSystem::new(
+            meta("http://t/two", Some("2")),
+            vec![concept("c", "Para-pharmacie")],
+        ));
+        catalog.add_code_system(CodeSystem::new(
+            meta("urn:oid:1.2.250.1.999", None),
+            vec![concept("d", "Par OID")],
+        ));
+        catalog.add_code_system(CodeSystem::new(
+            meta("urn:oid:1.2.250.1.998", Some("1")),
+            vec![concept("e", "OID inconnu")],
+        ));
+        assert!(assert_same(&catalog, "odd") >= 2);
+    }
+}
+
+#[cfg(test)]
+mod packed_texts {
+    use super::*;
+
+    /// Code, display, alts, descs, table words.
+    type Texts<T> = (T, Option<T>, Vec<T>, Vec<T>, Vec<T>);
+
+    fn parts(e: &Entry) -> Texts<String> {
+        let p = e.parts();
+        let own = |i: TextIter| i.map(str::to_string).collect::<Vec<_>>();
+        (
+            p.code.to_string(),
+            p.display.map(str::to_string),
+            own(p.alts),
+            own(p.descs),
+            own(p.table_words),
+        )
+    }
+
+    #[test]
+    fn texts_come_back_as_given() {
+        let long = "é".repeat(700);
+        let cases: Vec<Texts<&str>> = vec![
+            ("L", Some(&long), vec![&long, "b"], vec![&long], vec![]),
+            (
+                "A",
+                Some("Affichage"),
+                vec!["Court", "Adapté"],
+                vec!["Long"],
+                vec![],
+            ),
+            ("", None, vec![], vec![], vec![]),
+            (
+                "1,2|3",
+                Some(""),
+                vec!["", "a|b", "12,3"],
+                vec![],
+                vec!["urn:oid:1.2"],
+            ),
+            ("é", None, vec![], vec!["ü", "ß|"], vec!["T", "U", "V"]),
+        ];
+        let mut reused = EntryBuilder::default();
+        for (code, display, alts, descs, tables) in cases {
+            let e = Entry::new(7, "s".into(), code, display, &alts, &descs, &tables, true);
+            let want = (
+                code.to_string(),
+                display.map(str::to_string),
+                alts.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                descs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                tables.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            );
+            assert_eq!(parts(&e), want);
+            assert_eq!((e.code(), e.display()), (code, display));
+            assert_eq!(e.alts().len(), alts.len());
+            assert_eq!((e.scope, e.inactive, &*e.system), (7, true, "s"));
+            // The builder gives the same entry, and is left empty for the next one.
+            reused.push(Section::Code, code);
+            if let Some(d) = display {
+                reused.push(Section::Display, d);
+            }
+            alts.iter().for_each(|a| reused.push(Section::Alt, a));
+            descs.iter().for_each(|d| reused.push(Section::Desc, d));
+            tables
+                .iter()
+                .for_each(|t| reused.push(Section::TableWord, t));
+            assert_eq!(reused.finish(7, "s".into(), true), Some(e));
+        }
+    }
+
+    #[test]
+    fn texts_filled_in_place_must_be_utf8() {
+        let mut b = EntryBuilder::default();
+        let fill = |bytes: &'static [u8]| {
+            move |out: &mut [u8]| -> Result<(), ()> {
+                out.copy_from_slice(bytes);
+                Ok(())
+            }
+        };
+        assert_eq!(b.fill(Section::Code, 2, fill(b"\xc3\xa9")), Ok(()));
+        assert_eq!(b.fill(Section::Alt, 1, fill(b"|")), Ok(()));
+        let e = b.finish(0, "s".into(), false);
+        assert_eq!(e.as_ref().map(|e| e.code()), Some("é"));
+        assert_eq!(
+            e.map(|e| e.alts().collect::<Vec<_>>().join("")),
+            Some("|".into())
+        );
+        assert_eq!(b.fill(Section::Code, 1, fill(b"\xff")), Ok(()));
+        assert_eq!(b.finish(0, "s".into(), false), None);
+        // Left empty for the next entry either way.
+        b.push(Section::Code, "x");
+        assert_eq!(
+            b.finish(0, "s".into(), false).map(|e| e.code().to_string()),
+            Some("x".into())
+        );
     }
 }

@@ -252,7 +252,7 @@ impl SearchIndex {
             .entries
             .iter()
             .filter_map(|&i| self.entry(i))
-            .filter(|e| seen.insert((&*e.system, e.code.as_str())))
+            .filter(|e| seen.insert((&*e.system, e.code())))
             .take(limit)
             .collect())
     }
@@ -353,7 +353,7 @@ impl SearchIndex {
             .collect();
         tail.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
-                .then_with(|| a.1.code.cmp(&b.1.code))
+                .then_with(|| a.1.code().cmp(b.1.code()))
                 .then_with(|| a.1.system.cmp(&b.1.system))
         });
         window

@@ -171,16 +171,12 @@ impl<'q> Ranker<'q> {
 
     pub fn key(&mut self, e: &Entry) -> RankKey {
         let mode = self.mode;
-        let display = e
-            .display
-            .as_deref()
-            .map(|d| Text::new(&mut self.analyzer, d));
+        let display = e.display().map(|d| Text::new(&mut self.analyzer, d));
         // Relaxed: rank on the required units the entry has, and count the others.
         let units: Vec<&Unit> = if mode == Mode::Relaxed {
             let texts: Vec<Text> = e
-                .alts
-                .iter()
-                .chain(&e.descs)
+                .alts()
+                .chain(e.descs())
                 .map(|a| Text::new(&mut self.analyzer, a))
                 .collect();
             self.required
@@ -201,11 +197,7 @@ impl<'q> Ranker<'q> {
         let mut tier = 0;
         let mut best = in_display;
         if best.is_none() {
-            let alts: Vec<Text> = e
-                .alts
-                .iter()
-                .map(|a| Text::new(&mut self.analyzer, a))
-                .collect();
+            let alts: Vec<Text> = e.alts().map(|a| Text::new(&mut self.analyzer, a)).collect();
             best = alts.iter().filter_map(|t| field_hit(&units, t, mode)).min();
             tier = if best.is_some() {
                 1
@@ -217,18 +209,15 @@ impl<'q> Ranker<'q> {
         }
         RankKey {
             missing,
-            not_code: code_key(&e.code) != self.query.code,
+            not_code: code_key(e.code()) != self.query.code,
             not_in_display: in_display.is_none(),
             inside_words: best.map_or(usize::MAX, |b| b.inside_words),
             not_at_start: best.is_none_or(|b| b.not_at_start),
             derived: best.map_or(usize::MAX, |b| b.derived),
             tier,
             inactive: e.inactive,
-            display_len: e
-                .display
-                .as_deref()
-                .map_or(usize::MAX, |d| d.chars().count()),
-            code: e.code.clone(),
+            display_len: e.display().map_or(usize::MAX, |d| d.chars().count()),
+            code: e.code().to_string(),
             system: e.system.clone(),
         }
     }
@@ -242,8 +231,7 @@ impl<'q> Ranker<'q> {
         e: &Entry,
     ) -> bool {
         let descs: Vec<Text> = e
-            .descs
-            .iter()
+            .descs()
             .map(|d| Text::new(&mut self.analyzer, d))
             .collect();
         let mode = self.mode;
@@ -267,17 +255,12 @@ mod tests {
     use super::*;
     use crate::search::synonyms::Synonyms;
 
+    fn entry_with(code: &str, display: &str, alts: &[&str]) -> Entry {
+        Entry::new(0, "s".into(), code, Some(display), alts, &[], &[], false)
+    }
+
     fn entry(code: &str, display: &str) -> Entry {
-        Entry {
-            scope: 0,
-            system: "s".into(),
-            code: code.into(),
-            display: Some(display.into()),
-            alts: Vec::new(),
-            descs: Vec::new(),
-            table_words: Vec::new(),
-            inactive: false,
-        }
+        entry_with(code, display, &[])
     }
 
     fn rank(query: &str, entries: &[Entry], mode: Mode) -> Vec<String> {
@@ -287,7 +270,10 @@ mod tests {
         let mut r = Ranker::new(&q, mode);
         let mut keyed: Vec<(RankKey, &Entry)> = entries.iter().map(|e| (r.key(e), e)).collect();
         keyed.sort_by(by_key);
-        keyed.into_iter().map(|(_, e)| e.code.clone()).collect()
+        keyed
+            .into_iter()
+            .map(|(_, e)| e.code().to_string())
+            .collect()
     }
 
     #[test]
@@ -323,8 +309,7 @@ mod tests {
 
     #[test]
     fn display_before_designation_and_active_before_retired() {
-        let mut by_alt = entry("ALT", "Autre chose");
-        by_alt.alts.push("Ophtalmologie".into());
+        let by_alt = entry_with("ALT", "Autre chose", &["Ophtalmologie"]);
         let mut retired = entry("OLD", "Ophtalmologie");
         retired.inactive = true;
         let active = entry("NEW", "Ophtalmologie");

@@ -82,19 +82,25 @@ pub fn resolve(schema: &Schema) -> tantivy::Result<Fields> {
 pub fn document(fields: &Fields, position: usize, e: &Entry, scope: &ScopeInfo) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(fields.scope, &scope.key);
-    doc.add_text(fields.code, analysis::code_key(&e.code));
-    if let Some(d) = &e.display {
+    let p = e.parts();
+    doc.add_text(fields.code, analysis::code_key(p.code));
+    if let Some(d) = p.display {
         doc.add_text(fields.display, d);
         doc.add_text(fields.stems, d);
     }
-    for a in &e.alts {
+    for a in p.alts {
         doc.add_text(fields.alt, a);
         doc.add_text(fields.stems, a);
     }
-    for d in &e.descs {
+    for d in p.descs {
         doc.add_text(fields.desc, d);
     }
-    for t in scope.table_words.iter().chain(&e.table_words) {
+    for t in scope
+        .table_words
+        .iter()
+        .map(String::as_str)
+        .chain(p.table_words)
+    {
         doc.add_text(fields.table, t);
     }
     doc.add_u64(fields.active, u64::from(!e.inactive));

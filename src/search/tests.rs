@@ -111,7 +111,7 @@ fn codes(ix: &SearchIndex, scope: &ScopeKey, text: &str, active_only: bool) -> V
         .entries
         .iter()
         .filter_map(|&p| ix.entry(p))
-        .map(|e| e.code.clone())
+        .map(|e| e.code().to_string())
         .collect()
 }
 
@@ -172,7 +172,7 @@ fn typos_are_a_fallback() {
         .entries
         .iter()
         .filter_map(|&p| ix.entry(p))
-        .map(|e| e.code.as_str())
+        .map(|e| e.code())
         .collect();
     assert_eq!(found.first(), Some(&"SM04"));
     // Exact prefixes win: no fuzzy noise when something matches as typed.
@@ -267,7 +267,7 @@ fn odd_input_is_harmless() {
 fn search_across_tables_uses_table_names() {
     let ix = index();
     let hits = ix.search_all("x99 ophtalmo", 10).unwrap_or_default();
-    let found: Vec<&str> = hits.iter().map(|e| e.code.as_str()).collect();
+    let found: Vec<&str> = hits.iter().map(|e| e.code()).collect();
     assert_eq!(found, ["SM38"]);
     let hits = ix.search_all("kine", 10).unwrap_or_default();
     assert_eq!(hits.len(), 1, "one hit per (system, code), not per scope");
