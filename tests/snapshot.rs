@@ -202,9 +202,10 @@ fn a_truncated_snapshot_is_ignored_and_rebuilt() {
 fn a_snapshot_of_another_format_or_version_is_ignored() {
     // Format number (bytes 16..20 of the header).
     refused_then_rebuilt("format", |b| b[16] = b[16].wrapping_add(1));
-    // nosterm version, the first string of the payload (after the 44-byte header and its
-    // 4-byte length): a snapshot written by another release.
-    refused_then_rebuilt("version", |b| b[48] = b'9');
+    // nosterm version, the first string of the payload (after the header and its 4-byte
+    // length): a snapshot written by another release.
+    let version = snapshot::HEADER_LEN as usize + 4;
+    refused_then_rebuilt("version", |b| b[version] = b'9');
 }
 
 #[test]
@@ -212,7 +213,7 @@ fn hash_is_stable_across_chunking() {
     let text: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let mut whole = snapshot::Hash64::default();
     whole.write(&text);
-    for split in [1usize, 3, 7, 8, 9, 4095] {
+    for split in [1usize, 3, 7, 8, 9, 31, 32, 33, 4095] {
         let mut parts = snapshot::Hash64::default();
         for c in text.chunks(split) {
             parts.write(c);

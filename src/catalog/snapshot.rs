@@ -12,7 +12,7 @@
 //! - Writing: streamed to `catalog-<fp>.bin.tmp`, synced, renamed; then older snapshots go.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,12 +25,14 @@ use crate::model::{
 use crate::search::entries::{Entries, Entry, ScopeInfo};
 
 const MAGIC: &[u8; 16] = b"nosterm-catalog\0";
-/// Bump when the encoding or the model changes.
-const FORMAT: u32 = 1;
+/// Bump when the encoding or the model changes. 2: two sections (catalog, search entries),
+/// each with its length and checksum in the header; a four-lane checksum.
+const FORMAT: u32 = 2;
 const PREFIX: &str = "catalog-";
 const SUFFIX: &str = ".bin";
-/// Magic, format, data key, payload length, checksum; then the nosterm version.
-const HEADER_LEN: u64 = 16 + 4 + 8 + 8 + 8;
+/// Magic, format, data key, then the length and checksum of each section: the catalog
+/// (starting with the nosterm version) and the search entries, decoded side by side.
+pub const HEADER_LEN: u64 = 16 + 4 + 8 + 2 * (8 + 8);
 
 /// What a snapshot holds.
 #[derive(Debug, Default)]
@@ -41,72 +43,92 @@ pub struct Stored {
 }
 
 // ---------------------------------------------------------------------------------------
-// A fast streaming 64-bit hash (multiply-rotate over 8-byte words, then an avalanche).
+// A fast streaming 64-bit hash: four independent multiply-rotate lanes over 32-byte blocks
+// (the CPU runs them side by side: several GB/s), then the lanes, the tail, the length and an
+// avalanche. The same bytes give the same value however they are split into `write` calls.
 
 #[derive(Clone)]
 pub struct Hash64 {
-    h: u64,
+    lanes: [u64; 4],
     len: u64,
-    pending: [u8; 8],
+    pending: [u8; 32],
     filled: usize,
 }
 
 const P1: u64 = 0x9e37_79b1_85eb_ca87;
 const P2: u64 = 0xc2b2_ae3d_27d4_eb4f;
+const SEED: u64 = 0x27d4_eb2f_1656_67c5;
 
 impl Default for Hash64 {
     fn default() -> Self {
         Hash64 {
-            h: 0x27d4_eb2f_1656_67c5,
+            lanes: [
+                SEED.wrapping_add(P1).wrapping_add(P2),
+                SEED.wrapping_add(P2),
+                SEED,
+                SEED.wrapping_sub(P1),
+            ],
             len: 0,
-            pending: [0; 8],
+            pending: [0; 32],
             filled: 0,
         }
     }
 }
 
+#[inline]
+fn round(acc: u64, w: u64) -> u64 {
+    (acc ^ w.wrapping_mul(P1)).rotate_left(31).wrapping_mul(P2)
+}
+
+/// The little-endian word at the start of `b` (at least 8 bytes).
+#[inline]
+fn word_at(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
+}
+
 impl Hash64 {
     #[inline]
-    fn word(&mut self, w: u64) {
-        self.h = (self.h ^ w.wrapping_mul(P1))
-            .rotate_left(31)
-            .wrapping_mul(P2);
+    fn block(&mut self, b: &[u8]) {
+        for (k, lane) in self.lanes.iter_mut().enumerate() {
+            *lane = round(*lane, word_at(&b[k * 8..]));
+        }
     }
 
     pub fn write(&mut self, mut bytes: &[u8]) {
         self.len += bytes.len() as u64;
         if self.filled > 0 {
-            let take = (8 - self.filled).min(bytes.len());
+            let take = (32 - self.filled).min(bytes.len());
             self.pending[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
             self.filled += take;
             bytes = &bytes[take..];
-            if self.filled < 8 {
+            if self.filled < 32 {
                 return;
             }
-            self.word(u64::from_le_bytes(self.pending));
+            let pending = self.pending;
+            self.block(&pending);
             self.filled = 0;
         }
-        let mut words = bytes.chunks_exact(8);
-        for c in &mut words {
-            self.word(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
+        let mut blocks = bytes.chunks_exact(32);
+        for b in &mut blocks {
+            self.block(b);
         }
-        let rest = words.remainder();
+        let rest = blocks.remainder();
         self.pending[..rest.len()].copy_from_slice(rest);
         self.filled = rest.len();
     }
 
     pub fn finish(&self) -> u64 {
-        let mut h = self.h;
-        if self.filled > 0 {
-            let mut last = [0u8; 8];
-            last[..self.filled].copy_from_slice(&self.pending[..self.filled]);
-            h = (h ^ u64::from_le_bytes(last).wrapping_mul(P1))
-                .rotate_left(31)
-                .wrapping_mul(P2);
+        let mut h = self.len.wrapping_mul(P1);
+        for lane in self.lanes {
+            h = round(h, lane);
         }
-        h ^= self.len.wrapping_mul(P1);
+        let mut tail = [0u8; 32];
+        tail[..self.filled].copy_from_slice(&self.pending[..self.filled]);
+        for w in tail[..self.filled.div_ceil(8) * 8].chunks_exact(8) {
+            h = round(h, word_at(w));
+        }
         h ^= h >> 33;
         h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 33;
@@ -186,12 +208,25 @@ impl<W: Write> Out<W> {
     }
 }
 
+/// Bytes read from the file at a time: fields are decoded from this buffer (no call into the
+/// reader per field) and the checksum runs over whole blocks.
+const BLOCK: usize = 1 << 22;
+
+/// Decodes one section of a snapshot.
 struct In<R: Read> {
     r: R,
+    buf: Vec<u8>,
+    /// `buf[pos..end]` is read but not decoded yet.
+    pos: usize,
+    end: usize,
+    /// Bytes of the section not read from the file yet.
+    unread: u64,
+    /// Of the bytes read so far.
     hash: Hash64,
-    /// Payload bytes not read yet: bounds every length read from the file.
-    left: u64,
     shared: Interner,
+    /// The fields of the last shared coding decoded, reused: a coding seen before costs no
+    /// allocation.
+    scratch: [String; 4],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,25 +244,66 @@ fn invalid<T>(what: &str) -> Result<T> {
 }
 
 impl<R: Read> In<R> {
-    fn bytes(&mut self, n: usize) -> Result<Vec<u8>> {
-        if n as u64 > self.left {
+    /// The section of `len` bytes that `r` reads from its start.
+    fn new(r: R, len: u64) -> Self {
+        In {
+            r,
+            buf: vec![0; BLOCK],
+            pos: 0,
+            end: 0,
+            unread: len,
+            hash: Hash64::default(),
+            shared: Interner::default(),
+            scratch: Default::default(),
+        }
+    }
+
+    /// Section bytes not decoded yet: bounds every length read from the file.
+    fn left(&self) -> u64 {
+        (self.end - self.pos) as u64 + self.unread
+    }
+
+    #[inline]
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        if self.end - self.pos < n {
+            self.fill(n)?;
+        }
+        let at = self.pos;
+        self.pos += n;
+        Ok(&self.buf[at..at + n])
+    }
+
+    /// Makes `n` bytes available from `pos`, reading a block or more.
+    #[cold]
+    fn fill(&mut self, n: usize) -> Result<()> {
+        if n as u64 > self.left() {
             return invalid("length beyond the end of the file");
         }
-        let mut v = vec![0u8; n];
-        self.r.read_exact(&mut v)?;
-        self.left -= n as u64;
-        self.hash.write(&v);
-        Ok(v)
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.buf.len() < n {
+            self.buf.resize(n, 0);
+        }
+        while self.end < n {
+            let room =
+                (self.buf.len() - self.end).min(usize::try_from(self.unread).unwrap_or(usize::MAX));
+            let got = match self.r.read(&mut self.buf[self.end..self.end + room]) {
+                Ok(0) => return invalid("truncated"),
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.hash.write(&self.buf[self.end..self.end + got]);
+            self.end += got;
+            self.unread -= got as u64;
+        }
+        Ok(())
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        if N as u64 > self.left {
-            return invalid("truncated");
-        }
         let mut a = [0u8; N];
-        self.r.read_exact(&mut a)?;
-        self.left -= N as u64;
-        self.hash.write(&a);
+        a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
 
@@ -235,10 +311,49 @@ impl<R: Read> In<R> {
         let n = u32::get(self)? as usize;
         // Every item takes at least one byte: a larger count is corruption, not a reason
         // to allocate gigabytes.
-        if n as u64 > self.left {
+        if n as u64 > self.left() {
             return invalid("count beyond the end of the file");
         }
         Ok(n)
+    }
+
+    /// A string, borrowed from the buffer.
+    fn str(&mut self) -> Result<&str> {
+        let n = self.len()?;
+        std::str::from_utf8(self.take(n)?).or_else(|_| invalid("bad UTF-8"))
+    }
+
+    /// A property name or system URL, shared (no copy when it was seen before).
+    fn name(&mut self) -> Result<Arc<str>> {
+        let n = self.len()?;
+        if self.end - self.pos < n {
+            self.fill(n)?;
+        }
+        let text = std::str::from_utf8(&self.buf[self.pos..self.pos + n]);
+        let shared = self.shared.name(text.or_else(|_| invalid("bad UTF-8"))?);
+        self.pos += n;
+        Ok(shared)
+    }
+
+    /// A shared coding (a designation use), encoded as `Coding`.
+    fn shared_coding(&mut self) -> Result<Arc<Coding>> {
+        let mut fields = std::mem::take(&mut self.scratch);
+        let mut present = [false; 4];
+        for (field, is) in fields.iter_mut().zip(&mut present) {
+            field.clear();
+            match u8::get(self)? {
+                0 => {}
+                1 => {
+                    field.push_str(self.str()?);
+                    *is = true;
+                }
+                _ => return invalid("bad option tag"),
+            }
+        }
+        let get = |k: usize| present[k].then(|| fields[k].as_str());
+        let shared = self.shared.coding_of([get(0), get(1), get(2), get(3)]);
+        self.scratch = fields;
+        Ok(shared)
     }
 }
 
@@ -252,7 +367,7 @@ impl Bin for u8 {
         o.bytes(&[*self])
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        Ok(i.array::<1>()?[0])
+        Ok(i.take(1)?[0])
     }
 }
 
@@ -316,8 +431,7 @@ impl Bin for String {
         o.bytes(self.as_bytes())
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let n = i.len()?;
-        String::from_utf8(i.bytes(n)?).or_else(|_| invalid("bad UTF-8"))
+        i.str().map(str::to_owned)
     }
 }
 
@@ -327,8 +441,7 @@ impl Bin for Arc<str> {
         o.bytes(self.as_bytes())
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let s = String::get(i)?;
-        Ok(i.shared.name(&s))
+        i.name()
     }
 }
 
@@ -337,8 +450,7 @@ impl Bin for Arc<Coding> {
         (**self).put(o)
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let c = Coding::get(i)?;
-        Ok(i.shared.coding(c))
+        i.shared_coding()
     }
 }
 
@@ -357,8 +469,7 @@ impl Bin for serde_json::Value {
         self.to_string().put(o)
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let s = String::get(i)?;
-        serde_json::from_str(&s).or_else(|_| invalid("bad JSON"))
+        serde_json::from_str(i.str()?).or_else(|_| invalid("bad JSON"))
     }
 }
 
@@ -674,6 +785,8 @@ pub fn write(dir: &Path, fingerprint: u64, c: &Contents) -> io::Result<PathBuf> 
     put_refs(&c.concept_maps, &mut o)?;
     c.aliases.to_vec().put(&mut o)?;
     c.warnings.to_vec().put(&mut o)?;
+    let catalog = (o.hash.len, o.hash.finish());
+    o.hash = Hash64::default();
     match c.entries {
         None => 0u8.put(&mut o)?,
         Some((e, fp)) => {
@@ -683,16 +796,17 @@ pub fn write(dir: &Path, fingerprint: u64, c: &Contents) -> io::Result<PathBuf> 
             e.entries.put(&mut o)?;
         }
     }
-    let checksum = o.hash.finish();
-    let payload = o.hash.len;
+    let search = (o.hash.len, o.hash.finish());
     o.w.flush()?;
     drop(o);
     let mut header = Vec::with_capacity(HEADER_LEN as usize);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT.to_le_bytes());
     header.extend_from_slice(&fingerprint.to_le_bytes());
-    header.extend_from_slice(&payload.to_le_bytes());
-    header.extend_from_slice(&checksum.to_le_bytes());
+    for (len, checksum) in [catalog, search] {
+        header.extend_from_slice(&len.to_le_bytes());
+        header.extend_from_slice(&checksum.to_le_bytes());
+    }
     file.seek(SeekFrom::Start(0))?;
     file.write_all(&header)?;
     file.sync_all()?;
@@ -721,15 +835,14 @@ fn remove_others(dir: &Path, keep: &Path) {
 /// none, an error when there is one that cannot be trusted.
 pub fn read(dir: &Path, fingerprint: u64) -> Result<Option<Stored>> {
     let path = path_for(dir, fingerprint);
-    let file = match File::open(&path) {
+    let mut file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     let size = file.metadata()?.len();
-    let mut r = BufReader::with_capacity(1 << 20, file);
     let mut header = [0u8; HEADER_LEN as usize];
-    r.read_exact(&mut header)
+    file.read_exact(&mut header)
         .or_else(|_| invalid("truncated header"))?;
     let word = |at: usize| {
         let mut b = [0u8; 8];
@@ -745,19 +858,46 @@ pub fn read(dir: &Path, fingerprint: u64) -> Result<Option<Stored>> {
     if word(20) != fingerprint {
         return invalid("written for other data");
     }
-    let (payload, checksum) = (word(28), word(36));
-    if payload != size.saturating_sub(HEADER_LEN) {
+    let (catalog_len, catalog_sum) = (word(28), word(36));
+    let (search_len, search_sum) = (word(44), word(52));
+    if catalog_len.checked_add(search_len) != Some(size.saturating_sub(HEADER_LEN)) {
         return invalid("truncated or padded");
     }
-    let mut i = In {
-        r,
-        hash: Hash64::default(),
-        left: payload,
-        shared: Interner::default(),
-    };
-    if String::get(&mut i)? != env!("CARGO_PKG_VERSION") {
+    let mut catalog = In::new(file, catalog_len);
+    if String::get(&mut catalog)? != env!("CARGO_PKG_VERSION") {
         return invalid("written by another version of nosterm");
     }
+    // The search entries are as large as the catalog: decoded from their own handle on a
+    // second thread, a restart waits for the larger half only.
+    let search = || {
+        let mut second = File::open(&path)?;
+        second.seek(SeekFrom::Start(HEADER_LEN + catalog_len))?;
+        read_search(In::new(second, search_len), search_sum)
+    };
+    std::thread::scope(|s| {
+        let other = std::thread::Builder::new()
+            .name("snapshot-read".into())
+            .spawn_scoped(s, search);
+        let (dataset, entries) = match other {
+            Ok(handle) => {
+                let dataset = read_catalog(catalog, catalog_sum);
+                let entries = handle
+                    .join()
+                    .unwrap_or_else(|_| invalid("search entries decoding failed"));
+                (dataset, entries)
+            }
+            // No thread to be had: one after the other.
+            Err(_) => (read_catalog(catalog, catalog_sum), search()),
+        };
+        Ok(Some(Stored {
+            dataset: dataset?,
+            entries: entries?,
+        }))
+    })
+}
+
+/// The rest of the catalog section, after the nosterm version.
+fn read_catalog<R: Read>(mut i: In<R>, checksum: u64) -> Result<Dataset> {
     let dataset = Dataset {
         code_systems: Vec::get(&mut i)?,
         value_sets: Vec::get(&mut i)?,
@@ -765,6 +905,11 @@ pub fn read(dir: &Path, fingerprint: u64) -> Result<Option<Stored>> {
         aliases: Vec::get(&mut i)?,
         warnings: Vec::get(&mut i)?,
     };
+    end_of_section(i, checksum)?;
+    Ok(dataset)
+}
+
+fn read_search<R: Read>(mut i: In<R>, checksum: u64) -> Result<Option<(Entries, u64)>> {
     let entries = match u8::get(&mut i)? {
         0 => None,
         1 => {
@@ -775,11 +920,16 @@ pub fn read(dir: &Path, fingerprint: u64) -> Result<Option<Stored>> {
         }
         _ => return invalid("bad entries tag"),
     };
-    if i.left != 0 {
+    end_of_section(i, checksum)?;
+    Ok(entries)
+}
+
+fn end_of_section<R: Read>(i: In<R>, checksum: u64) -> Result<()> {
+    if i.left() != 0 {
         return invalid("data after the end");
     }
     if i.hash.finish() != checksum {
         return invalid("checksum mismatch");
     }
-    Ok(Some(Stored { dataset, entries }))
+    Ok(())
 }
