@@ -19,8 +19,8 @@ use std::sync::Arc;
 use crate::load::{Dataset, LoadError};
 use crate::model::{
     CodeSystem, Coding, Compose, Concept, ConceptMap, ConceptProperty, ConceptReference,
-    ConceptSetComponent, Designation, Filter, Interner, MapElement, MapGroup, MapTarget, Origin,
-    PropertyDef, PropertyValue, ResourceMeta, ValueSet,
+    ConceptSetComponent, Designation, Filter, MapElement, MapGroup, MapTarget, Origin, PropertyDef,
+    PropertyValue, ResourceMeta, ValueSet,
 };
 use crate::search::entries::{Entries, Entry, ScopeInfo};
 
@@ -223,10 +223,11 @@ struct In<R: Read> {
     unread: u64,
     /// Of the bytes read so far.
     hash: Hash64,
-    shared: Interner,
-    /// The fields of the last shared coding decoded, reused: a coding seen before costs no
-    /// allocation.
-    scratch: [String; 4],
+    /// Property names and system URLs seen so far, shared: a table has a handful for
+    /// millions of uses, found again by their bytes.
+    names: Vec<Arc<str>>,
+    /// Designation uses seen so far, by their encoded bytes.
+    codings: Vec<(Box<[u8]>, Arc<Coding>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -253,8 +254,8 @@ impl<R: Read> In<R> {
             end: 0,
             unread: len,
             hash: Hash64::default(),
-            shared: Interner::default(),
-            scratch: Default::default(),
+            names: Vec::new(),
+            codings: Vec::new(),
         }
     }
 
@@ -273,7 +274,8 @@ impl<R: Read> In<R> {
         Ok(&self.buf[at..at + n])
     }
 
-    /// Makes `n` bytes available from `pos`, reading a block or more.
+    /// Makes `n` bytes available from `pos` (they stay where they are relative to it),
+    /// reading a block or more.
     #[cold]
     fn fill(&mut self, n: usize) -> Result<()> {
         if n as u64 > self.left() {
@@ -317,42 +319,68 @@ impl<R: Read> In<R> {
         Ok(n)
     }
 
-    /// A string, borrowed from the buffer.
+    /// Makes `n` bytes available from `pos`.
+    #[inline]
+    fn ensure(&mut self, n: usize) -> Result<()> {
+        if self.end - self.pos < n {
+            self.fill(n)?;
+        }
+        Ok(())
+    }
+
+    /// A string, borrowed from the buffer. The SIMD validator: the snapshot is mostly text,
+    /// French with accents, where the standard one goes byte by byte.
     fn str(&mut self) -> Result<&str> {
         let n = self.len()?;
-        std::str::from_utf8(self.take(n)?).or_else(|_| invalid("bad UTF-8"))
+        simdutf8::basic::from_utf8(self.take(n)?).or_else(|_| invalid("bad UTF-8"))
     }
 
     /// A property name or system URL, shared (no copy when it was seen before).
     fn name(&mut self) -> Result<Arc<str>> {
         let n = self.len()?;
-        if self.end - self.pos < n {
-            self.fill(n)?;
-        }
-        let text = std::str::from_utf8(&self.buf[self.pos..self.pos + n]);
-        let shared = self.shared.name(text.or_else(|_| invalid("bad UTF-8"))?);
+        self.ensure(n)?;
+        let raw = &self.buf[self.pos..self.pos + n];
+        let shared = match self.names.iter().find(|k| k.as_bytes() == raw) {
+            Some(known) => known.clone(),
+            None => {
+                let text = simdutf8::basic::from_utf8(raw).or_else(|_| invalid("bad UTF-8"))?;
+                let shared: Arc<str> = Arc::from(text);
+                self.names.push(shared.clone());
+                shared
+            }
+        };
         self.pos += n;
         Ok(shared)
     }
 
-    /// A shared coding (a designation use), encoded as `Coding`.
+    /// A shared coding (a designation use), encoded as `Coding`: looked up by its bytes,
+    /// decoded only the first time.
     fn shared_coding(&mut self) -> Result<Arc<Coding>> {
-        let mut fields = std::mem::take(&mut self.scratch);
-        let mut present = [false; 4];
-        for (field, is) in fields.iter_mut().zip(&mut present) {
-            field.clear();
-            match u8::get(self)? {
-                0 => {}
+        // The extent of the four optional strings, without decoding them.
+        let mut n = 0;
+        for _ in 0..4 {
+            self.ensure(n + 1)?;
+            n += match self.buf[self.pos + n] {
+                0 => 1,
                 1 => {
-                    field.push_str(self.str()?);
-                    *is = true;
+                    self.ensure(n + 5)?;
+                    let mut len = [0u8; 4];
+                    len.copy_from_slice(&self.buf[self.pos + n + 1..self.pos + n + 5]);
+                    5 + u32::from_le_bytes(len) as usize
                 }
                 _ => return invalid("bad option tag"),
-            }
+            };
         }
-        let get = |k: usize| present[k].then(|| fields[k].as_str());
-        let shared = self.shared.coding_of([get(0), get(1), get(2), get(3)]);
-        self.scratch = fields;
+        self.ensure(n)?;
+        let raw = &self.buf[self.pos..self.pos + n];
+        if let Some((_, known)) = self.codings.iter().find(|(k, _)| **k == *raw) {
+            let known = known.clone();
+            self.pos += n;
+            return Ok(known);
+        }
+        let key: Box<[u8]> = raw.into();
+        let shared = Arc::new(Coding::get(self)?);
+        self.codings.push((key, shared.clone()));
         Ok(shared)
     }
 }
@@ -715,7 +743,8 @@ impl Bin for CodeSystem {
         let supplements = Option::get(i)?;
         let property_defs = Vec::get(i)?;
         let concepts = Vec::get(i)?;
-        let mut cs = CodeSystem::new(meta, concepts);
+        // Shared and sized as they were decoded: no second pass over a million concepts.
+        let mut cs = CodeSystem::new_compact(meta, concepts);
         cs.content = content;
         cs.case_sensitive = case_sensitive;
         cs.hierarchy_meaning = hierarchy_meaning;

@@ -235,10 +235,28 @@ impl CodeSystem {
         cs
     }
 
+    /// `new` for concepts already compact (uses and property names shared, lists at their
+    /// length), as a snapshot decodes them: only the look-ups are built.
+    pub(crate) fn new_compact(meta: ResourceMeta, concepts: Vec<Concept>) -> Self {
+        let mut cs = CodeSystem {
+            meta,
+            content: "complete".to_string(),
+            concepts,
+            ..Default::default()
+        };
+        cs.concepts.shrink_to_fit();
+        cs.build_lookups();
+        cs
+    }
+
     /// Rebuilds the code map and the children lists. Call after changing `concepts`.
     /// The first occurrence of a code wins (loaders refuse duplicates before this).
     pub fn index(&mut self) {
         self.compact();
+        self.build_lookups();
+    }
+
+    fn build_lookups(&mut self) {
         self.by_code = CodeTable::build(&self.concepts);
         let mut links: Vec<(u32, u32)> = Vec::new();
         for (i, c) in self.concepts.iter().enumerate() {

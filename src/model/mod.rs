@@ -69,29 +69,6 @@ impl Interner {
         shared
     }
 
-    /// The shared copy of the coding with these fields (system, version, code, display),
-    /// built only when it is new: a snapshot decodes millions of uses of a few codings.
-    pub fn coding_of(&mut self, fields: [Option<&str>; 4]) -> Arc<Coding> {
-        let [system, version, code, display] = fields;
-        let same = |k: &Coding| {
-            k.system.as_deref() == system
-                && k.version.as_deref() == version
-                && k.code.as_deref() == code
-                && k.display.as_deref() == display
-        };
-        if let Some(found) = self.codings.iter().find(|k| same(k)) {
-            return found.clone();
-        }
-        let shared = Arc::new(Coding {
-            system: system.map(str::to_owned),
-            version: version.map(str::to_owned),
-            code: code.map(str::to_owned),
-            display: display.map(str::to_owned),
-        });
-        self.codings.push(shared.clone());
-        shared
-    }
-
     /// The shared copy of an already shared coding (no copy when it is new).
     pub fn coding_shared(&mut self, c: &Arc<Coding>) -> Arc<Coding> {
         if let Some(found) = self
