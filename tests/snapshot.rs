@@ -204,8 +204,27 @@ fn a_snapshot_of_another_format_or_version_is_ignored() {
     refused_then_rebuilt("format", |b| b[16] = b[16].wrapping_add(1));
     // nosterm version, the first string of the payload (after the header and its 4-byte
     // length): a snapshot written by another release.
-    let version = snapshot::HEADER_LEN as usize + 4;
-    refused_then_rebuilt("version", |b| b[version] = b'9');
+    refused_then_rebuilt("version", |b| {
+        let sections = u32::from_le_bytes([b[28], b[29], b[30], b[31]]) as usize;
+        b[32 + 16 * sections + 4] = b'9';
+    });
+}
+
+#[test]
+fn a_snapshot_whose_sections_do_not_line_up_is_ignored() {
+    // One byte moved from the second section to the first in the section table: the total
+    // still matches the file size.
+    refused_then_rebuilt("sections", |b| {
+        let first = u64::from_le_bytes(b[32..40].try_into().unwrap());
+        let second = u64::from_le_bytes(b[48..56].try_into().unwrap());
+        b[32..40].copy_from_slice(&(first + 1).to_le_bytes());
+        b[48..56].copy_from_slice(&(second - 1).to_le_bytes());
+    });
+    // A byte changed in the last concept section.
+    refused_then_rebuilt("concepts", |b| {
+        let at = b.len() - 10;
+        b[at] ^= 0x55;
+    });
 }
 
 #[test]
