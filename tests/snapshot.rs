@@ -202,9 +202,29 @@ fn a_truncated_snapshot_is_ignored_and_rebuilt() {
 fn a_snapshot_of_another_format_or_version_is_ignored() {
     // Format number (bytes 16..20 of the header).
     refused_then_rebuilt("format", |b| b[16] = b[16].wrapping_add(1));
-    // nosterm version, the first string of the payload (after the 44-byte header and its
-    // 4-byte length): a snapshot written by another release.
-    refused_then_rebuilt("version", |b| b[48] = b'9');
+    // nosterm version, the first string of the payload (after the header and its 4-byte
+    // length): a snapshot written by another release.
+    refused_then_rebuilt("version", |b| {
+        let sections = u32::from_le_bytes([b[28], b[29], b[30], b[31]]) as usize;
+        b[32 + 16 * sections + 4] = b'9';
+    });
+}
+
+#[test]
+fn a_snapshot_whose_sections_do_not_line_up_is_ignored() {
+    // One byte moved from the second section to the first in the section table: the total
+    // still matches the file size.
+    refused_then_rebuilt("sections", |b| {
+        let first = u64::from_le_bytes(b[32..40].try_into().unwrap());
+        let second = u64::from_le_bytes(b[48..56].try_into().unwrap());
+        b[32..40].copy_from_slice(&(first + 1).to_le_bytes());
+        b[48..56].copy_from_slice(&(second - 1).to_le_bytes());
+    });
+    // A byte changed in the last concept section.
+    refused_then_rebuilt("concepts", |b| {
+        let at = b.len() - 10;
+        b[at] ^= 0x55;
+    });
 }
 
 #[test]
@@ -212,7 +232,7 @@ fn hash_is_stable_across_chunking() {
     let text: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let mut whole = snapshot::Hash64::default();
     whole.write(&text);
-    for split in [1usize, 3, 7, 8, 9, 4095] {
+    for split in [1usize, 3, 7, 8, 9, 31, 32, 33, 4095] {
         let mut parts = snapshot::Hash64::default();
         for c in text.chunks(split) {
             parts.write(c);

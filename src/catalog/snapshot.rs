@@ -4,33 +4,47 @@
 //!
 //! - Key: a content hash of every data file (path, length and bytes; hidden files skipped, as
 //!   the loader does). Sizes and dates alone could miss an edit; hashing 240 MB costs about
-//!   0.2 s, a small part of a restart.
+//!   0.1 s, a small part of a restart.
+//! - Layout: a header (magic, format, key, then the length and checksum of each section) and
+//!   sections: the catalog (code systems without their concepts, with their look-ups; value
+//!   sets, concept maps), the search entries, then the concepts of all code systems in runs of
+//!   `CHUNK`. A restart decodes the search entries on one thread and the concept runs on two
+//!   (whichever is free takes the next run), so it waits for about half of the work.
 //! - Trust: a file is used only if its magic, format version, nosterm version, data key and
-//!   payload checksum all match and it decodes to the end; anything else is ignored (logged)
-//!   and the files are loaded again. The hash is not cryptographic: the data folder and the
-//!   index folder are trusted, the check is against stale, truncated or foreign files.
+//!   section checksums all match and every section decodes to its end; anything else is
+//!   ignored (logged) and the files are loaded again. The hash is not cryptographic: the data
+//!   folder and the index folder are trusted, the check is against stale, truncated or
+//!   foreign files.
 //! - Writing: streamed to `catalog-<fp>.bin.tmp`, synced, renamed; then older snapshots go.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::load::{Dataset, LoadError};
 use crate::model::{
     CodeSystem, Coding, Compose, Concept, ConceptMap, ConceptProperty, ConceptReference,
-    ConceptSetComponent, Designation, Filter, Interner, MapElement, MapGroup, MapTarget, Origin,
-    PropertyDef, PropertyValue, ResourceMeta, ValueSet,
+    ConceptSetComponent, Designation, Filter, MapElement, MapGroup, MapTarget, Origin, PropertyDef,
+    PropertyValue, ResourceMeta, ValueSet,
 };
-use crate::search::entries::{Entries, Entry, EntryBuilder, ScopeInfo, Section};
+use crate::search::entries::{Entries, Entry, EntryBuilder, ScopeInfo, Section as TextPart};
 
 const MAGIC: &[u8; 16] = b"nosterm-catalog\0";
-/// Bump when the encoding or the model changes.
-const FORMAT: u32 = 1;
+/// Bump when the encoding or the model changes. 2: sections (catalog, search entries,
+/// concepts in runs of `CHUNK`), each with its length and checksum in the header, decoded on
+/// two threads; a four-lane checksum.
+const FORMAT: u32 = 2;
 const PREFIX: &str = "catalog-";
 const SUFFIX: &str = ".bin";
-/// Magic, format, data key, payload length, checksum; then the nosterm version.
-const HEADER_LEN: u64 = 16 + 4 + 8 + 8 + 8;
+/// Magic, format, data key, number of sections; then the length and checksum of each.
+const FIXED_HEADER_LEN: u64 = 16 + 4 + 8 + 4;
+/// Concepts per concept section: small enough that two threads end within one section of
+/// each other, large enough that a section costs more than opening it.
+const CHUNK: usize = 1 << 16;
+/// The fewest bytes a concept takes (code length, display and definition tags, four list
+/// counts): bounds the concepts a section may claim before any is allocated.
+const MIN_CONCEPT_LEN: u64 = 4 + 1 + 1 + 4 * 4;
 
 /// What a snapshot holds.
 #[derive(Debug, Default)]
@@ -41,72 +55,92 @@ pub struct Stored {
 }
 
 // ---------------------------------------------------------------------------------------
-// A fast streaming 64-bit hash (multiply-rotate over 8-byte words, then an avalanche).
+// A fast streaming 64-bit hash: four independent multiply-rotate lanes over 32-byte blocks
+// (the CPU runs them side by side: several GB/s), then the lanes, the tail, the length and an
+// avalanche. The same bytes give the same value however they are split into `write` calls.
 
 #[derive(Clone)]
 pub struct Hash64 {
-    h: u64,
+    lanes: [u64; 4],
     len: u64,
-    pending: [u8; 8],
+    pending: [u8; 32],
     filled: usize,
 }
 
 const P1: u64 = 0x9e37_79b1_85eb_ca87;
 const P2: u64 = 0xc2b2_ae3d_27d4_eb4f;
+const SEED: u64 = 0x27d4_eb2f_1656_67c5;
 
 impl Default for Hash64 {
     fn default() -> Self {
         Hash64 {
-            h: 0x27d4_eb2f_1656_67c5,
+            lanes: [
+                SEED.wrapping_add(P1).wrapping_add(P2),
+                SEED.wrapping_add(P2),
+                SEED,
+                SEED.wrapping_sub(P1),
+            ],
             len: 0,
-            pending: [0; 8],
+            pending: [0; 32],
             filled: 0,
         }
     }
 }
 
+#[inline]
+fn round(acc: u64, w: u64) -> u64 {
+    (acc ^ w.wrapping_mul(P1)).rotate_left(31).wrapping_mul(P2)
+}
+
+/// The little-endian word at the start of `b` (at least 8 bytes).
+#[inline]
+fn word_at(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
+}
+
 impl Hash64 {
     #[inline]
-    fn word(&mut self, w: u64) {
-        self.h = (self.h ^ w.wrapping_mul(P1))
-            .rotate_left(31)
-            .wrapping_mul(P2);
+    fn block(&mut self, b: &[u8]) {
+        for (k, lane) in self.lanes.iter_mut().enumerate() {
+            *lane = round(*lane, word_at(&b[k * 8..]));
+        }
     }
 
     pub fn write(&mut self, mut bytes: &[u8]) {
         self.len += bytes.len() as u64;
         if self.filled > 0 {
-            let take = (8 - self.filled).min(bytes.len());
+            let take = (32 - self.filled).min(bytes.len());
             self.pending[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
             self.filled += take;
             bytes = &bytes[take..];
-            if self.filled < 8 {
+            if self.filled < 32 {
                 return;
             }
-            self.word(u64::from_le_bytes(self.pending));
+            let pending = self.pending;
+            self.block(&pending);
             self.filled = 0;
         }
-        let mut words = bytes.chunks_exact(8);
-        for c in &mut words {
-            self.word(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
+        let mut blocks = bytes.chunks_exact(32);
+        for b in &mut blocks {
+            self.block(b);
         }
-        let rest = words.remainder();
+        let rest = blocks.remainder();
         self.pending[..rest.len()].copy_from_slice(rest);
         self.filled = rest.len();
     }
 
     pub fn finish(&self) -> u64 {
-        let mut h = self.h;
-        if self.filled > 0 {
-            let mut last = [0u8; 8];
-            last[..self.filled].copy_from_slice(&self.pending[..self.filled]);
-            h = (h ^ u64::from_le_bytes(last).wrapping_mul(P1))
-                .rotate_left(31)
-                .wrapping_mul(P2);
+        let mut h = self.len.wrapping_mul(P1);
+        for lane in self.lanes {
+            h = round(h, lane);
         }
-        h ^= self.len.wrapping_mul(P1);
+        let mut tail = [0u8; 32];
+        tail[..self.filled].copy_from_slice(&self.pending[..self.filled]);
+        for w in tail[..self.filled.div_ceil(8) * 8].chunks_exact(8) {
+            h = round(h, word_at(w));
+        }
         h ^= h >> 33;
         h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 33;
@@ -186,12 +220,26 @@ impl<W: Write> Out<W> {
     }
 }
 
+/// Bytes read from the file at a time: fields are decoded from this buffer (no call into the
+/// reader per field) and the checksum runs over whole blocks.
+const BLOCK: usize = 1 << 22;
+
+/// Decodes one section of a snapshot.
 struct In<R: Read> {
     r: R,
+    buf: Vec<u8>,
+    /// `buf[pos..end]` is read but not decoded yet.
+    pos: usize,
+    end: usize,
+    /// Bytes of the section not read from the file yet.
+    unread: u64,
+    /// Of the bytes read so far.
     hash: Hash64,
-    /// Payload bytes not read yet: bounds every length read from the file.
-    left: u64,
-    shared: Interner,
+    /// Property names and system URLs seen so far, shared: a table has a handful for
+    /// millions of uses, found again by their bytes.
+    names: Vec<Arc<str>>,
+    /// Designation uses seen so far, by their encoded bytes.
+    codings: Vec<(Box<[u8]>, Arc<Coding>)>,
     /// Reused while reading entries.
     entry: EntryBuilder,
 }
@@ -211,36 +259,74 @@ fn invalid<T>(what: &str) -> Result<T> {
 }
 
 impl<R: Read> In<R> {
-    fn bytes(&mut self, n: usize) -> Result<Vec<u8>> {
-        if n as u64 > self.left {
+    /// The section of `len` bytes that `r` reads from its start.
+    fn new(r: R, len: u64) -> Self {
+        In {
+            r,
+            buf: vec![0; usize::try_from(len).map_or(BLOCK, |len| len.min(BLOCK))],
+            pos: 0,
+            end: 0,
+            unread: len,
+            hash: Hash64::default(),
+            names: Vec::new(),
+            codings: Vec::new(),
+            entry: EntryBuilder::default(),
+        }
+    }
+
+    /// Section bytes not decoded yet: bounds every length read from the file.
+    fn left(&self) -> u64 {
+        (self.end - self.pos) as u64 + self.unread
+    }
+
+    #[inline]
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        if self.end - self.pos < n {
+            self.fill(n)?;
+        }
+        let at = self.pos;
+        self.pos += n;
+        Ok(&self.buf[at..at + n])
+    }
+
+    /// Makes `n` bytes available from `pos` (they stay where they are relative to it),
+    /// reading a block or more.
+    #[cold]
+    fn fill(&mut self, n: usize) -> Result<()> {
+        if n as u64 > self.left() {
             return invalid("length beyond the end of the file");
         }
-        let mut v = vec![0u8; n];
-        self.r.read_exact(&mut v)?;
-        self.left -= n as u64;
-        self.hash.write(&v);
-        Ok(v)
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.buf.len() < n {
+            self.buf.resize(n, 0);
+        }
+        while self.end < n {
+            let room =
+                (self.buf.len() - self.end).min(usize::try_from(self.unread).unwrap_or(usize::MAX));
+            let got = match self.r.read(&mut self.buf[self.end..self.end + room]) {
+                Ok(0) => return invalid("truncated"),
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.hash.write(&self.buf[self.end..self.end + got]);
+            self.end += got;
+            self.unread -= got as u64;
+        }
+        Ok(())
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        if N as u64 > self.left {
-            return invalid("truncated");
-        }
         let mut a = [0u8; N];
-        self.r.read_exact(&mut a)?;
-        self.left -= N as u64;
-        self.hash.write(&a);
+        a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
 
-    /// Fills `out` from the payload.
-    fn fill(&mut self, out: &mut [u8]) -> Result<()> {
-        if out.len() as u64 > self.left {
-            return invalid("length beyond the end of the file");
-        }
-        self.r.read_exact(out)?;
-        self.left -= out.len() as u64;
-        self.hash.write(out);
+    /// Fills `out` from the section.
+    fn read_into(&mut self, out: &mut [u8]) -> Result<()> {
+        out.copy_from_slice(self.take(out.len())?);
         Ok(())
     }
 
@@ -248,10 +334,75 @@ impl<R: Read> In<R> {
         let n = u32::get(self)? as usize;
         // Every item takes at least one byte: a larger count is corruption, not a reason
         // to allocate gigabytes.
-        if n as u64 > self.left {
+        if n as u64 > self.left() {
             return invalid("count beyond the end of the file");
         }
         Ok(n)
+    }
+
+    /// Makes `n` bytes available from `pos`.
+    #[inline]
+    fn ensure(&mut self, n: usize) -> Result<()> {
+        if self.end - self.pos < n {
+            self.fill(n)?;
+        }
+        Ok(())
+    }
+
+    /// A string, borrowed from the buffer. The SIMD validator: the snapshot is mostly text,
+    /// French with accents, where the standard one goes byte by byte.
+    fn str(&mut self) -> Result<&str> {
+        let n = self.len()?;
+        simdutf8::basic::from_utf8(self.take(n)?).or_else(|_| invalid("bad UTF-8"))
+    }
+
+    /// A property name or system URL, shared (no copy when it was seen before).
+    fn name(&mut self) -> Result<Arc<str>> {
+        let n = self.len()?;
+        self.ensure(n)?;
+        let raw = &self.buf[self.pos..self.pos + n];
+        let shared = match self.names.iter().find(|k| k.as_bytes() == raw) {
+            Some(known) => known.clone(),
+            None => {
+                let text = simdutf8::basic::from_utf8(raw).or_else(|_| invalid("bad UTF-8"))?;
+                let shared: Arc<str> = Arc::from(text);
+                self.names.push(shared.clone());
+                shared
+            }
+        };
+        self.pos += n;
+        Ok(shared)
+    }
+
+    /// A shared coding (a designation use), encoded as `Coding`: looked up by its bytes,
+    /// decoded only the first time.
+    fn shared_coding(&mut self) -> Result<Arc<Coding>> {
+        // The extent of the four optional strings, without decoding them.
+        let mut n = 0;
+        for _ in 0..4 {
+            self.ensure(n + 1)?;
+            n += match self.buf[self.pos + n] {
+                0 => 1,
+                1 => {
+                    self.ensure(n + 5)?;
+                    let mut len = [0u8; 4];
+                    len.copy_from_slice(&self.buf[self.pos + n + 1..self.pos + n + 5]);
+                    5 + u32::from_le_bytes(len) as usize
+                }
+                _ => return invalid("bad option tag"),
+            };
+        }
+        self.ensure(n)?;
+        let raw = &self.buf[self.pos..self.pos + n];
+        if let Some((_, known)) = self.codings.iter().find(|(k, _)| **k == *raw) {
+            let known = known.clone();
+            self.pos += n;
+            return Ok(known);
+        }
+        let key: Box<[u8]> = raw.into();
+        let shared = Arc::new(Coding::get(self)?);
+        self.codings.push((key, shared.clone()));
+        Ok(shared)
     }
 }
 
@@ -265,7 +416,7 @@ impl Bin for u8 {
         o.bytes(&[*self])
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        Ok(i.array::<1>()?[0])
+        Ok(i.take(1)?[0])
     }
 }
 
@@ -333,8 +484,7 @@ impl Bin for String {
         put_str(self, o)
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let n = i.len()?;
-        String::from_utf8(i.bytes(n)?).or_else(|_| invalid("bad UTF-8"))
+        i.str().map(str::to_owned)
     }
 }
 
@@ -344,8 +494,7 @@ impl Bin for Arc<str> {
         o.bytes(self.as_bytes())
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let s = String::get(i)?;
-        Ok(i.shared.name(&s))
+        i.name()
     }
 }
 
@@ -354,8 +503,7 @@ impl Bin for Arc<Coding> {
         (**self).put(o)
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let c = Coding::get(i)?;
-        Ok(i.shared.coding(c))
+        i.shared_coding()
     }
 }
 
@@ -374,8 +522,7 @@ impl Bin for serde_json::Value {
         self.to_string().put(o)
     }
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let s = String::get(i)?;
-        serde_json::from_str(&s).or_else(|_| invalid("bad JSON"))
+        serde_json::from_str(i.str()?).or_else(|_| invalid("bad JSON"))
     }
 }
 
@@ -578,15 +725,15 @@ impl Bin for Entry {
         let system = Arc::<str>::get(i)?;
         let text = |b: &mut EntryBuilder, section, i: &mut In<R>| {
             let n = i.len()?;
-            b.fill(section, n, |out| i.fill(out))
+            b.fill(section, n, |out| i.read_into(out))
         };
-        text(&mut b, Section::Code, i)?;
+        text(&mut b, TextPart::Code, i)?;
         match u8::get(i)? {
             0 => {}
-            1 => text(&mut b, Section::Display, i)?,
+            1 => text(&mut b, TextPart::Display, i)?,
             _ => return invalid("bad option tag"),
         }
-        for section in [Section::Alt, Section::Desc, Section::TableWord] {
+        for section in [TextPart::Alt, TextPart::Desc, TextPart::TableWord] {
             for _ in 0..i.len()? {
                 text(&mut b, section, i)?;
             }
@@ -646,35 +793,79 @@ impl PutPair for (u8, &String) {
     }
 }
 
-/// The derived look-ups (code table, hierarchy) are rebuilt by `CodeSystem::new`.
-impl Bin for CodeSystem {
-    fn put<W: Write>(&self, o: &mut Out<W>) -> io::Result<()> {
-        self.meta.put(o)?;
-        self.content.put(o)?;
-        self.case_sensitive.put(o)?;
-        self.hierarchy_meaning.put(o)?;
-        self.value_set.put(o)?;
-        self.supplements.put(o)?;
-        self.property_defs.put(o)?;
-        self.concepts.put(o)
+/// A code system in the catalog section: everything but its concepts, which follow in the
+/// concept sections, and their number.
+fn put_head<W: Write>(cs: &CodeSystem, o: &mut Out<W>) -> io::Result<()> {
+    cs.meta.put(o)?;
+    cs.content.put(o)?;
+    cs.case_sensitive.put(o)?;
+    cs.hierarchy_meaning.put(o)?;
+    cs.value_set.put(o)?;
+    cs.supplements.put(o)?;
+    cs.property_defs.put(o)?;
+    cs.concepts.len().put(o)?;
+    cs.lookups().iter().try_for_each(|list| put_u32s(list, o))
+}
+
+/// A list of numbers, in blocks rather than one by one (millions for a large table).
+fn put_u32s<W: Write>(list: &[u32], o: &mut Out<W>) -> io::Result<()> {
+    put_len(list.len(), o)?;
+    let mut bytes = Vec::with_capacity(list.len().min(BLOCK / 4) * 4);
+    for part in list.chunks(BLOCK / 4) {
+        bytes.clear();
+        bytes.extend(part.iter().flat_map(|n| n.to_le_bytes()));
+        o.bytes(&bytes)?;
     }
+    Ok(())
+}
+
+fn get_u32s<R: Read>(i: &mut In<R>) -> Result<Vec<u32>> {
+    let n = i.len()?;
+    if n as u64 * 4 > i.left() {
+        return invalid("count beyond the end of the file");
+    }
+    let mut list = Vec::with_capacity(n);
+    while list.len() < n {
+        let part = (n - list.len()).min(BLOCK / 4);
+        let bytes = i.take(part * 4)?;
+        list.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
+    }
+    Ok(list)
+}
+
+/// A code system as the catalog section gives it, waiting for its concepts.
+struct Head {
+    cs: CodeSystem,
+    concepts: usize,
+    lookups: [Vec<u32>; 5],
+}
+
+impl Head {
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
-        let meta = ResourceMeta::get(i)?;
-        let content = String::get(i)?;
-        let case_sensitive = Option::get(i)?;
-        let hierarchy_meaning = Option::get(i)?;
-        let value_set = Option::get(i)?;
-        let supplements = Option::get(i)?;
-        let property_defs = Vec::get(i)?;
-        let concepts = Vec::get(i)?;
-        let mut cs = CodeSystem::new(meta, concepts);
-        cs.content = content;
-        cs.case_sensitive = case_sensitive;
-        cs.hierarchy_meaning = hierarchy_meaning;
-        cs.value_set = value_set;
-        cs.supplements = supplements;
-        cs.property_defs = property_defs;
-        Ok(cs)
+        let mut cs = CodeSystem::new_compact(ResourceMeta::get(i)?, Vec::new());
+        cs.content = String::get(i)?;
+        cs.case_sensitive = Option::get(i)?;
+        cs.hierarchy_meaning = Option::get(i)?;
+        cs.value_set = Option::get(i)?;
+        cs.supplements = Option::get(i)?;
+        cs.property_defs = Vec::get(i)?;
+        let concepts = usize::get(i)?;
+        let lookups = [
+            get_u32s(i)?,
+            get_u32s(i)?,
+            get_u32s(i)?,
+            get_u32s(i)?,
+            get_u32s(i)?,
+        ];
+        Ok(Head {
+            cs,
+            concepts,
+            lookups,
+        })
     }
 }
 
@@ -725,18 +916,30 @@ pub fn write(dir: &Path, fingerprint: u64, c: &Contents) -> io::Result<PathBuf> 
     fs::create_dir_all(dir)?;
     let path = path_for(dir, fingerprint);
     let tmp = path.with_extension("bin.tmp");
+    let total: usize = c.code_systems.iter().map(|cs| cs.concepts.len()).sum();
+    let count = 2 + total.div_ceil(CHUNK);
+    let header_len = FIXED_HEADER_LEN as usize + 16 * count;
     let mut file = File::create(&tmp)?;
-    file.write_all(&[0u8; HEADER_LEN as usize])?;
+    file.write_all(&vec![0u8; header_len])?;
     let mut o = Out {
         w: BufWriter::with_capacity(1 << 20, &mut file),
         hash: Hash64::default(),
     };
+    let mut sections: Vec<(u64, u64)> = Vec::with_capacity(count);
+    let mut end_section = |o: &mut Out<_>| {
+        sections.push((o.hash.len, o.hash.finish()));
+        o.hash = Hash64::default();
+    };
     env!("CARGO_PKG_VERSION").to_string().put(&mut o)?;
-    put_refs(&c.code_systems, &mut o)?;
+    put_len(c.code_systems.len(), &mut o)?;
+    for cs in &c.code_systems {
+        put_head(cs, &mut o)?;
+    }
     put_refs(&c.value_sets, &mut o)?;
     put_refs(&c.concept_maps, &mut o)?;
     c.aliases.to_vec().put(&mut o)?;
     c.warnings.to_vec().put(&mut o)?;
+    end_section(&mut o);
     match c.entries {
         None => 0u8.put(&mut o)?,
         Some((e, fp)) => {
@@ -746,16 +949,33 @@ pub fn write(dir: &Path, fingerprint: u64, c: &Contents) -> io::Result<PathBuf> 
             e.entries.put(&mut o)?;
         }
     }
-    let checksum = o.hash.finish();
-    let payload = o.hash.len;
+    end_section(&mut o);
+    // The concepts of all code systems in order, cut every `CHUNK`.
+    for (n, concept) in c
+        .code_systems
+        .iter()
+        .flat_map(|cs| &cs.concepts)
+        .enumerate()
+    {
+        if n > 0 && n % CHUNK == 0 {
+            end_section(&mut o);
+        }
+        concept.put(&mut o)?;
+    }
+    if total > 0 {
+        end_section(&mut o);
+    }
     o.w.flush()?;
     drop(o);
-    let mut header = Vec::with_capacity(HEADER_LEN as usize);
+    let mut header = Vec::with_capacity(header_len);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT.to_le_bytes());
     header.extend_from_slice(&fingerprint.to_le_bytes());
-    header.extend_from_slice(&payload.to_le_bytes());
-    header.extend_from_slice(&checksum.to_le_bytes());
+    header.extend_from_slice(&(count as u32).to_le_bytes());
+    for (len, checksum) in sections {
+        header.extend_from_slice(&len.to_le_bytes());
+        header.extend_from_slice(&checksum.to_le_bytes());
+    }
     file.seek(SeekFrom::Start(0))?;
     file.write_all(&header)?;
     file.sync_all()?;
@@ -780,55 +1000,215 @@ fn remove_others(dir: &Path, keep: &Path) {
     }
 }
 
+/// One section of the file: where it starts, its length and checksum.
+#[derive(Clone, Copy)]
+struct Section {
+    at: u64,
+    len: u64,
+    checksum: u64,
+}
+
+impl Section {
+    fn open(&self, path: &Path) -> Result<In<File>> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(self.at))?;
+        Ok(In::new(file, self.len))
+    }
+}
+
 /// Reads the snapshot of the data keyed `fingerprint` from `dir`: `Ok(None)` when there is
 /// none, an error when there is one that cannot be trusted.
 pub fn read(dir: &Path, fingerprint: u64) -> Result<Option<Stored>> {
     let path = path_for(dir, fingerprint);
-    let file = match File::open(&path) {
+    let mut file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     let size = file.metadata()?.len();
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut header = [0u8; HEADER_LEN as usize];
-    r.read_exact(&mut header)
+    let mut fixed = [0u8; FIXED_HEADER_LEN as usize];
+    file.read_exact(&mut fixed)
         .or_else(|_| invalid("truncated header"))?;
-    let word = |at: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&header[at..at + 8]);
-        u64::from_le_bytes(b)
-    };
-    if &header[..16] != MAGIC {
+    if &fixed[..16] != MAGIC {
         return invalid("not a nosterm snapshot");
     }
-    if header[16..20] != FORMAT.to_le_bytes() {
+    if fixed[16..20] != FORMAT.to_le_bytes() {
         return invalid("written by another snapshot format");
     }
-    if word(20) != fingerprint {
+    if word(&fixed[20..]) != fingerprint {
         return invalid("written for other data");
     }
-    let (payload, checksum) = (word(28), word(36));
-    if payload != size.saturating_sub(HEADER_LEN) {
+    let count = u32::from_le_bytes([fixed[28], fixed[29], fixed[30], fixed[31]]) as u64;
+    if count < 2 || FIXED_HEADER_LEN + 16 * count > size {
+        return invalid("bad section table");
+    }
+    let mut table = vec![0u8; 16 * count as usize];
+    file.read_exact(&mut table)?;
+    let mut at = FIXED_HEADER_LEN + 16 * count;
+    let mut sections = Vec::with_capacity(count as usize);
+    for entry in table.chunks_exact(16) {
+        let (len, checksum) = (word(entry), word(&entry[8..]));
+        sections.push(Section { at, len, checksum });
+        at = at.saturating_add(len);
+    }
+    if at != size {
         return invalid("truncated or padded");
     }
-    let mut i = In {
-        r,
-        hash: Hash64::default(),
-        left: payload,
-        shared: Interner::default(),
-        entry: EntryBuilder::default(),
-    };
-    if String::get(&mut i)? != env!("CARGO_PKG_VERSION") {
+
+    crate::probe::stage("snapshot header read");
+    let mut catalog = In::new(file, sections[0].len);
+    if String::get(&mut catalog)? != env!("CARGO_PKG_VERSION") {
         return invalid("written by another version of nosterm");
     }
-    let dataset = Dataset {
-        code_systems: Vec::get(&mut i)?,
-        value_sets: Vec::get(&mut i)?,
-        concept_maps: Vec::get(&mut i)?,
-        aliases: Vec::get(&mut i)?,
-        warnings: Vec::get(&mut i)?,
+    // The search entries on their own thread from the start; the catalog meanwhile, its
+    // concepts shared with a second thread (two cores, nothing else runs at start).
+    let search = sections[1];
+    let read_entries = || {
+        search
+            .open(&path)
+            .and_then(|i| read_search(i, search.checksum))
     };
+    std::thread::scope(|s| {
+        let entries = std::thread::Builder::new()
+            .name("snapshot-search".into())
+            .spawn_scoped(s, read_entries);
+        let dataset = read_catalog(catalog, &sections, &path);
+        let entries = match entries {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|_| invalid("search entries decoding failed")),
+            Err(_) => read_entries(),
+        };
+        crate::probe::stage("snapshot sections read");
+        Ok(Some(Stored {
+            dataset: dataset?,
+            entries: entries?,
+        }))
+    })
+}
+
+/// The rest of the catalog section, then the concept sections.
+fn read_catalog<R: Read>(mut catalog: In<R>, sections: &[Section], path: &Path) -> Result<Dataset> {
+    // The catalog section first (small without its concepts): it says how many concepts
+    // each code system has, checked before they are allocated.
+    let n = catalog.len()?;
+    let mut heads: Vec<Head> = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        heads.push(Head::get(&mut catalog)?);
+    }
+    let value_sets = Vec::get(&mut catalog)?;
+    let concept_maps = Vec::get(&mut catalog)?;
+    let aliases = Vec::get(&mut catalog)?;
+    let warnings = Vec::get(&mut catalog)?;
+    end_of_section(catalog, sections[0].checksum)?;
+    let total = heads
+        .iter()
+        .try_fold(0usize, |t, h| t.checked_add(h.concepts));
+    let chunks = &sections[2..];
+    let plausible = total.is_some_and(|t| {
+        t.div_ceil(CHUNK) == chunks.len()
+            && chunks.iter().enumerate().all(|(k, c)| {
+                let claimed = (t - k * CHUNK).min(CHUNK) as u64;
+                c.len >= claimed * MIN_CONCEPT_LEN
+            })
+    });
+    if !plausible {
+        return invalid("concept sections do not match the code systems");
+    }
+
+    // Every concept decoded straight into its place: each code system's list is cut into
+    // the runs of the concept sections.
+    let mut lists: Vec<Vec<Concept>> = heads
+        .iter()
+        .map(|h| {
+            let mut v = Vec::new();
+            v.resize_with(h.concepts, Concept::default);
+            v
+        })
+        .collect();
+    let mut runs: Vec<Vec<&mut [Concept]>> = chunks.iter().map(|_| Vec::new()).collect();
+    let (mut k, mut room) = (0, CHUNK);
+    for list in &mut lists {
+        let mut rest: &mut [Concept] = list;
+        while !rest.is_empty() {
+            let take = room.min(rest.len());
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(take);
+            room -= run.len();
+            runs[k].push(run);
+            rest = tail;
+            if room == 0 {
+                (k, room) = (k + 1, CHUNK);
+            }
+        }
+    }
+    crate::probe::stage("snapshot catalog section read");
+    // Taken in turn by this thread and a helper: whichever is free decodes the next one.
+    let jobs: Vec<Job> = runs.into_iter().zip(chunks).rev().collect();
+    let jobs = std::sync::Mutex::new(jobs);
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("snapshot-concepts".into())
+            .spawn_scoped(s, || work(path, &jobs));
+        let mine = work(path, &jobs);
+        let theirs = match helper {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|_| invalid("concepts decoding failed")),
+            Err(_) => Ok(()),
+        };
+        mine.and(theirs)
+    })?;
+    let code_systems = heads
+        .into_iter()
+        .zip(lists)
+        .map(|(h, concepts)| h.cs.with_lookups(concepts, h.lookups))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .or_else(invalid)?;
+    crate::probe::stage("snapshot concepts read");
+    Ok(Dataset {
+        code_systems,
+        value_sets,
+        concept_maps,
+        aliases,
+        warnings,
+    })
+}
+
+fn word(b: &[u8]) -> u64 {
+    word_at(b)
+}
+
+/// A concept section and the places of its concepts.
+type Job<'a> = (Vec<&'a mut [Concept]>, &'a Section);
+
+type SearchPart = Option<(Entries, u64)>;
+
+/// Decodes concept sections until none is left. On an error the sections left are dropped,
+/// so the other worker stops too.
+fn work(path: &Path, jobs: &std::sync::Mutex<Vec<Job>>) -> Result<()> {
+    loop {
+        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let Some((runs, section)) = job else {
+            return Ok(());
+        };
+        if let Err(e) = section
+            .open(path)
+            .and_then(|i| read_concepts(i, section, runs))
+        {
+            jobs.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            return Err(e);
+        }
+    }
+}
+
+fn read_concepts<R: Read>(mut i: In<R>, s: &Section, runs: Vec<&mut [Concept]>) -> Result<()> {
+    for slot in runs.into_iter().flatten() {
+        *slot = Concept::get(&mut i)?;
+    }
+    end_of_section(i, s.checksum)
+}
+
+fn read_search<R: Read>(mut i: In<R>, checksum: u64) -> Result<SearchPart> {
     let entries = match u8::get(&mut i)? {
         0 => None,
         1 => {
@@ -839,11 +1219,71 @@ pub fn read(dir: &Path, fingerprint: u64) -> Result<Option<Stored>> {
         }
         _ => return invalid("bad entries tag"),
     };
-    if i.left != 0 {
+    end_of_section(i, checksum)?;
+    Ok(entries)
+}
+
+fn end_of_section<R: Read>(i: In<R>, checksum: u64) -> Result<()> {
+    if i.left() != 0 {
         return invalid("data after the end");
     }
     if i.hash.finish() != checksum {
         return invalid("checksum mismatch");
     }
-    Ok(Some(Stored { dataset, entries }))
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` concepts, each but the first under the one at half its position.
+    fn table(url: &str, n: usize) -> CodeSystem {
+        let concepts = (0..n)
+            .map(|k| Concept {
+                code: format!("{url}-{k}"),
+                display: Some(format!("Libellé n°{k}")),
+                parents: (k > 0)
+                    .then(|| format!("{url}-{}", k / 2))
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        let meta = ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        };
+        CodeSystem::new(meta, concepts)
+    }
+
+    #[test]
+    fn code_systems_across_concept_sections_come_back_whole() {
+        // 2 × CHUNK + 8 concepts: three concept sections, cut inside "c" and inside "d",
+        // with an empty table between.
+        let systems = vec![
+            table("a", CHUNK - 5),
+            table("b", 0),
+            table("c", 10),
+            table("d", CHUNK + 3),
+        ];
+        let dir = std::env::temp_dir().join(format!("nosterm-chunks-{}", std::process::id()));
+        let contents = Contents {
+            code_systems: systems.iter().collect(),
+            value_sets: Vec::new(),
+            concept_maps: Vec::new(),
+            aliases: &[],
+            warnings: &[],
+            entries: None,
+        };
+        let written = write(&dir, 7, &contents).map(|_| read(&dir, 7));
+        let _ = fs::remove_dir_all(&dir);
+        let stored = written.unwrap().unwrap().expect("a snapshot");
+        assert!(stored.entries.is_none());
+        // Concepts and look-ups (compared too) equal; look-ups answer.
+        assert_eq!(stored.dataset.code_systems, systems);
+        let d = &stored.dataset.code_systems[3];
+        assert_eq!(d.index_of(&format!("d-{CHUNK}")), Some(CHUNK));
+        assert!(d.subsumes("d-1", &format!("d-{}", CHUNK + 2)));
+    }
 }

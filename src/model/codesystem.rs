@@ -226,6 +226,20 @@ impl Adjacency {
         Adjacency { start, items }
     }
 
+    /// Lists saved by a snapshot for `len` concepts, if well formed.
+    fn checked(len: usize, start: Vec<u32>, items: Vec<u32>) -> Result<Adjacency, &'static str> {
+        let well_formed = start.len() == len + 1
+            && start.first() == Some(&0)
+            && start.windows(2).all(|w| w[0] <= w[1])
+            && start.last().is_some_and(|&l| l as usize == items.len())
+            && items.iter().all(|&i| (i as usize) < len);
+        if well_formed {
+            Ok(Adjacency { start, items })
+        } else {
+            Err("bad concept links")
+        }
+    }
+
     fn get(&self, i: usize) -> &[u32] {
         match (self.start.get(i), self.start.get(i + 1)) {
             (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
@@ -246,10 +260,66 @@ impl CodeSystem {
         cs
     }
 
+    /// `new` for concepts already compact (uses and property names shared, lists at their
+    /// length), as a snapshot decodes them: only the look-ups are built.
+    pub(crate) fn new_compact(meta: ResourceMeta, concepts: Vec<Concept>) -> Self {
+        let mut cs = CodeSystem {
+            meta,
+            content: "complete".to_string(),
+            concepts,
+            ..Default::default()
+        };
+        cs.concepts.shrink_to_fit();
+        cs.build_lookups();
+        cs
+    }
+
+    /// The look-ups as flat lists (code table slots, then the start and items of the parent
+    /// and children lists), for a snapshot: rebuilding them costs a random access or two per
+    /// concept, reading them back a copy.
+    pub(crate) fn lookups(&self) -> [&[u32]; 5] {
+        [
+            &self.by_code.slots,
+            &self.parent_indices.start,
+            &self.parent_indices.items,
+            &self.children.start,
+            &self.children.items,
+        ]
+    }
+
+    /// `new_compact`, with the look-ups `lookups` gave for these concepts. They are checked
+    /// to be well formed (table of the size `index` makes, at most half full, lists in
+    /// order, every index in range), so that no look-up can loop or index out of bounds.
+    pub(crate) fn with_lookups(
+        mut self,
+        concepts: Vec<Concept>,
+        lookups: [Vec<u32>; 5],
+    ) -> Result<Self, &'static str> {
+        let n = concepts.len();
+        let [slots, parent_start, parent_items, child_start, child_items] = lookups;
+        let used = slots.iter().filter(|&&k| k != 0).count();
+        if slots.len() != (n * 2).max(8).next_power_of_two()
+            || used > n
+            || slots.iter().any(|&k| k as usize > n)
+        {
+            return Err("bad code table");
+        }
+        self.concepts = concepts;
+        self.concepts.shrink_to_fit();
+        self.by_code = CodeTable { slots };
+        self.parent_indices = Adjacency::checked(n, parent_start, parent_items)?;
+        self.children = Adjacency::checked(n, child_start, child_items)?;
+        Ok(self)
+    }
+
     /// Rebuilds the code map and the children lists. Call after changing `concepts`.
     /// The first occurrence of a code wins (loaders refuse duplicates before this).
     pub fn index(&mut self) {
         self.compact();
+        self.build_lookups();
+    }
+
+    fn build_lookups(&mut self) {
         self.by_code = CodeTable::build(&self.concepts);
         let mut links: Vec<(u32, u32)> = Vec::new();
         for (i, c) in self.concepts.iter().enumerate() {
@@ -438,6 +508,33 @@ mod tests {
         assert!(!cs.is_ancestor(3, 3));
         assert_eq!(cs.ancestors(4), vec![5]);
         assert!(cs.subsumes("f", "e") && cs.subsumes("e", "f"));
+    }
+
+    #[test]
+    fn saved_lookups_are_checked() {
+        let cs = CodeSystem::new(
+            ResourceMeta::default(),
+            vec![concept("a", &[]), concept("b", &["a"])],
+        );
+        let saved = || cs.lookups().map(|l| l.to_vec());
+        let again = cs.clone().with_lookups(cs.concepts.clone(), saved());
+        assert_eq!(again.as_ref(), Ok(&cs));
+        // An index out of range, lists out of order, a table of another size, a full one.
+        let damaged: [fn(&mut [Vec<u32>; 5]); 5] = [
+            |l| l[2][0] = 2,
+            |l| l[3][1] = 2,
+            |l| l[0].push(0),
+            |l| l[0].fill(1),
+            |l| l[4].push(0),
+        ];
+        for damage in damaged {
+            let mut lookups = saved();
+            damage(&mut lookups);
+            assert!(cs
+                .clone()
+                .with_lookups(cs.concepts.clone(), lookups)
+                .is_err());
+        }
     }
 
     #[test]

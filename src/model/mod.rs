@@ -71,7 +71,11 @@ impl Interner {
 
     /// The shared copy of an already shared coding (no copy when it is new).
     pub fn coding_shared(&mut self, c: &Arc<Coding>) -> Arc<Coding> {
-        if let Some(found) = self.codings.iter().find(|k| ***k == **c) {
+        if let Some(found) = self
+            .codings
+            .iter()
+            .find(|k| Arc::ptr_eq(k, c) || ***k == **c)
+        {
             return found.clone();
         }
         self.codings.push(c.clone());
