@@ -1,9 +1,11 @@
-//! Rendered answers of the exact operations (`$validate-code`, `$lookup`, `$subsumes`), kept
-//! for the life of a snapshot.
+//! Rendered answers of the exact operations (`$validate-code`, `$lookup`, `$subsumes`) and of
+//! `$expand` pages made on the HTTP worker, kept for the life of a snapshot.
 //!
 //! Validators ask the same few thousand (value set, code) questions all day long; once an
 //! answer is rendered, the same request (same operation, query, body and the headers that
 //! change an answer) gets the same bytes back without parsing, looking up or rendering again.
+//! UIs typing into a code picker send the same prefixes all day: a kept expansion is the same
+//! expansion, with the timestamp and identifier it was made with.
 //! Each snapshot has its own cache, dropped with it: a reload never serves an older answer.
 //! Keys are the request's bytes themselves, compared whole (no digest that could collide).
 
@@ -26,9 +28,11 @@ pub struct Question<'a> {
     pub id: Option<&'a str>,
     pub query: &'a str,
     pub body: &'a [u8],
-    /// The headers an answer depends on (`Accept-Language`, `Content-Type`).
+    /// The headers an answer depends on (`Accept-Language`, `Content-Type`,
+    /// `X-TOO-COSTLY-THRESHOLD`).
     pub accept_language: Option<&'a [u8]>,
     pub content_type: Option<&'a [u8]>,
+    pub too_costly_threshold: Option<&'a [u8]>,
 }
 
 impl Question<'_> {
@@ -54,6 +58,7 @@ impl Question<'_> {
         part(self.query.as_bytes());
         part(self.accept_language.unwrap_or(b"\xff"));
         part(self.content_type.unwrap_or(b"\xff"));
+        part(self.too_costly_threshold.unwrap_or(b"\xff"));
         k.extend_from_slice(self.body);
         Some(k.into_boxed_slice())
     }
@@ -143,6 +148,7 @@ mod tests {
             body,
             accept_language: None,
             content_type: None,
+            too_costly_threshold: None,
         }
     }
 

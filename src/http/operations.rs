@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header::{self, HeaderName};
+use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -139,6 +140,9 @@ async fn read_body_limited(payload: web::Payload, state: &AppState) -> Result<Ve
     .await
 }
 
+/// The header by which HL7's suite lowers the expansion limit (it changes an answer).
+const TOO_COSTLY_THRESHOLD: &str = "x-too-costly-threshold";
+
 /// Largest body of an operation answered on the HTTP worker itself (see `runs_inline`).
 const INLINE_BODY: usize = 8 * 1024;
 
@@ -179,43 +183,37 @@ async fn run_bounded(
     // The same budget bounds the work itself (`Scope::check_deadline` in the long loops), so
     // a request answered 503 does not keep computing on the blocking pool.
     let deadline = Instant::now() + budget;
-    if runs_inline(rt, op, &body) {
+    let inline = runs_inline(rt, op, &body);
+    let expand_inline = (rt, op) == (ResourceType::ValueSet, "expand") && body.len() <= INLINE_BODY;
+    if inline || expand_inline {
         let snapshot = state.snapshot();
+        let header = |name| head.headers().get(name).map(|v| v.as_bytes());
         let question = Question {
             resource: super::resources::type_name(rt),
             operation: op,
             id,
             query: head.query_string(),
             body: &body,
-            accept_language: head
-                .headers()
-                .get(header::ACCEPT_LANGUAGE)
-                .map(|v| v.as_bytes()),
-            content_type: head
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .map(|v| v.as_bytes()),
+            accept_language: header(header::ACCEPT_LANGUAGE),
+            content_type: header(header::CONTENT_TYPE),
+            too_costly_threshold: header(HeaderName::from_static(TOO_COSTLY_THRESHOLD)),
         };
         let key = match snapshot.answers.get(&question) {
             Ok(kept) => return Ok(fhir_bytes(StatusCode::OK, kept)),
             Err(key) => key,
         };
-        let answer = Bytes::from(run(
-            &head,
-            Call { rt, id, op },
-            &body,
-            &state,
-            &snapshot,
-            deadline,
-        )?);
-        if let Some(key) = key {
-            snapshot.answers.insert(key, answer.clone());
-        }
-        return Ok(fhir_bytes(StatusCode::OK, answer));
-    }
-    if (rt, op) == (ResourceType::ValueSet, "expand") && body.len() <= INLINE_BODY {
-        if let Some(answer) = expand_on_worker(&head, id, &body, &state)? {
-            return Ok(fhir_bytes(StatusCode::OK, Bytes::from(answer)));
+        let answer = if inline {
+            let call = Call { rt, id, op };
+            Some(run(&head, call, &body, &state, &snapshot, deadline)?)
+        } else {
+            expand_on_worker(&head, id, &body, &state, &snapshot)?
+        };
+        if let Some(answer) = answer {
+            let answer = Bytes::from(answer);
+            if let Some(key) = key {
+                snapshot.answers.insert(key, answer.clone());
+            }
+            return Ok(fhir_bytes(StatusCode::OK, answer));
         }
     }
     let head = head.into_owned();
@@ -246,6 +244,7 @@ fn expand_on_worker(
     id: Option<&str>,
     body: &[u8],
     state: &AppState,
+    snapshot: &Snapshot,
 ) -> Result<Option<Vec<u8>>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
     if params
@@ -255,7 +254,6 @@ fn expand_on_worker(
     {
         return Ok(None);
     }
-    let snapshot = state.snapshot();
     let ctx = Ctx {
         req,
         params: &params,
@@ -574,7 +572,7 @@ impl<'a> Ctx<'a> {
         let max = self
             .req
             .headers()
-            .get("X-TOO-COSTLY-THRESHOLD")
+            .get(TOO_COSTLY_THRESHOLD)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
             .map_or(self.state.config.max_expansion, |h| {
