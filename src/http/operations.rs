@@ -169,7 +169,8 @@ const INLINE_PAGE: usize = 1_000;
 /// Runs the operation off the HTTP workers, within the time budget (`--request-timeout-ms`):
 /// past it the answer is 503 `too-costly` and the result, when it comes, is dropped. Exact
 /// look-ups with a small body are answered on the worker at once (`runs_inline`), and so is an
-/// `$expand` whose work is already done but for its page (`expand_kept`).
+/// `$expand` whose work is already done but for its page (`expand_kept`); what these answer is
+/// kept per snapshot (`answers`), and a repeated question gets the kept bytes.
 async fn run_bounded(
     req: &HttpRequest,
     rt: ResourceType,
