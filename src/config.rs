@@ -61,8 +61,8 @@ pub struct ServeConfig {
     #[arg(long, env = "NOSTERM_LENIENT_DISPLAY")]
     pub lenient_display: bool,
     /// Bytes of rendered `$validate-code`/`$lookup`/`$subsumes` answers and `$expand` pages kept
-    /// per snapshot, so
-    /// that a question asked again is answered without being worked out again; 0 turns it off.
+    /// per snapshot, so that a question asked again is answered without being worked out
+    /// again; 0 turns it off.
     #[arg(long, env = "NOSTERM_ANSWER_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub answer_cache_bytes: u64,
 }
