@@ -42,23 +42,25 @@ impl Question<'_> {
             return None;
         }
         let mut k = Vec::with_capacity(
-            self.resource.len() + self.operation.len() + self.query.len() + self.body.len() + 64,
+            self.resource.len() + self.operation.len() + self.query.len() + self.body.len() + 96,
         );
-        // Every part but the last is length-prefixed, so no two questions share a key.
-        let mut part = |bytes: &[u8]| {
-            k.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            k.extend_from_slice(bytes);
+        // Every part but the last is length-prefixed, and an absent part differs from every
+        // present one, so no two questions share a key.
+        let mut part = |bytes: Option<&[u8]>| match bytes {
+            None => k.push(0),
+            Some(bytes) => {
+                k.push(1);
+                k.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                k.extend_from_slice(bytes);
+            }
         };
-        part(self.resource.as_bytes());
-        part(self.operation.as_bytes());
-        match self.id {
-            Some(id) => part(id.as_bytes()),
-            None => part(b"\xff"),
-        }
-        part(self.query.as_bytes());
-        part(self.accept_language.unwrap_or(b"\xff"));
-        part(self.content_type.unwrap_or(b"\xff"));
-        part(self.too_costly_threshold.unwrap_or(b"\xff"));
+        part(Some(self.resource.as_bytes()));
+        part(Some(self.operation.as_bytes()));
+        part(self.id.map(str::as_bytes));
+        part(Some(self.query.as_bytes()));
+        part(self.accept_language);
+        part(self.content_type);
+        part(self.too_costly_threshold);
         k.extend_from_slice(self.body);
         Some(k.into_boxed_slice())
     }
@@ -183,6 +185,18 @@ mod tests {
         .key()
         .unwrap();
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn an_absent_header_is_not_any_value_of_it() {
+        let absent = q("code=A", b"").key().unwrap();
+        for v in [&b""[..], b"\xff", b"\x00"] {
+            let present = Question {
+                accept_language: Some(v),
+                ..q("code=A", b"")
+            };
+            assert_ne!(present.key().unwrap(), absent);
+        }
     }
 
     #[test]
