@@ -178,3 +178,39 @@ async fn kept_answers_are_the_answers_of_a_server_without_the_cache() {
     assert!(ok > 30 && ok < asks.len(), "{ok} of {}", asks.len());
     assert_eq!(snapshot.answers.len(), ok as u64);
 }
+
+/// `answer_in_place`, the way in of the `operations` fuzz target, answers what the server
+/// answers: the same bytes for a success, the same status for an error.
+#[actix_web::test]
+async fn answers_in_place_are_the_answers_of_the_server() {
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+    use nosterm::http::fuzzing::{answer_in_place, RequestHead};
+
+    let state = state(0);
+    let server = test::init_service(nosterm::create_app(state.clone())).await;
+    for ask in questions() {
+        let (path, query) = ask.uri.split_once('?').unwrap_or((&ask.uri, ""));
+        let Some((rtype, op)) = path.strip_prefix("/fhir/").and_then(|p| p.split_once("/$")) else {
+            panic!("not an operation: {}", ask.uri);
+        };
+        let mut headers = HeaderMap::new();
+        for (name, value) in &ask.headers {
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let head = RequestHead::from_parts(query, headers);
+        let got = answer_in_place(&state, rtype, None, op, &head, ask.body.as_bytes());
+        let (status, body) = answer(&server, &ask).await;
+        match got {
+            Ok(bytes) => assert_eq!(
+                (200, timeless(&bytes)),
+                (status, timeless(&body)),
+                "{}",
+                ask.uri
+            ),
+            Err(e) => assert_eq!(e.status(), status, "{}: {e}", ask.uri),
+        }
+    }
+}

@@ -10,6 +10,14 @@ pub mod server;
 mod svs;
 mod ui;
 
+/// What the `operations` fuzz target (`fuzz/`) drives: an operation answered without a
+/// server. Not an API for anything else.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::operations::answer_in_place;
+    pub use super::request::RequestHead;
+}
+
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;

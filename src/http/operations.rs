@@ -238,6 +238,30 @@ async fn run_bounded(
     }
 }
 
+/// An operation answered on the calling thread, as `run_bounded` answers it but without the
+/// answer cache and the blocking pool: a GET `$expand` whose work is kept gets its page on the
+/// spot, anything else is `run` within the configured time budget. The way in for the
+/// `operations` fuzz target (`fuzz/`), which drives it with arbitrary queries and bodies.
+#[doc(hidden)]
+pub fn answer_in_place(
+    state: &AppState,
+    rtype: &str,
+    id: Option<&str>,
+    op: &str,
+    head: &RequestHead,
+    body: &[u8],
+) -> Result<Vec<u8>> {
+    let rt = ResourceType::parse(rtype)?;
+    let snapshot = state.snapshot();
+    if (rt, op) == (ResourceType::ValueSet, "expand") && body.len() <= INLINE_BODY {
+        if let Some(answer) = expand_on_worker(head, id, body, state, &snapshot)? {
+            return Ok(answer);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_millis(state.config.limits.request_timeout_ms);
+    run(head, Call { rt, id, op }, body, state, &snapshot, deadline)
+}
+
 /// The `$expand` answer when only its page remains to be made (`ops::expand::expand_kept`);
 /// `None` when the request brings resources of its own or more work is needed.
 fn expand_on_worker(

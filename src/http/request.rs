@@ -30,6 +30,14 @@ impl<'r> RequestHead<'r> {
         }
     }
 
+    /// A head from its parts, without an actix request (the `operations` fuzz target).
+    pub fn from_parts(query: &'r str, headers: HeaderMap) -> Self {
+        RequestHead {
+            query: Cow::Borrowed(query),
+            headers: Cow::Owned(headers),
+        }
+    }
+
     pub fn into_owned(self) -> RequestHead<'static> {
         RequestHead {
             query: Cow::Owned(self.query.into_owned()),
