@@ -239,9 +239,9 @@ async fn run_bounded(
 }
 
 /// An operation answered on the calling thread, as `run_bounded` answers it but without the
-/// answer cache and the blocking pool: a GET `$expand` whose work is kept gets its page on the
-/// spot, anything else is `run` within the configured time budget. The way in for the
-/// `operations` fuzz target (`fuzz/`), which drives it with arbitrary queries and bodies.
+/// answer cache and the blocking pool: an `$expand` with a small body whose work is kept gets
+/// its page on the spot, anything else is `run` within the configured time budget. The way
+/// in for the `operations` fuzz target (`fuzz/`), which drives it with arbitrary requests.
 #[doc(hidden)]
 pub fn answer_in_place(
     state: &AppState,
