@@ -5,8 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use nosterm::fhir::resources::{code_system_json, concept_map_json, value_set_json};
-use nosterm::load::fhir_json::{parse_file, parse_resource};
+use nosterm::fhir::resources::round_trip_mismatch;
+use nosterm::load::fhir_json::parse_file;
 use nosterm::load::tabs::parse_tabs;
 use nosterm::load::{load_dir, same_content, Dataset, Resource};
 use nosterm::model::{CodeSystem, Concept, Origin};
@@ -248,35 +248,18 @@ fn csv_and_json_give_identical_concepts() {
 #[test]
 fn every_shipped_resource_round_trips_through_fhir_json() {
     let d = shipped();
-    let back = |v: serde_json::Value| parse_resource(&v).unwrap_or_else(|e| panic!("{e}"));
-    for cs in &d.code_systems {
-        let Resource::CodeSystem(mut r) = back(code_system_json(cs, true)) else {
-            panic!()
-        };
-        r.meta.origin = cs.meta.origin.clone();
-        assert_eq!(&r, cs, "{}", cs.meta.url);
+    let resources = (d.code_systems.iter().cloned().map(Resource::CodeSystem))
+        .chain(d.value_sets.iter().cloned().map(Resource::ValueSet))
+        .chain(d.concept_maps.iter().cloned().map(Resource::ConceptMap));
+    let mut n = 0;
+    for r in resources {
+        assert_eq!(round_trip_mismatch(&r), None);
+        n += 1;
     }
-    for vs in &d.value_sets {
-        let Resource::ValueSet(mut r) = back(value_set_json(vs)) else {
-            panic!()
-        };
-        r.meta.origin = vs.meta.origin.clone();
-        assert_eq!(&r, vs, "{}", vs.meta.url);
-    }
-    for cm in &d.concept_maps {
-        let Resource::ConceptMap(mut r) = back(concept_map_json(cm)) else {
-            panic!()
-        };
-        r.meta.origin = cm.meta.origin.clone();
-        assert_eq!(&r, cm, "{}", cm.meta.url);
-    }
+    assert!(n > 100, "{n} resources");
     // The published JSON too, extensions included.
     let cs = json_code_system(&format!("fhir/{A08_JSON}"));
-    let Resource::CodeSystem(mut r) = back(code_system_json(&cs, true)) else {
-        panic!()
-    };
-    r.meta.origin = cs.meta.origin.clone();
-    assert_eq!(r, cs);
+    assert_eq!(round_trip_mismatch(&Resource::CodeSystem(cs)), None);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -555,4 +538,89 @@ fn csv_layout_from_memory_matches_the_folder() {
         out.errors
     );
     assert!(!out.errors.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Found by fuzzing (fuzz/fuzz_targets, `round_trip_mismatch`): each input as the fuzzer
+// found it, minimised, and the rule it broke.
+
+/// A loaded resource must equal what its FHIR JSON (as a read serves it) loads back to.
+fn assert_round_trips(bytes: &[u8]) -> Vec<Resource> {
+    let resources = parse_file(bytes, "fuzz.json").unwrap_or_else(|e| panic!("{e:?}"));
+    for r in &resources {
+        assert_eq!(round_trip_mismatch(r), None);
+    }
+    resources
+}
+
+#[test]
+fn an_empty_expansion_is_no_expansion() {
+    // fuzz/artifacts/fhir_json/crash-5ce1f232…: kept as `Some({})`, served without it.
+    let rs = assert_round_trips(b"{\n  \n  \"resourceType\" : \"ValueSet\", \"expansion\" : {\n}}");
+    let [Resource::ValueSet(vs)] = rs.as_slice() else {
+        panic!("{rs:?}")
+    };
+    assert_eq!(vs.expansion, None);
+    // Not an object at all: refused, located.
+    let errors = parse_file(br#"{"resourceType": "ValueSet", "expansion": 5}"#, "v.json")
+        .expect_err("expansion 5");
+    assert!(
+        errors[0]
+            .message
+            .contains("ValueSet.expansion: expected an object"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn compose_extensions_are_served() {
+    // fuzz/artifacts/request/crash-51f286fa…: a `compose.extension` (the
+    // `valueset-expansion-parameter` defaults `$validate-code` reads) was dropped on read.
+    let rs = assert_round_trips(
+        br#"{"resourceType": "ValueSet", "compose": {"extension": [{"url": "m/en-singce"}]}}"#,
+    );
+    let [Resource::ValueSet(vs)] = rs.as_slice() else {
+        panic!("{rs:?}")
+    };
+    assert_eq!(vs.compose.extensions.len(), 1);
+}
+
+#[test]
+fn concepts_keep_their_order_when_a_parent_comes_later_or_elsewhere() {
+    // fuzz/artifacts/csv_layout/crash-dee881a5…: `O` (parent `F`) after `M` was served
+    // nested under `F`, so a read listed U, F, O, M for U, F, M, O.
+    let catalog = "name,kind,url,oid,version,status,date,title,file,rows\n\
+        TRE_R249-Sexe,TRE,https://mos.esante.gouv.fr/NOS/TRE_R249-Sexe/FHIR/TRE-R249-Sexe,\
+        1.2.250.1.213.2.53,0.1.0,active,2020-04-24T12:00:00+01:00,Sexe,x.json,4\n";
+    let table = "code,display,parent,status,valid_from,valid_to,updated_at,libelle_court,\
+        libelle_adapte\nU,Inconnu,,active,,,,,\nF,Féminin,,active,,,,,\nM,Masculin,,active,,,,,\n\
+        O,Autre sexe,F,active,,,,,\n";
+    let files = std::collections::HashMap::from([
+        ("catalog.csv".to_string(), catalog.as_bytes().to_vec()),
+        (
+            "CodeSystem-TRE-R249-Sexe.csv".to_string(),
+            table.as_bytes().to_vec(),
+        ),
+    ]);
+    let out = nosterm::load::csv_layout::load_files(&files, "fuzz/");
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let [r @ Resource::CodeSystem(cs)] = out.resources.as_slice() else {
+        panic!("{:?}", out.resources)
+    };
+    assert_eq!(round_trip_mismatch(r), None);
+    let codes: Vec<&str> = cs.concepts.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, ["U", "F", "M", "O"]);
+    // A parent stated by a property, defined after its child, and a parent the code system
+    // does not define: both kept, in order.
+    let rs = assert_round_trips(
+        br#"{"resourceType": "CodeSystem", "url": "http://example.org/cs", "concept": [
+            {"code": "a"},
+            {"code": "b", "property": [{"code": "parent", "valueCode": "c"}]},
+            {"code": "c", "property": [{"code": "parent", "valueCode": "elsewhere"}]}]}"#,
+    );
+    let [Resource::CodeSystem(cs)] = rs.as_slice() else {
+        panic!("{rs:?}")
+    };
+    let codes: Vec<&str> = cs.concepts.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, ["a", "b", "c"]);
 }

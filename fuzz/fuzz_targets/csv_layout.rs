@@ -1,12 +1,15 @@
 //! The CSV layout loader (`catalog.csv` + one CSV per table) from files in memory.
 //!
 //! Input: `name\0content\0name\0content…` (the first file is normally `catalog.csv`; the
-//! seed corpus packs the shipped `data/` this way, see `scripts/fuzz`).
+//! seed corpus packs the shipped `data/` this way, see `scripts/fuzz`). Rules checked: every
+//! error names a file of the input; every resource loaded renders to FHIR JSON that loads
+//! back to the same resource.
 #![no_main]
 
 use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
+use nosterm::fhir::resources::round_trip_mismatch;
 use nosterm::load::csv_layout::load_files;
 
 fuzz_target!(|data: &[u8]| {
@@ -20,5 +23,11 @@ fuzz_target!(|data: &[u8]| {
     // Every error names its file.
     for e in &out.errors {
         assert!(e.file.starts_with("fuzz/"), "{e}");
+    }
+    // What a read serves loads back to what was loaded.
+    for r in &out.resources {
+        if let Some(why) = round_trip_mismatch(r) {
+            panic!("{why}");
+        }
     }
 });

@@ -4,7 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::load::fhir_json::FILTER_OP_EXTENSION;
+use crate::load::fhir_json::{parse_resource, FILTER_OP_EXTENSION};
+use crate::load::Resource;
 use crate::model::{
     CodeSystem, Coding, Concept, ConceptMap, ConceptReference, ConceptSetComponent, Designation,
     MapGroup, MapTarget, PropertyValue, ResourceMeta, ValueSet,
@@ -119,56 +120,49 @@ fn property_def(p: &crate::model::PropertyDef) -> Value {
         .done()
 }
 
-/// Concepts nested by hierarchy: each under its first parent (FHIR nesting allows one), the
-/// others stated by `parent` properties. Concepts whose first parent is unknown, and any left
-/// over by a cycle, stay at the top level so that none is lost.
+/// Concepts nested by hierarchy, in their order: read depth first, the JSON lists them as
+/// `concepts` does. A concept nests under its first parent when that parent is still open
+/// (every concept since it is one of its descendants); otherwise it stays at the top level
+/// and `parent` properties state its parents. FHIR nesting allows one parent: the others are
+/// `parent` properties too.
 fn concepts_json(cs: &CodeSystem) -> Vec<Value> {
-    let n = cs.concepts.len();
-    let nest_parent: Vec<Option<usize>> = cs
-        .concepts
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            c.parents
-                .first()
-                .and_then(|p| cs.index_of(p))
-                .filter(|&p| p != i)
-        })
-        .collect();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, p) in nest_parent.iter().enumerate() {
-        if let Some(p) = p {
-            children[*p].push(i);
+    /// A concept whose children are still being rendered, and whether it is nested.
+    struct Open {
+        index: usize,
+        nested: bool,
+        children: Vec<Value>,
+    }
+    fn close_to(depth: usize, open: &mut Vec<Open>, out: &mut Vec<Value>, cs: &CodeSystem) {
+        while open.len() > depth {
+            let Some(o) = open.pop() else { break };
+            let v = concept_json(&cs.concepts[o.index], o.nested, o.children);
+            match open.last_mut() {
+                Some(parent) => parent.children.push(v),
+                None => out.push(v),
+            }
         }
     }
-    let mut done = vec![false; n];
+    let mut open: Vec<Open> = Vec::new();
     let mut out = Vec::new();
-    for (i, p) in nest_parent.iter().enumerate() {
-        if p.is_none() {
-            out.push(concept_tree(cs, i, &children, &mut done));
-        }
+    for (i, c) in cs.concepts.iter().enumerate() {
+        let parent_depth = c
+            .parents
+            .first()
+            .and_then(|p| cs.index_of(p))
+            .and_then(|p| open.iter().position(|o| o.index == p));
+        close_to(parent_depth.map_or(0, |d| d + 1), &mut open, &mut out, cs);
+        open.push(Open {
+            index: i,
+            nested: parent_depth.is_some(),
+            children: Vec::new(),
+        });
     }
-    for i in 0..n {
-        if !done[i] {
-            out.push(concept_tree(cs, i, &children, &mut done));
-        }
-    }
+    close_to(0, &mut open, &mut out, cs);
     out
 }
 
-fn concept_tree(cs: &CodeSystem, i: usize, children: &[Vec<usize>], done: &mut [bool]) -> Value {
-    done[i] = true;
-    let mut nested = Vec::new();
-    for &c in &children[i] {
-        // Checked at each step: a deeper call may have rendered it (a cycle through here).
-        if !done[c] {
-            nested.push(concept_tree(cs, c, children, done));
-        }
-    }
-    concept_json(&cs.concepts[i], nested)
-}
-
-fn concept_json(c: &Concept, nested: Vec<Value>) -> Value {
+/// One concept; `nested` when its first parent is the concept it is nested in.
+fn concept_json(c: &Concept, nested: bool, children: Vec<Value>) -> Value {
     let mut properties: Vec<Value> = c
         .properties
         .iter()
@@ -181,7 +175,7 @@ fn concept_json(c: &Concept, nested: Vec<Value>) -> Value {
         })
         .collect();
     // Parents beyond the nesting one that no `parent` property states yet.
-    for p in c.parents.iter().skip(1) {
+    for p in c.parents.iter().skip(usize::from(nested)) {
         let stated = c
             .properties
             .iter()
@@ -200,7 +194,7 @@ fn concept_json(c: &Concept, nested: Vec<Value>) -> Value {
             Value::Array(c.designations.iter().map(designation).collect()),
         )
         .put("property", Value::Array(properties))
-        .put("concept", Value::Array(nested))
+        .put("concept", Value::Array(children))
         .done()
 }
 
@@ -245,6 +239,7 @@ fn designation(d: &Designation) -> Value {
 pub fn value_set_json(vs: &ValueSet) -> Value {
     let c = &vs.compose;
     let compose = Obj::default()
+        .put("extension", Value::Array(c.extensions.clone()))
         .str("lockedDate", c.locked_date.as_deref())
         .bool("inactive", c.inactive)
         .put(
@@ -354,6 +349,73 @@ fn map_target(t: &MapTarget) -> Value {
         .str("equivalence", Some(&t.equivalence))
         .str("comment", t.comment.as_deref())
         .done()
+}
+
+/// A loaded resource as FHIR JSON (`None` for an OID alias, which has no resource of its own).
+pub fn resource_json(r: &Resource) -> Option<Value> {
+    match r {
+        Resource::CodeSystem(cs) => Some(code_system_json(cs, true)),
+        Resource::ValueSet(vs) => Some(value_set_json(vs)),
+        Resource::ConceptMap(cm) => Some(concept_map_json(cm)),
+        Resource::Alias { .. } => None,
+    }
+}
+
+/// A copy without the `parent` properties that `parents` holds too: stated either way, a
+/// parent is the same fact (a read nests a concept under its parent where it can, and states
+/// the others as `parent` properties).
+fn without_parent_properties(cs: &CodeSystem) -> CodeSystem {
+    let mut cs = cs.clone();
+    for c in &mut cs.concepts {
+        let parents = &c.parents;
+        c.properties.retain(|p| {
+            !(&*p.code == "parent"
+                && matches!(&p.value, PropertyValue::Code(v) if parents.contains(v)))
+        });
+    }
+    cs
+}
+
+/// Why `r`, rendered as FHIR JSON and read back, is not the same resource (where it was read
+/// aside), or `None` when it is. What a read returns must load to what was served: the loader
+/// tests check it on the shipped tables, the fuzz targets on whatever a loader accepts.
+pub fn round_trip_mismatch(r: &Resource) -> Option<String> {
+    let json = resource_json(r)?;
+    let mut back = match parse_resource(&json) {
+        Ok(back) => back,
+        Err(e) => return Some(format!("the rendered JSON does not load: {e}\n{json:#}")),
+    };
+    if let (Some(m), Some(original)) = (back.meta_mut(), r.meta()) {
+        m.origin = original.origin.clone();
+    }
+    let same = match (&back, r) {
+        (Resource::CodeSystem(a), Resource::CodeSystem(b)) => {
+            a == b || without_parent_properties(a) == without_parent_properties(b)
+        }
+        (Resource::ValueSet(a), Resource::ValueSet(b)) => a == b,
+        (Resource::ConceptMap(a), Resource::ConceptMap(b)) => a == b,
+        _ => false,
+    };
+    (!same).then(|| {
+        let (loaded, read) = (format!("{r:?}"), format!("{back:?}"));
+        // Where the two first differ, with some context: the whole resource can be large.
+        let at = loaded
+            .char_indices()
+            .zip(read.chars())
+            .find(|((_, a), b)| a != b)
+            .map_or(loaded.len().min(read.len()), |((i, _), _)| i);
+        let from = at.saturating_sub(200);
+        let around = |s: &str| {
+            let start = s.floor_char_boundary(from);
+            let end = s.ceil_char_boundary((at + 200).min(s.len()));
+            s[start..end].to_string()
+        };
+        format!(
+            "differs at character {at}:\nloaded    …{}…\nread back …{}…\nrendered {json:#}",
+            around(&loaded),
+            around(&read)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -635,9 +635,21 @@ fn value_set(o: &Obj) -> Result<ValueSet, String> {
         meta: meta(o, rt)?,
         immutable: opt_bool(o, "immutable", rt)?,
         compose,
-        expansion: o.get("expansion").filter(|v| !v.is_null()).cloned(),
+        expansion: stored_expansion(o, rt)?,
         contained: array(o, "contained", rt)?.to_vec(),
     })
+}
+
+/// `ValueSet.expansion`, kept as JSON: an object, or nothing when absent or empty (an
+/// element without content is absent in FHIR JSON, and a read renders none).
+fn stored_expansion(o: &Obj, rt: &Path) -> Result<Option<Value>, String> {
+    match o.get("expansion") {
+        None | Some(Value::Null) => Ok(None),
+        Some(e) => {
+            let e = object(e, &rt.field("expansion"))?;
+            Ok((!e.is_empty()).then(|| Value::Object(e.clone())))
+        }
+    }
 }
 
 fn compose(c: &Obj, path: &Path) -> Result<Compose, String> {

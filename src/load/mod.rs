@@ -94,7 +94,8 @@ impl Resource {
         }
     }
 
-    fn meta_mut(&mut self) -> Option<&mut ResourceMeta> {
+    /// The shared metadata, to change (aliases have none).
+    pub fn meta_mut(&mut self) -> Option<&mut ResourceMeta> {
         match self {
             Resource::CodeSystem(r) => Some(&mut r.meta),
             Resource::ValueSet(r) => Some(&mut r.meta),
