@@ -624,3 +624,26 @@ fn concepts_keep_their_order_when_a_parent_comes_later_or_elsewhere() {
     let codes: Vec<&str> = cs.concepts.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(codes, ["a", "b", "c"]);
 }
+
+#[test]
+fn an_empty_coding_is_no_coding() {
+    // fuzz/artifacts/fhir_json/crash-ecd6df59…: a designation `use: {}` was kept as an
+    // empty Coding, served without it.
+    let rs = assert_round_trips(
+        br#"{"resourceType": "CodeSystem", "url": "http://example.org/cs", "concept": [
+            {"code": "a", "designation": [{"use": {}, "value": "A"}]},
+            {"code": "b", "designation": [{"use": {"system": ""}, "value": "B"}]}]}"#,
+    );
+    let [Resource::CodeSystem(cs)] = rs.as_slice() else {
+        panic!("{rs:?}")
+    };
+    assert!(cs.concepts.iter().all(|c| c.designations[0].use_.is_none()));
+    // A property whose value is an empty Coding has no value: refused, located.
+    let errors = parse_file(
+        br#"{"resourceType": "CodeSystem", "url": "http://example.org/cs", "concept": [
+            {"code": "a", "property": [{"code": "p", "valueCoding": {}}]}]}"#,
+        "cs.json",
+    )
+    .expect_err("empty valueCoding");
+    assert!(errors[0].message.contains("empty Coding"), "{errors:?}");
+}

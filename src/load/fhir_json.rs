@@ -441,6 +441,15 @@ fn coding(o: &Obj, path: &Path) -> Result<Coding, String> {
     })
 }
 
+/// A Coding, or `None` when it says nothing (`{}`, empty strings): an element without
+/// content is absent in FHIR JSON, and a read renders none.
+fn opt_coding(o: &Obj, path: &Path) -> Result<Option<Coding>, String> {
+    let c = coding(o, path)?;
+    let empty =
+        c.system.is_none() && c.version.is_none() && c.code.is_none() && c.display.is_none();
+    Ok((!empty).then_some(c))
+}
+
 fn designations(o: &Obj, path: &Path) -> Result<Vec<Designation>, String> {
     objects(o, "designation", path)?
         .into_iter()
@@ -449,7 +458,7 @@ fn designations(o: &Obj, path: &Path) -> Result<Vec<Designation>, String> {
                 None | Some(Value::Null) => None,
                 Some(u) => {
                     let up = p.field("use");
-                    Some(std::sync::Arc::new(coding(object(u, &up)?, &up)?))
+                    opt_coding(object(u, &up)?, &up)?.map(std::sync::Arc::new)
                 }
             };
             Ok(Designation {
@@ -596,9 +605,9 @@ fn property_value(p: &Obj, path: &Path) -> Result<PropertyValue, String> {
             "Code" => text().map(PropertyValue::Code),
             "String" => text().map(PropertyValue::String),
             "DateTime" => text().map(PropertyValue::DateTime),
-            "Coding" => {
-                coding(object(v, &vpath)?, &vpath).map(|c| PropertyValue::Coding(Box::new(c)))
-            }
+            "Coding" => opt_coding(object(v, &vpath)?, &vpath)?
+                .map(|c| PropertyValue::Coding(Box::new(c)))
+                .ok_or_else(|| format!("{vpath}: empty Coding")),
             "Integer" => v
                 .as_i64()
                 .map(PropertyValue::Integer)
