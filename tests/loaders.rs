@@ -647,3 +647,37 @@ fn an_empty_coding_is_no_coding() {
     .expect_err("empty valueCoding");
     assert!(errors[0].message.contains("empty Coding"), "{errors:?}");
 }
+
+#[test]
+fn contained_value_sets_are_served() {
+    // fuzz/artifacts/request/crash-c22c3ca4…: `contained` (what `#vs2` imports) was
+    // dropped on read.
+    let rs = assert_round_trips(
+        br##"{"resourceType": "ValueSet", "url": "http://example.org/vs", "compose": {
+            "include": [{"valueSet": ["#vs2"]}]},
+            "contained": [{"resourceType": "ValueSet", "id": "vs2",
+                "compose": {"include": [{"system": "http://example.org/cs"}]}}]}"##,
+    );
+    let [Resource::ValueSet(vs)] = rs.as_slice() else {
+        panic!("{rs:?}")
+    };
+    assert_eq!(vs.contained.len(), 1);
+}
+
+#[test]
+fn an_empty_property_value_is_refused() {
+    // fuzz/artifacts/fhir_json/crash-6436f6a0… (and request/crash-36fa05a4…): a `valueCode`
+    // of "" was kept, then served without a value, which does not load.
+    let errors = parse_file(
+        br#"{"resourceType": "CodeSystem", "url": "http://example.org/cs", "concept": [
+            {"code": "a", "property": [{"code": "status", "valueCode": ""}]}]}"#,
+        "cs.json",
+    )
+    .expect_err("empty valueCode");
+    assert!(
+        errors[0]
+            .message
+            .contains("CodeSystem.concept[0].property[0].valueCode: empty value"),
+        "{errors:?}"
+    );
+}

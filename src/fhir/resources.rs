@@ -63,12 +63,14 @@ impl Obj {
 }
 
 /// `resourceType`, `id` … `description`: the elements every canonical resource starts with,
-/// in R4 order. `identifier` is added by the caller (its cardinality differs by type).
-fn head(rt: &str, m: &ResourceMeta, identifier: Value) -> Obj {
+/// in R4 order. `identifier` is added by the caller (its cardinality differs by type), and
+/// so is `contained` (only value sets keep theirs: `#id` imports name them).
+fn head(rt: &str, m: &ResourceMeta, contained: &[Value], identifier: Value) -> Obj {
     Obj::default()
         .put("resourceType", json!(rt))
         .str("id", Some(&m.id))
         .str("language", m.language.as_deref())
+        .put("contained", Value::Array(contained.to_vec()))
         .put("extension", Value::Array(m.extensions.clone()))
         .str("url", Some(&m.url))
         .put("identifier", identifier)
@@ -97,7 +99,7 @@ pub fn code_system_json(cs: &CodeSystem, include_concepts: bool) -> Value {
     } else {
         Vec::new()
     };
-    head("CodeSystem", &cs.meta, identifiers(&cs.meta))
+    head("CodeSystem", &cs.meta, &[], identifiers(&cs.meta))
         .bool("caseSensitive", cs.case_sensitive)
         .str("valueSet", cs.value_set.as_deref())
         .str("hierarchyMeaning", cs.hierarchy_meaning.as_deref())
@@ -251,7 +253,7 @@ pub fn value_set_json(vs: &ValueSet) -> Value {
             Value::Array(c.exclude.iter().map(concept_set).collect()),
         )
         .done();
-    head("ValueSet", &vs.meta, identifiers(&vs.meta))
+    head("ValueSet", &vs.meta, &vs.contained, identifiers(&vs.meta))
         .bool("immutable", vs.immutable)
         .put("compose", compose)
         .put("expansion", vs.expansion.clone().unwrap_or(Value::Null))
@@ -308,7 +310,7 @@ pub fn concept_map_json(cm: &ConceptMap) -> Value {
         .first()
         .map(|o| oid_identifier(o))
         .unwrap_or(Value::Null);
-    head("ConceptMap", &cm.meta, identifier)
+    head("ConceptMap", &cm.meta, &[], identifier)
         .str("sourceCanonical", cm.source_scope.as_deref())
         .str("targetCanonical", cm.target_scope.as_deref())
         .put(

@@ -597,7 +597,9 @@ fn property_value(p: &Obj, path: &Path) -> Result<PropertyValue, String> {
             continue;
         };
         let vpath = path.field(key);
+        // An empty string is no value (FHIR JSON has no empty primitives; a read omits it).
         let text = || match v {
+            Value::String(s) if s.is_empty() => Err(format!("{vpath}: empty value")),
             Value::String(s) => Ok(s.clone()),
             _ => Err(format!("{vpath}: expected a string")),
         };
