@@ -1,6 +1,8 @@
 //! The model rendered back as FHIR R4 JSON resources, keys in FHIR element order, empty
 //! elements omitted. `load::fhir_json::parse_resource` reads these back to the same model
-//! (origin aside); the loader tests check it on every shipped table.
+//! (origin aside, and a parent stated by nesting or by a `parent` property alike): see
+//! `round_trip_mismatch`, which the loader tests apply to every shipped table and the fuzz
+//! targets to whatever a loader accepts.
 
 use serde_json::{json, Map, Value};
 
@@ -63,8 +65,8 @@ impl Obj {
 }
 
 /// `resourceType`, `id` … `description`: the elements every canonical resource starts with,
-/// in R4 order. `identifier` is added by the caller (its cardinality differs by type), and
-/// so is `contained` (only value sets keep theirs: `#id` imports name them).
+/// in R4 order. The caller gives `identifier` (its cardinality differs by type) and
+/// `contained` (only value sets keep theirs: `#id` imports name them).
 fn head(rt: &str, m: &ResourceMeta, contained: &[Value], identifier: Value) -> Obj {
     Obj::default()
         .put("resourceType", json!(rt))
@@ -122,11 +124,15 @@ fn property_def(p: &crate::model::PropertyDef) -> Value {
         .done()
 }
 
+/// Deepest concept nesting in a rendered CodeSystem: JSON readers limit depth (serde_json at
+/// 128 levels, two a concept), and each level is a recursion when reading and dropping.
+const MAX_NESTING: usize = 32;
+
 /// Concepts nested by hierarchy, in their order: read depth first, the JSON lists them as
 /// `concepts` does. A concept nests under its first parent when that parent is still open
 /// (every concept since it is one of its descendants); otherwise it stays at the top level
 /// and `parent` properties state its parents. FHIR nesting allows one parent: the others are
-/// `parent` properties too.
+/// `parent` properties too. Past `MAX_NESTING` levels a concept stays at the top level as well.
 fn concepts_json(cs: &CodeSystem) -> Vec<Value> {
     /// A concept whose children are still being rendered, and whether it is nested.
     struct Open {
@@ -151,7 +157,8 @@ fn concepts_json(cs: &CodeSystem) -> Vec<Value> {
             .parents
             .first()
             .and_then(|p| cs.index_of(p))
-            .and_then(|p| open.iter().position(|o| o.index == p));
+            .and_then(|p| open.iter().rposition(|o| o.index == p))
+            .filter(|&d| d + 1 < MAX_NESTING);
         close_to(parent_depth.map_or(0, |d| d + 1), &mut open, &mut out, cs);
         open.push(Open {
             index: i,
@@ -383,9 +390,20 @@ fn without_parent_properties(cs: &CodeSystem) -> CodeSystem {
 /// tests check it on the shipped tables, the fuzz targets on whatever a loader accepts.
 pub fn round_trip_mismatch(r: &Resource) -> Option<String> {
     let json = resource_json(r)?;
-    let mut back = match parse_resource(&json) {
+    // Through the text a client gets, so that what only text limits (nesting depth) counts.
+    let text = match serde_json::to_vec(&json) {
+        Ok(text) => text,
+        Err(e) => return Some(format!("the rendered JSON does not serialise: {e}")),
+    };
+    let reread = serde_json::from_slice::<Value>(&text).map_err(|e| e.to_string());
+    let mut back = match reread.and_then(|v| parse_resource(&v)) {
         Ok(back) => back,
-        Err(e) => return Some(format!("the rendered JSON does not load: {e}\n{json:#}")),
+        Err(e) => {
+            return Some(format!(
+                "the rendered JSON does not load: {e}\n{}",
+                excerpt(&json)
+            ))
+        }
     };
     if let (Some(m), Some(original)) = (back.meta_mut(), r.meta()) {
         m.origin = original.origin.clone();
@@ -413,11 +431,21 @@ pub fn round_trip_mismatch(r: &Resource) -> Option<String> {
             s[start..end].to_string()
         };
         format!(
-            "differs at character {at}:\nloaded    …{}…\nread back …{}…\nrendered {json:#}",
+            "differs at byte {at}:\nloaded    …{}…\nread back …{}…\nrendered {}",
             around(&loaded),
-            around(&read)
+            around(&read),
+            excerpt(&json)
         )
     })
+}
+
+/// The start of a rendered resource, for a message.
+fn excerpt(json: &Value) -> String {
+    let text = format!("{json:#}");
+    match text.char_indices().nth(2_000) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
 }
 
 #[cfg(test)]

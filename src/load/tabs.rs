@@ -49,12 +49,12 @@ const JDV_HEADER: &[&[&str]] = &[
 ];
 
 /// Decodes a `.tabs` file: UTF-8 (BOM stripped) when valid, else ISO-8859-1, where every
-/// byte is the code point of the same value.
+/// byte is the code point of the same value (`EF BB BF` there is text, `ï»¿`, not a BOM).
 pub fn decode(bytes: &[u8]) -> String {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(body) {
         Ok(s) => s.to_string(),
-        Err(_) => body.iter().map(|&b| char::from(b)).collect(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
     }
 }
 
