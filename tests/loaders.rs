@@ -725,3 +725,12 @@ fn a_deep_or_cyclic_hierarchy_round_trips() {
     assert_eq!(cs.concepts.len(), 203);
     assert_eq!(cs.concepts[150].parents, ["c149"]);
 }
+
+#[test]
+fn numbers_are_served_as_they_were_read() {
+    // fuzz/artifacts/fhir_json/crash-78717d93…: without serde_json's float_roundtrip, this
+    // number read back from the served text was another one (…444e23 → …445e23).
+    assert_round_trips(
+        br#"{"resourceType": "ValueSet", "expansion": {"x": [444444444444444444444410, 2e-10]}}"#,
+    );
+}

@@ -111,6 +111,12 @@ impl Params {
             let Some(kind) = k.strip_prefix("value") else {
                 continue;
             };
+            if matches!(kind, "Coding" | "CodeableConcept") && !v.is_object() {
+                return Err(Error::Invalid(format!(
+                    "Parameter '{}': value{kind} must be an object",
+                    p.get("name").and_then(Value::as_str).unwrap_or("")
+                )));
+            }
             return Ok(match kind {
                 "Coding" => ParamValue::Coding(coding_from(v)),
                 "CodeableConcept" => ParamValue::CodeableConcept(
@@ -375,7 +381,10 @@ mod simple {
                     name = Some(map.next_value::<String>()?);
                 } else if key == "valueCoding" && value.is_none() {
                     value = Some(Value::Coding(map.next_value::<Coding>()?));
-                } else if key.starts_with("value") && value.is_none() {
+                } else if key.starts_with("value")
+                    && key != "valueCodeableConcept"
+                    && value.is_none()
+                {
                     value = Some(Value::Text(map.next_value::<Primitive>()?.0));
                 } else {
                     return Err(A::Error::custom("not a simple parameter"));
@@ -393,6 +402,25 @@ mod simple {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by the `request` fuzz target: the fast path read `valueCodeableConcept: true`
+    /// as the text "true", the general reader as an empty CodeableConcept. It is neither.
+    #[test]
+    fn a_coding_or_codeable_concept_must_be_an_object() {
+        for kind in ["valueCodeableConcept", "valueCoding"] {
+            let body = json!({"resourceType": "Parameters", "parameter": [
+                {"name": "coding", kind: true}]});
+            let bytes = body.to_string();
+            assert!(
+                Params::from_simple_json(bytes.as_bytes(), 10).is_none(),
+                "{kind}"
+            );
+            match Params::from_json(&body) {
+                Err(Error::Invalid(m)) => assert!(m.contains("must be an object"), "{m}"),
+                other => panic!("{kind}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn reads_parameters_body() {
