@@ -734,3 +734,46 @@ fn numbers_are_served_as_they_were_read() {
         br#"{"resourceType": "ValueSet", "expansion": {"x": [444444444444444444444410, 2e-10]}}"#,
     );
 }
+
+// Found by review (session 8), where no fuzz target reached: the SVS answers cut a value
+// set's `date` at byte 10, which panicked inside a character (`2024-01-0é`). FHIR JSON now
+// refuses a `date` or `lockedDate` that is not one, and SVS no longer cuts blindly.
+
+#[test]
+fn a_date_that_is_not_a_fhir_date_is_refused_with_its_location() {
+    for bad in [
+        "2024-01-0é",
+        "yesterday",
+        "2024-13",
+        "2024-02-30",
+        "2024-01-01T10:00",
+    ] {
+        let file =
+            format!(r#"{{"resourceType": "ValueSet", "url": "http://x/vs", "date": "{bad}"}}"#);
+        let errors = parse_file(file.as_bytes(), "v.json").expect_err(bad);
+        assert!(
+            errors[0].message.contains("ValueSet.date: '")
+                && errors[0].message.contains("is not a FHIR dateTime"),
+            "{bad}: {errors:?}"
+        );
+        assert_eq!(errors[0].file, "v.json");
+    }
+    let locked = br#"{"resourceType": "ValueSet", "url": "http://x/vs",
+        "compose": {"lockedDate": "2024-01-01T00:00:00Z", "include": [{"system": "http://x/cs"}]}}"#;
+    let errors = parse_file(locked, "v.json").expect_err("lockedDate with a time");
+    assert!(errors[0].message.contains("lockedDate"), "{errors:?}");
+    // What FHIR allows loads, partial dates included, and round-trips.
+    for good in [
+        "2024",
+        "2024-01",
+        "2024-01-31",
+        "2024-01-31T10:00:00+01:00",
+        "2024-01-31T10:00:00.5Z",
+    ] {
+        let file = format!(
+            r#"{{"resourceType": "ValueSet", "url": "http://x/vs", "date": "{good}",
+            "compose": {{"lockedDate": "2024-01", "include": [{{"system": "http://x/cs"}}]}}}}"#
+        );
+        assert_round_trips(file.as_bytes());
+    }
+}

@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         let all = Params::from_query_all(q);
         match (&limited, &all) {
             (Ok(limited), Ok(all)) => {
-                assert!(pieces <= limit, "{pieces} pieces read under a limit of {limit}");
+                assert!(
+                    pieces <= limit,
+                    "{pieces} pieces read under a limit of {limit}"
+                );
                 let public: Vec<_> = all.0.iter().filter(|(k, _)| !k.starts_with('_')).collect();
                 assert_eq!(limited.0.iter().collect::<Vec<_>>(), public);
             }
@@ -45,7 +48,11 @@ fuzz_target!(|data: &[u8]| {
     let limited = Params::from_json_limited(&json, limit);
     match (&limited, &unlimited) {
         (Ok(l), Ok(u)) => {
-            assert!(u.count() <= limit, "{} parameters read under {limit}", u.count());
+            assert!(
+                u.count() <= limit,
+                "{} parameters read under {limit}",
+                u.count()
+            );
             assert_eq!(l, u);
         }
         (Err(e), Ok(u)) => assert!(u.count() > limit, "refused within the limit: {e}"),

@@ -299,6 +299,24 @@ fn opt_str(o: &Obj, key: &str, path: &Path) -> Result<Option<String>, String> {
     }
 }
 
+/// A `date` (or `dateTime` when `time`), refused when it is not one: a malformed date would
+/// otherwise be served, compared and cut as if it were.
+fn opt_date(o: &Obj, key: &str, path: &Path, time: bool) -> Result<Option<String>, String> {
+    let value = opt_str(o, key, path)?;
+    match value {
+        Some(v) if !super::is_fhir_date(&v, time) => Err(format!(
+            "{path}.{key}: '{v}' is not a FHIR {} (YYYY, YYYY-MM, YYYY-MM-DD{})",
+            if time { "dateTime" } else { "date" },
+            if time {
+                " or YYYY-MM-DDThh:mm:ss+zz:zz"
+            } else {
+                ""
+            }
+        )),
+        value => Ok(value),
+    }
+}
+
 fn req_str(o: &Obj, key: &str, path: &Path) -> Result<String, String> {
     opt_str(o, key, path)?.ok_or_else(|| format!("{path}: missing '{key}'"))
 }
@@ -383,7 +401,7 @@ fn meta(o: &Obj, rt: &Path) -> Result<ResourceMeta, String> {
         title: opt_str(o, "title", rt)?,
         status,
         experimental: opt_bool(o, "experimental", rt)?,
-        date: opt_str(o, "date", rt)?,
+        date: opt_date(o, "date", rt, true)?,
         publisher: opt_str(o, "publisher", rt)?,
         description: opt_str(o, "description", rt)?,
         oids: oids(o, rt)?,
@@ -671,7 +689,7 @@ fn compose(c: &Obj, path: &Path) -> Result<Compose, String> {
             .collect()
     };
     Ok(Compose {
-        locked_date: opt_str(c, "lockedDate", path)?,
+        locked_date: opt_date(c, "lockedDate", path, false)?,
         inactive: opt_bool(c, "inactive", path)?,
         include: components("include")?,
         exclude: components("exclude")?,

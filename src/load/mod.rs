@@ -576,6 +576,20 @@ pub(crate) fn is_date_or_datetime(s: &str) -> bool {
     }
 }
 
+/// FHIR `dateTime` (`date` when `time` is false): a year, a month, a day, then, for a
+/// `dateTime`, a time with seconds and a zone. Resources from FHIR JSON may be partial, as the
+/// spec allows; the tables' stricter rule is [`is_date_or_datetime`].
+pub(crate) fn is_fhir_date(s: &str, time: bool) -> bool {
+    let b = s.as_bytes();
+    let year = |y: &[u8]| y.len() == 4 && y.iter().all(u8::is_ascii_digit);
+    match b.len() {
+        4 => year(b),
+        7 => year(&b[..4]) && b[4] == b'-' && matches!(two_digits(b[5], b[6]), Some(1..=12)),
+        10 => is_date_or_datetime(s),
+        _ => time && is_date_or_datetime(s),
+    }
+}
+
 fn two_digits(a: u8, b: u8) -> Option<u32> {
     if a.is_ascii_digit() && b.is_ascii_digit() {
         Some(u32::from(a - b'0') * 10 + u32::from(b - b'0'))

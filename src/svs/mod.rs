@@ -140,7 +140,7 @@ pub fn search(scope: &Scope, c: &Criteria, lang: Option<&str>) -> Result<Vec<Svs
             continue;
         }
         let name = display_name(vs);
-        let date = vs.meta.date.as_deref().map(|d| &d[..d.len().min(10)]);
+        let date = vs.meta.date.as_deref().map(revision_day);
         if !contains(Some(&name), &c.display_name_contains)
             || !contains(vs.meta.publisher.as_deref(), &c.source_contains)
             || !contains(vs.meta.description.as_deref(), &c.purpose_contains)
@@ -158,6 +158,13 @@ pub fn search(scope: &Scope, c: &Criteria, lang: Option<&str>) -> Result<Vec<Svs
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// The day of a FHIR `date` (`2016-05-19T00:00:00+01:00` → `2016-05-19`), as SVS compares
+/// and shows it. Loaders accept only FHIR dates, all ASCII; anything else is kept whole
+/// rather than cut inside a character.
+fn revision_day(date: &str) -> &str {
+    date.get(..10).unwrap_or(date)
 }
 
 fn display_name(vs: &ValueSet) -> String {
@@ -279,11 +286,7 @@ fn expand(scope: &Scope, vs: &ValueSet, id: &str, lang: Option<&str>) -> Result<
             "Active"
         }
         .to_string(),
-        revision_date: vs
-            .meta
-            .date
-            .as_deref()
-            .map(|d| d[..d.len().min(10)].to_string()),
+        revision_date: vs.meta.date.as_deref().map(|d| revision_day(d).to_string()),
     })
 }
 
@@ -406,6 +409,13 @@ mod tests {
         // JDV_ScoreRankin ("\tLA6114-8"): valid.
         assert!(is_cd_code("FFC "));
         assert!(is_cd_code("\tLA6114-8"));
+    }
+
+    #[test]
+    fn revision_day_never_cuts_a_character() {
+        assert_eq!(revision_day("2016-05-19T00:00:00+01:00"), "2016-05-19");
+        assert_eq!(revision_day("2016-05"), "2016-05");
+        assert_eq!(revision_day("2016-05-1é"), "2016-05-1é");
     }
 
     #[test]
