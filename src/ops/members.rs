@@ -179,7 +179,7 @@ pub fn contains(
     }
     if found.is_none() {
         if let Some(exp) = &vs.expansion {
-            found = stored_expansion_hit(exp, system, code);
+            found = stored_expansion_hit(scope, exp, system, code);
         }
     }
     if found.is_some() {
@@ -192,11 +192,19 @@ pub fn contains(
     Ok(found)
 }
 
-fn stored_expansion_hit(exp: &serde_json::Value, system: &str, code: &str) -> Option<Hit> {
-    fn walk(items: &[serde_json::Value], system: &str, code: &str) -> Option<Hit> {
+fn stored_expansion_hit(
+    scope: &Scope,
+    exp: &serde_json::Value,
+    system: &str,
+    code: &str,
+) -> Option<Hit> {
+    fn walk(scope: &Scope, items: &[serde_json::Value], system: &str, code: &str) -> Option<Hit> {
         for it in items {
-            if it.get("system").and_then(|s| s.as_str()) == Some(system)
-                && it.get("code").and_then(|s| s.as_str()) == Some(code)
+            if it.get("code").and_then(|s| s.as_str()) == Some(code)
+                && it
+                    .get("system")
+                    .and_then(|s| s.as_str())
+                    .is_some_and(|s| same_system(scope, s, system))
             {
                 return Some(Hit {
                     label: it
@@ -208,14 +216,14 @@ fn stored_expansion_hit(exp: &serde_json::Value, system: &str, code: &str) -> Op
                 });
             }
             if let Some(children) = it.get("contains").and_then(|c| c.as_array()) {
-                if let Some(h) = walk(children, system, code) {
+                if let Some(h) = walk(scope, children, system, code) {
                     return Some(h);
                 }
             }
         }
         None
     }
-    walk(exp.get("contains")?.as_array()?, system, code)
+    walk(scope, exp.get("contains")?.as_array()?, system, code)
 }
 
 /// `$expand` parameters that choose code system versions (`system|version` pairs).
@@ -602,6 +610,9 @@ fn enumerate_inner(
     rules: &VersionRules,
     trace: &mut Trace,
 ) -> Result<Vec<Member>> {
+    if vs.compose.include.is_empty() {
+        return super::stored::stored_members(scope, vs, trace);
+    }
     let mut out = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for inc in &vs.compose.include {
