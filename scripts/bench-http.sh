@@ -58,6 +58,8 @@
 #   DURATION (s, 10)  RUNS (3)  CONNS ("1 16")  WARMUP (s, 2: once per scenario, discarded)
 #   BUSY_CORES (0.25)  QUIET_WAIT (s, 30)  EXTRA_RUNS (2)
 #   DATA (data)  BUILD_TIMEOUT (s, 1800)  START_TIMEOUT (s, 60)
+#   NOSTERM_BIN (target/release/nosterm): another build of the server, e.g. an earlier commit's,
+#               to compare two builds under the same conditions
 #   NOSTERM_ANSWER_CACHE_BYTES (passed to the server; 0 measures every request worked out anew)
 #   TOTAL_TIMEOUT (s, computed from the above; bounds everything after the build)
 #
@@ -582,7 +584,7 @@ git_state() {
 start_servers() {
     local port
     port=$(free_port)
-    start_server nosterm "$ROOT/target/release/nosterm" serve \
+    start_server nosterm "${NOSTERM_BIN:-$ROOT/target/release/nosterm}" serve \
         --addr "127.0.0.1:$port" --data "$DATA" --index "$WORK/index"
     NOSTERM_PID=$STARTED_PID
     NOSTERM_BASE=http://127.0.0.1:$port
