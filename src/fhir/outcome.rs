@@ -24,10 +24,33 @@ pub fn issue_json(issue: &Issue) -> Value {
     details.insert("text".into(), json!(issue.text));
     o.insert("details".into(), Value::Object(details));
     if let Some(e) = &issue.expression {
-        o.insert("location".into(), json!([e]));
+        if carries_location(issue.tx_type) {
+            o.insert("location".into(), json!([e]));
+        }
         o.insert("expression".into(), json!([e]));
     }
     Value::Object(o)
+}
+
+/// Whether an issue repeats its `expression` as `location`. `location` is deprecated (R5) and
+/// the reference server now omits it; its published answers still carry it on the issue kinds
+/// below (membership, unknown code or system, value set and version problems), and nowhere
+/// else (wrong displays, code rules, status notes, per-coding notes of a CodeableConcept).
+fn carries_location(tx_type: Option<&str>) -> bool {
+    matches!(
+        tx_type,
+        Some(
+            "not-in-vs"
+                | "not-found"
+                | "vs-invalid"
+                | "version-error"
+                | "code-comment"
+                | "display-comment"
+                | "invalid-data"
+                | "invalid-code"
+                | "cannot-infer"
+        )
+    )
 }
 
 pub fn outcome_json(issues: &[Issue]) -> Value {
