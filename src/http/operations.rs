@@ -620,6 +620,7 @@ impl<'a> Ctx<'a> {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
         };
+        let include_definition = p.bool("includeDefinition")?.unwrap_or(false);
         let designation_languages: Vec<String> = p
             .all("designation")
             .filter_map(|v| match v {
@@ -645,6 +646,13 @@ impl<'a> Ctx<'a> {
             strict_languages: display_language
                 .as_deref()
                 .is_some_and(excludes_other_languages),
+            properties: p
+                .all("property")
+                .filter_map(|v| match v {
+                    ParamValue::Primitive(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
         };
         let e = match kept {
             None => expand(&self.scope, &vs, &r)?,
@@ -660,6 +668,7 @@ impl<'a> Ctx<'a> {
             "offset",
             "activeOnly",
             "includeDesignations",
+            "includeDefinition",
             "excludeNested",
         ] {
             if let Some(ParamValue::Primitive(v)) = p.get(name) {
@@ -693,6 +702,7 @@ impl<'a> Ctx<'a> {
             expansion: &e,
             parameters: echoed,
             timestamp: &timestamp,
+            include_definition,
         })
         .map(Some)
     }

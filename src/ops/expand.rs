@@ -8,9 +8,10 @@ use super::members::{
     enumerate_shared, enumeration_kept, member_from_concept, resolve_include, Chosen, ChosenKey,
     Enumeration, Member, Selection, Trace, VersionRules,
 };
+use super::properties::{declarations, property_uri, requested, ItemProperty};
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
-use crate::model::{Coding, Designation, PropertyValue, ValueSet};
+use crate::model::{Coding, Designation, ValueSet};
 use crate::search::{Entry, ScopeKey, SearchOptions};
 
 #[derive(Debug, Clone)]
@@ -34,6 +35,9 @@ pub struct ExpandRequest {
     /// The language preferences exclude every other language (`de, *; q=0`): no display when
     /// the concept has none in the languages asked.
     pub strict_languages: bool,
+    /// `property` parameters: the properties reported on each member, by code or URI
+    /// (see `ops::properties`).
+    pub properties: Vec<String>,
 }
 
 impl Default for ExpandRequest {
@@ -50,6 +54,7 @@ impl Default for ExpandRequest {
             rules: VersionRules::default(),
             designation_languages: Vec::new(),
             strict_languages: false,
+            properties: Vec::new(),
         }
     }
 }
@@ -63,8 +68,9 @@ pub struct ExpansionItem {
     pub inactive: bool,
     pub is_abstract: bool,
     pub designations: Vec<Designation>,
-    /// Concept properties reported in the expansion (`status`).
-    pub properties: Vec<(String, PropertyValue)>,
+    /// Concept properties reported in the expansion: those asked for, and `status` when it
+    /// is not `active`.
+    pub properties: Vec<ItemProperty>,
     /// Extensions carried over from the value set's `compose.include.concept`.
     pub extensions: Vec<serde_json::Value>,
     /// Members nested under this one (code system hierarchy).
@@ -86,7 +92,7 @@ pub struct Expansion {
     /// What the enumeration used (value sets, warnings, version parameters applied).
     pub trace: Trace,
     /// Properties reported on members: (code, uri).
-    pub properties: Vec<(String, String)>,
+    pub properties: Vec<(String, Option<String>)>,
 }
 
 /// Lower-cases and strips French accents and ligatures, for text matching.
@@ -499,7 +505,6 @@ fn page_of(
     Ok(assemble(page, &chosen.mixed, total, all.trace.clone(), req))
 }
 
-const STATUS_URI: &str = "http://hl7.org/fhir/concept-properties#status";
 const PREFERRED_FOR_LANGUAGE: &str = "preferredForLanguage";
 const TERM_MAINT_INFRA: &str = "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra";
 
@@ -519,12 +524,18 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
         if req.strict_languages && !has_language(cs, concept, &req.languages) {
             display = None;
         }
-        // `active` is the default status: only other statuses are reported.
+        properties = requested(cs, *i, &req.properties);
+        // `active` is the default status: other statuses are reported even when not asked.
         if let Some(v) = concept
             .property("status")
             .filter(|v| v.as_text() != "active")
+            .filter(|_| !properties.iter().any(|p| p.code == "status"))
         {
-            properties.push(("status".to_string(), v.clone()));
+            properties.push(ItemProperty {
+                code: "status".to_string(),
+                uri: property_uri(cs, "status"),
+                value: v.clone(),
+            });
         }
         if req.include_designations || !req.designation_languages.is_empty() {
             designations = m.designations.clone();
@@ -660,15 +671,12 @@ fn assemble(
     trace: Trace,
     req: &ExpandRequest,
 ) -> Expansion {
-    let mut properties: Vec<(String, String)> = Vec::new();
+    let properties = declarations(page.iter().flat_map(|it| &it.properties));
     let mut items: Vec<ExpansionItem> = page
         .into_iter()
         .map(|mut it| {
             if !mixed.contains(&it.system) {
                 it.version = None;
-            }
-            if !it.properties.is_empty() && properties.is_empty() {
-                properties.push(("status".to_string(), STATUS_URI.to_string()));
             }
             it
         })
