@@ -595,3 +595,40 @@ async fn expand_properties_same_by_get_and_post() {
         assert_eq!(codes, ["dateValid", "inactive"], "{first}");
     }
 }
+
+/// `designation` naming a use (a NOS designation type, without system): only the
+/// designations of that use come back, by GET and POST alike.
+#[actix_web::test]
+async fn expand_designation_use_filter() {
+    let app = app!();
+    let vs_url = format!("{R02}?fhir_vs");
+    let (s, by_get) = get(
+        &app,
+        &format!(
+            "/fhir/ValueSet/$expand?url={}&designation=LibelleCourt&count=2",
+            enc(&vs_url)
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{by_get}");
+    let (s, by_post) = post(
+        &app,
+        "/fhir/ValueSet/$expand",
+        json!({"resourceType": "Parameters", "parameter": [
+            {"name": "url", "valueUri": vs_url},
+            {"name": "designation", "valueString": "|LibelleCourt"},
+            {"name": "count", "valueInteger": 2}]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{by_post}");
+    for vs in [&by_get, &by_post] {
+        let first = &vs["expansion"]["contains"][0];
+        let uses: Vec<&str> = first["designation"]
+            .as_array()
+            .expect("designations")
+            .iter()
+            .filter_map(|d| d["use"]["code"].as_str())
+            .collect();
+        assert_eq!(uses, ["LibelleCourt"], "{first}");
+    }
+}

@@ -643,6 +643,15 @@ impl<'a> Ctx<'a> {
                 check: canonical_list(p, "check-system-version")?,
             },
             designation_languages,
+            designation_uses: p
+                .all("designation")
+                .filter_map(|v| match v {
+                    ParamValue::Primitive(s) if !s.starts_with("urn:ietf:bcp:47|") => {
+                        Some(s.clone())
+                    }
+                    _ => None,
+                })
+                .collect(),
             strict_languages: display_language
                 .as_deref()
                 .is_some_and(excludes_other_languages),

@@ -32,6 +32,10 @@ pub struct ExpandRequest {
     /// `designation` parameters naming languages (`urn:ietf:bcp:47|de`): only designations in
     /// these languages are returned.
     pub designation_languages: Vec<String>,
+    /// `designation` parameters naming a use, as tokens (`system|code`, `|code` for a use
+    /// without system, `code` for any system, `system|` for any code of the system): only
+    /// designations of these uses (or of the languages above) are returned.
+    pub designation_uses: Vec<String>,
     /// The language preferences exclude every other language (`de, *; q=0`): no display when
     /// the concept has none in the languages asked.
     pub strict_languages: bool,
@@ -53,6 +57,7 @@ impl Default for ExpandRequest {
             exclude_nested: false,
             rules: VersionRules::default(),
             designation_languages: Vec::new(),
+            designation_uses: Vec::new(),
             strict_languages: false,
             properties: Vec::new(),
         }
@@ -537,7 +542,7 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
                 value: v.clone(),
             });
         }
-        if req.include_designations || !req.designation_languages.is_empty() {
+        if wants_designations(req) {
             designations = m.designations.clone();
             // Shown in another language than the code system's: the code system's own display
             // becomes a designation, and the designation shown is not repeated.
@@ -565,17 +570,11 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
                 }
             }
         }
-    } else if req.include_designations || !req.designation_languages.is_empty() {
+    } else if wants_designations(req) {
         designations = m.designations.clone();
     }
-    if !req.designation_languages.is_empty() {
-        designations.retain(|d| {
-            d.language.as_deref().is_some_and(|l| {
-                req.designation_languages
-                    .iter()
-                    .any(|w| w.eq_ignore_ascii_case(l))
-            })
-        });
+    if !req.designation_languages.is_empty() || !req.designation_uses.is_empty() {
+        designations.retain(|d| designation_asked(req, d));
     }
     ExpansionItem {
         system: m.system.clone(),
@@ -590,6 +589,38 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
         children: Vec::new(),
         parent_codes,
         nestable,
+    }
+}
+
+/// Designations are returned: asked for, or filtered by `designation` parameters.
+fn wants_designations(req: &ExpandRequest) -> bool {
+    req.include_designations
+        || !req.designation_languages.is_empty()
+        || !req.designation_uses.is_empty()
+}
+
+/// Whether a `designation` parameter names the language or the use of `d`.
+fn designation_asked(req: &ExpandRequest, d: &Designation) -> bool {
+    let by_language = d.language.as_deref().is_some_and(|l| {
+        req.designation_languages
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(l))
+    });
+    by_language
+        || d.use_
+            .as_deref()
+            .is_some_and(|u| req.designation_uses.iter().any(|t| use_token_matches(t, u)))
+}
+
+/// FHIR token matching of a designation use: `system|code`, `|code` (no system), `code`
+/// (any system), `system|` (any code of the system).
+fn use_token_matches(token: &str, used: &Coding) -> bool {
+    let code_is = |c: &str| used.code.as_deref() == Some(c);
+    match token.split_once('|') {
+        None => code_is(token),
+        Some(("", code)) => used.system.is_none() && code_is(code),
+        Some((system, "")) => used.system.as_deref() == Some(system),
+        Some((system, code)) => used.system.as_deref() == Some(system) && code_is(code),
     }
 }
 
@@ -781,5 +812,64 @@ pub fn implicit_value_set(system_url: &str, version: Option<&str>) -> ValueSet {
             ..Default::default()
         },
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coding(system: Option<&str>, code: &str) -> Coding {
+        Coding {
+            system: system.map(str::to_string),
+            version: None,
+            code: Some(code.to_string()),
+            display: None,
+        }
+    }
+
+    #[test]
+    fn designation_uses_match_as_tokens() {
+        let snomed = coding(Some("http://snomed.info/sct"), "900000000000013009");
+        let nos = coding(None, "LibelleCourt");
+        assert!(use_token_matches(
+            "http://snomed.info/sct|900000000000013009",
+            &snomed
+        ));
+        assert!(use_token_matches("http://snomed.info/sct|", &snomed));
+        assert!(use_token_matches("900000000000013009", &snomed));
+        assert!(!use_token_matches("|900000000000013009", &snomed));
+        assert!(!use_token_matches("http://snomed.info/sct|1", &snomed));
+        assert!(use_token_matches("|LibelleCourt", &nos));
+        assert!(use_token_matches("LibelleCourt", &nos));
+        assert!(!use_token_matches(
+            "http://snomed.info/sct|LibelleCourt",
+            &nos
+        ));
+    }
+
+    #[test]
+    fn designation_parameters_keep_the_languages_or_uses_named() {
+        let court = Designation {
+            language: None,
+            use_: Some(Arc::new(coding(None, "LibelleCourt"))),
+            value: "court".into(),
+        };
+        let german = Designation {
+            language: Some("de".into()),
+            use_: None,
+            value: "deutsch".into(),
+        };
+        let mut req = ExpandRequest {
+            designation_uses: vec!["LibelleCourt".into()],
+            ..Default::default()
+        };
+        assert!(wants_designations(&req));
+        assert!(designation_asked(&req, &court));
+        assert!(!designation_asked(&req, &german));
+        req.designation_languages = vec!["DE".into()];
+        assert!(designation_asked(&req, &german));
+        req.designation_uses.clear();
+        assert!(!designation_asked(&req, &court));
     }
 }
