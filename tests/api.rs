@@ -546,3 +546,89 @@ async fn bad_requests_are_operation_outcomes() {
     assert_eq!(s, 422, "{b}");
     assert_outcome(&b, "processing");
 }
+
+/// `property` on a shipped TRE: GET and POST give the same members and properties, on the
+/// paged path (`count`) and the whole expansion.
+#[actix_web::test]
+async fn expand_properties_same_by_get_and_post() {
+    let app = app!();
+    let vs_url = format!("{R02}?fhir_vs");
+    for paging in [Some(3), None] {
+        let count = paging.map(|n| format!("&count={n}")).unwrap_or_default();
+        let (s, by_get) = get(
+            &app,
+            &format!(
+                "/fhir/ValueSet/$expand?url={}&property=dateValid&property=inactive{count}",
+                enc(&vs_url)
+            ),
+        )
+        .await;
+        assert_eq!(s, 200, "{by_get}");
+        let mut params = vec![
+            json!({"name": "url", "valueUri": vs_url}),
+            json!({"name": "property", "valueString": "dateValid"}),
+            json!({"name": "property", "valueString": "inactive"}),
+        ];
+        if let Some(n) = paging {
+            params.push(json!({"name": "count", "valueInteger": n}));
+        }
+        let (s, by_post) = post(
+            &app,
+            "/fhir/ValueSet/$expand",
+            json!({"resourceType": "Parameters", "parameter": params}),
+        )
+        .await;
+        assert_eq!(s, 200, "{by_post}");
+        let first = &by_get["expansion"]["contains"][0];
+        assert_eq!(first, &by_post["expansion"]["contains"][0]);
+        assert_eq!(
+            by_get["expansion"]["extension"],
+            by_post["expansion"]["extension"]
+        );
+        // Both asked properties on the first member: its dateValid and a computed inactive.
+        let codes: Vec<&str> = first["extension"]
+            .as_array()
+            .expect("contains.property extensions")
+            .iter()
+            .filter_map(|e| e["extension"][0]["valueCode"].as_str())
+            .collect();
+        assert_eq!(codes, ["dateValid", "inactive"], "{first}");
+    }
+}
+
+/// `designation` naming a use (a NOS designation type, without system): only the
+/// designations of that use come back, by GET and POST alike.
+#[actix_web::test]
+async fn expand_designation_use_filter() {
+    let app = app!();
+    let vs_url = format!("{R02}?fhir_vs");
+    let (s, by_get) = get(
+        &app,
+        &format!(
+            "/fhir/ValueSet/$expand?url={}&designation=LibelleCourt&count=2",
+            enc(&vs_url)
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{by_get}");
+    let (s, by_post) = post(
+        &app,
+        "/fhir/ValueSet/$expand",
+        json!({"resourceType": "Parameters", "parameter": [
+            {"name": "url", "valueUri": vs_url},
+            {"name": "designation", "valueString": "|LibelleCourt"},
+            {"name": "count", "valueInteger": 2}]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{by_post}");
+    for vs in [&by_get, &by_post] {
+        let first = &vs["expansion"]["contains"][0];
+        let uses: Vec<&str> = first["designation"]
+            .as_array()
+            .expect("designations")
+            .iter()
+            .filter_map(|d| d["use"]["code"].as_str())
+            .collect();
+        assert_eq!(uses, ["LibelleCourt"], "{first}");
+    }
+}

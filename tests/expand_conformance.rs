@@ -356,3 +356,246 @@ async fn circular_imports_and_inactive_and_defaults() {
     assert_eq!(vs["expansion"]["contains"][0]["display"], "A-de");
     assert_eq!(params_named(&vs, "displayLanguage")[0]["valueCode"], "de");
 }
+
+/// An SMT-style TRE: NOS properties of several types, a definition, one retired concept.
+fn smt_tre() -> Value {
+    json!({"resourceType": "CodeSystem", "url": "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-test",
+           "version": "20240101", "status": "active", "content": "complete",
+           "property": [
+               {"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code"},
+               {"code": "niveau", "uri": "https://smt.esante.gouv.fr/fhir/prop#niveau", "type": "integer"},
+               {"code": "rass", "type": "boolean"},
+               {"code": "dateValid", "type": "dateTime"}],
+           "concept": [
+               {"code": "01", "display": "Premier", "definition": "Le premier concept",
+                "property": [{"code": "status", "valueCode": "active"},
+                             {"code": "niveau", "valueInteger": 1},
+                             {"code": "rass", "valueBoolean": true},
+                             {"code": "dateValid", "valueDateTime": "2024-01-01T00:00:00+01:00"}],
+                "concept": [{"code": "011", "display": "Sous-concept",
+                             "property": [{"code": "niveau", "valueInteger": 2}]}]},
+               {"code": "02", "display": "Retiré",
+                "property": [{"code": "status", "valueCode": "retired"}]}]})
+}
+
+/// `(code, value)` of the R5 `contains.property` extensions of one member.
+fn member_properties(member: &Value) -> Vec<(String, Value)> {
+    const EXT: &str =
+        "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property";
+    member["extension"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["url"] == EXT)
+                .map(|e| {
+                    let parts = e["extension"].as_array().cloned().unwrap_or_default();
+                    let code = parts
+                        .iter()
+                        .find(|p| p["url"] == "code")
+                        .map(|p| p["valueCode"].as_str().unwrap_or("").to_string())
+                        .unwrap_or_default();
+                    let value = parts
+                        .iter()
+                        .find(|p| p["url"] == "value")
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    (code, value)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `(code, uri)` of the R5 `expansion.property` extensions.
+fn declared_properties(vs: &Value) -> Vec<(String, Option<String>)> {
+    const EXT: &str =
+        "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property";
+    vs["expansion"]["extension"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["url"] == EXT)
+                .map(|e| {
+                    let part = |name: &str, key: &str| {
+                        e["extension"].as_array().and_then(|ps| {
+                            ps.iter()
+                                .find(|p| p["url"] == name)
+                                .and_then(|p| p[key].as_str())
+                                .map(str::to_string)
+                        })
+                    };
+                    (
+                        part("code", "valueCode").unwrap_or_default(),
+                        part("uri", "valueUri"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn expansion_reports_the_properties_asked_for() {
+    let app = app!();
+    let tre_vs = "https://smt.esante.gouv.fr/fhir/ValueSet/jdv-test";
+    let params = |extra: Vec<Value>| {
+        let mut p = vec![
+            res(smt_tre()),
+            res(value_set(
+                tre_vs,
+                json!([{"system": "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-test"}]),
+            )),
+            url(tre_vs),
+        ];
+        p.extend(extra);
+        p
+    };
+    let (status, vs) = expand(
+        &app,
+        params(vec![
+            json!({"name": "property", "valueString": "niveau"}),
+            json!({"name": "property", "valueString": "status"}),
+            json!({"name": "property", "valueString": "definition"}),
+            json!({"name": "includeDefinition", "valueBoolean": true}),
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{vs}");
+    let first = &vs["expansion"]["contains"][0];
+    assert_eq!(first["code"], "01");
+    assert_eq!(
+        member_properties(first),
+        vec![
+            (
+                "niveau".to_string(),
+                json!({"url": "value", "valueInteger": 1})
+            ),
+            (
+                "status".to_string(),
+                json!({"url": "value", "valueCode": "active"})
+            ),
+            (
+                "definition".to_string(),
+                json!({"url": "value", "valueString": "Le premier concept"})
+            ),
+        ]
+    );
+    // Nested: the child has only niveau; the retired concept its status.
+    let child = &first["contains"][0];
+    assert_eq!(
+        member_properties(child),
+        vec![(
+            "niveau".to_string(),
+            json!({"url": "value", "valueInteger": 2})
+        )]
+    );
+    assert_eq!(
+        member_properties(&vs["expansion"]["contains"][1]),
+        vec![(
+            "status".to_string(),
+            json!({"url": "value", "valueCode": "retired"})
+        )]
+    );
+    assert_eq!(
+        declared_properties(&vs),
+        vec![
+            (
+                "niveau".to_string(),
+                Some("https://smt.esante.gouv.fr/fhir/prop#niveau".to_string())
+            ),
+            (
+                "status".to_string(),
+                Some("http://hl7.org/fhir/concept-properties#status".to_string())
+            ),
+            (
+                "definition".to_string(),
+                Some("http://hl7.org/fhir/concept-properties#definition".to_string())
+            ),
+        ]
+    );
+    // includeDefinition: echoed, and the value set definition comes with the expansion.
+    assert_eq!(
+        params_named(&vs, "includeDefinition")[0]["valueBoolean"],
+        true
+    );
+    assert!(
+        params_named(&vs, "property").is_empty(),
+        "property is not echoed"
+    );
+    assert_eq!(
+        vs["compose"]["include"][0]["system"],
+        "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-test"
+    );
+
+    // By URI, a property without URI, a boolean and a dateTime, flat; no definition asked.
+    let (status, vs) = expand(
+        &app,
+        params(vec![
+            json!({"name": "property", "valueString": "https://smt.esante.gouv.fr/fhir/prop#niveau"}),
+            json!({"name": "property", "valueString": "rass"}),
+            json!({"name": "property", "valueString": "dateValid"}),
+            json!({"name": "excludeNested", "valueBoolean": true}),
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{vs}");
+    assert!(
+        vs.get("compose").is_none(),
+        "no includeDefinition, no compose"
+    );
+    assert_eq!(
+        member_properties(&vs["expansion"]["contains"][0]),
+        vec![
+            (
+                "niveau".to_string(),
+                json!({"url": "value", "valueInteger": 1})
+            ),
+            (
+                "rass".to_string(),
+                json!({"url": "value", "valueBoolean": true})
+            ),
+            (
+                "dateValid".to_string(),
+                json!({"url": "value", "valueDateTime": "2024-01-01T00:00:00+01:00"})
+            ),
+        ]
+    );
+    assert!(declared_properties(&vs).contains(&("rass".to_string(), None)));
+    // Not nested: the child is a top-level member with its own niveau.
+    assert_eq!(
+        member_properties(&vs["expansion"]["contains"][1]),
+        vec![(
+            "niveau".to_string(),
+            json!({"url": "value", "valueInteger": 2})
+        )]
+    );
+    // No property asked: only a non-active status is reported.
+    let (_, vs) = expand(&app, params(vec![]), &[]).await;
+    assert!(member_properties(&vs["expansion"]["contains"][0]).is_empty());
+    assert_eq!(
+        declared_properties(&vs),
+        vec![(
+            "status".to_string(),
+            Some("http://hl7.org/fhir/concept-properties#status".to_string())
+        )]
+    );
+}
+
+#[actix_web::test]
+async fn include_definition_must_be_a_boolean() {
+    let app = app!();
+    let (status, body) = expand(
+        &app,
+        vec![
+            res(smt_tre()),
+            url("https://smt.esante.gouv.fr/fhir/CodeSystem/tre-test?fhir_vs"),
+            json!({"name": "includeDefinition", "valueString": "yes"}),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["resourceType"], "OperationOutcome");
+}

@@ -312,6 +312,8 @@ pub struct ExpansionDoc<'a> {
     pub expansion: &'a Expansion,
     pub parameters: Vec<Param<'a>>,
     pub timestamp: &'a str,
+    /// `includeDefinition`: the value set's definition (`compose`) comes with the expansion.
+    pub include_definition: bool,
 }
 
 impl Serialize for ExpansionDoc<'_> {
@@ -350,6 +352,12 @@ impl Serialize for ExpansionDoc<'_> {
                 o.serialize_entry(k, v)?;
             }
         }
+        if self.include_definition {
+            let compose = super::resources::compose_json(&vs.compose);
+            if compose.as_object().is_some_and(|c| !c.is_empty()) {
+                o.serialize_entry("compose", &compose)?;
+            }
+        }
         o.serialize_entry(
             "expansion",
             &ExpansionPart {
@@ -376,10 +384,11 @@ impl Serialize for ExpansionPart<'_, '_> {
                 .properties
                 .iter()
                 .map(|(code, uri)| {
-                    json!({"url": EXT_EXPANSION_PROPERTY, "extension": [
-                        {"url": "code", "valueCode": code},
-                        {"url": "uri", "valueUri": uri}
-                    ]})
+                    let mut parts = vec![json!({"url": "code", "valueCode": code})];
+                    if let Some(uri) = uri {
+                        parts.push(json!({"url": "uri", "valueUri": uri}));
+                    }
+                    json!({"url": EXT_EXPANSION_PROPERTY, "extension": parts})
                 })
                 .collect();
             o.serialize_entry("extension", &ext)?;
@@ -439,6 +448,7 @@ pub fn expansion_json(
         expansion: e,
         parameters,
         timestamp,
+        include_definition: false,
     })
 }
 
@@ -468,8 +478,8 @@ impl Serialize for ContainsItem<'_> {
         let mut c = s.serialize_map(None)?;
         if !it.extensions.is_empty() || !it.properties.is_empty() {
             let mut extensions: Vec<Value> = it.extensions.clone();
-            for (code, value) in &it.properties {
-                let (kind, v) = property_value(value);
+            for p in &it.properties {
+                let (code, (kind, v)) = (&p.code, property_value(&p.value));
                 let mut val = Map::new();
                 val.insert("url".into(), json!("value"));
                 val.insert(format!("value{kind}"), v);

@@ -246,8 +246,16 @@ fn designation(d: &Designation) -> Value {
 
 /// A ValueSet with its compose and, when it has one, its stored expansion.
 pub fn value_set_json(vs: &ValueSet) -> Value {
-    let c = &vs.compose;
-    let compose = Obj::default()
+    head("ValueSet", &vs.meta, &vs.contained, identifiers(&vs.meta))
+        .bool("immutable", vs.immutable)
+        .put("compose", compose_json(&vs.compose))
+        .put("expansion", vs.expansion.clone().unwrap_or(Value::Null))
+        .done()
+}
+
+/// `ValueSet.compose` (`Null` when empty).
+pub fn compose_json(c: &crate::model::Compose) -> Value {
+    Obj::default()
         .put("extension", Value::Array(c.extensions.clone()))
         .str("lockedDate", c.locked_date.as_deref())
         .bool("inactive", c.inactive)
@@ -259,11 +267,6 @@ pub fn value_set_json(vs: &ValueSet) -> Value {
             "exclude",
             Value::Array(c.exclude.iter().map(concept_set).collect()),
         )
-        .done();
-    head("ValueSet", &vs.meta, &vs.contained, identifiers(&vs.meta))
-        .bool("immutable", vs.immutable)
-        .put("compose", compose)
-        .put("expansion", vs.expansion.clone().unwrap_or(Value::Null))
         .done()
 }
 

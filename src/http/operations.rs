@@ -620,6 +620,7 @@ impl<'a> Ctx<'a> {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
         };
+        let include_definition = p.bool("includeDefinition")?.unwrap_or(false);
         let designation_languages: Vec<String> = p
             .all("designation")
             .filter_map(|v| match v {
@@ -642,9 +643,25 @@ impl<'a> Ctx<'a> {
                 check: canonical_list(p, "check-system-version")?,
             },
             designation_languages,
+            designation_uses: p
+                .all("designation")
+                .filter_map(|v| match v {
+                    ParamValue::Primitive(s) if !s.starts_with("urn:ietf:bcp:47|") => {
+                        Some(s.clone())
+                    }
+                    _ => None,
+                })
+                .collect(),
             strict_languages: display_language
                 .as_deref()
                 .is_some_and(excludes_other_languages),
+            properties: p
+                .all("property")
+                .filter_map(|v| match v {
+                    ParamValue::Primitive(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
         };
         let e = match kept {
             None => expand(&self.scope, &vs, &r)?,
@@ -660,6 +677,7 @@ impl<'a> Ctx<'a> {
             "offset",
             "activeOnly",
             "includeDesignations",
+            "includeDefinition",
             "excludeNested",
         ] {
             if let Some(ParamValue::Primitive(v)) = p.get(name) {
@@ -693,6 +711,7 @@ impl<'a> Ctx<'a> {
             expansion: &e,
             parameters: echoed,
             timestamp: &timestamp,
+            include_definition,
         })
         .map(Some)
     }

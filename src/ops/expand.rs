@@ -8,9 +8,10 @@ use super::members::{
     enumerate_shared, enumeration_kept, member_from_concept, resolve_include, Chosen, ChosenKey,
     Enumeration, Member, Selection, Trace, VersionRules,
 };
+use super::properties::{declarations, property_uri, requested, ItemProperty};
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
-use crate::model::{Coding, Designation, PropertyValue, ValueSet};
+use crate::model::{Coding, Designation, ValueSet};
 use crate::search::{Entry, ScopeKey, SearchOptions};
 
 #[derive(Debug, Clone)]
@@ -31,9 +32,16 @@ pub struct ExpandRequest {
     /// `designation` parameters naming languages (`urn:ietf:bcp:47|de`): only designations in
     /// these languages are returned.
     pub designation_languages: Vec<String>,
+    /// `designation` parameters naming a use, as tokens (`system|code`, `|code` for a use
+    /// without system, `code` for any system, `system|` for any code of the system): only
+    /// designations of these uses (or of the languages above) are returned.
+    pub designation_uses: Vec<String>,
     /// The language preferences exclude every other language (`de, *; q=0`): no display when
     /// the concept has none in the languages asked.
     pub strict_languages: bool,
+    /// `property` parameters: the properties reported on each member, by code or URI
+    /// (see `ops::properties`).
+    pub properties: Vec<String>,
 }
 
 impl Default for ExpandRequest {
@@ -49,7 +57,9 @@ impl Default for ExpandRequest {
             exclude_nested: false,
             rules: VersionRules::default(),
             designation_languages: Vec::new(),
+            designation_uses: Vec::new(),
             strict_languages: false,
+            properties: Vec::new(),
         }
     }
 }
@@ -63,8 +73,9 @@ pub struct ExpansionItem {
     pub inactive: bool,
     pub is_abstract: bool,
     pub designations: Vec<Designation>,
-    /// Concept properties reported in the expansion (`status`).
-    pub properties: Vec<(String, PropertyValue)>,
+    /// Concept properties reported in the expansion: those asked for, and `status` when it
+    /// is not `active`.
+    pub properties: Vec<ItemProperty>,
     /// Extensions carried over from the value set's `compose.include.concept`.
     pub extensions: Vec<serde_json::Value>,
     /// Members nested under this one (code system hierarchy).
@@ -86,7 +97,7 @@ pub struct Expansion {
     /// What the enumeration used (value sets, warnings, version parameters applied).
     pub trace: Trace,
     /// Properties reported on members: (code, uri).
-    pub properties: Vec<(String, String)>,
+    pub properties: Vec<(String, Option<String>)>,
 }
 
 /// Lower-cases and strips French accents and ligatures, for text matching.
@@ -499,7 +510,6 @@ fn page_of(
     Ok(assemble(page, &chosen.mixed, total, all.trace.clone(), req))
 }
 
-const STATUS_URI: &str = "http://hl7.org/fhir/concept-properties#status";
 const PREFERRED_FOR_LANGUAGE: &str = "preferredForLanguage";
 const TERM_MAINT_INFRA: &str = "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra";
 
@@ -519,14 +529,20 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
         if req.strict_languages && !has_language(cs, concept, &req.languages) {
             display = None;
         }
-        // `active` is the default status: only other statuses are reported.
+        properties = requested(cs, *i, &req.properties);
+        // `active` is the default status: other statuses are reported even when not asked.
         if let Some(v) = concept
             .property("status")
             .filter(|v| v.as_text() != "active")
+            .filter(|_| !properties.iter().any(|p| p.code == "status"))
         {
-            properties.push(("status".to_string(), v.clone()));
+            properties.push(ItemProperty {
+                code: "status".to_string(),
+                uri: property_uri(cs, "status"),
+                value: v.clone(),
+            });
         }
-        if req.include_designations || !req.designation_languages.is_empty() {
+        if wants_designations(req) {
             designations = m.designations.clone();
             // Shown in another language than the code system's: the code system's own display
             // becomes a designation, and the designation shown is not repeated.
@@ -554,17 +570,11 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
                 }
             }
         }
-    } else if req.include_designations || !req.designation_languages.is_empty() {
+    } else if wants_designations(req) {
         designations = m.designations.clone();
     }
-    if !req.designation_languages.is_empty() {
-        designations.retain(|d| {
-            d.language.as_deref().is_some_and(|l| {
-                req.designation_languages
-                    .iter()
-                    .any(|w| w.eq_ignore_ascii_case(l))
-            })
-        });
+    if !req.designation_languages.is_empty() || !req.designation_uses.is_empty() {
+        designations.retain(|d| designation_asked(req, d));
     }
     ExpansionItem {
         system: m.system.clone(),
@@ -579,6 +589,38 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
         children: Vec::new(),
         parent_codes,
         nestable,
+    }
+}
+
+/// Designations are returned: asked for, or filtered by `designation` parameters.
+fn wants_designations(req: &ExpandRequest) -> bool {
+    req.include_designations
+        || !req.designation_languages.is_empty()
+        || !req.designation_uses.is_empty()
+}
+
+/// Whether a `designation` parameter names the language or the use of `d`.
+fn designation_asked(req: &ExpandRequest, d: &Designation) -> bool {
+    let by_language = d.language.as_deref().is_some_and(|l| {
+        req.designation_languages
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(l))
+    });
+    by_language
+        || d.use_
+            .as_deref()
+            .is_some_and(|u| req.designation_uses.iter().any(|t| use_token_matches(t, u)))
+}
+
+/// FHIR token matching of a designation use: `system|code`, `|code` (no system), `code`
+/// (any system), `system|` (any code of the system).
+fn use_token_matches(token: &str, used: &Coding) -> bool {
+    let code_is = |c: &str| used.code.as_deref() == Some(c);
+    match token.split_once('|') {
+        None => code_is(token),
+        Some(("", code)) => used.system.is_none() && code_is(code),
+        Some((system, "")) => used.system.as_deref() == Some(system),
+        Some((system, code)) => used.system.as_deref() == Some(system) && code_is(code),
     }
 }
 
@@ -660,15 +702,12 @@ fn assemble(
     trace: Trace,
     req: &ExpandRequest,
 ) -> Expansion {
-    let mut properties: Vec<(String, String)> = Vec::new();
+    let properties = declarations(page.iter().flat_map(|it| &it.properties));
     let mut items: Vec<ExpansionItem> = page
         .into_iter()
         .map(|mut it| {
             if !mixed.contains(&it.system) {
                 it.version = None;
-            }
-            if !it.properties.is_empty() && properties.is_empty() {
-                properties.push(("status".to_string(), STATUS_URI.to_string()));
             }
             it
         })
@@ -773,5 +812,64 @@ pub fn implicit_value_set(system_url: &str, version: Option<&str>) -> ValueSet {
             ..Default::default()
         },
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coding(system: Option<&str>, code: &str) -> Coding {
+        Coding {
+            system: system.map(str::to_string),
+            version: None,
+            code: Some(code.to_string()),
+            display: None,
+        }
+    }
+
+    #[test]
+    fn designation_uses_match_as_tokens() {
+        let snomed = coding(Some("http://snomed.info/sct"), "900000000000013009");
+        let nos = coding(None, "LibelleCourt");
+        assert!(use_token_matches(
+            "http://snomed.info/sct|900000000000013009",
+            &snomed
+        ));
+        assert!(use_token_matches("http://snomed.info/sct|", &snomed));
+        assert!(use_token_matches("900000000000013009", &snomed));
+        assert!(!use_token_matches("|900000000000013009", &snomed));
+        assert!(!use_token_matches("http://snomed.info/sct|1", &snomed));
+        assert!(use_token_matches("|LibelleCourt", &nos));
+        assert!(use_token_matches("LibelleCourt", &nos));
+        assert!(!use_token_matches(
+            "http://snomed.info/sct|LibelleCourt",
+            &nos
+        ));
+    }
+
+    #[test]
+    fn designation_parameters_keep_the_languages_or_uses_named() {
+        let court = Designation {
+            language: None,
+            use_: Some(Arc::new(coding(None, "LibelleCourt"))),
+            value: "court".into(),
+        };
+        let german = Designation {
+            language: Some("de".into()),
+            use_: None,
+            value: "deutsch".into(),
+        };
+        let mut req = ExpandRequest {
+            designation_uses: vec!["LibelleCourt".into()],
+            ..Default::default()
+        };
+        assert!(wants_designations(&req));
+        assert!(designation_asked(&req, &court));
+        assert!(!designation_asked(&req, &german));
+        req.designation_languages = vec!["DE".into()];
+        assert!(designation_asked(&req, &german));
+        req.designation_uses.clear();
+        assert!(!designation_asked(&req, &court));
     }
 }

@@ -7,6 +7,7 @@ pub mod filter;
 pub mod issue;
 pub mod lookup;
 pub mod members;
+pub mod properties;
 pub mod stored;
 pub mod subsumes;
 pub mod translate;

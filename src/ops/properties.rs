@@ -1,0 +1,302 @@
+//! The concept properties `$expand` reports on its members (R5 `expansion.contains.property`,
+//! asked for with `property` parameters) and their declarations (`expansion.property`).
+//!
+//! A `property` parameter names a property by its code in the code system, by the URI the
+//! code system gives it, or by one of the concept's own elements that FHIR treats as
+//! properties: `definition`, `parent`, `child` (and `inactive`, always known).
+
+use crate::model::{CodeSystem, PropertyValue};
+
+/// Base of the URIs of the properties FHIR defines for every code system.
+pub const CONCEPT_PROPERTIES: &str = "http://hl7.org/fhir/concept-properties#";
+
+/// Codes of the properties FHIR defines for every code system (their URI is
+/// `CONCEPT_PROPERTIES` + code when the code system does not declare one).
+const STANDARD_CODES: [&str; 13] = [
+    "inactive",
+    "deprecated",
+    "notSelectable",
+    "parent",
+    "child",
+    "partOf",
+    "synonym",
+    "comment",
+    "itemWeight",
+    "status",
+    "retirementDate",
+    "deprecationDate",
+    "definition",
+];
+
+/// One property value reported on an expansion member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemProperty {
+    pub code: String,
+    /// The property's URI, declared with its code in `expansion.property`.
+    pub uri: Option<String>,
+    pub value: PropertyValue,
+}
+
+/// The URI of property `code` in `cs`: the one the code system declares, else the standard
+/// one for the codes FHIR defines.
+pub fn property_uri(cs: &CodeSystem, code: &str) -> Option<String> {
+    cs.property_defs
+        .iter()
+        .find(|d| d.code == code)
+        .and_then(|d| d.uri.clone())
+        .or_else(|| {
+            STANDARD_CODES
+                .contains(&code)
+                .then(|| format!("{CONCEPT_PROPERTIES}{code}"))
+        })
+}
+
+/// Whether the `property` parameter `wanted` names property `code` of `cs`.
+fn names(cs: &CodeSystem, wanted: &str, code: &str) -> bool {
+    wanted == code || property_uri(cs, code).is_some_and(|uri| uri == wanted)
+}
+
+/// The properties of concept `index` of `cs` that the `property` parameters `wanted` ask
+/// for, in the order asked (each property once, whatever the number of names given for it).
+pub fn requested(cs: &CodeSystem, index: usize, wanted: &[String]) -> Vec<ItemProperty> {
+    let Some(concept) = cs.concepts.get(index) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ItemProperty> = Vec::new();
+    let mut push = |code: &str, value: PropertyValue| {
+        out.push(ItemProperty {
+            code: code.to_string(),
+            uri: property_uri(cs, code),
+            value,
+        })
+    };
+    let mut done: Vec<&str> = Vec::new();
+    for w in wanted {
+        // Elements of the concept (hierarchy, definition), then its stated properties.
+        let element = ["definition", "parent", "child", "inactive"]
+            .into_iter()
+            .find(|code| names(cs, w, code));
+        let codes: Vec<&str> = match element {
+            Some(code) => vec![code],
+            None => {
+                let mut codes: Vec<&str> = concept
+                    .properties
+                    .iter()
+                    .map(|p| &*p.code)
+                    .filter(|code| names(cs, w, code))
+                    .collect();
+                codes.dedup();
+                codes
+            }
+        };
+        for code in codes {
+            if done.contains(&code) {
+                continue;
+            }
+            done.push(code);
+            match code {
+                "definition" => {
+                    if let Some(d) = &concept.definition {
+                        push(code, PropertyValue::String(d.clone()));
+                    }
+                }
+                // Stated by nesting or `parent` properties alike: `parents` holds them all.
+                "parent" => {
+                    for p in &concept.parents {
+                        push(code, PropertyValue::Code(p.clone()));
+                    }
+                }
+                "child" => {
+                    for c in cs.children_of(index) {
+                        push(code, PropertyValue::Code(c.code.clone()));
+                    }
+                }
+                // `inactive` is known for every concept, stated or not.
+                "inactive" if concept.property("inactive").is_none() => {
+                    push(code, PropertyValue::Boolean(concept.is_inactive()));
+                }
+                _ => {
+                    for p in concept.properties.iter().filter(|p| &*p.code == code) {
+                        push(code, p.value.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The declarations (`expansion.property`) of the properties reported on `items`: each
+/// (code, URI) once, in order of first use.
+pub fn declarations<'a>(
+    items: impl IntoIterator<Item = &'a ItemProperty>,
+) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for p in items {
+        if !out.iter().any(|(c, u)| *c == p.code && *u == p.uri) {
+            out.push((p.code.clone(), p.uri.clone()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Concept, ConceptProperty, PropertyDef, ResourceMeta};
+
+    fn prop(code: &str, value: PropertyValue) -> ConceptProperty {
+        ConceptProperty {
+            code: code.into(),
+            value,
+        }
+    }
+
+    fn def(code: &str, uri: Option<&str>, type_: &str) -> PropertyDef {
+        PropertyDef {
+            code: code.into(),
+            uri: uri.map(str::to_string),
+            description: None,
+            type_: type_.into(),
+        }
+    }
+
+    /// An SMT-style TRE: a root, and a child with NOS properties and a definition.
+    fn tre() -> CodeSystem {
+        let root = Concept {
+            code: "R".into(),
+            display: Some("Racine".into()),
+            ..Default::default()
+        };
+        let child = Concept {
+            code: "C1".into(),
+            display: Some("Enfant".into()),
+            definition: Some("Un concept enfant".into()),
+            parents: vec!["R".into()],
+            properties: vec![
+                prop("status", PropertyValue::Code("active".into())),
+                prop("niveau", PropertyValue::Integer(2)),
+                prop("rass", PropertyValue::Boolean(true)),
+                prop(
+                    "dateValid",
+                    PropertyValue::DateTime("2024-01-01T00:00:00Z".into()),
+                ),
+            ],
+            ..Default::default()
+        };
+        let mut cs = CodeSystem::new(
+            ResourceMeta {
+                url: "https://smt.esante.gouv.fr/terminologie-tre".into(),
+                ..Default::default()
+            },
+            vec![root, child],
+        );
+        cs.property_defs = vec![
+            def(
+                "niveau",
+                Some("https://smt.esante.gouv.fr/prop#niveau"),
+                "integer",
+            ),
+            def("rass", None, "boolean"),
+            def("status", None, "code"),
+        ];
+        cs.index();
+        cs
+    }
+
+    fn codes(props: &[ItemProperty]) -> Vec<(&str, String)> {
+        props
+            .iter()
+            .map(|p| (p.code.as_str(), p.value.as_text()))
+            .collect()
+    }
+
+    fn ask(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn named_properties_come_in_the_order_asked_with_their_uris() {
+        let cs = tre();
+        let got = requested(&cs, 1, &ask(&["niveau", "status", "definition"]));
+        assert_eq!(
+            codes(&got),
+            vec![
+                ("niveau", "2".to_string()),
+                ("status", "active".to_string()),
+                ("definition", "Un concept enfant".to_string()),
+            ]
+        );
+        assert_eq!(
+            got[0].uri.as_deref(),
+            Some("https://smt.esante.gouv.fr/prop#niveau")
+        );
+        // Declared without URI: the standard one for a FHIR property code.
+        assert_eq!(
+            got[1].uri.as_deref(),
+            Some("http://hl7.org/fhir/concept-properties#status")
+        );
+        assert_eq!(
+            got[2].uri.as_deref(),
+            Some("http://hl7.org/fhir/concept-properties#definition")
+        );
+        assert_eq!(got[0].value, PropertyValue::Integer(2));
+    }
+
+    #[test]
+    fn a_property_is_named_by_its_uri_and_reported_once() {
+        let cs = tre();
+        let got = requested(
+            &cs,
+            1,
+            &ask(&["https://smt.esante.gouv.fr/prop#niveau", "niveau"]),
+        );
+        assert_eq!(codes(&got), vec![("niveau", "2".to_string())]);
+        let got = requested(
+            &cs,
+            1,
+            &ask(&["http://hl7.org/fhir/concept-properties#definition"]),
+        );
+        assert_eq!(
+            codes(&got),
+            vec![("definition", "Un concept enfant".to_string())]
+        );
+    }
+
+    #[test]
+    fn hierarchy_and_inactive_are_properties_of_every_concept() {
+        let cs = tre();
+        let got = requested(
+            &cs,
+            0,
+            &ask(&["child", "parent", "inactive", "niveau", "definition"]),
+        );
+        // The root: a child, no parent, not inactive; neither niveau nor definition.
+        assert_eq!(
+            codes(&got),
+            vec![
+                ("child", "C1".to_string()),
+                ("inactive", "false".to_string())
+            ]
+        );
+        let got = requested(&cs, 1, &ask(&["parent", "unknown"]));
+        assert_eq!(codes(&got), vec![("parent", "R".to_string())]);
+    }
+
+    #[test]
+    fn declarations_list_each_property_once() {
+        let cs = tre();
+        let mut all = requested(&cs, 1, &ask(&["rass", "niveau"]));
+        all.extend(requested(&cs, 1, &ask(&["niveau"])));
+        assert_eq!(
+            declarations(&all),
+            vec![
+                ("rass".to_string(), None),
+                (
+                    "niveau".to_string(),
+                    Some("https://smt.esante.gouv.fr/prop#niveau".to_string())
+                ),
+            ]
+        );
+    }
+}
