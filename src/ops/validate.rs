@@ -1107,6 +1107,7 @@ pub fn validate(
     let mut opts = opts;
     if let Target::ValueSet(vs) = target {
         check_no_cycles(scope, vs, &mut Vec::new())?;
+        super::members::check_definition(vs)?;
         // A value set may state the language its displays are in; the request's wins.
         if opts.languages.is_empty() {
             if let Some(lang) = value_set_language(vs) {
