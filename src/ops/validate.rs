@@ -80,7 +80,9 @@ pub struct ValidateResult {
     pub codeable_concept: Option<(Vec<CodingInput>, Option<String>)>,
     /// Systems that could not be found.
     pub unknown_systems: Vec<String>,
-    /// `system|version` canonicals whose version could not be found.
+    /// Definitions whose absence decided the answer (`x-caused-by-unknown-system`):
+    /// `system|version` canonicals whose version could not be found, and systems a value set
+    /// draws on that are not known at all.
     pub unknown_versions: Vec<String>,
     /// The concept's status when it is not simply active (`retired`, `deprecated`, …).
     pub status: Option<String>,
@@ -149,6 +151,16 @@ struct CodingCheck {
     status: Option<String>,
 }
 
+/// Whether a component of `vs` (include or exclude) selects from code system `url`.
+fn draws_on(scope: &Scope, vs: &ValueSet, url: &str) -> bool {
+    vs.compose
+        .include
+        .iter()
+        .chain(&vs.compose.exclude)
+        .filter_map(|c| c.system.as_deref())
+        .any(|s| super::members::same_system(scope, s, url))
+}
+
 fn vs_label(vs: &ValueSet) -> String {
     if vs.meta.url.is_empty() {
         // An inline value set without a canonical URL.
@@ -202,15 +214,15 @@ fn check_coding(
             },
         ) => s.to_string(),
         (None, Target::ValueSet(vs)) if opts.infer_system => match infer_system(scope, vs, code) {
-            Some(s) => s,
-            None => {
-                let systems: Vec<&str> = vs
-                    .compose
-                    .include
-                    .iter()
-                    .filter_map(|i| i.system.as_deref())
-                    .collect();
-                out.issues.push(
+            Ok(s) => s,
+            Err(matches) => {
+                let issue = if matches.is_empty() {
+                    let systems: Vec<&str> = vs
+                        .compose
+                        .include
+                        .iter()
+                        .filter_map(|i| i.system.as_deref())
+                        .collect();
                     Issue::new(
                         Severity::Error,
                         "not-found",
@@ -220,8 +232,22 @@ fn check_coding(
                             systems.join(", ")
                         ),
                     )
-                    .at(p.code.clone()),
-                );
+                } else {
+                    // Several systems of the value set have the code: which one is meant is
+                    // not for the server to guess.
+                    Issue::new(
+                        Severity::Error,
+                        "not-found",
+                        "cannot-infer",
+                        format!(
+                            "The System URI could not be determined for the code '{code}' in the ValueSet '{}': value set expansion has multiple matches: [{}]",
+                            vs_label(vs),
+                            matches.join(", ")
+                        ),
+                    )
+                    .id("Unable_to_resolve_system__value_set_has_multiple_matches")
+                };
+                out.issues.push(issue.at(p.code.clone()));
                 out.issues
                     .push(not_in_vs("", code, input.display.as_deref(), vs, &p.code));
                 return Ok(out);
@@ -402,12 +428,24 @@ fn check_coding(
                     "A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
                 ),
             };
-            out.unknown_system = Some(system.clone());
             out.issues.push(
                 Issue::new(Severity::Error, "not-found", "not-found", text)
                     .at(p.system.clone())
                     .id("UNKNOWN_CODESYSTEM"),
             );
+            // The value set draws on this system (no version of which is known): membership
+            // cannot be decided, so the answer is caused by the unknown system, not a code
+            // outside the value set.
+            if let Target::ValueSet(vs) = target {
+                if other.is_none()
+                    && scope.code_system_versions(&system).is_empty()
+                    && draws_on(scope, vs, &url)
+                {
+                    out.unknown_versions.push(url.clone());
+                    return Ok(out);
+                }
+            }
+            out.unknown_system = Some(system.clone());
             if let Target::ValueSet(vs) = target {
                 out.issues.push(not_in_vs(
                     &versioned(&url, input.version.as_deref()),
@@ -1024,8 +1062,8 @@ fn resolve_in_value_set(
 }
 
 /// The single system of `vs` that contains `code`, for codes given without a system.
-fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Option<String> {
-    let mut found: Option<String> = None;
+fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Result<String, Vec<String>> {
+    let mut found: Vec<String> = Vec::new();
     for inc in &vs.compose.include {
         let Some(system) = inc.system.as_deref() else {
             continue;
@@ -1033,14 +1071,14 @@ fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Option<String> {
         let url = scope
             .canonical_url(system)
             .unwrap_or_else(|| system.to_string());
-        if contains(scope, vs, &url, code, 0).ok().flatten().is_some() {
-            if found.as_deref().is_some_and(|f| f != url) {
-                return None;
-            }
-            found = Some(url);
+        if !found.contains(&url) && contains(scope, vs, &url, code, 0).ok().flatten().is_some() {
+            found.push(url);
         }
     }
-    found
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        _ => Err(found),
+    }
 }
 
 /// The display language a value set asks for: a `displayLanguage` expansion parameter in
