@@ -273,6 +273,9 @@ pub struct Trace {
     pub applied: Vec<(String, String)>,
     /// Per include of a system: (system, the version the include names).
     pub include_versions: Vec<(String, Option<String>)>,
+    /// `system|version` of every code system used that is only a fragment (`content =
+    /// fragment`): the expansion cannot be known to be complete.
+    pub fragments: Vec<String>,
     /// Value sets being expanded (cycle detection).
     stack: Vec<String>,
 }
@@ -309,6 +312,9 @@ fn record_code_system(cs: &CodeSystem, url: &str, trace: &mut Trace) {
         None => url.to_string(),
     };
     push_unique(&mut trace.used_systems, canonical.clone());
+    if cs.content == "fragment" {
+        push_unique(&mut trace.fragments, canonical.clone());
+    }
     if cs.meta.status == "draft" {
         push_unique(
             &mut trace.warnings,

@@ -151,6 +151,61 @@ struct CodingCheck {
     status: Option<String>,
 }
 
+/// A code a fragment of a code system does not have may be in another fragment: it is not
+/// called invalid (a warning says why it could not be checked), and a value set that takes
+/// the system's codes without listing them cannot be said not to contain it. A value set that
+/// lists its codes, or does not draw on the system, still decides membership.
+#[allow(clippy::too_many_arguments)]
+fn unknown_in_fragment(
+    scope: &Scope,
+    target: Target,
+    cs: &CodeSystem,
+    url: &str,
+    input: &CodingInput,
+    vs_hit: Option<Hit>,
+    p: &Paths,
+    mut out: CodingCheck,
+) -> CodingCheck {
+    let code = input.code.as_deref().unwrap_or_default();
+    let version = cs
+        .meta
+        .version
+        .as_deref()
+        .map(|v| format!(" version '{v}'"))
+        .unwrap_or_default();
+    out.issues.push(
+        Issue::new(
+            Severity::Warning,
+            "code-invalid",
+            "invalid-code",
+            format!(
+                "Unknown Code '{code}' in the CodeSystem '{}'{version} - note that the code system is labeled as a fragment, so the code may be valid in some other fragment",
+                cs.meta.url
+            ),
+        )
+        .at(p.code.clone())
+        .id(UNKNOWN_CODE_IN_FRAGMENT),
+    );
+    out.valid = match target {
+        Target::CodeSystem { .. } => true,
+        Target::ValueSet(vs) => {
+            vs_hit.is_some()
+                || vs.compose.include.iter().any(|c| {
+                    c.concepts.is_empty()
+                        && c.system
+                            .as_deref()
+                            .is_some_and(|s| super::members::same_system(scope, s, url))
+                })
+        }
+    };
+    out.member = out.valid;
+    if let (Target::ValueSet(vs), false) = (target, out.valid) {
+        out.issues
+            .push(not_in_vs(url, code, input.display.as_deref(), vs, &p.code));
+    }
+    out
+}
+
 /// Whether a component of `vs` (include or exclude) selects from code system `url`.
 fn draws_on(scope: &Scope, vs: &ValueSet, url: &str) -> bool {
     vs.compose
@@ -461,28 +516,28 @@ fn check_coding(
     out.version = cs.meta.version.clone();
 
     let Some(concept) = cs.concept(code) else {
-        let severity = if cs.content == "fragment" {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
-        let mut text = unknown_code_message(&cs, code);
         if cs.content == "fragment" {
-            text.push_str(" - note that the code system is labeled as a 'fragment', so the code may be valid in some other fragment");
+            return Ok(unknown_in_fragment(
+                scope, target, &cs, &url, input, vs_hit, &p, out,
+            ));
         }
         // With `valueset-membership-only`, only membership is reported.
         if !(opts.membership_only && matches!(target, Target::ValueSet(_))) {
             out.issues.push(
-                Issue::new(severity, "code-invalid", "invalid-code", text)
-                    .at(p.code.clone())
-                    .id("Unknown_Code_in_Version"),
+                Issue::new(
+                    Severity::Error,
+                    "code-invalid",
+                    "invalid-code",
+                    unknown_code_message(&cs, code),
+                )
+                .at(p.code.clone())
+                .id("Unknown_Code_in_Version"),
             );
         }
         if let (Target::ValueSet(vs), false) = (target, version_trouble) {
             out.issues
                 .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
         }
-        out.valid = severity != Severity::Error && matches!(target, Target::CodeSystem { .. });
         return Ok(out);
     };
     out.code = Some(concept.code.clone());
@@ -778,6 +833,7 @@ const MEMBERSHIP_BY_VALUE_SET: &str = "VALUESET_MEMBERSHIP_WITHOUT_CODESYSTEM";
 
 /// Message id of the warning for a member the value set itself deprecates.
 const MEMBER_DEPRECATED: &str = "VALUESET_MEMBER_DEPRECATED";
+const UNKNOWN_CODE_IN_FRAGMENT: &str = "UNKNOWN_CODE_IN_FRAGMENT";
 
 /// The publication status worth telling a user about: draft, experimental, or a standards
 /// status (deprecated, withdrawn) given by extension.
@@ -829,6 +885,7 @@ fn imported_status_issues(scope: &Scope, vs: &ValueSet) -> Vec<Issue> {
 /// and value-set deprecations are reported as issues only).
 fn in_message(i: &Issue) -> bool {
     if i.tx_type == Some("status-check")
+        || i.message_id == Some(UNKNOWN_CODE_IN_FRAGMENT)
         || i.message_id == Some(MEMBER_DEPRECATED)
         || i.message_id == Some(MEMBERSHIP_BY_VALUE_SET)
     {
