@@ -1028,6 +1028,29 @@ mod tests {
         assert_eq!((oid.as_str(), url.as_str()), ("4.5", "http://b"));
     }
 
+    /// A filter without value: kept from a request (refused when used), refused from a file.
+    #[test]
+    fn filter_without_value_is_read_from_requests_only() {
+        let v = json!({"resourceType": "ValueSet", "url": "http://vs", "status": "active",
+            "compose": {"include": [{"system": "http://s", "filter": [
+                {"property": "concept", "op": "is-a", "value": "a"},
+                {"property": "concept", "op": "is-a"}]}]}});
+        let Ok(Resource::ValueSet(vs)) = parse_resource(&v) else {
+            panic!("a request's value set is read");
+        };
+        assert_eq!(vs.compose.include[0].filters[1].value, None);
+        let Err(errors) = parse_file(v.to_string().as_bytes(), "vs.json") else {
+            panic!("a stored value set is refused");
+        };
+        assert!(
+            errors[0]
+                .to_string()
+                .ends_with("ValueSet.compose.include[0].filter[1]: missing 'value'"),
+            "{}",
+            errors[0]
+        );
+    }
+
     #[test]
     fn files_locate_errors() {
         let e = parse_file(

@@ -1320,3 +1320,184 @@ pub fn validate(
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::load::{fhir_json::parse_resource, Resource};
+    use serde_json::{json, Value};
+
+    const KNOWN: &str = "http://example.org/cs/known";
+    const PART: &str = "http://example.org/cs/part";
+    const GONE: &str = "http://example.org/cs/gone";
+
+    fn catalog(resources: &[Value]) -> Catalog {
+        let mut cat = Catalog::default();
+        for r in resources {
+            match parse_resource(r) {
+                Ok(Resource::CodeSystem(cs)) => cat.add_code_system(cs),
+                Ok(Resource::ValueSet(vs)) => cat.add_value_set(vs),
+                other => panic!("test resource not read: {other:?}"),
+            }
+        }
+        cat
+    }
+
+    fn code_system(url: &str, content: &str) -> Value {
+        json!({"resourceType": "CodeSystem", "url": url, "version": "1", "status": "active",
+               "content": content, "concept": [{"code": "a", "display": "A"}]})
+    }
+
+    fn value_set(compose: Value) -> ValueSet {
+        let v = json!({"resourceType": "ValueSet", "url": "http://example.org/vs", "version": "2",
+                       "status": "active", "compose": compose});
+        match parse_resource(&v) {
+            Ok(Resource::ValueSet(vs)) => vs,
+            other => panic!("value set not read: {other:?}"),
+        }
+    }
+
+    fn coding(system: &str, code: &str) -> CodingInput {
+        CodingInput {
+            system: Some(system.into()),
+            code: Some(code.into()),
+            ..Default::default()
+        }
+    }
+
+    fn run(cat: &Catalog, vs: &ValueSet, subject: Subject) -> Result<ValidateResult> {
+        let opts = Options {
+            allow_abstract: true,
+            ..Default::default()
+        };
+        validate(&Scope::new(cat), Target::ValueSet(vs), &subject, &opts)
+    }
+
+    fn tx_types(r: &ValidateResult) -> Vec<&str> {
+        r.issues.iter().filter_map(|i| i.tx_type).collect()
+    }
+
+    /// A filter without value in an `exclude` is refused where it is, by code and coding, even
+    /// when the include alone would decide; a value set without one is unaffected.
+    #[test]
+    fn broken_exclude_filter_is_refused_where_it_is() {
+        let cat = catalog(&[code_system(KNOWN, "complete")]);
+        let broken = value_set(json!({
+            "include": [{"system": KNOWN}],
+            "exclude": [{"system": KNOWN, "filter": [{"property": "concept", "op": "is-a"}]}]
+        }));
+        for subject in [
+            Subject::Code(coding(KNOWN, "a")),
+            Subject::Coding(coding(KNOWN, "zz")),
+        ] {
+            match run(&cat, &broken, subject) {
+                Err(e @ Error::InvalidDefinition { .. }) => {
+                    assert_eq!(
+                        e.expression(),
+                        Some("ValueSet.compose.exclude[0].filter[0]")
+                    );
+                    assert_eq!(
+                        e.to_string(),
+                        format!("The system {KNOWN} filter with property = concept, op = is-a has no value")
+                    );
+                    assert_eq!((e.status(), e.issue_code()), (400, "invalid"));
+                    assert_eq!(e.tx_issue_type(), Some("vs-invalid"));
+                }
+                other => panic!("expected the broken filter, got {other:?}"),
+            }
+        }
+        let scope = Scope::new(&cat);
+        assert!(matches!(
+            super::super::members::enumerate(&scope, &broken, 0),
+            Err(Error::InvalidDefinition { .. })
+        ));
+        let whole = value_set(json!({"include": [{"system": KNOWN}]}));
+        assert!(run(&cat, &whole, Subject::Code(coding(KNOWN, "a")))
+            .map(|r| r.result)
+            .unwrap());
+    }
+
+    /// A codeableConcept with a good coding and one from a system the value set draws on but
+    /// nobody knows: that coding's answer is caused by the unknown system (no not-in-vs), the
+    /// other coding is still reported.
+    #[test]
+    fn unknown_system_the_value_set_draws_on_causes_the_answer() {
+        let cat = catalog(&[code_system(KNOWN, "complete")]);
+        let vs = value_set(json!({"include": [{"system": KNOWN}, {"system": GONE}]}));
+        let r = run(
+            &cat,
+            &vs,
+            Subject::CodeableConcept(vec![coding(GONE, "x"), coding(KNOWN, "a")], None),
+        )
+        .unwrap();
+        assert_eq!(r.unknown_versions, vec![GONE.to_string()]);
+        assert!(r.unknown_systems.is_empty());
+        assert!(!tx_types(&r).contains(&"not-in-vs"), "{:?}", r.issues);
+        assert!(
+            !tx_types(&r).contains(&"this-code-not-in-vs"),
+            "{:?}",
+            r.issues
+        );
+        assert_eq!(r.code.as_deref(), Some("a"));
+        assert_eq!(r.system.as_deref(), Some(KNOWN));
+        // A system the value set does not draw on is simply not in it.
+        let other = value_set(json!({"include": [{"system": KNOWN}]}));
+        let r = run(&cat, &other, Subject::Code(coding(GONE, "x"))).unwrap();
+        assert_eq!(r.unknown_systems, vec![GONE.to_string()]);
+        assert!(tx_types(&r).contains(&"not-in-vs"));
+        assert!(!r.result);
+    }
+
+    /// A code a fragment lacks: valid with a warning when the value set takes the system's
+    /// codes (whatever filter); not in a value set that lists its codes.
+    #[test]
+    fn code_missing_from_a_fragment() {
+        let cat = catalog(&[code_system(PART, "fragment")]);
+        let whole = value_set(json!({"include": [{"system": PART}]}));
+        let r = run(&cat, &whole, Subject::Coding(coding(PART, "b"))).unwrap();
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(tx_types(&r), vec!["invalid-code"]);
+        assert_eq!(r.issues[0].severity, Severity::Warning);
+        assert_eq!(r.message, None);
+        let listed = value_set(json!({"include": [{"system": PART, "concept": [{"code": "a"}]}]}));
+        let r = run(&cat, &listed, Subject::Code(coding(PART, "b"))).unwrap();
+        assert!(!r.result);
+        assert!(tx_types(&r).contains(&"not-in-vs"), "{:?}", r.issues);
+    }
+
+    /// inferSystem: several systems of the value set having the code is no inference.
+    #[test]
+    fn infer_system_refuses_several_matches() {
+        let cat = catalog(&[
+            code_system(KNOWN, "complete"),
+            code_system(PART, "complete"),
+        ]);
+        let vs = value_set(json!({"include": [{"system": KNOWN}, {"system": PART}]}));
+        let opts = Options {
+            infer_system: true,
+            allow_abstract: true,
+            ..Default::default()
+        };
+        let input = CodingInput {
+            code: Some("a".into()),
+            ..Default::default()
+        };
+        let r = validate(
+            &Scope::new(&cat),
+            Target::ValueSet(&vs),
+            &Subject::Code(input),
+            &opts,
+        )
+        .unwrap();
+        assert!(!r.result);
+        let infer = r.issues.iter().find(|i| i.tx_type == Some("cannot-infer"));
+        assert!(
+            infer.is_some_and(|i| i
+                .text
+                .ends_with(&format!("multiple matches: [{KNOWN}, {PART}]"))),
+            "{:?}",
+            r.issues
+        );
+    }
+}
