@@ -148,6 +148,9 @@ struct CodingCheck {
     member: bool,
     /// Membership could not be decided (the version the value set asks for is unknown).
     undecided: bool,
+    /// Valid only because nothing refutes it (a code a fragment lacks): another coding that
+    /// is known answers for a codeableConcept first.
+    unconfirmed: bool,
     status: Option<String>,
 }
 
@@ -199,6 +202,7 @@ fn unknown_in_fragment(
         }
     };
     out.member = out.valid;
+    out.unconfirmed = true;
     if let (Target::ValueSet(vs), false) = (target, out.valid) {
         out.issues
             .push(not_in_vs(url, code, input.display.as_deref(), vs, &p.code));
@@ -245,6 +249,7 @@ fn check_coding(
         unknown_versions: Vec::new(),
         member: false,
         undecided: false,
+        unconfirmed: false,
         status: None,
     };
     let Some(code) = input.code.as_deref() else {
@@ -331,6 +336,12 @@ fn check_coding(
             return Ok(out);
         }
     };
+    // A system whose tx-resource could not be read: the request fails with why.
+    if scope.code_system(&system, None).is_none() {
+        if let Some(e) = scope.unreadable(&system) {
+            return Err(e);
+        }
+    }
     if let Target::ValueSet(vs) = target {
         if scope.code_system(&system, None).is_none() {
             // A system given by OID may share it with a value set (the ANS reuses a TRE's OID
@@ -1243,7 +1254,8 @@ pub fn validate(
         let any_member = checks.iter().any(|c| c.member || c.undecided);
         let best = checks
             .iter()
-            .position(|c| c.valid)
+            .position(|c| c.valid && !c.unconfirmed)
+            .or_else(|| checks.iter().position(|c| c.valid))
             .or_else(|| checks.iter().position(|c| c.member));
         for c in &mut checks {
             if any_valid {
@@ -1460,6 +1472,18 @@ mod tests {
         assert_eq!(tx_types(&r), vec!["invalid-code"]);
         assert_eq!(r.issues[0].severity, Severity::Warning);
         assert_eq!(r.message, None);
+        // With a known code beside it, the known one answers.
+        let r = run(
+            &cat,
+            &whole,
+            Subject::CodeableConcept(vec![coding(PART, "b"), coding(PART, "a")], None),
+        )
+        .unwrap();
+        assert!(r.result);
+        assert_eq!(
+            (r.code.as_deref(), r.display.as_deref()),
+            (Some("a"), Some("A"))
+        );
         let listed = value_set(json!({"include": [{"system": PART, "concept": [{"code": "a"}]}]}));
         let r = run(&cat, &listed, Subject::Code(coding(PART, "b"))).unwrap();
         assert!(!r.result);
