@@ -30,6 +30,10 @@ pub enum Error {
     /// tx-issue-type `vs-invalid`).
     #[error("{0}")]
     InvalidValueSet(String),
+    /// A value set whose definition breaks a FHIR rule where an operation uses it (e.g. a
+    /// filter without value; tx-issue-type `vs-invalid`), at `expression`.
+    #[error("{message}")]
+    InvalidDefinition { message: String, expression: String },
     /// A code system version excluded by a `check-system-version` parameter (tx-issue-type
     /// `version-error`).
     #[error("{0}")]
@@ -62,7 +66,7 @@ impl Error {
     /// HTTP status for this error.
     pub fn status(&self) -> u16 {
         match self {
-            Error::Invalid(_) => 400,
+            Error::Invalid(_) | Error::InvalidDefinition { .. } => 400,
             Error::NotFound(_) | Error::UnknownSystem { .. } => 404,
             Error::Unprocessable(_) => 422,
             Error::NotSupported(_) => 501,
@@ -83,7 +87,7 @@ impl Error {
     /// FHIR `OperationOutcome.issue.code`.
     pub fn issue_code(&self) -> &'static str {
         match self {
-            Error::Invalid(_) => "invalid",
+            Error::Invalid(_) | Error::InvalidDefinition { .. } => "invalid",
             Error::NotFound(_) | Error::UnknownSystem { .. } => "not-found",
             Error::Unprocessable(_) => "processing",
             Error::NotSupported(_) | Error::MethodNotAllowed(_) => "not-supported",
@@ -103,8 +107,16 @@ impl Error {
     pub fn tx_issue_type(&self) -> Option<&'static str> {
         match self {
             Error::NotFound(_) | Error::UnknownSystem { .. } => Some("not-found"),
-            Error::InvalidValueSet(_) => Some("vs-invalid"),
+            Error::InvalidValueSet(_) | Error::InvalidDefinition { .. } => Some("vs-invalid"),
             Error::VersionCheck(_) => Some("version-error"),
+            _ => None,
+        }
+    }
+
+    /// Where in the resource the error is (a FHIRPath), when it is about one element.
+    pub fn expression(&self) -> Option<&str> {
+        match self {
+            Error::InvalidDefinition { expression, .. } => Some(expression),
             _ => None,
         }
     }

@@ -632,3 +632,51 @@ async fn expand_designation_use_filter() {
         assert_eq!(uses, ["LibelleCourt"], "{first}");
     }
 }
+
+/// An unreadable tx-resource fails only a request that looks up the url it claims: a
+/// validation against the shipped data beside it is answered, a `$lookup` or `$validate-code`
+/// of its system says why it could not be used.
+#[actix_web::test]
+async fn unreadable_tx_resource_fails_only_requests_that_use_it() {
+    let app = app!();
+    const BAD: &str = "http://example.org/cs/unreadable";
+    let with = |params: Value| {
+        let mut all = params.as_array().cloned().unwrap_or_default();
+        all.push(json!({"name": "tx-resource", "resource":
+            {"resourceType": "CodeSystem", "url": BAD, "status": "active", "concept": {"code": "a"}}}));
+        json!({"resourceType": "Parameters", "parameter": all})
+    };
+    let (status, body) = post(
+        &app,
+        "/fhir/ValueSet/$validate-code",
+        with(json!([{"name": "url", "valueUri": J07},
+                    {"name": "coding", "valueCoding": {"system": A04, "code": "11488-4"}}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["resourceType"], "Parameters", "{body}");
+    for (uri, params) in [
+        (
+            "/fhir/CodeSystem/$lookup",
+            json!([{"name": "system", "valueUri": BAD}, {"name": "code", "valueCode": "a"}]),
+        ),
+        (
+            "/fhir/CodeSystem/$validate-code",
+            json!([{"name": "url", "valueUri": BAD}, {"name": "code", "valueCode": "a"}]),
+        ),
+        (
+            "/fhir/ValueSet/$validate-code",
+            json!([{"name": "url", "valueUri": J07},
+                   {"name": "coding", "valueCoding": {"system": BAD, "code": "a"}}]),
+        ),
+    ] {
+        let (status, body) = post(&app, uri, with(params)).await;
+        assert_eq!(status, 400, "{uri}: {body}");
+        assert_outcome(&body, "invalid");
+        let text = body["issue"][0]["details"]["text"].as_str().unwrap_or("");
+        assert!(
+            text.starts_with(&format!("Invalid tx-resource '{BAD}'")),
+            "{uri}: {text}"
+        );
+    }
+}

@@ -599,3 +599,87 @@ async fn include_definition_must_be_a_boolean() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["resourceType"], "OperationOutcome");
 }
+
+/// A request's resources are read for what the request uses: a broken or unreadable
+/// tx-resource the expansion does not touch costs nothing; the broken one, used, is refused
+/// where it is broken; the unreadable one, looked up by the url it claims, is refused with why.
+#[actix_web::test]
+async fn tx_resources_fail_a_request_only_where_it_uses_them() {
+    let app = app!();
+    const BROKEN: &str = "http://example.org/vs/broken";
+    const UNREADABLE: &str = "http://example.org/vs/unreadable";
+    const IMPORTS: &str = "http://example.org/vs/imports-unreadable";
+    let setup = |target: &str| {
+        vec![
+            res(tree_cs("1.0.0")),
+            res(value_set(VS, json!([{"system": CS}]))),
+            res(value_set(
+                BROKEN,
+                json!([{"system": CS, "filter": [{"property": "concept", "op": "descendent-of"}]}]),
+            )),
+            res(json!({"resourceType": "ValueSet", "url": UNREADABLE, "compose": {"include": 3}})),
+            res(json!({"resourceType": "CodeSystem", "concept": "no url, never referred to"})),
+            res(value_set(IMPORTS, json!([{"valueSet": [UNREADABLE]}]))),
+            url(target),
+        ]
+    };
+    let (status, vs) = expand(&app, setup(VS), &[]).await;
+    assert_eq!(status, 200, "{vs}");
+    assert_eq!(vs["expansion"]["total"], 4);
+
+    let (status, oo) = expand(&app, setup(BROKEN), &[]).await;
+    assert_eq!(status, 400, "{oo}");
+    let issue = &oo["issue"][0];
+    assert_eq!(issue["code"], "invalid");
+    assert_eq!(issue["details"]["coding"][0]["code"], "vs-invalid");
+    assert_eq!(
+        issue["details"]["text"],
+        format!("The system {CS} filter with property = concept, op = descendent-of has no value")
+    );
+    assert_eq!(
+        issue["expression"][0],
+        "ValueSet.compose.include[0].filter[0]"
+    );
+
+    for target in [UNREADABLE, IMPORTS] {
+        let (status, oo) = expand(&app, setup(target), &[]).await;
+        assert_eq!(status, 400, "{oo}");
+        let text = oo["issue"][0]["details"]["text"].as_str().unwrap_or("");
+        assert!(
+            text.starts_with(&format!("Invalid tx-resource '{UNREADABLE}'")),
+            "{text}"
+        );
+    }
+}
+
+/// An expansion drawn from a fragment of a code system says it may be incomplete.
+#[actix_web::test]
+async fn expansion_of_a_fragment_is_unclosed() {
+    let app = app!();
+    let mut fragment = tree_cs("1.0.0");
+    fragment["content"] = json!("fragment");
+    let (status, vs) = expand(
+        &app,
+        vec![
+            res(fragment),
+            res(value_set(VS, json!([{"system": CS}]))),
+            url(VS),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{vs}");
+    let ext = &vs["expansion"]["extension"];
+    assert_eq!(
+        ext[0],
+        json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-unclosed", "valueBoolean": true})
+    );
+    assert_eq!(
+        ext[1]["valueString"],
+        format!("This extension is based on a fragment of the code system {CS}")
+    );
+    assert_eq!(
+        params_named(&vs, "used-fragment")[0]["valueUri"],
+        format!("{CS}|1.0.0")
+    );
+}

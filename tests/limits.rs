@@ -445,7 +445,7 @@ async fn past_the_deadline_enumeration_stops() {
                 filters: vec![Filter {
                     property: "code".into(),
                     op: "regex".into(),
-                    value: "c[0-9]*".into(),
+                    value: Some("c[0-9]*".into()),
                 }],
                 ..Default::default()
             }],

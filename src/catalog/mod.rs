@@ -233,6 +233,9 @@ pub struct Catalog {
     supplements: HashMap<String, Vec<Arc<CodeSystem>>>,
     /// What operations derive from this snapshot and keep (e.g. value-set enumerations).
     pub memo: memo::Memo,
+    /// Resources of a request (`tx-resource`) that could not be read: why, by the url they
+    /// claim. A look-up of that url fails with the reason rather than "not found".
+    unreadable: HashMap<String, String>,
 }
 
 impl Catalog {
@@ -281,6 +284,11 @@ impl Catalog {
     pub fn add_concept_map(&mut self, cm: ConceptMap) {
         self.add_oids(&cm.meta);
         self.concept_maps.insert(cm);
+    }
+
+    /// Records that a resource claiming `url` could not be read, and why.
+    pub fn add_unreadable(&mut self, url: &str, reason: String) {
+        self.unreadable.entry(url.to_string()).or_insert(reason);
     }
 
     /// The canonical URL a system string names: itself, or the URL registered for its OID.
@@ -454,6 +462,15 @@ impl<'a> Scope<'a> {
 
     pub fn concept_maps(&self) -> impl Iterator<Item = &'a Arc<ConceptMap>> {
         self.layers().flat_map(|c| c.concept_maps.all().iter())
+    }
+
+    /// An error for a look-up of `url` that found nothing: the reason a resource claiming that
+    /// url could not be read, when one did.
+    pub fn unreadable(&self, url: &str) -> Option<crate::error::Error> {
+        let (url, _) = crate::model::split_canonical(url);
+        self.layers()
+            .find_map(|c| c.unreadable.get(url))
+            .map(|reason| crate::error::Error::Invalid(reason.clone()))
     }
 
     pub fn supplements_of(&self, url: &str) -> Vec<Arc<CodeSystem>> {

@@ -33,8 +33,8 @@ use crate::search::entries::{Entries, Entry, EntryBuilder, ScopeInfo, Section as
 const MAGIC: &[u8; 16] = b"nosterm-catalog\0";
 /// Bump when the encoding or the model changes. 2: sections (catalog, search entries,
 /// concepts in runs of `CHUNK`), each with its length and checksum in the header, decoded on
-/// two threads; a four-lane checksum.
-const FORMAT: u32 = 2;
+/// two threads; a four-lane checksum. 3: a filter's value is optional.
+const FORMAT: u32 = 3;
 const PREFIX: &str = "catalog-";
 const SUFFIX: &str = ".bin";
 /// Magic, format, data key, number of sections; then the length and checksum of each.

@@ -74,6 +74,10 @@ pub fn error_json(err: &Error) -> Value {
     issue.insert("severity".into(), json!("error"));
     issue.insert("code".into(), json!(err.issue_code()));
     issue.insert("details".into(), Value::Object(details));
+    if let Some(e) = err.expression() {
+        issue.insert("location".into(), json!([e]));
+        issue.insert("expression".into(), json!([e]));
+    }
     let mut issues = vec![Value::Object(issue)];
     // A refused release: one more issue per load error, located by file and line.
     if let Error::ReleaseRefused(errors) = err {

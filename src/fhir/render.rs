@@ -379,18 +379,15 @@ impl Serialize for ExpansionPart<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let e = self.doc.expansion;
         let mut o = s.serialize_map(None)?;
-        if !e.properties.is_empty() {
-            let ext: Vec<Value> = e
-                .properties
-                .iter()
-                .map(|(code, uri)| {
-                    let mut parts = vec![json!({"url": "code", "valueCode": code})];
-                    if let Some(uri) = uri {
-                        parts.push(json!({"url": "uri", "valueUri": uri}));
-                    }
-                    json!({"url": EXT_EXPANSION_PROPERTY, "extension": parts})
-                })
-                .collect();
+        let mut ext = unclosed_extensions(&e.trace.fragments);
+        ext.extend(e.properties.iter().map(|(code, uri)| {
+            let mut parts = vec![json!({"url": "code", "valueCode": code})];
+            if let Some(uri) = uri {
+                parts.push(json!({"url": "uri", "valueUri": uri}));
+            }
+            json!({"url": EXT_EXPANSION_PROPERTY, "extension": parts})
+        }));
+        if !ext.is_empty() {
             o.serialize_entry("extension", &ext)?;
         }
         o.serialize_entry("identifier", &self.identifier)?;
@@ -400,8 +397,11 @@ impl Serialize for ExpansionPart<'_, '_> {
             o.serialize_entry("offset", &e.offset)?;
         }
         let t = &e.trace;
-        let added =
-            e.used_systems.len() + t.used_value_sets.len() + t.applied.len() + t.warnings.len();
+        let added = e.used_systems.len()
+            + t.fragments.len()
+            + t.used_value_sets.len()
+            + t.applied.len()
+            + t.warnings.len();
         if !self.doc.parameters.is_empty() || added > 0 {
             o.serialize_entry("parameter", &ExpansionParams(self.doc))?;
         }
@@ -427,6 +427,9 @@ impl Serialize for ExpansionParams<'_, '_> {
         for u in &e.used_systems {
             seq.serialize_element(&Param::str("used-codesystem", "valueUri", u))?;
         }
+        for u in &t.fragments {
+            seq.serialize_element(&Param::str("used-fragment", "valueUri", u))?;
+        }
         for u in &t.used_value_sets {
             seq.serialize_element(&Param::str("used-valueset", "valueUri", u))?;
         }
@@ -450,6 +453,29 @@ pub fn expansion_json(
         timestamp,
         include_definition: false,
     })
+}
+
+const EXT_UNCLOSED: &str = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed";
+const EXT_UNCLOSED_REASON: &str =
+    "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason";
+
+/// An expansion drawn from fragments of code systems may lack members: it says it is not
+/// closed, and why.
+fn unclosed_extensions(fragments: &[String]) -> Vec<Value> {
+    if fragments.is_empty() {
+        return Vec::new();
+    }
+    let systems: Vec<&str> = fragments
+        .iter()
+        .map(|f| crate::model::split_canonical(f).0)
+        .collect();
+    vec![
+        json!({"url": EXT_UNCLOSED, "valueBoolean": true}),
+        json!({"url": EXT_UNCLOSED_REASON, "valueString": format!(
+            "This extension is based on a fragment of the code system {}",
+            systems.join(", ")
+        )}),
+    ]
 }
 
 const EXT_EXPANSION_PROPERTY: &str =

@@ -309,7 +309,7 @@ fn filter(f: &crate::model::Filter) -> Value {
             json!({"extension": [{"url": FILTER_OP_EXTENSION, "valueCode": f.op}]}),
         )
     };
-    o.str("value", Some(&f.value)).done()
+    o.str("value", f.value.as_deref()).done()
 }
 
 /// A ConceptMap. R4 allows one identifier here: the first OID.

@@ -550,6 +550,9 @@ impl<'a> Ctx<'a> {
             )));
         }
         self.scope.value_set(url, version).ok_or_else(|| {
+            if let Some(e) = self.scope.unreadable(url) {
+                return e;
+            }
             let shown = match version {
                 Some(v) => format!("{url}|{v}"),
                 None => url.to_string(),

@@ -227,11 +227,19 @@ pub fn overlay(params: &Params, limits: &Limits) -> Result<Option<Catalog>> {
     }
     let mut cat = Catalog::default();
     for r in resources {
-        match parse_resource(r).map_err(|e| Error::Invalid(format!("Invalid tx-resource: {e}")))? {
-            Resource::CodeSystem(cs) => cat.add_code_system(cs),
-            Resource::ValueSet(vs) => cat.add_value_set(vs),
-            Resource::ConceptMap(cm) => cat.add_concept_map(cm),
-            Resource::Alias { .. } => {}
+        match parse_resource(r) {
+            Ok(Resource::CodeSystem(cs)) => cat.add_code_system(cs),
+            Ok(Resource::ValueSet(vs)) => cat.add_value_set(vs),
+            Ok(Resource::ConceptMap(cm)) => cat.add_concept_map(cm),
+            Ok(Resource::Alias { .. }) => {}
+            // A resource that cannot be read matters only to a request that refers to it:
+            // it is kept as a reason under the url it claims, and the request fails with that
+            // reason only when it looks that url up (without a url, nothing can refer to it).
+            Err(e) => {
+                if let Some(url) = r.get("url").and_then(Value::as_str) {
+                    cat.add_unreadable(url, format!("Invalid tx-resource '{url}': {e}"));
+                }
+            }
         }
     }
     for vs in contained {

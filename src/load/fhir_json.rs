@@ -127,6 +127,21 @@ pub fn parse_resources(v: &Value) -> Result<Vec<Resource>, String> {
     }
 }
 
+/// `parse_supported` for the server's own data, which is held to FHIR's required elements
+/// even where a request's resource is not (a filter without value is refused at load, not
+/// when some request uses it).
+fn parse_stored(v: &Value) -> Result<Vec<Resource>, String> {
+    let rs = parse_supported(v)?;
+    for r in &rs {
+        if let Resource::ValueSet(vs) = r {
+            if let Some((path, _, _)) = vs.filter_without_value() {
+                return Err(format!("{path}: missing 'value'"));
+            }
+        }
+    }
+    Ok(rs)
+}
+
 /// One resource (not a Bundle) into zero or more resources: nothing for unsupported types.
 fn parse_supported(v: &Value) -> Result<Vec<Resource>, String> {
     let Some(o) = v.as_object() else {
@@ -164,7 +179,7 @@ pub fn parse_file(bytes: &[u8], file: &str) -> Result<Vec<Resource>, Vec<LoadErr
         line,
     };
     if resource_type(o) != Ok("Bundle") {
-        let mut rs = parse_supported(&value).map_err(|e| vec![at(start, e)])?;
+        let mut rs = parse_stored(&value).map_err(|e| vec![at(start, e)])?;
         rs.iter_mut().for_each(|r| r.set_origin(origin(start)));
         return Ok(rs);
     }
@@ -184,7 +199,7 @@ pub fn parse_file(bytes: &[u8], file: &str) -> Result<Vec<Resource>, Vec<LoadErr
         let Some(r) = entry_resource(entry) else {
             continue;
         };
-        match parse_supported(r) {
+        match parse_stored(r) {
             Ok(rs) => out.extend(rs.into_iter().map(|mut r| {
                 r.set_origin(origin(line_of(i)));
                 r
@@ -715,7 +730,7 @@ fn concept_set(i: &Obj, path: &Path) -> Result<ConceptSetComponent, String> {
             Ok(Filter {
                 property: req_str(f, "property", &p)?,
                 op: filter_op(f, &p)?,
-                value: req_str(f, "value", &p)?,
+                value: opt_str(f, "value", &p)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -1011,6 +1026,29 @@ mod tests {
             panic!()
         };
         assert_eq!((oid.as_str(), url.as_str()), ("4.5", "http://b"));
+    }
+
+    /// A filter without value: kept from a request (refused when used), refused from a file.
+    #[test]
+    fn filter_without_value_is_read_from_requests_only() {
+        let v = json!({"resourceType": "ValueSet", "url": "http://vs", "status": "active",
+            "compose": {"include": [{"system": "http://s", "filter": [
+                {"property": "concept", "op": "is-a", "value": "a"},
+                {"property": "concept", "op": "is-a"}]}]}});
+        let Ok(Resource::ValueSet(vs)) = parse_resource(&v) else {
+            panic!("a request's value set is read");
+        };
+        assert_eq!(vs.compose.include[0].filters[1].value, None);
+        let Err(errors) = parse_file(v.to_string().as_bytes(), "vs.json") else {
+            panic!("a stored value set is refused");
+        };
+        assert!(
+            errors[0]
+                .to_string()
+                .ends_with("ValueSet.compose.include[0].filter[1]: missing 'value'"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub struct Filter {
     /// = | is-a | descendent-of | is-not-a | regex | in | not-in | generalizes | child-of |
     /// descendent-leaf | exists
     pub op: String,
-    pub value: String,
+    /// Required by FHIR, but a request's value set may lack it: kept readable, and refused
+    /// when an operation uses the value set (`ValueSet::filter_without_value`).
+    pub value: Option<String>,
 }
 
 /// `compose.include[]` / `compose.exclude[]`.
@@ -113,5 +115,25 @@ impl ValueSet {
     /// Number of enumerated members (filters and imports not counted).
     pub fn enumerated_len(&self) -> usize {
         self.compose.include.iter().map(|i| i.concepts.len()).sum()
+    }
+
+    /// The first filter (includes, then excludes) that has no value, with its FHIRPath
+    /// (`ValueSet.compose.include[0].filter[0]`) and the component it belongs to.
+    pub fn filter_without_value(&self) -> Option<(String, &ConceptSetComponent, &Filter)> {
+        let parts = [
+            ("include", &self.compose.include),
+            ("exclude", &self.compose.exclude),
+        ];
+        parts.into_iter().find_map(|(name, components)| {
+            components.iter().enumerate().find_map(|(i, c)| {
+                c.filters.iter().position(|f| f.value.is_none()).map(|j| {
+                    (
+                        format!("ValueSet.compose.{name}[{i}].filter[{j}]"),
+                        c,
+                        &c.filters[j],
+                    )
+                })
+            })
+        })
     }
 }

@@ -11,30 +11,45 @@ pub struct CompiledFilter<'a> {
     regex: Option<Regex>,
     /// For hierarchy filters: the concepts selected, by index.
     selected: Option<Vec<bool>>,
+    /// The filter's value (checked present), and its comma-separated items (`in`, `not-in`).
+    value: &'a str,
     values: Vec<&'a str>,
+}
+
+/// The value of a filter; a filter without one is refused before any member is selected
+/// (`members::check_definition` names where it is; this is the fallback).
+fn value_of(filter: &Filter) -> Result<&str> {
+    filter.value.as_deref().ok_or_else(|| {
+        Error::Invalid(format!(
+            "The filter with property = {}, op = {} has no value",
+            filter.property, filter.op
+        ))
+    })
 }
 
 impl<'a> CompiledFilter<'a> {
     pub fn new(cs: &CodeSystem, filter: &'a Filter) -> Result<Self> {
+        let value = value_of(filter)?;
         let mut compiled = CompiledFilter {
             filter,
             regex: None,
             selected: None,
-            values: filter.value.split(',').map(str::trim).collect(),
+            value,
+            values: value.split(',').map(str::trim).collect(),
         };
         match filter.op.as_str() {
             "regex" => {
-                let re = Regex::new(&format!("^(?:{})$", filter.value)).map_err(|e| {
+                let re = Regex::new(&format!("^(?:{value})$")).map_err(|e| {
                     Error::Invalid(format!(
-                        "The regex '{}' in the filter on '{}' is not valid: {e}",
-                        filter.value, filter.property
+                        "The regex '{value}' in the filter on '{}' is not valid: {e}",
+                        filter.property
                     ))
                 })?;
                 compiled.regex = Some(re);
             }
             "is-a" | "descendent-of" | "is-not-a" | "generalizes" | "child-of"
             | "descendent-leaf" => {
-                compiled.selected = Some(hierarchy_selection(cs, filter));
+                compiled.selected = Some(hierarchy_selection(cs, &filter.op, value));
             }
             "=" | "in" | "not-in" | "exists" => {}
             other => {
@@ -73,10 +88,10 @@ impl<'a> CompiledFilter<'a> {
                 .collect(),
         };
         match self.filter.op.as_str() {
-            "=" => values.iter().any(|v| v == &self.filter.value),
+            "=" => values.iter().any(|v| v == self.value),
             "in" => values.iter().any(|v| self.values.contains(&v.as_str())),
             "not-in" => !values.iter().any(|v| self.values.contains(&v.as_str())),
-            "exists" => (self.filter.value == "true") != values.is_empty(),
+            "exists" => (self.value == "true") != values.is_empty(),
             "regex" => match &self.regex {
                 Some(re) => values.iter().any(|v| re.is_match(v)),
                 None => false,
@@ -97,33 +112,31 @@ pub fn matches_one(cs: &CodeSystem, filter: &Filter, index: usize) -> Result<boo
     ) {
         return CompiledFilter::new(cs, filter).map(|f| f.matches(cs, index));
     }
-    let Some(root) = cs.index_of(&filter.value) else {
+    let value = value_of(filter)?;
+    let Some(root) = cs.index_of(value) else {
         return Ok(op == "is-not-a");
     };
     Ok(match op {
         "is-a" => index == root || cs.is_ancestor(root, index),
         "descendent-of" => cs.is_ancestor(root, index),
         "descendent-leaf" => cs.is_ancestor(root, index) && cs.children_of(index).next().is_none(),
-        "child-of" => cs.concepts[index]
-            .parents
-            .iter()
-            .any(|p| p == &filter.value),
+        "child-of" => cs.concepts[index].parents.iter().any(|p| p == value),
         "is-not-a" => !(index == root || cs.is_ancestor(root, index)),
         "generalizes" => index == root || cs.is_ancestor(index, root),
         _ => false,
     })
 }
 
-fn hierarchy_selection(cs: &CodeSystem, filter: &Filter) -> Vec<bool> {
+fn hierarchy_selection(cs: &CodeSystem, op: &str, value: &str) -> Vec<bool> {
     let n = cs.concepts.len();
     let mut sel = vec![false; n];
-    let Some(root) = cs.index_of(&filter.value) else {
-        if filter.op == "is-not-a" {
+    let Some(root) = cs.index_of(value) else {
+        if op == "is-not-a" {
             return vec![true; n];
         }
         return sel;
     };
-    match filter.op.as_str() {
+    match op {
         "is-a" => {
             sel[root] = true;
             for d in cs.descendants(root) {
@@ -144,7 +157,7 @@ fn hierarchy_selection(cs: &CodeSystem, filter: &Filter) -> Vec<bool> {
         }
         "child-of" => {
             for (i, c) in cs.concepts.iter().enumerate() {
-                if c.parents.iter().any(|p| p == &filter.value) {
+                if c.parents.iter().any(|p| p == value) {
                     sel[i] = true;
                 }
             }
@@ -206,7 +219,7 @@ mod tests {
                 let f = Filter {
                     property: "concept".into(),
                     op: op.into(),
-                    value: value.into(),
+                    value: Some(value.into()),
                 };
                 let compiled = CompiledFilter::new(&cs, &f).unwrap();
                 for i in 0..cs.concepts.len() {

@@ -66,7 +66,11 @@ pub fn unknown_code_message(cs: &CodeSystem, code: &str) -> String {
 pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
     let cs: Arc<CodeSystem> = scope
         .code_system(&req.system, req.version.as_deref())
-        .ok_or_else(|| unknown_system(&req.system, req.version.as_deref()))?;
+        .ok_or_else(|| {
+            scope
+                .unreadable(&req.system)
+                .unwrap_or_else(|| unknown_system(&req.system, req.version.as_deref()))
+        })?;
     let concept = cs
         .concept(&req.code)
         .ok_or_else(|| Error::NotFound(unknown_code_message(&cs, &req.code)))?;

@@ -147,9 +147,31 @@ pub fn component_hit_at(
     Ok(Some(hit))
 }
 
+/// Refuses a value set whose definition cannot be evaluated as written: a filter without
+/// value (the reference server's UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE). Checked when
+/// an operation uses the value set, not when it is read: an unused broken tx-resource costs
+/// the request nothing.
+pub fn check_definition(vs: &ValueSet) -> Result<()> {
+    match vs.filter_without_value() {
+        None => Ok(()),
+        Some((expression, component, filter)) => Err(Error::InvalidDefinition {
+            message: format!(
+                "The system {} filter with property = {}, op = {} has no value",
+                component.system.as_deref().unwrap_or(""),
+                filter.property,
+                filter.op
+            ),
+            expression,
+        }),
+    }
+}
+
 pub fn resolve_value_set(scope: &Scope, canonical: &str) -> Result<Arc<ValueSet>> {
     let (url, version) = crate::model::split_canonical(canonical);
     scope.value_set(url, version).ok_or_else(|| {
+        if let Some(e) = scope.unreadable(url) {
+            return e;
+        }
         Error::NotFound(format!(
             "A definition for the value Set '{canonical}' could not be found"
         ))
@@ -170,6 +192,7 @@ pub fn contains(
             vs.meta.url
         )));
     }
+    check_definition(vs)?;
     let mut found = None;
     for inc in &vs.compose.include {
         if let Some(h) = component_hit(scope, inc, system, code, depth)? {
@@ -258,6 +281,9 @@ pub struct Trace {
     pub applied: Vec<(String, String)>,
     /// Per include of a system: (system, the version the include names).
     pub include_versions: Vec<(String, Option<String>)>,
+    /// `system|version` of every code system used that is only a fragment (`content =
+    /// fragment`): the expansion cannot be known to be complete.
+    pub fragments: Vec<String>,
     /// Value sets being expanded (cycle detection).
     stack: Vec<String>,
 }
@@ -294,6 +320,9 @@ fn record_code_system(cs: &CodeSystem, url: &str, trace: &mut Trace) {
         None => url.to_string(),
     };
     push_unique(&mut trace.used_systems, canonical.clone());
+    if cs.content == "fragment" {
+        push_unique(&mut trace.fragments, canonical.clone());
+    }
     if cs.meta.status == "draft" {
         push_unique(
             &mut trace.warnings,
@@ -597,6 +626,7 @@ pub fn enumerate_traced(
             path.join(" -> ")
         )));
     }
+    check_definition(vs)?;
     trace.stack.push(key.clone());
     warn_standards_status(&vs.meta, &key, trace);
     let result = enumerate_inner(scope, vs, rules, trace);
@@ -724,12 +754,12 @@ fn component_members(
                 members.push(m);
             }
         } else {
-            let cs = cs.ok_or_else(|| Error::UnknownSystem {
+            let cs = cs.ok_or_else(|| scope.unreadable(system).unwrap_or_else(|| Error::UnknownSystem {
                 message: format!(
                     "A definition for CodeSystem '{system}' could not be found, so the value set cannot be expanded"
                 ),
                 system: system.to_string(),
-            })?;
+            }))?;
             let filters = inc
                 .filters
                 .iter()

@@ -80,7 +80,9 @@ pub struct ValidateResult {
     pub codeable_concept: Option<(Vec<CodingInput>, Option<String>)>,
     /// Systems that could not be found.
     pub unknown_systems: Vec<String>,
-    /// `system|version` canonicals whose version could not be found.
+    /// Definitions whose absence decided the answer (`x-caused-by-unknown-system`):
+    /// `system|version` canonicals whose version could not be found, and systems a value set
+    /// draws on that are not known at all.
     pub unknown_versions: Vec<String>,
     /// The concept's status when it is not simply active (`retired`, `deprecated`, …).
     pub status: Option<String>,
@@ -146,7 +148,76 @@ struct CodingCheck {
     member: bool,
     /// Membership could not be decided (the version the value set asks for is unknown).
     undecided: bool,
+    /// Valid only because nothing refutes it (a code a fragment lacks): another coding that
+    /// is known answers for a codeableConcept first.
+    unconfirmed: bool,
     status: Option<String>,
+}
+
+/// A code a fragment of a code system does not have may be in another fragment: it is not
+/// called invalid (a warning says why it could not be checked), and a value set that takes
+/// the system's codes without listing them cannot be said not to contain it. A value set that
+/// lists its codes, or does not draw on the system, still decides membership.
+#[allow(clippy::too_many_arguments)]
+fn unknown_in_fragment(
+    scope: &Scope,
+    target: Target,
+    cs: &CodeSystem,
+    url: &str,
+    input: &CodingInput,
+    vs_hit: Option<Hit>,
+    p: &Paths,
+    mut out: CodingCheck,
+) -> CodingCheck {
+    let code = input.code.as_deref().unwrap_or_default();
+    let version = cs
+        .meta
+        .version
+        .as_deref()
+        .map(|v| format!(" version '{v}'"))
+        .unwrap_or_default();
+    out.issues.push(
+        Issue::new(
+            Severity::Warning,
+            "code-invalid",
+            "invalid-code",
+            format!(
+                "Unknown Code '{code}' in the CodeSystem '{}'{version} - note that the code system is labeled as a fragment, so the code may be valid in some other fragment",
+                cs.meta.url
+            ),
+        )
+        .at(p.code.clone())
+        .id(UNKNOWN_CODE_IN_FRAGMENT),
+    );
+    out.valid = match target {
+        Target::CodeSystem { .. } => true,
+        Target::ValueSet(vs) => {
+            vs_hit.is_some()
+                || vs.compose.include.iter().any(|c| {
+                    c.concepts.is_empty()
+                        && c.system
+                            .as_deref()
+                            .is_some_and(|s| super::members::same_system(scope, s, url))
+                })
+        }
+    };
+    out.member = out.valid;
+    out.unconfirmed = true;
+    if let (Target::ValueSet(vs), false) = (target, out.valid) {
+        out.issues
+            .push(not_in_vs(url, code, input.display.as_deref(), vs, &p.code));
+    }
+    out
+}
+
+/// Whether a component of `vs` (include or exclude) selects from code system `url`.
+fn draws_on(scope: &Scope, vs: &ValueSet, url: &str) -> bool {
+    vs.compose
+        .include
+        .iter()
+        .chain(&vs.compose.exclude)
+        .filter_map(|c| c.system.as_deref())
+        .any(|s| super::members::same_system(scope, s, url))
 }
 
 fn vs_label(vs: &ValueSet) -> String {
@@ -178,6 +249,7 @@ fn check_coding(
         unknown_versions: Vec::new(),
         member: false,
         undecided: false,
+        unconfirmed: false,
         status: None,
     };
     let Some(code) = input.code.as_deref() else {
@@ -202,15 +274,15 @@ fn check_coding(
             },
         ) => s.to_string(),
         (None, Target::ValueSet(vs)) if opts.infer_system => match infer_system(scope, vs, code) {
-            Some(s) => s,
-            None => {
-                let systems: Vec<&str> = vs
-                    .compose
-                    .include
-                    .iter()
-                    .filter_map(|i| i.system.as_deref())
-                    .collect();
-                out.issues.push(
+            Ok(s) => s,
+            Err(matches) => {
+                let issue = if matches.is_empty() {
+                    let systems: Vec<&str> = vs
+                        .compose
+                        .include
+                        .iter()
+                        .filter_map(|i| i.system.as_deref())
+                        .collect();
                     Issue::new(
                         Severity::Error,
                         "not-found",
@@ -220,8 +292,22 @@ fn check_coding(
                             systems.join(", ")
                         ),
                     )
-                    .at(p.code.clone()),
-                );
+                } else {
+                    // Several systems of the value set have the code: which one is meant is
+                    // not for the server to guess.
+                    Issue::new(
+                        Severity::Error,
+                        "not-found",
+                        "cannot-infer",
+                        format!(
+                            "The System URI could not be determined for the code '{code}' in the ValueSet '{}': value set expansion has multiple matches: [{}]",
+                            vs_label(vs),
+                            matches.join(", ")
+                        ),
+                    )
+                    .id("Unable_to_resolve_system__value_set_has_multiple_matches")
+                };
+                out.issues.push(issue.at(p.code.clone()));
                 out.issues
                     .push(not_in_vs("", code, input.display.as_deref(), vs, &p.code));
                 return Ok(out);
@@ -250,6 +336,12 @@ fn check_coding(
             return Ok(out);
         }
     };
+    // A system whose tx-resource could not be read: the request fails with why.
+    if scope.code_system(&system, None).is_none() {
+        if let Some(e) = scope.unreadable(&system) {
+            return Err(e);
+        }
+    }
     if let Target::ValueSet(vs) = target {
         if scope.code_system(&system, None).is_none() {
             // A system given by OID may share it with a value set (the ANS reuses a TRE's OID
@@ -402,12 +494,24 @@ fn check_coding(
                     "A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
                 ),
             };
-            out.unknown_system = Some(system.clone());
             out.issues.push(
                 Issue::new(Severity::Error, "not-found", "not-found", text)
                     .at(p.system.clone())
                     .id("UNKNOWN_CODESYSTEM"),
             );
+            // The value set draws on this system (no version of which is known): membership
+            // cannot be decided, so the answer is caused by the unknown system, not a code
+            // outside the value set.
+            if let Target::ValueSet(vs) = target {
+                if other.is_none()
+                    && scope.code_system_versions(&system).is_empty()
+                    && draws_on(scope, vs, &url)
+                {
+                    out.unknown_versions.push(url.clone());
+                    return Ok(out);
+                }
+            }
+            out.unknown_system = Some(system.clone());
             if let Target::ValueSet(vs) = target {
                 out.issues.push(not_in_vs(
                     &versioned(&url, input.version.as_deref()),
@@ -423,28 +527,28 @@ fn check_coding(
     out.version = cs.meta.version.clone();
 
     let Some(concept) = cs.concept(code) else {
-        let severity = if cs.content == "fragment" {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
-        let mut text = unknown_code_message(&cs, code);
         if cs.content == "fragment" {
-            text.push_str(" - note that the code system is labeled as a 'fragment', so the code may be valid in some other fragment");
+            return Ok(unknown_in_fragment(
+                scope, target, &cs, &url, input, vs_hit, &p, out,
+            ));
         }
         // With `valueset-membership-only`, only membership is reported.
         if !(opts.membership_only && matches!(target, Target::ValueSet(_))) {
             out.issues.push(
-                Issue::new(severity, "code-invalid", "invalid-code", text)
-                    .at(p.code.clone())
-                    .id("Unknown_Code_in_Version"),
+                Issue::new(
+                    Severity::Error,
+                    "code-invalid",
+                    "invalid-code",
+                    unknown_code_message(&cs, code),
+                )
+                .at(p.code.clone())
+                .id("Unknown_Code_in_Version"),
             );
         }
         if let (Target::ValueSet(vs), false) = (target, version_trouble) {
             out.issues
                 .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
         }
-        out.valid = severity != Severity::Error && matches!(target, Target::CodeSystem { .. });
         return Ok(out);
     };
     out.code = Some(concept.code.clone());
@@ -740,6 +844,7 @@ const MEMBERSHIP_BY_VALUE_SET: &str = "VALUESET_MEMBERSHIP_WITHOUT_CODESYSTEM";
 
 /// Message id of the warning for a member the value set itself deprecates.
 const MEMBER_DEPRECATED: &str = "VALUESET_MEMBER_DEPRECATED";
+const UNKNOWN_CODE_IN_FRAGMENT: &str = "UNKNOWN_CODE_IN_FRAGMENT";
 
 /// The publication status worth telling a user about: draft, experimental, or a standards
 /// status (deprecated, withdrawn) given by extension.
@@ -791,6 +896,7 @@ fn imported_status_issues(scope: &Scope, vs: &ValueSet) -> Vec<Issue> {
 /// and value-set deprecations are reported as issues only).
 fn in_message(i: &Issue) -> bool {
     if i.tx_type == Some("status-check")
+        || i.message_id == Some(UNKNOWN_CODE_IN_FRAGMENT)
         || i.message_id == Some(MEMBER_DEPRECATED)
         || i.message_id == Some(MEMBERSHIP_BY_VALUE_SET)
     {
@@ -1024,8 +1130,8 @@ fn resolve_in_value_set(
 }
 
 /// The single system of `vs` that contains `code`, for codes given without a system.
-fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Option<String> {
-    let mut found: Option<String> = None;
+fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Result<String, Vec<String>> {
+    let mut found: Vec<String> = Vec::new();
     for inc in &vs.compose.include {
         let Some(system) = inc.system.as_deref() else {
             continue;
@@ -1033,14 +1139,14 @@ fn infer_system(scope: &Scope, vs: &ValueSet, code: &str) -> Option<String> {
         let url = scope
             .canonical_url(system)
             .unwrap_or_else(|| system.to_string());
-        if contains(scope, vs, &url, code, 0).ok().flatten().is_some() {
-            if found.as_deref().is_some_and(|f| f != url) {
-                return None;
-            }
-            found = Some(url);
+        if !found.contains(&url) && contains(scope, vs, &url, code, 0).ok().flatten().is_some() {
+            found.push(url);
         }
     }
-    found
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        _ => Err(found),
+    }
 }
 
 /// The display language a value set asks for: a `displayLanguage` expansion parameter in
@@ -1107,6 +1213,7 @@ pub fn validate(
     let mut opts = opts;
     if let Target::ValueSet(vs) = target {
         check_no_cycles(scope, vs, &mut Vec::new())?;
+        super::members::check_definition(vs)?;
         // A value set may state the language its displays are in; the request's wins.
         if opts.languages.is_empty() {
             if let Some(lang) = value_set_language(vs) {
@@ -1147,7 +1254,8 @@ pub fn validate(
         let any_member = checks.iter().any(|c| c.member || c.undecided);
         let best = checks
             .iter()
-            .position(|c| c.valid)
+            .position(|c| c.valid && !c.unconfirmed)
+            .or_else(|| checks.iter().position(|c| c.valid))
             .or_else(|| checks.iter().position(|c| c.member));
         for c in &mut checks {
             if any_valid {
@@ -1223,4 +1331,197 @@ pub fn validate(
         res.message = Some(texts.join("; "));
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::load::{fhir_json::parse_resource, Resource};
+    use serde_json::{json, Value};
+
+    const KNOWN: &str = "http://example.org/cs/known";
+    const PART: &str = "http://example.org/cs/part";
+    const GONE: &str = "http://example.org/cs/gone";
+
+    fn catalog(resources: &[Value]) -> Catalog {
+        let mut cat = Catalog::default();
+        for r in resources {
+            match parse_resource(r) {
+                Ok(Resource::CodeSystem(cs)) => cat.add_code_system(cs),
+                Ok(Resource::ValueSet(vs)) => cat.add_value_set(vs),
+                other => panic!("test resource not read: {other:?}"),
+            }
+        }
+        cat
+    }
+
+    fn code_system(url: &str, content: &str) -> Value {
+        json!({"resourceType": "CodeSystem", "url": url, "version": "1", "status": "active",
+               "content": content, "concept": [{"code": "a", "display": "A"}]})
+    }
+
+    fn value_set(compose: Value) -> ValueSet {
+        let v = json!({"resourceType": "ValueSet", "url": "http://example.org/vs", "version": "2",
+                       "status": "active", "compose": compose});
+        match parse_resource(&v) {
+            Ok(Resource::ValueSet(vs)) => vs,
+            other => panic!("value set not read: {other:?}"),
+        }
+    }
+
+    fn coding(system: &str, code: &str) -> CodingInput {
+        CodingInput {
+            system: Some(system.into()),
+            code: Some(code.into()),
+            ..Default::default()
+        }
+    }
+
+    fn run(cat: &Catalog, vs: &ValueSet, subject: Subject) -> Result<ValidateResult> {
+        let opts = Options {
+            allow_abstract: true,
+            ..Default::default()
+        };
+        validate(&Scope::new(cat), Target::ValueSet(vs), &subject, &opts)
+    }
+
+    fn tx_types(r: &ValidateResult) -> Vec<&str> {
+        r.issues.iter().filter_map(|i| i.tx_type).collect()
+    }
+
+    /// A filter without value in an `exclude` is refused where it is, by code and coding, even
+    /// when the include alone would decide; a value set without one is unaffected.
+    #[test]
+    fn broken_exclude_filter_is_refused_where_it_is() {
+        let cat = catalog(&[code_system(KNOWN, "complete")]);
+        let broken = value_set(json!({
+            "include": [{"system": KNOWN}],
+            "exclude": [{"system": KNOWN, "filter": [{"property": "concept", "op": "is-a"}]}]
+        }));
+        for subject in [
+            Subject::Code(coding(KNOWN, "a")),
+            Subject::Coding(coding(KNOWN, "zz")),
+        ] {
+            match run(&cat, &broken, subject) {
+                Err(e @ Error::InvalidDefinition { .. }) => {
+                    assert_eq!(
+                        e.expression(),
+                        Some("ValueSet.compose.exclude[0].filter[0]")
+                    );
+                    assert_eq!(
+                        e.to_string(),
+                        format!("The system {KNOWN} filter with property = concept, op = is-a has no value")
+                    );
+                    assert_eq!((e.status(), e.issue_code()), (400, "invalid"));
+                    assert_eq!(e.tx_issue_type(), Some("vs-invalid"));
+                }
+                other => panic!("expected the broken filter, got {other:?}"),
+            }
+        }
+        let scope = Scope::new(&cat);
+        assert!(matches!(
+            super::super::members::enumerate(&scope, &broken, 0),
+            Err(Error::InvalidDefinition { .. })
+        ));
+        let whole = value_set(json!({"include": [{"system": KNOWN}]}));
+        assert!(run(&cat, &whole, Subject::Code(coding(KNOWN, "a")))
+            .map(|r| r.result)
+            .unwrap());
+    }
+
+    /// A codeableConcept with a good coding and one from a system the value set draws on but
+    /// nobody knows: that coding's answer is caused by the unknown system (no not-in-vs), the
+    /// other coding is still reported.
+    #[test]
+    fn unknown_system_the_value_set_draws_on_causes_the_answer() {
+        let cat = catalog(&[code_system(KNOWN, "complete")]);
+        let vs = value_set(json!({"include": [{"system": KNOWN}, {"system": GONE}]}));
+        let r = run(
+            &cat,
+            &vs,
+            Subject::CodeableConcept(vec![coding(GONE, "x"), coding(KNOWN, "a")], None),
+        )
+        .unwrap();
+        assert_eq!(r.unknown_versions, vec![GONE.to_string()]);
+        assert!(r.unknown_systems.is_empty());
+        assert!(!tx_types(&r).contains(&"not-in-vs"), "{:?}", r.issues);
+        assert!(
+            !tx_types(&r).contains(&"this-code-not-in-vs"),
+            "{:?}",
+            r.issues
+        );
+        assert_eq!(r.code.as_deref(), Some("a"));
+        assert_eq!(r.system.as_deref(), Some(KNOWN));
+        // A system the value set does not draw on is simply not in it.
+        let other = value_set(json!({"include": [{"system": KNOWN}]}));
+        let r = run(&cat, &other, Subject::Code(coding(GONE, "x"))).unwrap();
+        assert_eq!(r.unknown_systems, vec![GONE.to_string()]);
+        assert!(tx_types(&r).contains(&"not-in-vs"));
+        assert!(!r.result);
+    }
+
+    /// A code a fragment lacks: valid with a warning when the value set takes the system's
+    /// codes (whatever filter); not in a value set that lists its codes.
+    #[test]
+    fn code_missing_from_a_fragment() {
+        let cat = catalog(&[code_system(PART, "fragment")]);
+        let whole = value_set(json!({"include": [{"system": PART}]}));
+        let r = run(&cat, &whole, Subject::Coding(coding(PART, "b"))).unwrap();
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(tx_types(&r), vec!["invalid-code"]);
+        assert_eq!(r.issues[0].severity, Severity::Warning);
+        assert_eq!(r.message, None);
+        // With a known code beside it, the known one answers.
+        let r = run(
+            &cat,
+            &whole,
+            Subject::CodeableConcept(vec![coding(PART, "b"), coding(PART, "a")], None),
+        )
+        .unwrap();
+        assert!(r.result);
+        assert_eq!(
+            (r.code.as_deref(), r.display.as_deref()),
+            (Some("a"), Some("A"))
+        );
+        let listed = value_set(json!({"include": [{"system": PART, "concept": [{"code": "a"}]}]}));
+        let r = run(&cat, &listed, Subject::Code(coding(PART, "b"))).unwrap();
+        assert!(!r.result);
+        assert!(tx_types(&r).contains(&"not-in-vs"), "{:?}", r.issues);
+    }
+
+    /// inferSystem: several systems of the value set having the code is no inference.
+    #[test]
+    fn infer_system_refuses_several_matches() {
+        let cat = catalog(&[
+            code_system(KNOWN, "complete"),
+            code_system(PART, "complete"),
+        ]);
+        let vs = value_set(json!({"include": [{"system": KNOWN}, {"system": PART}]}));
+        let opts = Options {
+            infer_system: true,
+            allow_abstract: true,
+            ..Default::default()
+        };
+        let input = CodingInput {
+            code: Some("a".into()),
+            ..Default::default()
+        };
+        let r = validate(
+            &Scope::new(&cat),
+            Target::ValueSet(&vs),
+            &Subject::Code(input),
+            &opts,
+        )
+        .unwrap();
+        assert!(!r.result);
+        let infer = r.issues.iter().find(|i| i.tx_type == Some("cannot-infer"));
+        assert!(
+            infer.is_some_and(|i| i
+                .text
+                .ends_with(&format!("multiple matches: [{KNOWN}, {PART}]"))),
+            "{:?}",
+            r.issues
+        );
+    }
 }
