@@ -171,12 +171,13 @@ async fn version_parameters_choose_and_check_versions() {
     let (_, vs) = expand(&app, p, &[]).await;
     assert_eq!(vs["expansion"]["total"], 4);
     assert_eq!(params_named(&vs, "system-version").len(), 1);
-    // Mixed versions of one system: contains.version shown.
+    // Mixed versions of one system: contains.version shown; includes pinning different
+    // versions of one system are expanded newest version first.
     let mut p = base();
     p.push(url("http://example.org/vs/mixed"));
     let (_, vs) = expand(&app, p, &[]).await;
-    assert_eq!(vs["expansion"]["contains"][0]["version"], "1.0.0");
-    assert_eq!(vs["expansion"]["contains"][1]["version"], "2.0.0");
+    assert_eq!(vs["expansion"]["contains"][0]["version"], "2.0.0");
+    assert_eq!(vs["expansion"]["contains"][1]["version"], "1.0.0");
     assert_eq!(params_named(&vs, "used-codesystem").len(), 2);
     // force-system-version overrides the include's version and is echoed.
     let mut p = base();

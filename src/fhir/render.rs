@@ -391,8 +391,11 @@ impl Serialize for ExpansionPart<'_, '_> {
             o.serialize_entry("offset", &e.offset)?;
         }
         let t = &e.trace;
-        let added =
-            e.used_systems.len() + t.used_value_sets.len() + t.applied.len() + t.warnings.len();
+        let added = e.used_systems.len()
+            + t.used_value_sets.len()
+            + t.applied.len()
+            + t.warnings.len()
+            + usize::from(t.versions_matched);
         if !self.doc.parameters.is_empty() || added > 0 {
             o.serialize_entry("parameter", &ExpansionParams(self.doc))?;
         }
@@ -420,6 +423,9 @@ impl Serialize for ExpansionParams<'_, '_> {
         }
         for u in &t.used_value_sets {
             seq.serialize_element(&Param::str("used-valueset", "valueUri", u))?;
+        }
+        if t.versions_matched {
+            seq.serialize_element(&Param::bool("versionsMatch", "valueBoolean", true))?;
         }
         for (name, v) in t.applied.iter().chain(t.warnings.iter()) {
             seq.serialize_element(&Param::str(name, "valueUri", v))?;
