@@ -407,6 +407,9 @@ pub struct Enumeration {
     pub trace: Trace,
     /// system → code → position in `members`; built on first use.
     positions: OnceLock<HashMap<String, HashMap<String, u32>>>,
+    /// First position of a code → its positions in other versions of its system (a value set
+    /// including several releases of one system); built on first use.
+    other_versions: OnceLock<HashMap<u32, Vec<u32>>>,
     /// The snapshot's cache of selections and this enumeration's id in it, when the
     /// enumeration is kept for the snapshot (`None` for one made for a single request).
     chosen: Option<(u64, Arc<SelectionCache>)>,
@@ -463,6 +466,7 @@ impl Enumeration {
             members,
             trace,
             positions: OnceLock::new(),
+            other_versions: OnceLock::new(),
             chosen: selections.map(|c| (id, c)),
         }
     }
@@ -484,6 +488,21 @@ impl Enumeration {
     /// Where `system#code` is in `members`.
     pub fn position(&self, system: &str, code: &str) -> Option<usize> {
         self.codes_of(system)?.get(code).map(|&i| i as usize)
+    }
+
+    /// The positions of the member at `first` (a code's first position) in other versions of
+    /// its system.
+    pub fn other_versions(&self, first: u32) -> &[u32] {
+        let map = self.other_versions.get_or_init(|| {
+            let mut map: HashMap<u32, Vec<u32>> = HashMap::new();
+            for (i, m) in self.members.iter().enumerate() {
+                if let Some(f) = self.position(&m.system, &m.code).filter(|&f| f != i) {
+                    map.entry(f as u32).or_default().push(i as u32);
+                }
+            }
+            map
+        });
+        map.get(&first).map_or(&[], Vec::as_slice)
     }
 
     /// code → position in `members`, of the members of `system` (callers looking up many codes
