@@ -902,11 +902,28 @@ fn choose_include(
                 candidates.retain(|c| version_of(c).as_deref() == Some(vc));
             }
         }
-        // Stable: includes reading the same version keep compose order.
-        None => candidates.sort_by(|a, b| {
-            let (a, b) = (version_of(a), version_of(b));
-            crate::catalog::version::compare(b.as_deref().unwrap_or(""), a.as_deref().unwrap_or(""))
-        }),
+        // The includes whose version is known, newest first in the places they take (stable:
+        // includes reading the same version keep compose order); the others stay put.
+        None => {
+            let slots: Vec<usize> = (0..candidates.len())
+                .filter(|&i| version_of(&candidates[i]).is_some())
+                .collect();
+            let mut resolved: Vec<Choice> = Vec::with_capacity(slots.len());
+            for &i in slots.iter().rev() {
+                resolved.push(candidates.remove(i));
+            }
+            resolved.reverse();
+            resolved.sort_by(|a, b| {
+                let (a, b) = (version_of(a), version_of(b));
+                crate::catalog::version::compare(
+                    b.as_deref().unwrap_or(""),
+                    a.as_deref().unwrap_or(""),
+                )
+            });
+            for (slot, c) in slots.into_iter().zip(resolved) {
+                candidates.insert(slot, c);
+            }
+        }
     }
     let shows = |c: &Choice, given: &str| {
         let (_, _, cs, hit) = c;
@@ -1406,6 +1423,37 @@ mod tests {
         assert!(!r.result);
         assert_eq!(tx_types(&r), vec!["not-in-vs"]);
         let r = check(DIFF, Subject::Coding(coding(None, "D", None)));
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(NEW));
+    }
+
+    #[test]
+    fn an_include_of_an_unknown_release_keeps_its_place() {
+        const WITH_UNKNOWN: &str = "http://example.org/jdv/with-unknown";
+        let cat = two_releases(&[jdv(
+            WITH_UNKNOWN,
+            json!([pinned("19990101000000"), pinned(OLD), pinned(NEW)]),
+            json!([]),
+            None,
+        )]);
+        let scope = Scope::new(&cat);
+        let vs = scope.value_set(WITH_UNKNOWN, None).expect("loaded");
+        let opts = Options::default();
+        let run = |code: &str| {
+            let subject = Subject::Coding(coding(None, code, None));
+            validate(&scope, Target::ValueSet(&vs), &subject, &opts).expect("validates")
+        };
+        // Found nowhere: the first include decides, and its release is unknown.
+        let r = run("Z");
+        assert!(!r.result);
+        assert!(
+            r.unknown_versions
+                .contains(&format!("{TRE}|19990101000000")),
+            "{:?}",
+            r.issues
+        );
+        // Found: the newest known release that has it.
+        let r = run("A");
         assert!(r.result, "{:?}", r.issues);
         assert_eq!(r.version.as_deref(), Some(NEW));
     }
