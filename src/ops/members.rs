@@ -680,7 +680,35 @@ fn enumerate_inner(
     if vs.compose.inactive == Some(false) {
         out.retain(|m| !m.inactive);
     }
+    oldest_version_first(&mut trace.used_systems);
     Ok(out)
+}
+
+/// Lists the versions of one system oldest first (in the places they take), as the reference
+/// server reports `used-codesystem`, whatever order includes and excludes used them in.
+fn oldest_version_first(used: &mut [String]) {
+    let mut done = vec![false; used.len()];
+    for i in 0..used.len() {
+        if done[i] {
+            continue;
+        }
+        let url = crate::model::split_canonical(&used[i]).0.to_string();
+        let slots: Vec<usize> = (i..used.len())
+            .filter(|&j| crate::model::split_canonical(&used[j]).0 == url)
+            .collect();
+        let mut versions: Vec<String> = slots.iter().map(|&j| used[j].clone()).collect();
+        versions.sort_by(|a, b| {
+            let (a, b) = (
+                crate::model::split_canonical(a).1,
+                crate::model::split_canonical(b).1,
+            );
+            crate::catalog::version::compare(a.unwrap_or(""), b.unwrap_or(""))
+        });
+        for (slot, v) in slots.into_iter().zip(versions) {
+            used[slot] = v;
+            done[slot] = true;
+        }
+    }
 }
 
 /// Whether version `a` is newer than `b` (a version beats none).
@@ -1078,9 +1106,10 @@ pub(crate) mod tests {
                 (OLD, "C")
             ])
         );
+        // Reported oldest first, as the reference server does.
         assert_eq!(
             trace.used_systems,
-            vec![format!("{TRE}|{NEW}"), format!("{TRE}|{OLD}")]
+            vec![format!("{TRE}|{OLD}"), format!("{TRE}|{NEW}")]
         );
         assert!(!trace.versions_matched);
     }
