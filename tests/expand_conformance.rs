@@ -171,12 +171,13 @@ async fn version_parameters_choose_and_check_versions() {
     let (_, vs) = expand(&app, p, &[]).await;
     assert_eq!(vs["expansion"]["total"], 4);
     assert_eq!(params_named(&vs, "system-version").len(), 1);
-    // Mixed versions of one system: contains.version shown.
+    // Mixed versions of one system: contains.version shown; includes pinning different
+    // versions of one system are expanded newest version first.
     let mut p = base();
     p.push(url("http://example.org/vs/mixed"));
     let (_, vs) = expand(&app, p, &[]).await;
-    assert_eq!(vs["expansion"]["contains"][0]["version"], "1.0.0");
-    assert_eq!(vs["expansion"]["contains"][1]["version"], "2.0.0");
+    assert_eq!(vs["expansion"]["contains"][0]["version"], "2.0.0");
+    assert_eq!(vs["expansion"]["contains"][1]["version"], "1.0.0");
     assert_eq!(params_named(&vs, "used-codesystem").len(), 2);
     // force-system-version overrides the include's version and is echoed.
     let mut p = base();
@@ -682,4 +683,52 @@ async fn expansion_of_a_fragment_is_unclosed() {
         params_named(&vs, "used-fragment")[0]["valueUri"],
         format!("{CS}|1.0.0")
     );
+}
+
+/// Two releases of one system in one value set: each release's codes, nested under their
+/// own release's parents; `versionsMatch` merges them, an exclude of the old release diffs.
+#[actix_web::test]
+async fn two_releases_of_one_system_in_one_value_set() {
+    let app = app!();
+    let both = json!([{"system": CS, "version": "1.0.0"}, {"system": CS, "version": "2.0.0"}]);
+    let with = |vs: Value| vec![res(tree_cs("1.0.0")), res(tree_cs("2.0.0")), res(vs)];
+
+    let mut p = with(value_set(VS, both.clone()));
+    p.push(url(VS));
+    let (status, vs) = expand(&app, p, &[]).await;
+    assert_eq!(status, 200, "{vs}");
+    assert_eq!(vs["expansion"]["total"], 9, "{vs}");
+    let roots = &vs["expansion"]["contains"];
+    assert_eq!(codes(roots), ["a", "b", "c", "a", "b"]);
+    for (i, version) in [(0, "2.0.0"), (3, "1.0.0")] {
+        assert_eq!(roots[i]["version"], version);
+        assert_eq!(codes(&roots[i]["contains"]), ["a1"], "{version}: {vs}");
+        assert_eq!(roots[i]["contains"][0]["version"], version);
+    }
+    assert_eq!(params_named(&vs, "used-codesystem").len(), 2);
+    assert!(params_named(&vs, "versionsMatch").is_empty());
+
+    let mut merged = value_set(VS, both);
+    merged["compose"]["extension"] = json!([{
+        "url": "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter",
+        "extension": [{"url": "name", "valueCode": "versionsMatch"},
+                      {"url": "value", "valueString": "true"}]}]);
+    let mut p = with(merged);
+    p.extend([
+        url(VS),
+        json!({"name": "excludeNested", "valueBoolean": true}),
+    ]);
+    let (_, vs) = expand(&app, p, &[]).await;
+    assert_eq!(vs["expansion"]["total"], 5, "{vs}");
+    assert_eq!(params_named(&vs, "versionsMatch")[0]["valueBoolean"], true);
+
+    let mut diff = value_set(VS, json!([{"system": CS, "version": "2.0.0"}]));
+    diff["compose"]["exclude"] = json!([{"system": CS, "version": "1.0.0"}]);
+    let mut p = with(diff);
+    p.push(url(VS));
+    let (_, vs) = expand(&app, p, &[]).await;
+    assert_eq!(codes(&vs["expansion"]["contains"]), ["c"], "{vs}");
+    assert_eq!(vs["expansion"]["contains"][0]["version"], "2.0.0");
+    assert_eq!(params_named(&vs, "used-codesystem").len(), 2);
+    assert_eq!(params_named(&vs, "versionsMatch")[0]["valueBoolean"], true);
 }

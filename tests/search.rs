@@ -572,3 +572,45 @@ async fn relevance_against_the_plain_matchers() {
     assert!(ours.at5 * 100 >= ours.n * 95, "{}", ours.show("nosterm"));
     assert!(ours.at1 > prefix.at1 && ours.at1 > naive.at1);
 }
+
+/// A catalog JDV including two releases of one TRE: a text filter finds the code in both.
+#[actix_web::test]
+async fn filtered_expansion_of_two_releases_lists_both() {
+    const TRE: &str = "https://mos.esante.gouv.fr/NOS/TRE_R999-Essai/FHIR/TRE-R999-Essai";
+    const JDV: &str = "https://mos.esante.gouv.fr/NOS/JDV_J999-Essai/FHIR/JDV-J999-Essai";
+    let dir = std::env::temp_dir().join(format!("nosterm-two-releases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (version, renamed) in [
+        ("20240101120000", "Kinésithérapeute"),
+        ("20250101120000", "Masseur-kinésithérapeute"),
+    ] {
+        let cs = serde_json::json!({"resourceType": "CodeSystem", "id": format!("TRE-R999-{version}"),
+            "url": TRE, "version": version, "status": "active", "content": "complete",
+            "concept": [{"code": "10", "display": renamed}, {"code": "20", "display": "Orthophoniste"}]});
+        std::fs::write(
+            dir.join(format!("CodeSystem-TRE-R999-{version}.json")),
+            cs.to_string(),
+        )
+        .expect("write");
+    }
+    let jdv = serde_json::json!({"resourceType": "ValueSet", "id": "JDV-J999-Essai", "url": JDV,
+        "status": "active", "compose": {"include": [
+            {"system": TRE, "version": "20240101120000"}, {"system": TRE, "version": "20250101120000"}]}});
+    std::fs::write(dir.join("ValueSet-JDV-J999-Essai.json"), jdv.to_string()).expect("write");
+    let state = match AppState::load(&dir, AppConfig::default()) {
+        Ok(s) => web::Data::new(s),
+        Err(errors) => panic!("test data must load: {errors:?}"),
+    };
+    let app = test::init_service(nosterm::create_app(state)).await;
+    let e = expand_get(&app, JDV, "kine", "").await;
+    assert_eq!(codes(&e), ["10", "10"], "{e}");
+    let versions: Vec<&str> = e["contains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["version"].as_str())
+        .collect();
+    assert_eq!(versions.len(), 2, "{e}");
+    assert_ne!(versions[0], versions[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

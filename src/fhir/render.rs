@@ -401,7 +401,8 @@ impl Serialize for ExpansionPart<'_, '_> {
             + t.fragments.len()
             + t.used_value_sets.len()
             + t.applied.len()
-            + t.warnings.len();
+            + t.warnings.len()
+            + usize::from(t.versions_matched);
         if !self.doc.parameters.is_empty() || added > 0 {
             o.serialize_entry("parameter", &ExpansionParams(self.doc))?;
         }
@@ -432,6 +433,9 @@ impl Serialize for ExpansionParams<'_, '_> {
         }
         for u in &t.used_value_sets {
             seq.serialize_element(&Param::str("used-valueset", "valueUri", u))?;
+        }
+        if t.versions_matched {
+            seq.serialize_element(&Param::bool("versionsMatch", "valueBoolean", true))?;
         }
         for (name, v) in t.applied.iter().chain(t.warnings.iter()) {
             seq.serialize_element(&Param::str(name, "valueUri", v))?;

@@ -452,6 +452,11 @@ fn choose(scope: &Scope, vs: &ValueSet, all: &Enumeration, req: &ExpandRequest) 
                     };
                     table?.get(e.code()).map(|&i| i as usize)
                 })
+                // The code's members in other versions of its system follow it.
+                .flat_map(|i| {
+                    let others = all.other_versions(i as u32).iter().map(|&j| j as usize);
+                    std::iter::once(i).chain(others)
+                })
                 .filter(|&i| seen.insert(i))
                 .filter(shown)
                 .collect()
@@ -728,10 +733,12 @@ fn assemble(
 
 /// Nests each member under its parent (same system) when the parent is in the expansion.
 fn nest(items: Vec<ExpansionItem>) -> Vec<ExpansionItem> {
-    let position: HashMap<(String, String), usize> = items
+    // By version too: two releases of one system each nest under their own parents.
+    type Key = (String, Option<String>, String);
+    let position: HashMap<Key, usize> = items
         .iter()
         .enumerate()
-        .map(|(i, it)| ((it.system.clone(), it.code.clone()), i))
+        .map(|(i, it)| ((it.system.clone(), it.version.clone(), it.code.clone()), i))
         .collect();
     let parents: Vec<Option<usize>> = items
         .iter()
@@ -741,7 +748,10 @@ fn nest(items: Vec<ExpansionItem>) -> Vec<ExpansionItem> {
             }
             it.parent_codes
                 .iter()
-                .find_map(|p| position.get(&(it.system.clone(), p.clone())).copied())
+                .find_map(|p| {
+                    let key = (it.system.clone(), it.version.clone(), p.clone());
+                    position.get(&key).copied()
+                })
                 .filter(|&p| items[p].nestable)
         })
         .collect();

@@ -284,6 +284,9 @@ pub struct Trace {
     /// `system|version` of every code system used that is only a fragment (`content =
     /// fragment`): the expansion cannot be known to be complete.
     pub fragments: Vec<String>,
+    /// Codes were matched across versions of their system (`versionsMatch`): members of
+    /// several versions merged, or an exclude of one version removed codes of another.
+    pub versions_matched: bool,
     /// Value sets being expanded (cycle detection).
     stack: Vec<String>,
 }
@@ -441,6 +444,9 @@ pub struct Enumeration {
     pub trace: Trace,
     /// system → code → position in `members`; built on first use.
     positions: OnceLock<HashMap<String, HashMap<String, u32>>>,
+    /// First position of a code → its positions in other versions of its system (a value set
+    /// including several releases of one system); built on first use.
+    other_versions: OnceLock<HashMap<u32, Vec<u32>>>,
     /// The snapshot's cache of selections and this enumeration's id in it, when the
     /// enumeration is kept for the snapshot (`None` for one made for a single request).
     chosen: Option<(u64, Arc<SelectionCache>)>,
@@ -497,6 +503,7 @@ impl Enumeration {
             members,
             trace,
             positions: OnceLock::new(),
+            other_versions: OnceLock::new(),
             chosen: selections.map(|c| (id, c)),
         }
     }
@@ -518,6 +525,21 @@ impl Enumeration {
     /// Where `system#code` is in `members`.
     pub fn position(&self, system: &str, code: &str) -> Option<usize> {
         self.codes_of(system)?.get(code).map(|&i| i as usize)
+    }
+
+    /// The positions of the member at `first` (a code's first position) in other versions of
+    /// its system.
+    pub fn other_versions(&self, first: u32) -> &[u32] {
+        let map = self.other_versions.get_or_init(|| {
+            let mut map: HashMap<u32, Vec<u32>> = HashMap::new();
+            for (i, m) in self.members.iter().enumerate() {
+                if let Some(f) = self.position(&m.system, &m.code).filter(|&f| f != i) {
+                    map.entry(f as u32).or_default().push(i as u32);
+                }
+            }
+            map
+        });
+        map.get(&first).map_or(&[], Vec::as_slice)
     }
 
     /// code → position in `members`, of the members of `system` (callers looking up many codes
@@ -643,34 +665,240 @@ fn enumerate_inner(
     if vs.compose.include.is_empty() {
         return super::stored::stored_members(scope, vs, trace);
     }
-    let mut out = Vec::new();
-    let mut seen: HashSet<(String, String)> = HashSet::new();
-    for inc in &vs.compose.include {
+    let merge = versions_match(vs) == Some(true);
+    let mut out: Vec<Member> = Vec::new();
+    // (system, version, code) → position; the version is left out when versions merge.
+    let mut seen: HashMap<(String, Option<String>, String), usize> = HashMap::new();
+    for i in include_order(scope, vs) {
         scope.check_deadline()?;
-        for m in component_members(scope, vs, inc, rules, trace)? {
-            if seen.insert((m.system.clone(), m.code.clone())) {
-                out.push(m);
+        for m in component_members(scope, vs, &vs.compose.include[i], rules, trace)? {
+            let version = if merge { None } else { m.version.clone() };
+            match seen.entry((m.system.clone(), version, m.code.clone())) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(out.len());
+                    out.push(m);
+                }
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    // Merged versions: the member reads as in the newest version that has it,
+                    // where the code was first met.
+                    let kept = &mut out[*e.get()];
+                    if kept.version != m.version {
+                        trace.versions_matched = true;
+                        if newer(m.version.as_deref(), kept.version.as_deref()) {
+                            *kept = m;
+                        }
+                    }
+                }
             }
         }
     }
     if !vs.compose.exclude.is_empty() {
-        // Excludes are evaluated aside: what they use is not reported.
-        let mut aside = Trace {
-            stack: trace.stack.clone(),
-            ..Default::default()
-        };
-        let mut excluded: HashSet<(String, String)> = HashSet::new();
+        // Codes excluded from every version of their system, and from one version only.
+        let mut everywhere: HashSet<(String, String)> = HashSet::new();
+        let mut in_version: HashSet<(String, Option<String>, String)> = HashSet::new();
         for exc in &vs.compose.exclude {
-            for m in component_members(scope, vs, exc, rules, &mut aside)? {
-                excluded.insert((m.system, m.code));
+            let spans = exclude_spans_versions(scope, vs, exc);
+            for m in component_members(scope, vs, exc, rules, trace)? {
+                if spans {
+                    everywhere.insert((m.system, m.code));
+                } else {
+                    in_version.insert((m.system, m.version, m.code));
+                }
             }
         }
-        out.retain(|m| !excluded.contains(&(m.system.clone(), m.code.clone())));
+        out.retain(|m| {
+            let key = (m.system.clone(), m.code.clone());
+            if everywhere.contains(&key) {
+                return false;
+            }
+            let (system, code) = key;
+            !in_version.contains(&(system, m.version.clone(), code))
+        });
+        if !everywhere.is_empty() {
+            trace.versions_matched |= excludes_cross_versions(scope, vs);
+        }
     }
     if vs.compose.inactive == Some(false) {
         out.retain(|m| !m.inactive);
     }
+    oldest_version_first(&mut trace.used_systems);
     Ok(out)
+}
+
+/// Lists the versions of one system oldest first (in the places they take), as the reference
+/// server reports `used-codesystem`, whatever order includes and excludes used them in.
+fn oldest_version_first(used: &mut [String]) {
+    let mut done = vec![false; used.len()];
+    for i in 0..used.len() {
+        if done[i] {
+            continue;
+        }
+        let url = crate::model::split_canonical(&used[i]).0.to_string();
+        let slots: Vec<usize> = (i..used.len())
+            .filter(|&j| crate::model::split_canonical(&used[j]).0 == url)
+            .collect();
+        let mut versions: Vec<String> = slots.iter().map(|&j| used[j].clone()).collect();
+        versions.sort_by(|a, b| {
+            let (a, b) = (
+                crate::model::split_canonical(a).1,
+                crate::model::split_canonical(b).1,
+            );
+            crate::catalog::version::compare(a.unwrap_or(""), b.unwrap_or(""))
+        });
+        for (slot, v) in slots.into_iter().zip(versions) {
+            used[slot] = v;
+            done[slot] = true;
+        }
+    }
+}
+
+/// Whether version `a` is newer than `b` (a version beats none).
+fn newer(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => crate::catalog::version::compare(a, b).is_gt(),
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+const EXPANSION_PARAMETER: &str =
+    "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter";
+
+/// The value set's `versionsMatch` expansion parameter (`compose.extension`): whether a code
+/// means the same in every version of its system, so that the members of several versions
+/// merge and an exclude of one version removes the code from all. `None` when not stated.
+pub fn versions_match(vs: &ValueSet) -> Option<bool> {
+    let text = |v: &serde_json::Value| {
+        ["valueBoolean", "valueString", "valueCode"]
+            .iter()
+            .find_map(|k| v.get(*k))
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+    };
+    vs.compose
+        .extensions
+        .iter()
+        .filter(|e| e.get("url").and_then(|u| u.as_str()) == Some(EXPANSION_PARAMETER))
+        .find_map(|e| {
+            let parts = e.get("extension")?.as_array()?;
+            let part = |name: &str| {
+                parts
+                    .iter()
+                    .find(|p| p.get("url").and_then(|u| u.as_str()) == Some(name))
+            };
+            if text(part("name")?)?.as_str() != "versionsMatch" {
+                return None;
+            }
+            match text(part("value")?)?.as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            }
+        })
+}
+
+/// The version of its code system a component (include or exclude) reads: the one it pins,
+/// else the newest.
+fn component_version(scope: &Scope, comp: &ConceptSetComponent) -> Option<String> {
+    let system = comp.system.as_deref()?;
+    scope
+        .code_system(system, comp.version.as_deref())
+        .and_then(|cs| cs.meta.version.clone())
+        .or_else(|| comp.version.clone())
+}
+
+/// Whether some include of the value set reads `system` at `version`.
+fn version_included(scope: &Scope, vs: &ValueSet, system: &str, version: Option<&str>) -> bool {
+    vs.compose.include.iter().any(|inc| {
+        inc.system
+            .as_deref()
+            .is_some_and(|s| same_system(scope, s, system))
+            && component_version(scope, inc).as_deref() == version
+    })
+}
+
+/// Whether an exclude removes its codes from every version of their system, not only from the
+/// version it reads: when `versionsMatch` says so, when it names no version, or (unless
+/// `versionsMatch` is false) when it pins a version no include reads: excluding one release
+/// from another keeps what the other added.
+pub fn exclude_spans_versions(scope: &Scope, vs: &ValueSet, exc: &ConceptSetComponent) -> bool {
+    if let Some(m) = versions_match(vs) {
+        return m;
+    }
+    let Some(system) = exc.system.as_deref() else {
+        return true;
+    };
+    exc.version.is_none()
+        || !version_included(scope, vs, system, component_version(scope, exc).as_deref())
+}
+
+/// Whether an exclude of the value set removes codes of another version than the one it reads.
+fn excludes_cross_versions(scope: &Scope, vs: &ValueSet) -> bool {
+    vs.compose.exclude.iter().any(|exc| {
+        exc.version.is_some()
+            && exc.system.as_deref().is_some_and(|system| {
+                exclude_spans_versions(scope, vs, exc)
+                    && vs.compose.include.iter().any(|inc| {
+                        inc.system
+                            .as_deref()
+                            .is_some_and(|s| same_system(scope, s, system))
+                            && component_version(scope, inc) != component_version(scope, exc)
+                    })
+            })
+    })
+}
+
+/// Whether the exclude removes `system#code` as read at `version` (`None`: any version).
+pub fn excludes_at(
+    scope: &Scope,
+    vs: &ValueSet,
+    exc: &ConceptSetComponent,
+    system: &str,
+    version: Option<&str>,
+    code: &str,
+) -> Result<bool> {
+    if component_hit(scope, exc, system, code, 0)?.is_none() {
+        return Ok(false);
+    }
+    Ok(version.is_none()
+        || exclude_spans_versions(scope, vs, exc)
+        || component_version(scope, exc).as_deref() == version)
+}
+
+/// The order includes are expanded in: compose order, except that includes pinning different
+/// versions of one system come newest version first (in the places they take).
+fn include_order(scope: &Scope, vs: &ValueSet) -> Vec<usize> {
+    let includes = &vs.compose.include;
+    let mut order: Vec<usize> = (0..includes.len()).collect();
+    let mut done: HashSet<usize> = HashSet::new();
+    for i in 0..includes.len() {
+        let (Some(system), Some(_)) = (includes[i].system.as_deref(), &includes[i].version) else {
+            continue;
+        };
+        if done.contains(&i) {
+            continue;
+        }
+        let slots: Vec<usize> = (i..includes.len())
+            .filter(|&j| {
+                includes[j].version.is_some()
+                    && includes[j]
+                        .system
+                        .as_deref()
+                        .is_some_and(|s| same_system(scope, s, system))
+            })
+            .collect();
+        let mut by_version = slots.clone();
+        by_version.sort_by(|&a, &b| {
+            crate::catalog::version::compare(
+                includes[b].version.as_deref().unwrap_or(""),
+                includes[a].version.as_deref().unwrap_or(""),
+            )
+        });
+        for (slot, inc) in slots.iter().zip(by_version) {
+            order[*slot] = inc;
+            done.insert(*slot);
+        }
+    }
+    order
 }
 
 const NOT_SELECTABLE_URI: &str = "http://hl7.org/fhir/concept-properties#notSelectable";
@@ -815,4 +1043,203 @@ fn component_members(
 /// intersect it.
 fn members_started(inc: &ConceptSetComponent, current: &str) -> bool {
     inc.value_sets.first().map(String::as_str) != Some(current)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use serde_json::json;
+
+    pub const TRE: &str = "https://mos.esante.gouv.fr/NOS/TRE_R999-Essai/FHIR/TRE-R999-Essai";
+    pub const OLD: &str = "20240101120000";
+    pub const NEW: &str = "20250101120000";
+
+    /// Two releases of one TRE: `B` renamed, `C` retired (gone from 2025), `D` added.
+    pub fn two_releases(value_sets: &[serde_json::Value]) -> Catalog {
+        let release = |version: &str, concepts: serde_json::Value| {
+            json!({"resourceType": "CodeSystem", "url": TRE, "version": version,
+                "status": "active", "content": "complete", "language": "fr",
+                "concept": concepts})
+        };
+        let mut resources = vec![
+            release(
+                OLD,
+                json!([{"code": "A", "display": "Alpha"}, {"code": "B", "display": "Beta"},
+                    {"code": "C", "display": "Gamma"}]),
+            ),
+            release(
+                NEW,
+                json!([{"code": "A", "display": "Alpha"}, {"code": "B", "display": "Bêta"},
+                    {"code": "D", "display": "Delta"}]),
+            ),
+        ];
+        resources.extend(value_sets.iter().cloned());
+        let mut cat = Catalog::default();
+        for r in &resources {
+            match crate::load::fhir_json::parse_resource(r) {
+                Ok(crate::load::Resource::CodeSystem(cs)) => cat.add_code_system(cs),
+                Ok(crate::load::Resource::ValueSet(vs)) => cat.add_value_set(vs),
+                other => panic!("test resource: {other:?}"),
+            }
+        }
+        cat
+    }
+
+    /// A JDV over the TRE: `include` and `exclude` components, `versionsMatch` if given.
+    pub fn jdv(
+        url: &str,
+        include: serde_json::Value,
+        exclude: serde_json::Value,
+        versions_match: Option<bool>,
+    ) -> serde_json::Value {
+        let mut compose = json!({"include": include, "exclude": exclude});
+        if let Some(m) = versions_match {
+            compose["extension"] = json!([{"url": EXPANSION_PARAMETER, "extension": [
+                {"url": "name", "valueCode": "versionsMatch"},
+                {"url": "value", "valueString": m.to_string()}]}]);
+        }
+        json!({"resourceType": "ValueSet", "url": url, "status": "active", "compose": compose})
+    }
+
+    pub fn pinned(version: &str) -> serde_json::Value {
+        json!({"system": TRE, "version": version})
+    }
+
+    /// (version, code) of every member, and the trace.
+    fn expand(vs: serde_json::Value) -> (Vec<(String, String)>, Trace) {
+        let url = vs["url"].as_str().unwrap_or("").to_string();
+        let cat = two_releases(&[vs]);
+        let scope = Scope::new(&cat);
+        let vs = scope.value_set(&url, None).expect("value set loaded");
+        let mut trace = Trace::default();
+        let members = enumerate_traced(&scope, &vs, &VersionRules::default(), &mut trace)
+            .expect("enumerates");
+        let listed = members
+            .into_iter()
+            .map(|m| (m.version.unwrap_or_default(), m.code))
+            .collect();
+        (listed, trace)
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(v, c)| (v.to_string(), c.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn two_pinned_releases_keep_both_sets_of_codes_newest_first() {
+        let (members, trace) = expand(jdv(
+            "http://example.org/jdv/both",
+            json!([pinned(OLD), pinned(NEW)]),
+            json!([]),
+            None,
+        ));
+        assert_eq!(
+            members,
+            pairs(&[
+                (NEW, "A"),
+                (NEW, "B"),
+                (NEW, "D"),
+                (OLD, "A"),
+                (OLD, "B"),
+                (OLD, "C")
+            ])
+        );
+        // Reported oldest first, as the reference server does.
+        assert_eq!(
+            trace.used_systems,
+            vec![format!("{TRE}|{OLD}"), format!("{TRE}|{NEW}")]
+        );
+        assert!(!trace.versions_matched);
+    }
+
+    #[test]
+    fn a_pinned_release_and_the_latest_keep_compose_order() {
+        let (members, _) = expand(jdv(
+            "http://example.org/jdv/mixed",
+            json!([pinned(OLD), {"system": TRE}]),
+            json!([]),
+            None,
+        ));
+        assert_eq!(
+            members,
+            pairs(&[
+                (OLD, "A"),
+                (OLD, "B"),
+                (OLD, "C"),
+                (NEW, "A"),
+                (NEW, "B"),
+                (NEW, "D")
+            ])
+        );
+    }
+
+    #[test]
+    fn versions_match_merges_codes_into_their_newest_release() {
+        let (members, trace) = expand(jdv(
+            "http://example.org/jdv/merged",
+            json!([pinned(OLD), pinned(NEW)]),
+            json!([]),
+            Some(true),
+        ));
+        assert_eq!(
+            members,
+            pairs(&[(NEW, "A"), (NEW, "B"), (NEW, "D"), (OLD, "C")])
+        );
+        assert!(trace.versions_matched);
+    }
+
+    #[test]
+    fn excluding_the_old_release_leaves_what_the_new_one_added() {
+        let diff = |m| {
+            expand(jdv(
+                "http://example.org/jdv/diff",
+                json!([pinned(NEW)]),
+                json!([pinned(OLD)]),
+                m,
+            ))
+        };
+        let (members, trace) = diff(None);
+        assert_eq!(members, pairs(&[(NEW, "D")]));
+        assert!(trace.versions_matched);
+        // The exclude's release is used too, so members show their version.
+        assert!(trace
+            .include_versions
+            .contains(&(TRE.to_string(), Some(OLD.to_string()))));
+        // Unless versions are said not to match: the old release then removes nothing here.
+        let (members, trace) = diff(Some(false));
+        assert_eq!(members, pairs(&[(NEW, "A"), (NEW, "B"), (NEW, "D")]));
+        assert!(!trace.versions_matched);
+    }
+
+    #[test]
+    fn an_exclude_pinned_to_an_included_release_removes_that_release_only() {
+        let (members, trace) = expand(jdv(
+            "http://example.org/jdv/no-old-b",
+            json!([pinned(OLD), pinned(NEW)]),
+            json!([{"system": TRE, "version": OLD, "concept": [{"code": "B"}]}]),
+            None,
+        ));
+        assert_eq!(
+            members,
+            pairs(&[(NEW, "A"), (NEW, "B"), (NEW, "D"), (OLD, "A"), (OLD, "C")])
+        );
+        assert!(!trace.versions_matched);
+    }
+
+    #[test]
+    fn versions_match_is_read_from_the_compose_extension() {
+        let read = |m| {
+            let cat = two_releases(&[jdv("http://example.org/jdv/x", json!([]), json!([]), m)]);
+            let vs = Scope::new(&cat)
+                .value_set("http://example.org/jdv/x", None)
+                .expect("loaded");
+            versions_match(&vs)
+        };
+        assert_eq!(read(Some(true)), Some(true));
+        assert_eq!(read(Some(false)), Some(false));
+        assert_eq!(read(None), None);
+    }
 }

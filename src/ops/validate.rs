@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::display::{display_for, typographic_difference, Languages};
 use super::issue::{Issue, Severity};
 use super::lookup::unknown_code_message;
-use super::members::{component_hit, component_hit_at, contains, Hit};
+use super::members::{component_hit_at, contains, Hit};
 use crate::catalog::Scope;
 use crate::error::{Error, Result};
 use crate::model::{CodeSystem, ValueSet};
@@ -406,7 +406,16 @@ fn check_coding(
     let mut version_trouble = false;
     let (cs, vs_hit): (Option<Arc<CodeSystem>>, Option<Hit>) = match target {
         Target::ValueSet(vs) => {
-            match resolve_in_value_set(scope, vs, &url, code, input.version.as_deref(), opts, &p)? {
+            match resolve_in_value_set(
+                scope,
+                vs,
+                &url,
+                code,
+                input.version.as_deref(),
+                input.display.as_deref(),
+                opts,
+                &p,
+            )? {
                 Some(r) => {
                     version_trouble = r.issues.iter().any(Issue::is_error);
                     out.issues.extend(r.issues);
@@ -546,8 +555,13 @@ fn check_coding(
             );
         }
         if let (Target::ValueSet(vs), false) = (target, version_trouble) {
-            out.issues
-                .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
+            out.issues.push(not_in_vs(
+                &versioned(&url, input.version.as_deref()),
+                code,
+                input.display.as_deref(),
+                vs,
+                &p.code,
+            ));
         }
         return Ok(out);
     };
@@ -964,6 +978,79 @@ fn resolve_version(
     }
 }
 
+/// One include of the coding's system, as read for the coding: (version pattern, where it
+/// came from, code system version it selects, what the include says of the code).
+type Choice = (
+    Option<String>,
+    VersionSource,
+    Option<Arc<CodeSystem>>,
+    Option<Hit>,
+);
+
+/// The include that decides a coding when the value set includes its system several times
+/// (several versions of it, say). A coding naming a version is judged by the includes reading
+/// that version when there are some. Otherwise newest version first: the first that has the
+/// code with the display given, else the first that has the code, else the newest (or, with
+/// a version named, the first include).
+fn choose_include(
+    mut candidates: Vec<Choice>,
+    code: &str,
+    coding_version: Option<&str>,
+    display: Option<&str>,
+) -> Option<Choice> {
+    let version_of = |c: &Choice| c.2.as_ref().and_then(|cs| cs.meta.version.clone());
+    match coding_version {
+        Some(vc) => {
+            if candidates
+                .iter()
+                .any(|c| version_of(c).as_deref() == Some(vc))
+            {
+                candidates.retain(|c| version_of(c).as_deref() == Some(vc));
+            }
+        }
+        // The includes whose version is known, newest first in the places they take (stable:
+        // includes reading the same version keep compose order); the others stay put.
+        None => {
+            let slots: Vec<usize> = (0..candidates.len())
+                .filter(|&i| version_of(&candidates[i]).is_some())
+                .collect();
+            let mut resolved: Vec<Choice> = Vec::with_capacity(slots.len());
+            for &i in slots.iter().rev() {
+                resolved.push(candidates.remove(i));
+            }
+            resolved.reverse();
+            resolved.sort_by(|a, b| {
+                let (a, b) = (version_of(a), version_of(b));
+                crate::catalog::version::compare(
+                    b.as_deref().unwrap_or(""),
+                    a.as_deref().unwrap_or(""),
+                )
+            });
+            for (slot, c) in slots.into_iter().zip(resolved) {
+                candidates.insert(slot, c);
+            }
+        }
+    }
+    let shows = |c: &Choice, given: &str| {
+        let (_, _, cs, hit) = c;
+        hit.as_ref().is_some_and(|h| {
+            h.label.as_deref() == Some(given) || h.designations.iter().any(|d| d.value == given)
+        }) || cs
+            .as_ref()
+            .and_then(|cs| cs.concept(code))
+            .is_some_and(|concept| concept.display_candidates().any(|d| d == given))
+    };
+    let best = display
+        .and_then(|given| {
+            candidates
+                .iter()
+                .position(|c| c.3.is_some() && shows(c, given))
+        })
+        .or_else(|| candidates.iter().position(|c| c.3.is_some()))
+        .unwrap_or(0);
+    (best < candidates.len()).then(|| candidates.swap_remove(best))
+}
+
 /// Version resolution for a coding checked against the value set's includes of its system:
 /// `force-system-version` beats the include's version, which beats `system-version` and
 /// `check-system-version` (used as defaults only when the coding names no known version);
@@ -976,6 +1063,7 @@ fn resolve_in_value_set(
     url: &str,
     code: &str,
     coding_version: Option<&str>,
+    display: Option<&str>,
     opts: &Options,
     p: &Paths,
 ) -> Result<Option<VsResolution>> {
@@ -997,14 +1085,7 @@ fn resolve_in_value_set(
     let default = Options::version_param(&opts.default_versions, scope, url);
     let check = Options::version_param(&opts.check_versions, scope, url);
 
-    /// (version pattern, where it came from, code system it selects, what the include says).
-    type Choice = (
-        Option<String>,
-        VersionSource,
-        Option<Arc<CodeSystem>>,
-        Option<Hit>,
-    );
-    let mut chosen: Option<Choice> = None;
+    let mut candidates: Vec<Choice> = Vec::new();
     for inc in &includes {
         let (spec, source) = if let Some(f) = force {
             (
@@ -1021,30 +1102,27 @@ fn resolve_in_value_set(
             (None, VersionSource::Versionless)
         };
         let cs = resolve_version(scope, url, spec.as_deref(), coding_version);
-        let hit = match &cs {
+        let mut hit = match &cs {
             Some(cs) => component_hit_at(scope, inc, cs.meta.version.as_deref(), url, code, 0)?,
             None => None,
         };
-        let found = hit.is_some();
-        if chosen.is_none() || found {
-            chosen = Some((spec, source, cs, hit));
-        }
-        if found {
-            break;
-        }
-    }
-    let Some((spec, source, cs, mut hit)) = chosen else {
-        return Ok(None);
-    };
-    // `compose.exclude` removes what an include selected (e.g. notSelectable grouping codes).
-    if hit.is_some() {
-        for exc in &vs.compose.exclude {
-            if component_hit(scope, exc, url, code, 0)?.is_some() {
-                hit = None;
-                break;
+        // `compose.exclude` removes what an include selected (e.g. notSelectable grouping
+        // codes), in the version it reads or in every version (see `exclude_spans_versions`).
+        if hit.is_some() {
+            let version = cs.as_ref().and_then(|c| c.meta.version.as_deref());
+            for exc in &vs.compose.exclude {
+                if super::members::excludes_at(scope, vs, exc, url, version, code)? {
+                    hit = None;
+                    break;
+                }
             }
         }
+        candidates.push((spec, source, cs, hit));
     }
+    let Some((spec, source, cs, hit)) = choose_include(candidates, code, coding_version, display)
+    else {
+        return Ok(None);
+    };
 
     let mut r = VsResolution {
         cs: cs.clone(),
@@ -1523,5 +1601,171 @@ mod tests {
             "{:?}",
             r.issues
         );
+    }
+}
+
+#[cfg(test)]
+mod multi_version_tests {
+    use super::*;
+    use crate::ops::members::tests::{jdv, pinned, two_releases, NEW, OLD, TRE};
+    use serde_json::json;
+
+    const BOTH: &str = "http://example.org/jdv/both";
+    const DIFF: &str = "http://example.org/jdv/diff";
+    const NO_OLD_B: &str = "http://example.org/jdv/no-old-b";
+
+    fn catalog() -> crate::catalog::Catalog {
+        two_releases(&[
+            jdv(BOTH, json!([pinned(OLD), pinned(NEW)]), json!([]), None),
+            jdv(DIFF, json!([pinned(NEW)]), json!([pinned(OLD)]), None),
+            jdv(
+                NO_OLD_B,
+                json!([pinned(OLD), pinned(NEW)]),
+                json!([{"system": TRE, "version": OLD, "concept": [{"code": "B"}]}]),
+                None,
+            ),
+        ])
+    }
+
+    fn coding(version: Option<&str>, code: &str, display: Option<&str>) -> CodingInput {
+        CodingInput {
+            system: Some(TRE.to_string()),
+            version: version.map(str::to_string),
+            code: Some(code.to_string()),
+            display: display.map(str::to_string),
+        }
+    }
+
+    fn check(vs_url: &str, subject: Subject) -> ValidateResult {
+        let cat = catalog();
+        let scope = Scope::new(&cat);
+        let vs = scope.value_set(vs_url, None).expect("value set loaded");
+        let opts = Options {
+            allow_abstract: true,
+            ..Default::default()
+        };
+        validate(&scope, Target::ValueSet(&vs), &subject, &opts).expect("validates")
+    }
+
+    fn tx_types(r: &ValidateResult) -> Vec<&'static str> {
+        r.issues.iter().filter_map(|i| i.tx_type).collect()
+    }
+
+    #[test]
+    fn a_code_of_both_releases_is_reported_in_the_newest() {
+        let r = check(BOTH, Subject::Coding(coding(None, "A", None)));
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(NEW));
+    }
+
+    #[test]
+    fn a_code_of_one_release_is_reported_in_that_release() {
+        let r = check(BOTH, Subject::Coding(coding(None, "C", None)));
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(OLD));
+    }
+
+    #[test]
+    fn the_release_whose_display_matches_decides() {
+        let r = check(BOTH, Subject::Coding(coding(None, "B", Some("Beta"))));
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(OLD));
+        let r = check(BOTH, Subject::Coding(coding(None, "B", Some("Bêta"))));
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(NEW));
+        // No release has the display: judged (and the display named) by the newest.
+        let r = check(BOTH, Subject::Coding(coding(None, "B", Some("Bravo"))));
+        assert!(!r.result);
+        assert_eq!(r.version.as_deref(), Some(NEW));
+        assert_eq!(r.display.as_deref(), Some("Bêta"));
+        assert_eq!(tx_types(&r), vec!["invalid-display"]);
+    }
+
+    #[test]
+    fn each_coding_of_a_concept_finds_its_own_release() {
+        let r = check(
+            BOTH,
+            Subject::CodeableConcept(
+                vec![
+                    coding(None, "B", Some("Bêta")),
+                    coding(None, "B", Some("Beta")),
+                ],
+                None,
+            ),
+        );
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(NEW));
+    }
+
+    #[test]
+    fn a_pinned_coding_is_judged_by_its_own_release_only() {
+        let r = check(BOTH, Subject::Coding(coding(Some(OLD), "B", Some("Beta"))));
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(OLD));
+        // D came with 2025: unknown in 2024, and no complaint about the other include's version.
+        let r = check(BOTH, Subject::Coding(coding(Some(OLD), "D", None)));
+        assert!(!r.result);
+        assert_eq!(r.version.as_deref(), Some(OLD));
+        let mut types = tx_types(&r);
+        types.sort();
+        assert_eq!(types, vec!["invalid-code", "not-in-vs"]);
+        assert!(
+            r.issues
+                .iter()
+                .any(|i| i.text.contains(&format!("'{TRE}|{OLD}#D'"))),
+            "{:?}",
+            r.issues
+        );
+    }
+
+    #[test]
+    fn excluding_the_old_release_keeps_only_new_codes() {
+        let r = check(DIFF, Subject::Coding(coding(None, "A", None)));
+        assert!(!r.result);
+        assert_eq!(tx_types(&r), vec!["not-in-vs"]);
+        let r = check(DIFF, Subject::Coding(coding(None, "D", None)));
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(NEW));
+    }
+
+    #[test]
+    fn an_include_of_an_unknown_release_keeps_its_place() {
+        const WITH_UNKNOWN: &str = "http://example.org/jdv/with-unknown";
+        let cat = two_releases(&[jdv(
+            WITH_UNKNOWN,
+            json!([pinned("19990101000000"), pinned(OLD), pinned(NEW)]),
+            json!([]),
+            None,
+        )]);
+        let scope = Scope::new(&cat);
+        let vs = scope.value_set(WITH_UNKNOWN, None).expect("loaded");
+        let opts = Options::default();
+        let run = |code: &str| {
+            let subject = Subject::Coding(coding(None, code, None));
+            validate(&scope, Target::ValueSet(&vs), &subject, &opts).expect("validates")
+        };
+        // Found nowhere: the first include decides, and its release is unknown.
+        let r = run("Z");
+        assert!(!r.result);
+        assert!(
+            r.unknown_versions
+                .contains(&format!("{TRE}|19990101000000")),
+            "{:?}",
+            r.issues
+        );
+        // Found: the newest known release that has it.
+        let r = run("A");
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(NEW));
+    }
+
+    #[test]
+    fn an_exclude_of_one_release_leaves_the_code_in_the_other() {
+        let r = check(NO_OLD_B, Subject::Coding(coding(None, "B", None)));
+        assert!(r.result, "{:?}", r.issues);
+        assert_eq!(r.version.as_deref(), Some(NEW));
+        let r = check(NO_OLD_B, Subject::Coding(coding(Some(OLD), "B", None)));
+        assert!(!r.result);
+        assert_eq!(r.version.as_deref(), Some(OLD));
     }
 }
