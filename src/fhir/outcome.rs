@@ -7,11 +7,16 @@ use crate::error::Error;
 use crate::ops::Issue;
 
 const TX_ISSUE_TYPE: &str = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type";
+const MESSAGE_ID: &str = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id";
 
 pub fn issue_json(issue: &Issue) -> Value {
-    // Message ids are kept in the domain issue for logs; they are not sent: validators treat
-    // them as optional, and an id that differs from theirs would read as a different message.
     let mut o = Map::new();
+    if let Some(id) = issue.reference_id() {
+        o.insert(
+            "extension".into(),
+            json!([{"url": MESSAGE_ID, "valueString": id}]),
+        );
+    }
     o.insert("severity".into(), json!(issue.severity.as_str()));
     o.insert("code".into(), json!(issue.code));
     let mut details = Map::new();

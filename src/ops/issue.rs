@@ -28,7 +28,9 @@ pub struct Issue {
     pub text: String,
     /// FHIRPath of the element concerned (`code`, `Coding.display`, …).
     pub expression: Option<String>,
-    /// Message identifier shared with the HL7 validator's messages.
+    /// Message identifier shared with the HL7 validator's messages (sent as the
+    /// `operationoutcome-message-id` extension); ids of nosterm's own notes start with
+    /// `NOSTERM_` and are not sent.
     pub message_id: Option<&'static str>,
 }
 
@@ -57,6 +59,11 @@ impl Issue {
     pub fn id(mut self, id: &'static str) -> Self {
         self.message_id = Some(id);
         self
+    }
+
+    /// The message id the reference server gives this issue, when it is one of its messages.
+    pub fn reference_id(&self) -> Option<&'static str> {
+        self.message_id.filter(|id| !id.starts_with("NOSTERM_"))
     }
 
     pub fn is_error(&self) -> bool {

@@ -492,21 +492,21 @@ fn check_coding(
                 }
                 return Ok(out);
             }
-            let text = match cs_version {
-                Some(v) if scope.code_system(&system, None).is_some() => format!(
+            let (text, message_id) = match cs_version {
+                Some(v) if scope.code_system(&system, None).is_some() => (format!(
                     "A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated"
-                ),
-                Some(v) => format!(
+                ), "UNKNOWN_CODESYSTEM_VERSION"),
+                Some(v) => (format!(
                     "A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated. No versions of this code system are known"
-                ),
-                None => format!(
+                ), "UNKNOWN_CODESYSTEM_VERSION_NONE"),
+                None => (format!(
                     "A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
-                ),
+                ), "UNKNOWN_CODESYSTEM"),
             };
             out.issues.push(
                 Issue::new(Severity::Error, "not-found", "not-found", text)
                     .at(p.system.clone())
-                    .id("UNKNOWN_CODESYSTEM"),
+                    .id(message_id),
             );
             // The value set draws on this system (no version of which is known): membership
             // cannot be decided, so the answer is caused by the unknown system, not a code
@@ -608,6 +608,7 @@ fn check_coding(
                 "code-rule",
                 format!("Code '{url}#{code}' is abstract, and not allowed in this context"),
             )
+            .id("ABSTRACT_CODE_NOT_ALLOWED")
             .at(p.code.clone()),
         );
         if let (Target::ValueSet(vs), true) = (target, vs_hit.is_some()) {
@@ -808,6 +809,13 @@ fn push_display_issue(
     let near = std::iter::once(expected)
         .chain(alternatives.iter().copied())
         .find_map(|d| typographic_difference(given, d).map(|k| (d, k)));
+    // The reference names a display that differs only by whitespace with its own message id.
+    let message_id = match &near {
+        Some((_, k)) if k.whitespace && !k.case && !k.quotes => {
+            "Display_Name_WS_for__should_be_one_of__instead_of"
+        }
+        _ => "Display_Name_for__should_be_one_of__instead_of",
+    };
     if let Some((d, kind)) = near {
         if d == expected {
             text.push_str(&format!(" \u{2014} {}", kind.describe()));
@@ -818,7 +826,7 @@ fn push_display_issue(
     out.issues.push(
         Issue::new(severity, "invalid", "invalid-display", text)
             .at(p.display.clone())
-            .id("Display_Name_for__should_be_one_of__instead_of"),
+            .id(message_id),
     );
     let is_error = severity == Severity::Error;
     if is_error {
@@ -854,10 +862,10 @@ fn not_in_vs(system: &str, code: &str, display: Option<&str>, vs: &ValueSet, pat
 }
 
 /// Message id of the note saying membership was decided by the value set alone.
-const MEMBERSHIP_BY_VALUE_SET: &str = "VALUESET_MEMBERSHIP_WITHOUT_CODESYSTEM";
+const MEMBERSHIP_BY_VALUE_SET: &str = "NOSTERM_MEMBERSHIP_BY_VALUE_SET";
 
 /// Message id of the warning for a member the value set itself deprecates.
-const MEMBER_DEPRECATED: &str = "VALUESET_MEMBER_DEPRECATED";
+const MEMBER_DEPRECATED: &str = "CONCEPT_DEPRECATED_IN_VALUESET";
 const UNKNOWN_CODE_IN_FRAGMENT: &str = "UNKNOWN_CODE_IN_FRAGMENT";
 
 /// The publication status worth telling a user about: draft, experimental, or a standards
@@ -891,7 +899,12 @@ fn status_issue(kind: &str, meta: &crate::model::ResourceMeta) -> Option<Issue> 
             "status-check",
             format!("Reference to {status} {kind} {}", meta.versioned_url()),
         )
-        .id("MSG_STATUS_CHECK"),
+        .id(match status.as_str() {
+            "draft" => "MSG_DRAFT",
+            "experimental" => "MSG_EXPERIMENTAL",
+            "withdrawn" => "MSG_WITHDRAWN",
+            _ => "MSG_DEPRECATED",
+        }),
     )
 }
 
@@ -1142,7 +1155,9 @@ fn resolve_in_value_set(
         let selected = cs.as_ref().and_then(|c| c.meta.version.clone());
         if selected.as_deref() != Some(vc) {
             let shown = selected.clone().or(spec.clone()).unwrap_or_default();
-            let (phrase, severity) = match &source {
+            // The reference's message id says where the version came from: changed by a
+            // parameter or a forced version, the versionless default, or the include itself.
+            let (phrase, severity, message_id) = match &source {
                 VersionSource::Forced { include } => (
                     format!(
                         "version '{}' resulting from the version '{}'",
@@ -1150,20 +1165,31 @@ fn resolve_in_value_set(
                         include.clone().unwrap_or_default()
                     ),
                     Severity::Error,
+                    "VALUESET_VALUE_MISMATCH_CHANGED",
                 ),
-                VersionSource::Include => (format!("version '{shown}'"), Severity::Error),
+                VersionSource::Include => (
+                    format!("version '{shown}'"),
+                    Severity::Error,
+                    "VALUESET_VALUE_MISMATCH",
+                ),
                 VersionSource::Parameter => (
                     format!(
                         "version '{}' resulting from the version ''",
                         spec.clone().unwrap_or_default()
                     ),
                     Severity::Error,
+                    "VALUESET_VALUE_MISMATCH_CHANGED",
                 ),
                 VersionSource::Versionless if coding_known.is_none() => (
                     format!("version '{shown}' for the versionless include"),
                     Severity::Warning,
+                    "VALUESET_VALUE_MISMATCH_DEFAULT",
                 ),
-                VersionSource::Versionless => (format!("version '{shown}'"), Severity::Error),
+                VersionSource::Versionless => (
+                    format!("version '{shown}'"),
+                    Severity::Error,
+                    "VALUESET_VALUE_MISMATCH",
+                ),
             };
             r.issues.push(
                 Issue::new(
@@ -1173,7 +1199,7 @@ fn resolve_in_value_set(
                     format!("The code system '{url}' {phrase} in the ValueSet include is different to the one in the value ('{vc}')"),
                 )
                 .at(p.version.clone())
-                .id(if severity == Severity::Warning { "VALUESET_VALUE_MISMATCH_DEFAULT" } else { "VALUESET_VALUE_MISMATCH" }),
+                .id(message_id),
             );
         }
     }
