@@ -24,11 +24,12 @@ use crate::fhir::render::{
     lookup_doc, translate_json, validate_doc, validate_json, ExpansionDoc, Param,
 };
 use crate::load::{fhir_json::parse_resource, Resource};
-use crate::model::ValueSet;
+use crate::model::{CodeSystem, ValueSet};
 use crate::ops::expand::{expand, expand_kept, implicit_value_set, ExpandRequest};
 use crate::ops::lookup::{lookup, LookupRequest};
 use crate::ops::members::VersionRules;
 use crate::ops::subsumes::subsumes;
+use crate::ops::supplement;
 use crate::ops::translate::{translate, TranslateRequest};
 use crate::ops::validate::{validate, CodingInput, Options, Subject, Target, ValidateResult};
 use crate::state::{AppState, Snapshot};
@@ -272,10 +273,11 @@ fn expand_on_worker(
     snapshot: &Snapshot,
 ) -> Result<Option<Vec<u8>>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
-    if params
-        .0
-        .iter()
-        .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
+    if params.has("useSupplement")
+        || params
+            .0
+            .iter()
+            .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
     {
         return Ok(None);
     }
@@ -323,7 +325,29 @@ fn run(
     deadline: Instant,
 ) -> Result<Vec<u8>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
-    let extra = overlay(&params, &state.config.limits)?;
+    let mut extra = overlay(&params, &state.config.limits)?;
+    let supplemented = {
+        let ctx = Ctx {
+            req,
+            params: &params,
+            scope: Scope {
+                base: &snapshot.catalog,
+                overlay: extra.as_ref(),
+                search: snapshot.search.as_deref(),
+                deadline: Some(deadline),
+            },
+            id,
+            state,
+        };
+        ctx.supplemented_systems(rt, op)?
+    };
+    // The supplemented copies take the place of their base systems for this request.
+    if !supplemented.is_empty() {
+        let layer = extra.get_or_insert_with(Catalog::default);
+        for cs in supplemented {
+            layer.add_code_system(cs);
+        }
+    }
     let scope = Scope {
         base: &snapshot.catalog,
         overlay: extra.as_ref(),
@@ -401,6 +425,42 @@ impl<'a> Ctx<'a> {
                 Ok(Some((cs.meta.url.clone(), cs.meta.version.clone())))
             }
         }
+    }
+
+    /// The code systems this request sees with supplements merged in: those it names
+    /// (`useSupplement`), those its value set names (`valueset-supplement`), and the
+    /// language packs it brings as `tx-resource`s. A named supplement that is unknown is an
+    /// error.
+    fn supplemented_systems(&self, rt: ResourceType, op: &str) -> Result<Vec<CodeSystem>> {
+        let mut named: Vec<String> = self
+            .params
+            .all("useSupplement")
+            .filter_map(|v| match v {
+                ParamValue::Primitive(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        if rt == ResourceType::ValueSet && matches!(op, "expand" | "validate-code") {
+            // An unknown value set is reported by the operation itself.
+            if let Ok(vs) = self.value_set() {
+                named.extend(supplement::named_by_value_set(&vs));
+            }
+        }
+        let mut supplements = named
+            .iter()
+            .map(|c| supplement::resolve(&self.scope, c))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(layer) = self.scope.overlay {
+            for cs in layer.code_systems.all() {
+                if cs.is_lang_pack() && !supplements.iter().any(|s| Arc::ptr_eq(s, cs)) {
+                    supplements.push(cs.clone());
+                }
+            }
+        }
+        if supplements.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(supplement::supplemented(&self.scope, &supplements))
     }
 
     fn lookup(&self) -> Result<Vec<u8>> {
@@ -582,6 +642,10 @@ impl<'a> Ctx<'a> {
     /// of at most `max_page` items is left to make (`None` otherwise).
     fn expand(&self, kept: Option<usize>) -> Result<Option<Vec<u8>>> {
         let vs = self.value_set()?;
+        if kept.is_some() && !supplement::named_by_value_set(&vs).is_empty() {
+            // Its supplements are merged by `run`.
+            return Ok(None);
+        }
         // The value set's own expansion parameters (`valueset-expansion-parameter`) are
         // defaults for those the request does not give.
         let defaults = expansion_parameter_defaults(&vs);

@@ -286,6 +286,12 @@ fn record_code_system(cs: &CodeSystem, url: &str, trace: &mut Trace) {
         None => url.to_string(),
     };
     push_unique(&mut trace.used_systems, canonical.clone());
+    for s in &cs.applied_supplements {
+        push_unique(
+            &mut trace.applied,
+            ("used-supplement".to_string(), s.clone()),
+        );
+    }
     if cs.meta.status == "draft" {
         push_unique(
             &mut trace.warnings,

@@ -8,6 +8,7 @@ pub mod issue;
 pub mod lookup;
 pub mod members;
 pub mod subsumes;
+pub mod supplement;
 pub mod translate;
 pub mod validate;
 
