@@ -440,16 +440,32 @@ impl<'a> Ctx<'a> {
                 _ => None,
             })
             .collect();
+        let mut value_set = None;
         if rt == ResourceType::ValueSet && matches!(op, "expand" | "validate-code") {
             // An unknown value set is reported by the operation itself.
             if let Ok(vs) = self.value_set() {
                 named.extend(supplement::named_by_value_set(&vs));
+                value_set = Some(vs);
             }
         }
-        let mut supplements = named
-            .iter()
-            .map(|c| supplement::resolve(&self.scope, c))
-            .collect::<Result<Vec<_>>>()?;
+        if named.is_empty() && self.scope.overlay.is_none() {
+            return Ok(Vec::new());
+        }
+        let system = match rt {
+            ResourceType::CodeSystem => self.requested_system()?,
+            _ => None,
+        };
+        let systems: Vec<&str> = match (&value_set, &system) {
+            (Some(vs), _) => supplement::included_systems(vs),
+            (None, Some(s)) => vec![s.as_str()],
+            (None, None) => Vec::new(),
+        };
+        let mut supplements = Vec::new();
+        for c in &named {
+            let sup = supplement::resolve(&self.scope, c)?;
+            supplement::check_base(&sup, &systems)?;
+            supplements.push(sup);
+        }
         if let Some(layer) = self.scope.overlay {
             for cs in layer.code_systems.all() {
                 if cs.is_lang_pack() && !supplements.iter().any(|s| Arc::ptr_eq(s, cs)) {
@@ -461,6 +477,20 @@ impl<'a> Ctx<'a> {
             return Ok(Vec::new());
         }
         Ok(supplement::supplemented(&self.scope, &supplements))
+    }
+
+    /// The code system a CodeSystem-level request is about (`system`, `url`, the coding's,
+    /// or the instance's), as a canonical URL.
+    fn requested_system(&self) -> Result<Option<String>> {
+        let p = self.params;
+        let named = match p.str("system")?.or(p.str("url")?) {
+            Some(s) => Some(s.to_string()),
+            None => match p.coding("coding")? {
+                Some(c) => c.system,
+                None => self.instance_cs_url()?.map(|i| i.0),
+            },
+        };
+        Ok(named.and_then(|s| self.scope.canonical_url(&s)))
     }
 
     fn lookup(&self) -> Result<Vec<u8>> {

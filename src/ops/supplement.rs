@@ -43,6 +43,34 @@ pub fn resolve(scope: &Scope, canonical: &str) -> Result<Arc<CodeSystem>> {
     Ok(cs)
 }
 
+/// Refuses a named supplement of a system the request does not use: `systems` are the
+/// code systems the request is about (none known: nothing to check).
+pub fn check_base(sup: &CodeSystem, systems: &[&str]) -> Result<()> {
+    let base = sup.supplements.as_deref().map(split_canonical).map(|b| b.0);
+    match base {
+        Some(b) if systems.is_empty() || systems.contains(&b) => Ok(()),
+        _ => Err(Error::Invalid(format!(
+            "The supplement {} supplements {}, not {}",
+            sup.meta.versioned_url(),
+            base.unwrap_or("no code system"),
+            systems.join(", ")
+        ))),
+    }
+}
+
+/// The code systems a value set includes directly (imports are not followed).
+pub fn included_systems(vs: &ValueSet) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for inc in &vs.compose.include {
+        if let Some(s) = inc.system.as_deref() {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
 /// The base systems of `supplements` with them merged in, one copy per base version known
 /// to the scope (or only the version a supplement names). Supplements of systems the scope
 /// does not know change nothing.
@@ -105,7 +133,14 @@ pub fn merge(base: &CodeSystem, supplements: &[&Arc<CodeSystem>]) -> CodeSystem 
                 }
             }
             c.properties.extend(sc.properties.iter().cloned());
-            c.extensions.extend(sc.extensions.iter().cloned());
+            // A supplement's extension replaces the base's of the same kind (a label, a
+            // rendering style).
+            for e in &sc.extensions {
+                let url = e.get("url");
+                c.extensions
+                    .retain(|b| url.is_none() || b.get("url") != url);
+                c.extensions.push(e.clone());
+            }
         }
         let canonical = sup.meta.versioned_url();
         if !out.applied_supplements.contains(&canonical) {
@@ -256,6 +291,28 @@ mod tests {
                 .status(),
             400
         );
+    }
+
+    #[test]
+    fn a_supplement_of_another_system_is_refused() {
+        let sup = supplement("http://example.org/s", "http://example.org/sexe|1", false);
+        assert!(check_base(&sup, &["http://example.org/sexe"]).is_ok());
+        assert!(check_base(&sup, &[]).is_ok());
+        let e = check_base(&sup, &["http://example.org/autre"]).unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(check_base(&base(), &["http://example.org/sexe"]).is_err());
+    }
+
+    #[test]
+    fn a_supplement_extension_replaces_the_base_one_of_the_same_url() {
+        let label = |v: &str| serde_json::json!({"url": "http://hl7.org/fhir/StructureDefinition/codesystem-label", "valueString": v});
+        let mut b = base();
+        b.concepts[0].extensions.push(label("base"));
+        b.index();
+        let mut sup = supplement("http://example.org/s", "http://example.org/sexe", false);
+        sup.concepts[0].extensions.push(label("sup"));
+        let merged = merge(&b, &[&Arc::new(sup)]);
+        assert_eq!(merged.concepts[0].extensions, vec![label("sup")]);
     }
 
     #[test]

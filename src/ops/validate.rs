@@ -9,7 +9,7 @@ use super::lookup::unknown_code_message;
 use super::members::{component_hit, component_hit_at, contains, Hit};
 use crate::catalog::Scope;
 use crate::error::{Error, Result};
-use crate::model::{CodeSystem, ValueSet};
+use crate::model::{CodeSystem, Concept, ValueSet};
 
 /// One coding to check, as the request gave it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -380,10 +380,10 @@ fn check_coding(
                             given,
                             &url,
                             code,
-                            (
+                            &[(
                                 hit.label.as_deref().unwrap_or(""),
                                 vs.meta.language.as_deref(),
-                            ),
+                            )],
                             &accepted,
                             &p,
                         );
@@ -420,6 +420,19 @@ fn check_coding(
             return Ok(out);
         }
     };
+    if cs.is_supplement() {
+        let text = format!(
+            "CodeSystem {} is a supplement, so can't be used as a value in {}",
+            cs.meta.versioned_url(),
+            p.system
+        );
+        out.issues.push(
+            Issue::new(Severity::Error, "invalid", "invalid-data", text)
+                .at(p.system.clone())
+                .id("CODESYSTEM_CS_NO_SUPPLEMENT"),
+        );
+        return Ok(out);
+    }
     out.version = cs.meta.version.clone();
 
     let Some(concept) = cs.concept(code) else {
@@ -535,6 +548,20 @@ fn check_coding(
         );
     }
 
+    if concept.is_deprecated() && !concept.is_inactive() {
+        out.status.get_or_insert_with(|| "deprecated".to_string());
+        out.issues.push(
+            Issue::new(
+                Severity::Warning,
+                "business-rule",
+                "code-comment",
+                format!("The concept '{code}' is deprecated and its use should be reviewed"),
+            )
+            .at(p.code.clone())
+            .id("DEPRECATED_CONCEPT_FOUND"),
+        );
+    }
+
     if let (Some(given), false) = (&input.display, opts.membership_only) {
         let labels: Vec<&str> = vs_hit
             .iter()
@@ -569,7 +596,7 @@ fn check_coding(
                     given,
                     &url,
                     code,
-                    (&expected, cs.meta.language.as_deref()),
+                    &displays_by_language(&cs, concept, &expected),
                     &alternatives,
                     &p,
                 ) {
@@ -638,7 +665,7 @@ fn check_coding(
                     given,
                     &url,
                     code,
-                    (&expected, cs.meta.language.as_deref()),
+                    &[(&expected, cs.meta.language.as_deref())],
                     &localised,
                     &p,
                 ) {
@@ -660,10 +687,11 @@ fn push_display_issue(
     given: &str,
     system: &str,
     code: &str,
-    (expected, expected_lang): (&str, Option<&str>),
+    choices: &[(&str, Option<&str>)],
     alternatives: &[&str],
     p: &Paths,
 ) -> bool {
+    let expected = choices.first().map_or("", |c| c.0);
     let severity = if opts.lenient_display {
         Severity::Warning
     } else {
@@ -681,9 +709,9 @@ fn push_display_issue(
     } else {
         asked.join(", ")
     };
-    let lang = expected_lang.map(|l| format!(" ({l})")).unwrap_or_default();
     let mut text = format!(
-        "Wrong Display Name '{given}' for {system}#{code}. Valid display is '{expected}'{lang} (for the language(s) '{asked}')"
+        "Wrong Display Name '{given}' for {system}#{code}. Valid display is {} (for the language(s) '{asked}')",
+        display_choices(choices)
     );
     // A typo rather than a wrong code: say so, in the same issue (validators match the
     // sentence above; the clause only adds to it).
@@ -707,6 +735,46 @@ fn push_display_issue(
         out.valid = false;
     }
     is_error
+}
+
+/// `'Display' (en)`, or with several: `one of 2 choices: 'Display' (en) or 'Anzeige' (de)`.
+fn display_choices(choices: &[(&str, Option<&str>)]) -> String {
+    let shown: Vec<String> = choices
+        .iter()
+        .map(|(d, lang)| match lang {
+            Some(l) => format!("'{d}' ({l})"),
+            None => format!("'{d}'"),
+        })
+        .collect();
+    match shown.as_slice() {
+        [] => "''".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!(
+            "one of {} choices: {} or {last}",
+            shown.len(),
+            init.join(", ")
+        ),
+    }
+}
+
+/// The displays a concept has in a stated language, for messages: its display (in the code
+/// system's language), then its designations that state a language.
+fn displays_by_language<'a>(
+    cs: &'a CodeSystem,
+    concept: &'a Concept,
+    expected: &'a str,
+) -> Vec<(&'a str, Option<&'a str>)> {
+    let mut out: Vec<(&str, Option<&str>)> = vec![(expected, cs.meta.language.as_deref())];
+    for d in &concept.designations {
+        let Some(lang) = d.language.as_deref() else {
+            continue;
+        };
+        let choice = (d.value.as_str(), Some(lang));
+        if !out.contains(&choice) {
+            out.push(choice);
+        }
+    }
+    out
 }
 
 /// `system|version`, or `system` alone.
