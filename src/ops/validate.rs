@@ -1292,3 +1292,89 @@ pub fn validate(
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::model::{Designation, ResourceMeta};
+
+    const URL: &str = "http://example.org/cs";
+
+    fn catalog() -> Catalog {
+        let meta = ResourceMeta {
+            id: "cs".into(),
+            url: URL.into(),
+            status: "active".into(),
+            language: Some("fr".into()),
+            ..Default::default()
+        };
+        let designation = |language: Option<&str>, value: &str| Designation {
+            language: language.map(str::to_string),
+            use_: None,
+            value: value.into(),
+        };
+        let deprecated = serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+            "valueCode": "deprecated"
+        });
+        let concepts = vec![
+            Concept {
+                code: "a".into(),
+                display: Some("Alpha".into()),
+                designations: vec![
+                    designation(Some("en"), "Alpha (en)"),
+                    designation(Some("de"), "Alpha (de)"),
+                    designation(None, "alpha court"),
+                ],
+                ..Default::default()
+            },
+            Concept {
+                code: "b".into(),
+                display: Some("Beta".into()),
+                extensions: vec![deprecated],
+                ..Default::default()
+            },
+        ];
+        let mut cat = Catalog::default();
+        cat.add_code_system(CodeSystem::new(meta, concepts));
+        cat
+    }
+
+    fn check(code: &str, display: Option<&str>) -> ValidateResult {
+        let cat = catalog();
+        let subject = Subject::Code(CodingInput {
+            system: Some(URL.into()),
+            code: Some(code.into()),
+            display: display.map(str::to_string),
+            ..Default::default()
+        });
+        let target = Target::CodeSystem {
+            system: Some(URL),
+            version: None,
+        };
+        validate(&Scope::new(&cat), target, &subject, &Options::default()).unwrap()
+    }
+
+    #[test]
+    fn a_wrong_display_lists_the_displays_in_each_language() {
+        let r = check("a", Some("Gamma"));
+        assert!(!r.result);
+        assert_eq!(
+            r.issues[0].text,
+            "Wrong Display Name 'Gamma' for http://example.org/cs#a. Valid display is one of 3 choices: 'Alpha' (fr), 'Alpha (en)' (en) or 'Alpha (de)' (de) (for the language(s) '--')"
+        );
+        assert!(check("a", Some("Alpha (de)")).result);
+    }
+
+    #[test]
+    fn a_deprecated_concept_is_valid_with_a_warning() {
+        let r = check("b", None);
+        assert!(r.result);
+        assert_eq!(r.status.as_deref(), Some("deprecated"));
+        assert_eq!(r.issues.len(), 1);
+        assert_eq!(r.issues[0].message_id, Some("DEPRECATED_CONCEPT_FOUND"));
+        assert_eq!(r.issues[0].severity, Severity::Warning);
+        assert!(check("a", None).issues.is_empty());
+    }
+}
