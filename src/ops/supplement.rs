@@ -132,14 +132,22 @@ pub fn merge(base: &CodeSystem, supplements: &[&Arc<CodeSystem>]) -> CodeSystem 
                     c.designations.push(d.clone());
                 }
             }
-            c.properties.extend(sc.properties.iter().cloned());
+            // Idempotent: a catalog snapshot keeps language packs merged, and merges them
+            // again when read back.
+            for p in &sc.properties {
+                if !c.properties.contains(p) {
+                    c.properties.push(p.clone());
+                }
+            }
             // A supplement's extension replaces the base's of the same kind (a label, a
             // rendering style).
             for e in &sc.extensions {
-                let url = e.get("url");
-                c.extensions
-                    .retain(|b| url.is_none() || b.get("url") != url);
-                c.extensions.push(e.clone());
+                if let Some(url) = e.get("url") {
+                    c.extensions.retain(|b| b.get("url") != Some(url));
+                }
+                if !c.extensions.contains(e) {
+                    c.extensions.push(e.clone());
+                }
             }
         }
         let canonical = sup.meta.versioned_url();
@@ -264,6 +272,19 @@ mod tests {
             designation_source(&scope, &merged[0], "F", d),
             Some("http://example.org/sexe-fr|1.0")
         );
+    }
+
+    #[test]
+    fn merging_again_changes_nothing() {
+        let sup = Arc::new(supplement(
+            "http://example.org/sexe-fr",
+            "http://example.org/sexe",
+            true,
+        ));
+        let once = merge(&base(), &[&sup]);
+        let twice = merge(&once, &[&sup]);
+        assert_eq!(once.concepts, twice.concepts);
+        assert_eq!(once.concepts[0].properties.len(), 1);
     }
 
     #[test]
