@@ -25,7 +25,8 @@ fn supplement(lang_pack: bool) -> Value {
         "status": "active", "content": "supplement", "supplements": A08,
         "concept": [
             {"code": "N", "designation": [{"language": "en", "value": "Normal (en)"}]},
-            {"code": "R", "designation": [{"language": "en", "value": "Restricted"}]},
+            {"code": "R", "designation": [{"language": "en", "value": "Restricted"}],
+             "property": [{"code": "rank", "valueInteger": 2}]},
             {"code": "NOPE", "designation": [{"language": "en", "value": "Not in A08"}]}
         ]
     });
@@ -225,8 +226,9 @@ async fn unknown_or_misplaced_supplements_are_refused() {
 }
 
 /// A fresh data folder with the shipped tables and an English language pack for TRE-A08.
-fn data_with_lang_pack() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nosterm-supplements-{}", std::process::id()));
+fn data_with_lang_pack(tag: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("nosterm-supplements-{tag}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     for e in fs::read_dir(common::data_dir()).unwrap() {
@@ -245,7 +247,7 @@ fn data_with_lang_pack() -> PathBuf {
 
 #[actix_web::test]
 async fn a_stored_language_pack_applies_without_being_named() {
-    let dir = data_with_lang_pack();
+    let dir = data_with_lang_pack("served");
     let state = match AppState::load(&dir, AppConfig::default()) {
         Ok(s) => web::Data::new(s),
         Err(e) => panic!("the data must load: {e:?}"),
@@ -263,4 +265,34 @@ async fn a_stored_language_pack_applies_without_being_named() {
     let _ = fs::remove_dir_all(&dir);
     assert_eq!(s, 200, "{b}");
     assert_eq!(value(&b, "display"), Some(&json!("Restricted")), "{b}");
+}
+
+/// The served TRE-A08 concept `code`, after a load that saves (or reads back) a snapshot in
+/// `index`.
+fn served_after_indexing(data: &std::path::Path, index: &std::path::Path, code: &str) -> String {
+    let state = AppState::empty(AppConfig {
+        data: Some(data.to_path_buf()),
+        index: Some(index.to_path_buf()),
+        ..AppConfig::default()
+    });
+    if let Err(e) = nosterm::reload::reload_and_save(&state, None) {
+        panic!("the data must load: {e}");
+    }
+    let snap = state.snapshot();
+    let cs = snap.catalog.code_systems.get(A08, None);
+    format!("{:?}", cs.and_then(|cs| cs.concept(code).cloned()))
+}
+
+#[actix_web::test]
+async fn a_language_pack_survives_a_snapshot_round_trip_unchanged() {
+    let dir = data_with_lang_pack("snapshot");
+    let index = dir.with_extension("index");
+    let fresh = served_after_indexing(&dir, &index, "R");
+    let saved = fs::read_dir(&index).is_ok_and(|mut d| d.next().is_some());
+    let read_back = served_after_indexing(&dir, &index, "R");
+    let _ = fs::remove_dir_all(&dir);
+    let _ = fs::remove_dir_all(&index);
+    assert!(saved, "a snapshot must have been saved");
+    assert!(fresh.contains("Restricted") && fresh.contains("rank"), "{fresh}");
+    assert_eq!(fresh, read_back);
 }
