@@ -25,7 +25,8 @@ fn supplement(lang_pack: bool) -> Value {
         "status": "active", "content": "supplement", "supplements": A08,
         "concept": [
             {"code": "N", "designation": [{"language": "en", "value": "Normal (en)"}]},
-            {"code": "R", "designation": [{"language": "en", "value": "Restricted"}],
+            {"code": "R", "designation": [{"language": "en", "value": "Restricted", "extension": [
+                {"url": "http://hl7.org/fhir/StructureDefinition/coding-sctdescid", "valueId": "4242"}]}],
              "property": [{"code": "rank", "valueInteger": 2}]},
             {"code": "NOPE", "designation": [{"language": "en", "value": "Not in A08"}]}
         ]
@@ -293,6 +294,9 @@ async fn a_language_pack_survives_a_snapshot_round_trip_unchanged() {
     let _ = fs::remove_dir_all(&dir);
     let _ = fs::remove_dir_all(&index);
     assert!(saved, "a snapshot must have been saved");
-    assert!(fresh.contains("Restricted") && fresh.contains("rank"), "{fresh}");
+    assert!(
+        fresh.contains("Restricted") && fresh.contains("rank"),
+        "{fresh}"
+    );
     assert_eq!(fresh, read_back);
 }

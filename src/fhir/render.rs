@@ -509,6 +509,9 @@ impl Serialize for ContainsItem<'_> {
                 .iter()
                 .map(|d| {
                     let mut m = Map::new();
+                    if let Some(e) = &d.extensions {
+                        m.insert("extension".into(), Value::Array(e.to_vec()));
+                    }
                     if let Some(l) = &d.language {
                         m.insert("language".into(), json!(l));
                     }

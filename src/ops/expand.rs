@@ -549,6 +549,7 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
                                 display: Some("Preferred For Language".to_string()),
                             })),
                             value: own.clone(),
+                            extensions: None,
                         },
                     );
                 }

@@ -66,6 +66,7 @@ fn designations_of(
             language: Some(lang.clone()),
             use_: Some(Arc::new(use_)),
             value: display.clone(),
+            extensions: None,
         };
         let already = concept
             .designations

@@ -221,6 +221,7 @@ mod tests {
                         language: Some("fr-FR".into()),
                         use_: None,
                         value: "Féminin".into(),
+                        extensions: None,
                     }],
                     properties: vec![ConceptProperty {
                         code: "rang".into(),

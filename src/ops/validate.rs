@@ -562,7 +562,15 @@ fn check_coding(
         );
     }
 
-    if let (Some(given), false) = (&input.display, opts.membership_only) {
+    let retired_display = input
+        .display
+        .as_deref()
+        .filter(|_| !opts.membership_only)
+        .and_then(|given| retired_display_issue(concept, code, given, &p));
+    let retired = retired_display.is_some();
+    out.issues.extend(retired_display);
+
+    if let (Some(given), false, false) = (&input.display, opts.membership_only, retired) {
         let labels: Vec<&str> = vs_hit
             .iter()
             .flat_map(|h| {
@@ -737,6 +745,44 @@ fn push_display_issue(
     is_error
 }
 
+/// A warning when `given` is only a display the concept no longer accepts (a withdrawn or
+/// deprecated designation): still valid, but to be reviewed.
+fn retired_display_issue(concept: &Concept, code: &str, given: &str, p: &Paths) -> Option<Issue> {
+    let current: Vec<&str> = concept
+        .display
+        .as_deref()
+        .into_iter()
+        .chain(
+            concept
+                .designations
+                .iter()
+                .filter(|d| !d.is_retired() && d.language.is_some())
+                .map(|d| d.value.as_str()),
+        )
+        .collect();
+    let mut same = concept.designations.iter().filter(|d| d.value == given);
+    let only_retired = concept.display.as_deref() != Some(given)
+        && same.clone().next().is_some()
+        && same.all(|d| d.is_retired());
+    if !only_retired {
+        return None;
+    }
+    let correct: Vec<String> = current.iter().map(|d| format!("\"{d}\"")).collect();
+    Some(
+        Issue::new(
+            Severity::Warning,
+            "invalid",
+            "display-comment",
+            format!(
+                "'{given}' is no longer considered a correct display for code '{code}' (status = deprecated). The correct display is one of {}.",
+                correct.join(", ")
+            ),
+        )
+        .at(p.display.clone())
+        .id("INACTIVE_DISPLAY_FOUND"),
+    )
+}
+
 /// `'Display' (en)`, or with several: `one of 2 choices: 'Display' (en) or 'Anzeige' (de)`.
 fn display_choices(choices: &[(&str, Option<&str>)]) -> String {
     let shown: Vec<String> = choices
@@ -765,7 +811,7 @@ fn displays_by_language<'a>(
     expected: &'a str,
 ) -> Vec<(&'a str, Option<&'a str>)> {
     let mut out: Vec<(&str, Option<&str>)> = vec![(expected, cs.meta.language.as_deref())];
-    for d in &concept.designations {
+    for d in concept.designations.iter().filter(|d| !d.is_retired()) {
         let Some(lang) = d.language.as_deref() else {
             continue;
         };
@@ -855,10 +901,11 @@ fn imported_status_issues(scope: &Scope, vs: &ValueSet) -> Vec<Issue> {
         .collect()
 }
 
-/// Whether an issue's text belongs in the summary `message` (notes about publication status
-/// and value-set deprecations are reported as issues only).
+/// Whether an issue's text belongs in the summary `message` (notes about publication status,
+/// value-set deprecations and retired displays are reported as issues only).
 fn in_message(i: &Issue) -> bool {
     if i.tx_type == Some("status-check")
+        || i.tx_type == Some("display-comment")
         || i.message_id == Some(MEMBER_DEPRECATED)
         || i.message_id == Some(MEMBERSHIP_BY_VALUE_SET)
     {
@@ -1313,6 +1360,7 @@ mod tests {
             language: language.map(str::to_string),
             use_: None,
             value: value.into(),
+            extensions: None,
         };
         let deprecated = serde_json::json!({
             "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
@@ -1333,6 +1381,18 @@ mod tests {
                 code: "b".into(),
                 display: Some("Beta".into()),
                 extensions: vec![deprecated],
+                ..Default::default()
+            },
+            Concept {
+                code: "c".into(),
+                display: Some("Gamma".into()),
+                designations: vec![Designation {
+                    extensions: Some(Box::new(vec![serde_json::json!({
+                        "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                        "valueCode": "withdrawn"
+                    })])),
+                    ..designation(Some("de"), "Altes Gamma")
+                }],
                 ..Default::default()
             },
         ];
@@ -1376,5 +1436,24 @@ mod tests {
         assert_eq!(r.issues[0].message_id, Some("DEPRECATED_CONCEPT_FOUND"));
         assert_eq!(r.issues[0].severity, Severity::Warning);
         assert!(check("a", None).issues.is_empty());
+    }
+
+    #[test]
+    fn a_withdrawn_designation_is_accepted_with_a_warning_and_not_offered() {
+        let r = check("c", Some("Altes Gamma"));
+        assert!(r.result);
+        assert_eq!(r.display.as_deref(), Some("Gamma"));
+        assert_eq!(r.issues.len(), 1);
+        assert_eq!(r.issues[0].message_id, Some("INACTIVE_DISPLAY_FOUND"));
+        assert!(r.message.is_none());
+        let wrong = check("c", Some("Delta"));
+        assert!(!wrong.result);
+        assert!(
+            wrong.issues[0]
+                .text
+                .contains("Valid display is 'Gamma' (fr)"),
+            "{}",
+            wrong.issues[0].text
+        );
     }
 }
