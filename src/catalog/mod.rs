@@ -241,8 +241,23 @@ pub struct Catalog {
 impl Catalog {
     pub fn from_dataset(data: Dataset) -> Catalog {
         let mut cat = Catalog::default();
+        // Language packs apply without being named: merged into their base systems here.
+        let lang_packs: Vec<Arc<CodeSystem>> = data
+            .code_systems
+            .iter()
+            .filter(|c| c.is_lang_pack())
+            .map(|c| Arc::new(c.clone()))
+            .collect();
         for cs in data.code_systems {
-            cat.add_code_system(cs);
+            let packs: Vec<&Arc<CodeSystem>> = lang_packs
+                .iter()
+                .filter(|p| crate::ops::supplement::supplements_system(p, &cs))
+                .collect();
+            if packs.is_empty() {
+                cat.add_code_system(cs);
+            } else {
+                cat.add_code_system(crate::ops::supplement::merge(&cs, &packs));
+            }
         }
         for vs in data.value_sets {
             cat.add_value_set(vs);

@@ -507,6 +507,15 @@ impl Bin for Arc<Coding> {
     }
 }
 
+impl Bin for Box<Vec<serde_json::Value>> {
+    fn put<W: Write>(&self, o: &mut Out<W>) -> io::Result<()> {
+        (**self).put(o)
+    }
+    fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
+        Vec::get(i).map(Box::new)
+    }
+}
+
 impl Bin for Box<Coding> {
     fn put<W: Write>(&self, o: &mut Out<W>) -> io::Result<()> {
         (**self).put(o)
@@ -597,7 +606,8 @@ bin_struct!(Coding {
 bin_struct!(Designation {
     language,
     use_,
-    value
+    value,
+    extensions
 });
 bin_struct!(ResourceMeta {
     id,

@@ -113,6 +113,7 @@ pub fn terminology_capabilities(base: &str, catalog: &Catalog) -> Value {
         "property",
         "system-version",
         "tx-resource",
+        "useSupplement",
     ];
     json!({
         "resourceType": "TerminologyCapabilities",

@@ -199,11 +199,20 @@ pub fn lookup_doc(r: &LookupResult) -> ParamsDoc<'_> {
     if r.is_abstract {
         b.push(Param::bool("abstract", "valueBoolean", true));
     }
-    for d in &r.designations {
+    for (d, source) in &r.designations {
+        let mut parts = designation_params(d);
+        if let Some(s) = source {
+            // After `use`, before `value`.
+            let at = parts.len() - 1;
+            parts.insert(at, Param::str("source", "valueCanonical", s));
+        }
         b.push(Param {
             name: "designation",
-            value: PValue::Parts(designation_params(d)),
+            value: PValue::Parts(parts),
         });
+    }
+    for s in &r.used_supplements {
+        b.push(Param::str("used-supplement", "valueCanonical", s));
     }
     for p in &r.properties {
         let (kind, v) = property_value(&p.value);
@@ -540,6 +549,9 @@ impl Serialize for ContainsItem<'_> {
                 .iter()
                 .map(|d| {
                     let mut m = Map::new();
+                    if let Some(e) = &d.extensions {
+                        m.insert("extension".into(), Value::Array(e.to_vec()));
+                    }
                     if let Some(l) = &d.language {
                         m.insert("language".into(), json!(l));
                     }

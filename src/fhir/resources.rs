@@ -238,6 +238,13 @@ pub fn coding(c: &Coding) -> Value {
 
 fn designation(d: &Designation) -> Value {
     Obj::default()
+        .put(
+            "extension",
+            d.extensions
+                .as_deref()
+                .map(|e| Value::Array(e.clone()))
+                .unwrap_or(Value::Null),
+        )
         .str("language", d.language.as_deref())
         .put("use", d.use_.as_deref().map(coding).unwrap_or(Value::Null))
         .str("value", Some(&d.value))

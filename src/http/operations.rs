@@ -24,11 +24,12 @@ use crate::fhir::render::{
     lookup_doc, translate_json, validate_doc, validate_json, ExpansionDoc, Param,
 };
 use crate::load::{fhir_json::parse_resource, Resource};
-use crate::model::ValueSet;
+use crate::model::{CodeSystem, ValueSet};
 use crate::ops::expand::{expand, expand_kept, implicit_value_set, ExpandRequest};
 use crate::ops::lookup::{lookup, LookupRequest};
 use crate::ops::members::VersionRules;
 use crate::ops::subsumes::subsumes;
+use crate::ops::supplement;
 use crate::ops::translate::{translate, TranslateRequest};
 use crate::ops::validate::{validate, CodingInput, Options, Subject, Target, ValidateResult};
 use crate::state::{AppState, Snapshot};
@@ -272,10 +273,11 @@ fn expand_on_worker(
     snapshot: &Snapshot,
 ) -> Result<Option<Vec<u8>>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
-    if params
-        .0
-        .iter()
-        .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
+    if params.has("useSupplement")
+        || params
+            .0
+            .iter()
+            .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
     {
         return Ok(None);
     }
@@ -323,7 +325,29 @@ fn run(
     deadline: Instant,
 ) -> Result<Vec<u8>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
-    let extra = overlay(&params, &state.config.limits)?;
+    let mut extra = overlay(&params, &state.config.limits)?;
+    let supplemented = {
+        let ctx = Ctx {
+            req,
+            params: &params,
+            scope: Scope {
+                base: &snapshot.catalog,
+                overlay: extra.as_ref(),
+                search: snapshot.search.as_deref(),
+                deadline: Some(deadline),
+            },
+            id,
+            state,
+        };
+        ctx.supplemented_systems(rt, op)?
+    };
+    // The supplemented copies take the place of their base systems for this request.
+    if !supplemented.is_empty() {
+        let layer = extra.get_or_insert_with(Catalog::default);
+        for cs in supplemented {
+            layer.add_code_system(cs);
+        }
+    }
     let scope = Scope {
         base: &snapshot.catalog,
         overlay: extra.as_ref(),
@@ -401,6 +425,72 @@ impl<'a> Ctx<'a> {
                 Ok(Some((cs.meta.url.clone(), cs.meta.version.clone())))
             }
         }
+    }
+
+    /// The code systems this request sees with supplements merged in: those it names
+    /// (`useSupplement`), those its value set names (`valueset-supplement`), and the
+    /// language packs it brings as `tx-resource`s. A named supplement that is unknown is an
+    /// error.
+    fn supplemented_systems(&self, rt: ResourceType, op: &str) -> Result<Vec<CodeSystem>> {
+        let mut named: Vec<String> = self
+            .params
+            .all("useSupplement")
+            .filter_map(|v| match v {
+                ParamValue::Primitive(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut value_set = None;
+        if rt == ResourceType::ValueSet && matches!(op, "expand" | "validate-code") {
+            // An unknown value set is reported by the operation itself.
+            if let Ok(vs) = self.value_set() {
+                named.extend(supplement::named_by_value_set(&vs));
+                value_set = Some(vs);
+            }
+        }
+        if named.is_empty() && self.scope.overlay.is_none() {
+            return Ok(Vec::new());
+        }
+        let system = match rt {
+            ResourceType::CodeSystem => self.requested_system()?,
+            _ => None,
+        };
+        let systems: Vec<&str> = match (&value_set, &system) {
+            (Some(vs), _) => supplement::included_systems(vs),
+            (None, Some(s)) => vec![s.as_str()],
+            (None, None) => Vec::new(),
+        };
+        let mut supplements = Vec::new();
+        for c in &named {
+            let sup = supplement::resolve(&self.scope, c)?;
+            supplement::check_base(&sup, &systems)?;
+            supplements.push(sup);
+        }
+        if let Some(layer) = self.scope.overlay {
+            for cs in layer.code_systems.all() {
+                if cs.is_lang_pack() && !supplements.iter().any(|s| Arc::ptr_eq(s, cs)) {
+                    supplements.push(cs.clone());
+                }
+            }
+        }
+        if supplements.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(supplement::supplemented(&self.scope, &supplements))
+    }
+
+    /// The code system a CodeSystem-level request is about (`system`, `url`, the coding's,
+    /// or the instance's), as a canonical URL.
+    fn requested_system(&self) -> Result<Option<String>> {
+        let p = self.params;
+        let named = match p.str("system")?.or(p.str("url")?) {
+            Some(s) => Some(s.to_string()),
+            None => match p.coding("coding")? {
+                Some(c) => c.system,
+                None => self.instance_cs_url()?.map(|i| i.0),
+            },
+        };
+        Ok(named.and_then(|s| self.scope.canonical_url(&s)))
     }
 
     fn lookup(&self) -> Result<Vec<u8>> {
@@ -585,6 +675,10 @@ impl<'a> Ctx<'a> {
     /// of at most `max_page` items is left to make (`None` otherwise).
     fn expand(&self, kept: Option<usize>) -> Result<Option<Vec<u8>>> {
         let vs = self.value_set()?;
+        if kept.is_some() && !supplement::named_by_value_set(&vs).is_empty() {
+            // Its supplements are merged by `run`.
+            return Ok(None);
+        }
         // The value set's own expansion parameters (`valueset-expansion-parameter`) are
         // defaults for those the request does not give.
         let defaults = expansion_parameter_defaults(&vs);

@@ -458,6 +458,7 @@ fn tre_designations(t: &Table, r: &Row, shared: &mut Interner) -> Vec<Designatio
                     ..Default::default()
                 })),
                 value,
+                extensions: None,
             })
         })
         .collect()

@@ -494,10 +494,12 @@ fn designations(o: &Obj, path: &Path) -> Result<Vec<Designation>, String> {
                     opt_coding(object(u, &up)?, &up)?.map(std::sync::Arc::new)
                 }
             };
+            let extensions = array(d, "extension", &p)?;
             Ok(Designation {
                 language: opt_str(d, "language", &p)?,
                 use_,
                 value: req_str(d, "value", &p)?,
+                extensions: (!extensions.is_empty()).then(|| Box::new(extensions.to_vec())),
             })
         })
         .collect()

@@ -298,6 +298,7 @@ fn add_concept(
                 language: b.list_lang.clone(),
                 use_: None,
                 value: d,
+                extensions: None,
             });
         }
         return;
@@ -320,6 +321,7 @@ fn add_concept(
                     SVS_DISPLAY_USE.1,
                 ))),
                 value: d,
+                extensions: None,
             });
         } else {
             text.push_str("; the duplicate is ignored");

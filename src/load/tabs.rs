@@ -406,6 +406,7 @@ fn designation(use_code: &str, value: &str) -> Designation {
             ..Default::default()
         })),
         value: value.to_string(),
+        extensions: None,
     }
 }
 

@@ -4,6 +4,10 @@ use std::sync::Arc;
 
 use super::{Coding, Designation, Interner, ResourceMeta};
 
+const STANDARDS_STATUS: &str =
+    "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
+const SUPPLEMENT_TYPE: &str = "http://hl7.org/fhir/StructureDefinition/codesystem-supplement-type";
+
 /// A property value of a concept (FHIR `CodeSystem.concept.property.value[x]`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PropertyValue {
@@ -85,9 +89,14 @@ impl Concept {
         })
     }
 
-    /// Deprecated: still active but discouraged (`status` = deprecated).
+    /// Deprecated: still active but discouraged (`status` = deprecated, or a
+    /// `structuredefinition-standards-status` extension of deprecated on the concept).
     pub fn is_deprecated(&self) -> bool {
         matches!(self.property("status"), Some(v) if v.as_text() == "deprecated")
+            || self.extensions.iter().any(|e| {
+                e.get("url").and_then(|u| u.as_str()) == Some(STANDARDS_STATUS)
+                    && e.get("valueCode").and_then(|v| v.as_str()) == Some("deprecated")
+            })
     }
 
     /// notSelectable (abstract grouping concept).
@@ -118,6 +127,9 @@ pub struct CodeSystem {
     /// For supplements: the canonical of the supplemented code system.
     pub supplements: Option<String>,
     pub property_defs: Vec<PropertyDef>,
+    /// `url|version` of the supplements merged into this copy for one request (never
+    /// stored: a snapshot keeps code systems as loaded).
+    pub applied_supplements: Vec<String>,
     /// Concepts in publication order, flattened (nesting becomes `parents`).
     pub concepts: Vec<Concept>,
     /// code → index in `concepts`; filled by `index()`.
@@ -455,6 +467,16 @@ impl CodeSystem {
 
     pub fn is_supplement(&self) -> bool {
         self.content == "supplement"
+    }
+
+    /// A language pack: a supplement that only translates (`codesystem-supplement-type` =
+    /// `lang-pack`), which applies without being named.
+    pub fn is_lang_pack(&self) -> bool {
+        self.is_supplement()
+            && self.meta.extensions.iter().any(|e| {
+                e.get("url").and_then(|u| u.as_str()) == Some(SUPPLEMENT_TYPE)
+                    && e.get("valueCode").and_then(|v| v.as_str()) == Some("lang-pack")
+            })
     }
 }
 

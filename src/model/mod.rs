@@ -48,6 +48,26 @@ pub struct Designation {
     /// Shared: a table has a handful of uses for millions of designations (see `Interner`).
     pub use_: Option<Arc<Coding>>,
     pub value: String,
+    /// Extensions on the designation (e.g. its `structuredefinition-standards-status`),
+    /// boxed: most designations have none.
+    pub extensions: Option<Box<Vec<serde_json::Value>>>,
+}
+
+impl Designation {
+    /// Withdrawn or deprecated (`structuredefinition-standards-status`): no longer a correct
+    /// display.
+    pub fn is_retired(&self) -> bool {
+        self.extensions.iter().flat_map(|e| e.iter()).any(|e| {
+            e.get("url").and_then(|u| u.as_str())
+                == Some(
+                    "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                )
+                && matches!(
+                    e.get("valueCode").and_then(|v| v.as_str()),
+                    Some("withdrawn" | "deprecated")
+                )
+        })
+    }
 }
 
 /// Shares equal values while a table is loaded, so a million concepts hold a few `use`

@@ -570,6 +570,7 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
                                 display: Some("Preferred For Language".to_string()),
                             })),
                             value: own.clone(),
+                            extensions: None,
                         },
                     );
                 }
@@ -864,11 +865,13 @@ mod tests {
             language: None,
             use_: Some(Arc::new(coding(None, "LibelleCourt"))),
             value: "court".into(),
+            extensions: None,
         };
         let german = Designation {
             language: Some("de".into()),
             use_: None,
             value: "deutsch".into(),
+            extensions: None,
         };
         let mut req = ExpandRequest {
             designation_uses: vec!["LibelleCourt".into()],

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use super::display::{display_for, Languages};
+use super::supplement;
 use crate::catalog::Scope;
 use crate::error::{Error, Result};
-use crate::model::{CodeSystem, Designation, PropertyValue};
+use crate::model::{CodeSystem, Coding, Concept, Designation, PropertyValue};
 
 #[derive(Debug, Clone, Default)]
 pub struct LookupRequest {
@@ -34,8 +35,52 @@ pub struct LookupResult {
     pub display: Option<String>,
     pub definition: Option<String>,
     pub is_abstract: bool,
-    pub designations: Vec<Designation>,
+    /// Each with the supplement it comes from (`url|version`), if any.
+    pub designations: Vec<(Designation, Option<String>)>,
     pub properties: Vec<LookupProperty>,
+    /// `url|version` of the supplements applied to the code system.
+    pub used_supplements: Vec<String>,
+}
+
+/// The use of the designation that restates a concept's display in the code system's
+/// language.
+const PREFERRED_FOR_LANGUAGE: (&str, &str, &str) = (
+    "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+    "preferredForLanguage",
+    "Preferred For Language",
+);
+
+/// The concept's designations, led by its display in the code system's language (when the
+/// system states one), each with the supplement it comes from.
+fn designations_of(
+    scope: &Scope,
+    cs: &CodeSystem,
+    concept: &Concept,
+) -> Vec<(Designation, Option<String>)> {
+    let mut out = Vec::new();
+    if let (Some(lang), Some(display)) = (&cs.meta.language, &concept.display) {
+        let (system, code, display_of_use) = PREFERRED_FOR_LANGUAGE;
+        let mut use_ = Coding::code(system, code);
+        use_.display = Some(display_of_use.to_string());
+        let restated = Designation {
+            language: Some(lang.clone()),
+            use_: Some(Arc::new(use_)),
+            value: display.clone(),
+            extensions: None,
+        };
+        let already = concept
+            .designations
+            .iter()
+            .any(|d| d.value == *display && d.language.as_deref() == Some(lang.as_str()));
+        if !already {
+            out.push((restated, None));
+        }
+    }
+    for d in &concept.designations {
+        let source = supplement::designation_source(scope, cs, &concept.code, d);
+        out.push((d.clone(), source.map(str::to_string)));
+    }
+    out
 }
 
 pub fn unknown_system(system: &str, version: Option<&str>) -> Error {
@@ -115,12 +160,7 @@ pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
         }
     }
 
-    let mut designations = concept.designations.clone();
-    for sup in scope.supplements_of(&cs.meta.url) {
-        if let Some(sc) = sup.concept(&concept.code) {
-            designations.extend(sc.designations.iter().cloned());
-        }
-    }
+    let designations = designations_of(scope, &cs, concept);
 
     Ok(LookupResult {
         name: cs
@@ -137,5 +177,6 @@ pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
         is_abstract: concept.is_abstract(),
         designations,
         properties,
+        used_supplements: cs.applied_supplements.clone(),
     })
 }

@@ -326,6 +326,12 @@ fn record_code_system(cs: &CodeSystem, url: &str, trace: &mut Trace) {
     if cs.content == "fragment" {
         push_unique(&mut trace.fragments, canonical.clone());
     }
+    for s in &cs.applied_supplements {
+        push_unique(
+            &mut trace.applied,
+            ("used-supplement".to_string(), s.clone()),
+        );
+    }
     if cs.meta.status == "draft" {
         push_unique(
             &mut trace.warnings,

@@ -10,6 +10,7 @@ pub mod members;
 pub mod properties;
 pub mod stored;
 pub mod subsumes;
+pub mod supplement;
 pub mod translate;
 pub mod validate;
 

@@ -56,6 +56,11 @@ fn designations(item: &Value) -> Vec<Designation> {
                     }))
                 }),
                 value: text(d, "value")?,
+                extensions: d
+                    .get("extension")
+                    .and_then(Value::as_array)
+                    .filter(|e| !e.is_empty())
+                    .map(|e| Box::new(e.clone())),
             })
         })
         .collect()

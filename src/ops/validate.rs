@@ -9,7 +9,7 @@ use super::lookup::unknown_code_message;
 use super::members::{component_hit_at, contains, Hit};
 use crate::catalog::Scope;
 use crate::error::{Error, Result};
-use crate::model::{CodeSystem, ValueSet};
+use crate::model::{CodeSystem, Concept, ValueSet};
 
 /// One coding to check, as the request gave it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -481,10 +481,10 @@ fn check_coding(
                             given,
                             &url,
                             code,
-                            (
+                            &[(
                                 hit.label.as_deref().unwrap_or(""),
                                 vs.meta.language.as_deref(),
-                            ),
+                            )],
                             &accepted,
                             &p,
                         );
@@ -533,6 +533,19 @@ fn check_coding(
             return Ok(out);
         }
     };
+    if cs.is_supplement() {
+        let text = format!(
+            "CodeSystem {} is a supplement, so can't be used as a value in {}",
+            cs.meta.versioned_url(),
+            p.system
+        );
+        out.issues.push(
+            Issue::new(Severity::Error, "invalid", "invalid-data", text)
+                .at(p.system.clone())
+                .id("CODESYSTEM_CS_NO_SUPPLEMENT"),
+        );
+        return Ok(out);
+    }
     out.version = cs.meta.version.clone();
 
     let Some(concept) = cs.concept(code) else {
@@ -654,7 +667,29 @@ fn check_coding(
         );
     }
 
-    if let (Some(given), false) = (&input.display, opts.membership_only) {
+    if concept.is_deprecated() && !concept.is_inactive() {
+        out.status.get_or_insert_with(|| "deprecated".to_string());
+        out.issues.push(
+            Issue::new(
+                Severity::Warning,
+                "business-rule",
+                "code-comment",
+                format!("The concept '{code}' is deprecated and its use should be reviewed"),
+            )
+            .at(p.code.clone())
+            .id("DEPRECATED_CONCEPT_FOUND"),
+        );
+    }
+
+    let retired_display = input
+        .display
+        .as_deref()
+        .filter(|_| !opts.membership_only)
+        .and_then(|given| retired_display_issue(concept, code, given, &p));
+    let retired = retired_display.is_some();
+    out.issues.extend(retired_display);
+
+    if let (Some(given), false, false) = (&input.display, opts.membership_only, retired) {
         let labels: Vec<&str> = vs_hit
             .iter()
             .flat_map(|h| {
@@ -688,7 +723,7 @@ fn check_coding(
                     given,
                     &url,
                     code,
-                    (&expected, cs.meta.language.as_deref()),
+                    &displays_by_language(&cs, concept, &expected),
                     &alternatives,
                     &p,
                 ) {
@@ -757,7 +792,7 @@ fn check_coding(
                     given,
                     &url,
                     code,
-                    (&expected, cs.meta.language.as_deref()),
+                    &[(&expected, cs.meta.language.as_deref())],
                     &localised,
                     &p,
                 ) {
@@ -779,10 +814,11 @@ fn push_display_issue(
     given: &str,
     system: &str,
     code: &str,
-    (expected, expected_lang): (&str, Option<&str>),
+    choices: &[(&str, Option<&str>)],
     alternatives: &[&str],
     p: &Paths,
 ) -> bool {
+    let expected = choices.first().map_or("", |c| c.0);
     let severity = if opts.lenient_display {
         Severity::Warning
     } else {
@@ -800,9 +836,9 @@ fn push_display_issue(
     } else {
         asked.join(", ")
     };
-    let lang = expected_lang.map(|l| format!(" ({l})")).unwrap_or_default();
     let mut text = format!(
-        "Wrong Display Name '{given}' for {system}#{code}. Valid display is '{expected}'{lang} (for the language(s) '{asked}')"
+        "Wrong Display Name '{given}' for {system}#{code}. Valid display is {} (for the language(s) '{asked}')",
+        display_choices(choices)
     );
     // A typo rather than a wrong code: say so, in the same issue (validators match the
     // sentence above; the clause only adds to it).
@@ -833,6 +869,84 @@ fn push_display_issue(
         out.valid = false;
     }
     is_error
+}
+
+/// A warning when `given` is only a display the concept no longer accepts (a withdrawn or
+/// deprecated designation): still valid, but to be reviewed.
+fn retired_display_issue(concept: &Concept, code: &str, given: &str, p: &Paths) -> Option<Issue> {
+    let current: Vec<&str> = concept
+        .display
+        .as_deref()
+        .into_iter()
+        .chain(
+            concept
+                .designations
+                .iter()
+                .filter(|d| !d.is_retired() && d.language.is_some())
+                .map(|d| d.value.as_str()),
+        )
+        .collect();
+    let mut same = concept.designations.iter().filter(|d| d.value == given);
+    let only_retired = concept.display.as_deref() != Some(given)
+        && same.clone().next().is_some()
+        && same.all(|d| d.is_retired());
+    if !only_retired {
+        return None;
+    }
+    let correct: Vec<String> = current.iter().map(|d| format!("\"{d}\"")).collect();
+    Some(
+        Issue::new(
+            Severity::Warning,
+            "invalid",
+            "display-comment",
+            format!(
+                "'{given}' is no longer considered a correct display for code '{code}' (status = deprecated). The correct display is one of {}.",
+                correct.join(", ")
+            ),
+        )
+        .at(p.display.clone())
+        .id("INACTIVE_DISPLAY_FOUND"),
+    )
+}
+
+/// `'Display' (en)`, or with several: `one of 2 choices: 'Display' (en) or 'Anzeige' (de)`.
+fn display_choices(choices: &[(&str, Option<&str>)]) -> String {
+    let shown: Vec<String> = choices
+        .iter()
+        .map(|(d, lang)| match lang {
+            Some(l) => format!("'{d}' ({l})"),
+            None => format!("'{d}'"),
+        })
+        .collect();
+    match shown.as_slice() {
+        [] => "''".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!(
+            "one of {} choices: {} or {last}",
+            shown.len(),
+            init.join(", ")
+        ),
+    }
+}
+
+/// The displays a concept has in a stated language, for messages: its display (in the code
+/// system's language), then its designations that state a language.
+fn displays_by_language<'a>(
+    cs: &'a CodeSystem,
+    concept: &'a Concept,
+    expected: &'a str,
+) -> Vec<(&'a str, Option<&'a str>)> {
+    let mut out: Vec<(&str, Option<&str>)> = vec![(expected, cs.meta.language.as_deref())];
+    for d in concept.designations.iter().filter(|d| !d.is_retired()) {
+        let Some(lang) = d.language.as_deref() else {
+            continue;
+        };
+        let choice = (d.value.as_str(), Some(lang));
+        if !out.contains(&choice) {
+            out.push(choice);
+        }
+    }
+    out
 }
 
 /// `system|version`, or `system` alone.
@@ -919,11 +1033,12 @@ fn imported_status_issues(scope: &Scope, vs: &ValueSet) -> Vec<Issue> {
         .collect()
 }
 
-/// Whether an issue's text belongs in the summary `message` (notes about publication status
-/// and value-set deprecations are reported as issues only).
+/// Whether an issue's text belongs in the summary `message` (notes about publication status,
+/// value-set deprecations and retired displays are reported as issues only).
 fn in_message(i: &Issue) -> bool {
     if i.tx_type == Some("status-check")
         || i.message_id == Some(UNKNOWN_CODE_IN_FRAGMENT)
+        || i.tx_type == Some("display-comment")
         || i.message_id == Some(MEMBER_DEPRECATED)
         || i.message_id == Some(MEMBERSHIP_BY_VALUE_SET)
     {
@@ -1793,5 +1908,123 @@ mod multi_version_tests {
         let r = check(NO_OLD_B, Subject::Coding(coding(Some(OLD), "B", None)));
         assert!(!r.result);
         assert_eq!(r.version.as_deref(), Some(OLD));
+    }
+}
+
+#[cfg(test)]
+mod supplement_display_tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::model::{Designation, ResourceMeta};
+
+    const URL: &str = "http://example.org/cs";
+
+    fn catalog() -> Catalog {
+        let meta = ResourceMeta {
+            id: "cs".into(),
+            url: URL.into(),
+            status: "active".into(),
+            language: Some("fr".into()),
+            ..Default::default()
+        };
+        let designation = |language: Option<&str>, value: &str| Designation {
+            language: language.map(str::to_string),
+            use_: None,
+            value: value.into(),
+            extensions: None,
+        };
+        let deprecated = serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+            "valueCode": "deprecated"
+        });
+        let concepts = vec![
+            Concept {
+                code: "a".into(),
+                display: Some("Alpha".into()),
+                designations: vec![
+                    designation(Some("en"), "Alpha (en)"),
+                    designation(Some("de"), "Alpha (de)"),
+                    designation(None, "alpha court"),
+                ],
+                ..Default::default()
+            },
+            Concept {
+                code: "b".into(),
+                display: Some("Beta".into()),
+                extensions: vec![deprecated],
+                ..Default::default()
+            },
+            Concept {
+                code: "c".into(),
+                display: Some("Gamma".into()),
+                designations: vec![Designation {
+                    extensions: Some(Box::new(vec![serde_json::json!({
+                        "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                        "valueCode": "withdrawn"
+                    })])),
+                    ..designation(Some("de"), "Altes Gamma")
+                }],
+                ..Default::default()
+            },
+        ];
+        let mut cat = Catalog::default();
+        cat.add_code_system(CodeSystem::new(meta, concepts));
+        cat
+    }
+
+    fn check(code: &str, display: Option<&str>) -> ValidateResult {
+        let cat = catalog();
+        let subject = Subject::Code(CodingInput {
+            system: Some(URL.into()),
+            code: Some(code.into()),
+            display: display.map(str::to_string),
+            ..Default::default()
+        });
+        let target = Target::CodeSystem {
+            system: Some(URL),
+            version: None,
+        };
+        validate(&Scope::new(&cat), target, &subject, &Options::default()).unwrap()
+    }
+
+    #[test]
+    fn a_wrong_display_lists_the_displays_in_each_language() {
+        let r = check("a", Some("Gamma"));
+        assert!(!r.result);
+        assert_eq!(
+            r.issues[0].text,
+            "Wrong Display Name 'Gamma' for http://example.org/cs#a. Valid display is one of 3 choices: 'Alpha' (fr), 'Alpha (en)' (en) or 'Alpha (de)' (de) (for the language(s) '--')"
+        );
+        assert!(check("a", Some("Alpha (de)")).result);
+    }
+
+    #[test]
+    fn a_deprecated_concept_is_valid_with_a_warning() {
+        let r = check("b", None);
+        assert!(r.result);
+        assert_eq!(r.status.as_deref(), Some("deprecated"));
+        assert_eq!(r.issues.len(), 1);
+        assert_eq!(r.issues[0].message_id, Some("DEPRECATED_CONCEPT_FOUND"));
+        assert_eq!(r.issues[0].severity, Severity::Warning);
+        assert!(check("a", None).issues.is_empty());
+    }
+
+    #[test]
+    fn a_withdrawn_designation_is_accepted_with_a_warning_and_not_offered() {
+        let r = check("c", Some("Altes Gamma"));
+        assert!(r.result);
+        assert_eq!(r.display.as_deref(), Some("Gamma"));
+        assert_eq!(r.issues.len(), 1);
+        assert_eq!(r.issues[0].message_id, Some("INACTIVE_DISPLAY_FOUND"));
+        assert!(r.message.is_none());
+        let wrong = check("c", Some("Delta"));
+        assert!(!wrong.result);
+        assert!(
+            wrong.issues[0]
+                .text
+                .contains("Valid display is 'Gamma' (fr)"),
+            "{}",
+            wrong.issues[0].text
+        );
     }
 }

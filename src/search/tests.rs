@@ -27,6 +27,7 @@ fn designation(use_code: &str, value: &str) -> Designation {
             ..Default::default()
         })),
         value: value.into(),
+        extensions: None,
     }
 }
 
