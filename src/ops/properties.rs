@@ -126,6 +126,135 @@ pub fn requested(cs: &CodeSystem, index: usize, wanted: &[String]) -> Vec<ItemPr
     out
 }
 
+/// Where a concept extension was stated: on the code system's concept (supplements merged),
+/// or on the value set's `compose.include.concept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionSource {
+    CodeSystem,
+    ValueSet,
+}
+
+const EXT_BASE: &str = "http://hl7.org/fhir/StructureDefinition/";
+
+/// Concept extensions an expansion reports as member properties, always (asked for or not):
+/// (extension name, property code, property URI code, value type).
+const EXTENSION_PROPERTIES: [(&str, &str, &str, PropertyKind); 5] = [
+    ("codesystem-label", "label", "label", PropertyKind::String),
+    ("valueset-label", "label", "label", PropertyKind::String),
+    (
+        "codesystem-conceptOrder",
+        "order",
+        "order",
+        PropertyKind::Decimal,
+    ),
+    (
+        "valueset-conceptOrder",
+        "order",
+        "order",
+        PropertyKind::Decimal,
+    ),
+    ("itemWeight", "weight", "itemWeight", PropertyKind::Decimal),
+];
+
+/// The standards status of a code system's concept is its `status` property; on a value
+/// set's concept it stays an extension (the value set's word, e.g. deprecating a member).
+const STANDARDS_STATUS: &str = "structuredefinition-standards-status";
+
+/// Concept extensions an expansion echoes on its members (presentation and the value
+/// set's own statements); other extensions, unknown ones included, are not repeated.
+const ECHOED_EXTENSIONS: [&str; 5] = [
+    "rendering-style",
+    "rendering-xhtml",
+    "valueset-deprecated",
+    "valueset-concept-definition",
+    STANDARDS_STATUS,
+];
+
+#[derive(Debug, Clone, Copy)]
+enum PropertyKind {
+    String,
+    Decimal,
+}
+
+/// The short name of a core FHIR extension (`itemWeight` for its full URL).
+fn core_extension_name(ext: &serde_json::Value) -> Option<&str> {
+    ext.get("url")?.as_str()?.strip_prefix(EXT_BASE)
+}
+
+/// The value of `ext` as a property value of `kind` (a decimal from an integer or decimal).
+fn extension_value(ext: &serde_json::Value, kind: PropertyKind) -> Option<PropertyValue> {
+    match kind {
+        PropertyKind::String => ext
+            .get("valueString")
+            .and_then(|v| v.as_str())
+            .map(|s| PropertyValue::String(s.to_string())),
+        PropertyKind::Decimal => ext
+            .get("valueDecimal")
+            .or_else(|| ext.get("valueInteger"))
+            .filter(|v| v.is_number())
+            .map(|v| PropertyValue::Decimal(v.to_string())),
+    }
+}
+
+/// The member properties stated by concept extensions (`label`, `order`, `weight`, and for a
+/// code system's concept `status`), each code once (the first stated wins).
+pub fn extension_properties(
+    extensions: &[serde_json::Value],
+    from: ExtensionSource,
+) -> Vec<ItemProperty> {
+    let mut out: Vec<ItemProperty> = Vec::new();
+    for ext in extensions {
+        let Some(name) = core_extension_name(ext) else {
+            continue;
+        };
+        let found = if name == STANDARDS_STATUS && from == ExtensionSource::CodeSystem {
+            ext.get("valueCode")
+                .and_then(|v| v.as_str())
+                .map(|s| ("status", "status", PropertyValue::Code(s.to_string())))
+        } else {
+            EXTENSION_PROPERTIES
+                .iter()
+                .find(|(n, ..)| *n == name)
+                .and_then(|(_, code, uri, kind)| {
+                    extension_value(ext, *kind).map(|v| (*code, *uri, v))
+                })
+        };
+        if let Some((code, uri, value)) = found {
+            if !out.iter().any(|p| p.code == code) {
+                out.push(ItemProperty {
+                    code: code.to_string(),
+                    uri: Some(format!("{CONCEPT_PROPERTIES}{uri}")),
+                    value,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The concept extensions echoed on an expansion member: those of `ECHOED_EXTENSIONS` not
+/// reported as properties instead.
+pub fn echoed_extensions(
+    extensions: &[serde_json::Value],
+    from: ExtensionSource,
+) -> impl Iterator<Item = &serde_json::Value> {
+    extensions.iter().filter(move |ext| {
+        core_extension_name(ext).is_some_and(|name| {
+            ECHOED_EXTENSIONS.contains(&name)
+                && !(name == STANDARDS_STATUS && from == ExtensionSource::CodeSystem)
+        })
+    })
+}
+
+/// Adds `extra` to `props`, except the properties `props` already reports (by code).
+pub fn add_missing(props: &mut Vec<ItemProperty>, extra: Vec<ItemProperty>) {
+    for p in extra {
+        if !props.iter().any(|q| q.code == p.code) {
+            props.push(p);
+        }
+    }
+}
+
 /// The declarations (`expansion.property`) of the properties reported on `items`: each
 /// (code, URI) once, in order of first use.
 pub fn declarations<'a>(
