@@ -428,4 +428,113 @@ mod tests {
             ]
         );
     }
+
+    fn ext(name: &str, value: serde_json::Value) -> serde_json::Value {
+        let mut e = value;
+        e["url"] = serde_json::json!(format!("{EXT_BASE}{name}"));
+        e
+    }
+
+    /// A TRE concept's extensions, as a NOS publisher would order and label its codes.
+    fn tre_concept_extensions() -> Vec<serde_json::Value> {
+        use serde_json::json;
+        vec![
+            ext("codesystem-conceptOrder", json!({"valueInteger": 4})),
+            ext("codesystem-label", json!({"valueString": "4."})),
+            ext("itemWeight", json!({"valueDecimal": 1.25})),
+            ext(
+                "structuredefinition-standards-status",
+                json!({"valueCode": "deprecated"}),
+            ),
+            ext("rendering-style", json!({"valueString": "color: red"})),
+            json!({"url": "http://example.org/unknown", "valueString": "x"}),
+        ]
+    }
+
+    #[test]
+    fn code_system_concept_extensions_become_properties() {
+        let extensions = tre_concept_extensions();
+        let got = extension_properties(&extensions, ExtensionSource::CodeSystem);
+        assert_eq!(
+            codes(&got),
+            vec![
+                ("order", "4".to_string()),
+                ("label", "4.".to_string()),
+                ("weight", "1.25".to_string()),
+                ("status", "deprecated".to_string()),
+            ]
+        );
+        // The order of an integer extension is a decimal property.
+        assert_eq!(got[0].value, PropertyValue::Decimal("4".into()));
+        assert_eq!(got[1].value, PropertyValue::String("4.".into()));
+        assert_eq!(got[3].value, PropertyValue::Code("deprecated".into()));
+        assert_eq!(
+            got[2].uri.as_deref(),
+            Some("http://hl7.org/fhir/concept-properties#itemWeight")
+        );
+        // Only the presentation extension is echoed: the others are properties or unknown.
+        let echoed: Vec<_> = echoed_extensions(&extensions, ExtensionSource::CodeSystem)
+            .filter_map(|e| e["url"].as_str())
+            .collect();
+        assert_eq!(
+            echoed,
+            vec!["http://hl7.org/fhir/StructureDefinition/rendering-style"]
+        );
+    }
+
+    #[test]
+    fn a_jdv_concepts_label_and_order_are_properties_its_status_an_extension() {
+        use serde_json::json;
+        let jdv = vec![
+            ext("valueset-label", json!({"valueString": "b)"})),
+            ext("valueset-conceptOrder", json!({"valueInteger": 2})),
+            ext(
+                "structuredefinition-standards-status",
+                json!({"valueCode": "withdrawn"}),
+            ),
+            ext("valueset-deprecated", json!({"valueBoolean": true})),
+            // A label without a string value states nothing.
+            ext("codesystem-label", json!({"valueInteger": 3})),
+        ];
+        let got = extension_properties(&jdv, ExtensionSource::ValueSet);
+        assert_eq!(
+            codes(&got),
+            vec![("label", "b)".to_string()), ("order", "2".to_string())]
+        );
+        let echoed: Vec<_> = echoed_extensions(&jdv, ExtensionSource::ValueSet)
+            .filter_map(|e| e["url"].as_str())
+            .collect();
+        assert_eq!(
+            echoed,
+            vec![
+                "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                "http://hl7.org/fhir/StructureDefinition/valueset-deprecated",
+            ]
+        );
+    }
+
+    #[test]
+    fn properties_already_reported_are_not_added_again() {
+        let mut props = requested(&tre(), 1, &ask(&["status"]));
+        let from_jdv = vec![ItemProperty {
+            code: "label".into(),
+            uri: None,
+            value: PropertyValue::String("b)".into()),
+        }];
+        add_missing(&mut props, from_jdv);
+        add_missing(
+            &mut props,
+            extension_properties(&tre_concept_extensions(), ExtensionSource::CodeSystem),
+        );
+        // The asked status and the JDV's label win; order and weight come from the TRE.
+        assert_eq!(
+            codes(&props),
+            vec![
+                ("status", "active".to_string()),
+                ("label", "b)".to_string()),
+                ("order", "4".to_string()),
+                ("weight", "1.25".to_string()),
+            ]
+        );
+    }
 }
