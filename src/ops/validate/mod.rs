@@ -88,37 +88,49 @@ pub struct ValidateResult {
     pub status: Option<String>,
 }
 
-struct Paths {
-    code: String,
-    display: String,
-    system: String,
-    version: String,
-    coding: String,
+/// The form the coding came in, which decides the FHIRPaths of its issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputForm {
+    /// `code` + `system` + `display` parameters.
+    Code,
+    /// `coding` parameter.
+    Coding,
+    /// The coding at this index of the `codeableConcept` parameter.
+    CodeableConcept(usize),
 }
 
-fn paths(subject_kind: &str, i: usize) -> Paths {
-    match subject_kind {
-        "code" => Paths {
-            code: "code".into(),
-            display: "display".into(),
-            system: "system".into(),
-            version: "version".into(),
-            coding: "code".into(),
-        },
-        "coding" => Paths {
-            code: "Coding.code".into(),
-            display: "Coding.display".into(),
-            system: "Coding.system".into(),
-            version: "Coding.version".into(),
-            coding: "Coding".into(),
-        },
-        _ => Paths {
-            code: format!("CodeableConcept.coding[{i}].code"),
-            display: format!("CodeableConcept.coding[{i}].display"),
-            system: format!("CodeableConcept.coding[{i}].system"),
-            version: format!("CodeableConcept.coding[{i}].version"),
-            coding: format!("CodeableConcept.coding[{i}]"),
-        },
+impl InputForm {
+    /// The FHIRPath of the coding itself (for a bare code, the code).
+    fn coding(self) -> String {
+        match self {
+            InputForm::Code => "code".into(),
+            InputForm::Coding => "Coding".into(),
+            InputForm::CodeableConcept(i) => format!("CodeableConcept.coding[{i}]"),
+        }
+    }
+
+    /// The FHIRPath of one element of the coding (`code`, `display`, `system`, `version`).
+    fn element(self, name: &str) -> String {
+        match self {
+            InputForm::Code => name.to_string(),
+            _ => format!("{}.{name}", self.coding()),
+        }
+    }
+
+    fn code(self) -> String {
+        self.element("code")
+    }
+
+    fn display(self) -> String {
+        self.element("display")
+    }
+
+    fn system(self) -> String {
+        self.element("system")
+    }
+
+    fn version(self) -> String {
+        self.element("version")
     }
 }
 
@@ -166,7 +178,7 @@ fn unknown_in_fragment(
     url: &str,
     input: &CodingInput,
     vs_hit: Option<Hit>,
-    p: &Paths,
+    p: InputForm,
     mut out: CodingCheck,
 ) -> CodingCheck {
     let code = input.code.as_deref().unwrap_or_default();
@@ -186,7 +198,7 @@ fn unknown_in_fragment(
                 cs.meta.url
             ),
         )
-        .at(p.code.clone())
+        .at(p.code())
         .id(UNKNOWN_CODE_IN_FRAGMENT),
     );
     out.valid = match target {
@@ -204,8 +216,13 @@ fn unknown_in_fragment(
     out.member = out.valid;
     out.unconfirmed = true;
     if let (Target::ValueSet(vs), false) = (target, out.valid) {
-        out.issues
-            .push(not_in_vs(url, code, input.display.as_deref(), vs, &p.code));
+        out.issues.push(not_in_vs(
+            url,
+            code,
+            input.display.as_deref(),
+            vs,
+            &p.code(),
+        ));
     }
     out
 }
@@ -232,11 +249,9 @@ fn check_coding(
     scope: &Scope,
     target: Target,
     input: &CodingInput,
-    kind: &str,
-    i: usize,
+    p: InputForm,
     opts: &Options,
 ) -> Result<CodingCheck> {
-    let p = paths(kind, i);
     let mut out = CodingCheck {
         issues: Vec::new(),
         valid: false,
@@ -260,7 +275,7 @@ fn check_coding(
                 "invalid-data",
                 "No code was provided".into(),
             )
-            .at(p.code.clone()),
+            .at(p.code()),
         );
         return Ok(out);
     };
@@ -307,9 +322,9 @@ fn check_coding(
                     )
                     .id("Unable_to_resolve_system__value_set_has_multiple_matches")
                 };
-                out.issues.push(issue.at(p.code.clone()));
+                out.issues.push(issue.at(p.code()));
                 out.issues
-                    .push(not_in_vs("", code, input.display.as_deref(), vs, &p.code));
+                    .push(not_in_vs("", code, input.display.as_deref(), vs, &p.code()));
                 return Ok(out);
             }
         },
@@ -322,16 +337,16 @@ fn check_coding(
                     "invalid-data",
                     NO_SYSTEM.into(),
                 )
-                .at(p.coding.clone()),
+                .at(p.coding()),
             );
             out.issues
-                .push(not_in_vs("", code, input.display.as_deref(), vs, &p.code));
+                .push(not_in_vs("", code, input.display.as_deref(), vs, &p.code()));
             return Ok(out);
         }
         (None, _) => {
             out.issues.push(
                 Issue::new(Severity::Error, "invalid", "invalid-data", NO_SYSTEM.into())
-                    .at(p.coding.clone()),
+                    .at(p.coding()),
             );
             return Ok(out);
         }
@@ -363,8 +378,7 @@ fn check_coding(
             if let Some(text) = problem {
                 let is_vs = text.starts_with("The Coding references");
                 out.issues.push(
-                    Issue::new(Severity::Error, "invalid", "invalid-data", text)
-                        .at(p.system.clone()),
+                    Issue::new(Severity::Error, "invalid", "invalid-data", text).at(p.system()),
                 );
                 if is_vs {
                     out.system = Some(system.clone());
@@ -373,7 +387,7 @@ fn check_coding(
                         code,
                         input.display.as_deref(),
                         vs,
-                        &p.code,
+                        &p.code(),
                     ));
                     return Ok(out);
                 }
@@ -414,7 +428,7 @@ fn check_coding(
                 input.version.as_deref(),
                 input.display.as_deref(),
                 opts,
-                &p,
+                p,
             )? {
                 Some(r) => {
                     version_trouble = r.issues.iter().any(Issue::is_error);
@@ -432,7 +446,7 @@ fn check_coding(
             let cs = scope.code_system(&system, cs_version);
             if let (None, Some(v)) = (&cs, cs_version) {
                 if scope.code_system(&system, None).is_some() {
-                    out.issues.push(unknown_version_issue(scope, &url, v, &p));
+                    out.issues.push(unknown_version_issue(scope, &url, v, p));
                     out.unknown_versions.push(format!("{url}|{v}"));
                     return Ok(out);
                 }
@@ -464,7 +478,7 @@ fn check_coding(
                             vs_label(vs)
                         ),
                     )
-                    .at(p.system.clone())
+                    .at(p.system())
                     .id(MEMBERSHIP_BY_VALUE_SET),
                 );
                 if let (Some(given), false) = (&input.display, opts.membership_only) {
@@ -486,7 +500,7 @@ fn check_coding(
                                 vs.meta.language.as_deref(),
                             )],
                             &accepted,
-                            &p,
+                            p,
                         );
                     }
                 }
@@ -505,7 +519,7 @@ fn check_coding(
             };
             out.issues.push(
                 Issue::new(Severity::Error, "not-found", "not-found", text)
-                    .at(p.system.clone())
+                    .at(p.system())
                     .id(message_id),
             );
             // The value set draws on this system (no version of which is known): membership
@@ -527,7 +541,7 @@ fn check_coding(
                     code,
                     input.display.as_deref(),
                     vs,
-                    &p.code,
+                    &p.code(),
                 ));
             }
             return Ok(out);
@@ -537,11 +551,11 @@ fn check_coding(
         let text = format!(
             "CodeSystem {} is a supplement, so can't be used as a value in {}",
             cs.meta.versioned_url(),
-            p.system
+            p.system()
         );
         out.issues.push(
             Issue::new(Severity::Error, "invalid", "invalid-data", text)
-                .at(p.system.clone())
+                .at(p.system())
                 .id("CODESYSTEM_CS_NO_SUPPLEMENT"),
         );
         return Ok(out);
@@ -551,7 +565,7 @@ fn check_coding(
     let Some(concept) = cs.concept(code) else {
         if cs.content == "fragment" {
             return Ok(unknown_in_fragment(
-                scope, target, &cs, &url, input, vs_hit, &p, out,
+                scope, target, &cs, &url, input, vs_hit, p, out,
             ));
         }
         // With `valueset-membership-only`, only membership is reported.
@@ -563,7 +577,7 @@ fn check_coding(
                     "invalid-code",
                     unknown_code_message(&cs, code),
                 )
-                .at(p.code.clone())
+                .at(p.code())
                 .id("Unknown_Code_in_Version"),
             );
         }
@@ -573,7 +587,7 @@ fn check_coding(
                 code,
                 input.display.as_deref(),
                 vs,
-                &p.code,
+                &p.code(),
             ));
         }
         return Ok(out);
@@ -588,8 +602,13 @@ fn check_coding(
     let mut valid = !version_trouble;
     if let Target::ValueSet(vs) = target {
         if vs_hit.is_none() && !version_trouble {
-            out.issues
-                .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
+            out.issues.push(not_in_vs(
+                &url,
+                code,
+                input.display.as_deref(),
+                vs,
+                &p.code(),
+            ));
             valid = false;
         }
         if vs_hit.as_ref().is_some_and(|h| h.deprecated) {
@@ -603,7 +622,7 @@ fn check_coding(
                         vs_label(vs)
                     ),
                 )
-                .at(p.code.clone())
+                .at(p.code())
                 .id(MEMBER_DEPRECATED),
             );
         }
@@ -622,11 +641,16 @@ fn check_coding(
                 format!("Code '{url}#{code}' is abstract, and not allowed in this context"),
             )
             .id("ABSTRACT_CODE_NOT_ALLOWED")
-            .at(p.code.clone()),
+            .at(p.code()),
         );
         if let (Target::ValueSet(vs), true) = (target, vs_hit.is_some()) {
-            out.issues
-                .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
+            out.issues.push(not_in_vs(
+                &url,
+                code,
+                input.display.as_deref(),
+                vs,
+                &p.code(),
+            ));
         }
         valid = false;
     }
@@ -641,12 +665,17 @@ fn check_coding(
                     "code-rule",
                     format!("The concept '{code}' is valid but is not active"),
                 )
-                .at(p.code.clone())
+                .at(p.code())
                 .id("STATUS_CODE_WARNING_CODE"),
             );
             if let (Target::ValueSet(vs), true) = (target, vs_hit.is_some()) {
-                out.issues
-                    .push(not_in_vs(&url, code, input.display.as_deref(), vs, &p.code));
+                out.issues.push(not_in_vs(
+                    &url,
+                    code,
+                    input.display.as_deref(),
+                    vs,
+                    &p.code(),
+                ));
             }
             valid = false;
         }
@@ -662,7 +691,7 @@ fn check_coding(
                     _ => format!("The concept '{code}' has a status of inactive and its use should be reviewed"),
                 },
             )
-            .at(p.coding.clone())
+            .at(p.coding())
             .id("INACTIVE_CONCEPT_FOUND"),
         );
     }
@@ -676,7 +705,7 @@ fn check_coding(
                 "code-comment",
                 format!("The concept '{code}' is deprecated and its use should be reviewed"),
             )
-            .at(p.code.clone())
+            .at(p.code())
             .id("DEPRECATED_CONCEPT_FOUND"),
         );
     }
@@ -685,7 +714,7 @@ fn check_coding(
         .display
         .as_deref()
         .filter(|_| !opts.membership_only)
-        .and_then(|given| retired_display_issue(concept, code, given, &p));
+        .and_then(|given| retired_display_issue(concept, code, given, p));
     let retired = retired_display.is_some();
     out.issues.extend(retired_display);
 
@@ -725,7 +754,7 @@ fn check_coding(
                     code,
                     &displays_by_language(&cs, concept, &expected),
                     &alternatives,
-                    &p,
+                    p,
                 ) {
                     valid = false;
                 }
@@ -763,7 +792,7 @@ fn check_coding(
                         "invalid-display",
                         format!("There are no valid display names found for the code {url}#{code} for language(s) '{asked}'. The display is '{given}' which is a valid display for the default language"),
                     )
-                    .at(p.display.clone()),
+                    .at(p.display()),
                 );
             } else if localised.is_empty() {
                 let default = concept.display.clone().unwrap_or_default();
@@ -779,7 +808,7 @@ fn check_coding(
                         "invalid-display",
                         format!("Wrong Display Name '{given}' for {url}#{code}. There are no valid display names found for language(s) '{asked}'. Default display is '{default}'"),
                     )
-                    .at(p.display.clone()),
+                    .at(p.display()),
                 );
                 if severity == Severity::Error {
                     valid = false;
@@ -794,7 +823,7 @@ fn check_coding(
                     code,
                     &[(&expected, cs.meta.language.as_deref())],
                     &localised,
-                    &p,
+                    p,
                 ) {
                     valid = false;
                 }
@@ -816,7 +845,7 @@ fn push_display_issue(
     code: &str,
     choices: &[(&str, Option<&str>)],
     alternatives: &[&str],
-    p: &Paths,
+    p: InputForm,
 ) -> bool {
     let expected = choices.first().map_or("", |c| c.0);
     let severity = if opts.lenient_display {
@@ -861,7 +890,7 @@ fn push_display_issue(
     }
     out.issues.push(
         Issue::new(severity, "invalid", "invalid-display", text)
-            .at(p.display.clone())
+            .at(p.display())
             .id(message_id),
     );
     let is_error = severity == Severity::Error;
@@ -873,7 +902,12 @@ fn push_display_issue(
 
 /// A warning when `given` is only a display the concept no longer accepts (a withdrawn or
 /// deprecated designation): still valid, but to be reviewed.
-fn retired_display_issue(concept: &Concept, code: &str, given: &str, p: &Paths) -> Option<Issue> {
+fn retired_display_issue(
+    concept: &Concept,
+    code: &str,
+    given: &str,
+    p: InputForm,
+) -> Option<Issue> {
     let current: Vec<&str> = concept
         .display
         .as_deref()
@@ -904,7 +938,7 @@ fn retired_display_issue(concept: &Concept, code: &str, given: &str, p: &Paths) 
                 correct.join(", ")
             ),
         )
-        .at(p.display.clone())
+        .at(p.display())
         .id("INACTIVE_DISPLAY_FOUND"),
     )
 }
@@ -1075,7 +1109,7 @@ fn valid_versions(scope: &Scope, url: &str) -> String {
     versions.join(" or ")
 }
 
-fn unknown_version_issue(scope: &Scope, url: &str, version: &str, p: &Paths) -> Issue {
+fn unknown_version_issue(scope: &Scope, url: &str, version: &str, p: InputForm) -> Issue {
     Issue::new(
         Severity::Error,
         "not-found",
@@ -1085,7 +1119,7 @@ fn unknown_version_issue(scope: &Scope, url: &str, version: &str, p: &Paths) -> 
             valid_versions(scope, url)
         ),
     )
-    .at(p.system.clone())
+    .at(p.system())
     .id("UNKNOWN_CODESYSTEM_VERSION")
 }
 
@@ -1193,7 +1227,7 @@ fn resolve_in_value_set(
     coding_version: Option<&str>,
     display: Option<&str>,
     opts: &Options,
-    p: &Paths,
+    p: InputForm,
 ) -> Result<Option<VsResolution>> {
     let includes: Vec<&crate::model::ConceptSetComponent> = vs
         .compose
@@ -1313,7 +1347,7 @@ fn resolve_in_value_set(
                     "vs-invalid",
                     format!("The code system '{url}' {phrase} in the ValueSet include is different to the one in the value ('{vc}')"),
                 )
-                .at(p.version.clone())
+                .at(p.version())
                 .id(message_id),
             );
         }
@@ -1328,7 +1362,7 @@ fn resolve_in_value_set(
                     "version-error",
                     format!("The version '{actual}' is not allowed for system '{url}': required to be '{k}' by a version-check parameter"),
                 )
-                .at(p.version.clone())
+                .at(p.version())
                 .id("VALUESET_VERSION_CHECK"),
             );
         }
@@ -1442,18 +1476,23 @@ pub fn validate(
             }
         }
     }
-    let (kind, codings): (&str, Vec<&CodingInput>) = match subject {
-        Subject::Code(c) => ("code", vec![c]),
-        Subject::Coding(c) => ("coding", vec![c]),
-        Subject::CodeableConcept(cs, _) => ("cc", cs.iter().collect()),
+    let codings: Vec<(InputForm, &CodingInput)> = match subject {
+        Subject::Code(c) => vec![(InputForm::Code, c)],
+        Subject::Coding(c) => vec![(InputForm::Coding, c)],
+        Subject::CodeableConcept(cs, _) => cs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (InputForm::CodeableConcept(i), c))
+            .collect(),
     };
+    let is_cc = matches!(subject, Subject::CodeableConcept(..));
     let mut res = ValidateResult::default();
     if let Subject::CodeableConcept(cc, text) = subject {
         res.codeable_concept = Some((cc.clone(), text.clone()));
     }
     let mut checks = Vec::new();
-    for (i, c) in codings.iter().enumerate() {
-        match check_coding(scope, target, c, kind, i, opts) {
+    for (form, c) in codings {
+        match check_coding(scope, target, c, form, opts) {
             Ok(check) => checks.push(check),
             // A value set imported by the target cannot be found: the answer is "not valid",
             // with the reason, rather than a failed request.
@@ -1468,7 +1507,7 @@ pub fn validate(
         }
     }
 
-    if kind == "cc" {
+    if is_cc {
         let any_valid = checks.iter().any(|c| c.valid);
         let any_member = checks.iter().any(|c| c.member || c.undecided);
         let best = checks
@@ -1529,7 +1568,7 @@ pub fn validate(
         res.status = c.status.clone();
     }
     for c in &checks {
-        if kind == "cc" && c.inactive.is_some() && res.inactive.is_none() && c.valid {
+        if is_cc && c.inactive.is_some() && res.inactive.is_none() && c.valid {
             res.inactive = c.inactive;
         }
         res.issues.extend(c.issues.iter().cloned());
