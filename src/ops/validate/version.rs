@@ -1,0 +1,367 @@
+//! Step that settles which version of the code system applies to a coding, and what the value
+//! set's includes of that version say of its code (version parameters, several versions of a
+//! system included at once).
+
+use std::sync::Arc;
+
+use super::issues::unknown_version;
+use super::{CodingCheck, InputForm, Options, Step, Target};
+use crate::catalog::Scope;
+use crate::error::Result;
+use crate::model::{CodeSystem, ValueSet};
+use crate::ops::issue::{Issue, Severity};
+use crate::ops::members::{component_hit_at, contains, Hit};
+
+/// The version of the code system a coding is judged by, and the value set's word on its code.
+pub(super) struct VersionFound<'a> {
+    /// The code system version selected, if any is known.
+    pub cs: Option<Arc<CodeSystem>>,
+    /// What the value set's include says of the code (`None` against a code system).
+    pub hit: Option<Hit>,
+    /// The version asked for (by the coding, the target or `systemVersion`), for messages.
+    pub asked: Option<&'a str>,
+    /// A version rule was broken (an error was reported): the coding is not valid, and its
+    /// membership is not called into question.
+    pub trouble: bool,
+}
+
+/// Selects the code system version for the coding. `None` when the coding cannot go further
+/// (a version of the code system that does not exist): `out` says why.
+pub(super) fn resolve_version<'a>(
+    step: &Step<'a>,
+    system: &super::system::ResolvedSystem,
+    out: &mut CodingCheck,
+) -> Result<Option<VersionFound<'a>>> {
+    let (scope, input, code) = (step.scope, step.input, step.code);
+    let url = &system.url;
+    let asked = input
+        .version
+        .as_deref()
+        .or(match step.target {
+            Target::CodeSystem { version, .. } => version,
+            _ => None,
+        })
+        .or(step.opts.system_version.as_deref());
+    let vs = match step.target {
+        Target::ValueSet(vs) => vs,
+        Target::CodeSystem { .. } => {
+            let cs = scope.code_system(&system.given, asked);
+            if let (None, Some(v)) = (&cs, asked) {
+                if scope.code_system(&system.given, None).is_some() {
+                    out.issues.push(unknown_version(scope, url, v, step.form));
+                    out.unknown_versions.push(format!("{url}|{v}"));
+                    return Ok(None);
+                }
+            }
+            return Ok(Some(VersionFound {
+                cs,
+                hit: None,
+                asked,
+                trouble: false,
+            }));
+        }
+    };
+    let found = match resolve_in_value_set(
+        scope,
+        vs,
+        url,
+        code,
+        input.version.as_deref(),
+        input.display.as_deref(),
+        step.opts,
+        step.form,
+    )? {
+        Some(r) => {
+            let trouble = r.issues.iter().any(Issue::is_error);
+            out.issues.extend(r.issues);
+            out.unknown_versions.extend(r.unknown);
+            VersionFound {
+                cs: r.cs,
+                hit: r.hit,
+                asked,
+                trouble,
+            }
+        }
+        None => VersionFound {
+            cs: scope.code_system(&system.given, asked),
+            hit: contains(scope, vs, url, code, 0)?,
+            asked,
+            trouble: false,
+        },
+    };
+    Ok(Some(found))
+}
+
+/// The version of a code system a value set include selects, and why (for messages).
+pub(super) enum VersionSource {
+    Forced { include: Option<String> },
+    Include,
+    Parameter,
+    Versionless,
+}
+
+struct VsResolution {
+    cs: Option<Arc<CodeSystem>>,
+    hit: Option<Hit>,
+    issues: Vec<Issue>,
+    unknown: Vec<String>,
+}
+
+/// Resolves a version pattern (`1.0.0`, `1.x`), preferring the coding's own version when the
+/// pattern admits it; no pattern means the newest version.
+fn version_matching(
+    scope: &Scope,
+    url: &str,
+    spec: Option<&str>,
+    coding: Option<&str>,
+) -> Option<Arc<CodeSystem>> {
+    match spec {
+        None => scope.code_system(url, None),
+        Some(spec) => coding
+            .filter(|vc| crate::catalog::version::matches(spec, vc))
+            .and_then(|vc| scope.code_system(url, Some(vc)))
+            .or_else(|| scope.code_system(url, Some(spec))),
+    }
+}
+
+/// One include of the coding's system, as read for the coding: (version pattern, where it
+/// came from, code system version it selects, what the include says of the code).
+pub(super) type Choice = (
+    Option<String>,
+    VersionSource,
+    Option<Arc<CodeSystem>>,
+    Option<Hit>,
+);
+
+/// The include that decides a coding when the value set includes its system several times
+/// (several versions of it, say). A coding naming a version is judged by the includes reading
+/// that version when there are some. Otherwise newest version first: the first that has the
+/// code with the display given, else the first that has the code, else the newest (or, with
+/// a version named, the first include).
+pub(super) fn choose_include(
+    mut candidates: Vec<Choice>,
+    code: &str,
+    coding_version: Option<&str>,
+    display: Option<&str>,
+) -> Option<Choice> {
+    let version_of = |c: &Choice| c.2.as_ref().and_then(|cs| cs.meta.version.clone());
+    match coding_version {
+        Some(vc) => {
+            if candidates
+                .iter()
+                .any(|c| version_of(c).as_deref() == Some(vc))
+            {
+                candidates.retain(|c| version_of(c).as_deref() == Some(vc));
+            }
+        }
+        // The includes whose version is known, newest first in the places they take (stable:
+        // includes reading the same version keep compose order); the others stay put.
+        None => {
+            let slots: Vec<usize> = (0..candidates.len())
+                .filter(|&i| version_of(&candidates[i]).is_some())
+                .collect();
+            let mut resolved: Vec<Choice> = Vec::with_capacity(slots.len());
+            for &i in slots.iter().rev() {
+                resolved.push(candidates.remove(i));
+            }
+            resolved.reverse();
+            resolved.sort_by(|a, b| {
+                let (a, b) = (version_of(a), version_of(b));
+                crate::catalog::version::compare(
+                    b.as_deref().unwrap_or(""),
+                    a.as_deref().unwrap_or(""),
+                )
+            });
+            for (slot, c) in slots.into_iter().zip(resolved) {
+                candidates.insert(slot, c);
+            }
+        }
+    }
+    let shows = |c: &Choice, given: &str| {
+        let (_, _, cs, hit) = c;
+        hit.as_ref().is_some_and(|h| {
+            h.label.as_deref() == Some(given) || h.designations.iter().any(|d| d.value == given)
+        }) || cs
+            .as_ref()
+            .and_then(|cs| cs.concept(code))
+            .is_some_and(|concept| concept.display_candidates().any(|d| d == given))
+    };
+    let best = display
+        .and_then(|given| {
+            candidates
+                .iter()
+                .position(|c| c.3.is_some() && shows(c, given))
+        })
+        .or_else(|| candidates.iter().position(|c| c.3.is_some()))
+        .unwrap_or(0);
+    (best < candidates.len()).then(|| candidates.swap_remove(best))
+}
+
+/// Version resolution for a coding checked against the value set's includes of its system:
+/// `force-system-version` beats the include's version, which beats `system-version` and
+/// `check-system-version` (used as defaults only when the coding names no known version);
+/// otherwise the newest version. A coding version different from the one selected is an
+/// error, a warning when the include is versionless and the coding's version is unknown.
+#[allow(clippy::too_many_arguments)]
+fn resolve_in_value_set(
+    scope: &Scope,
+    vs: &ValueSet,
+    url: &str,
+    code: &str,
+    coding_version: Option<&str>,
+    display: Option<&str>,
+    opts: &Options,
+    form: InputForm,
+) -> Result<Option<VsResolution>> {
+    let includes: Vec<&crate::model::ConceptSetComponent> = vs
+        .compose
+        .include
+        .iter()
+        .filter(|i| {
+            i.system
+                .as_deref()
+                .is_some_and(|s| crate::ops::members::same_system(scope, s, url))
+        })
+        .collect();
+    if includes.is_empty() || scope.code_system(url, None).is_none() {
+        return Ok(None);
+    }
+    let coding_known = coding_version.and_then(|v| scope.code_system(url, Some(v)));
+    let force = Options::version_param(&opts.force_versions, scope, url);
+    let default = Options::version_param(&opts.default_versions, scope, url);
+    let check = Options::version_param(&opts.check_versions, scope, url);
+
+    let mut candidates: Vec<Choice> = Vec::new();
+    for inc in &includes {
+        let (spec, source) = if let Some(f) = force {
+            (
+                Some(f.to_string()),
+                VersionSource::Forced {
+                    include: inc.version.clone(),
+                },
+            )
+        } else if let Some(v) = &inc.version {
+            (Some(v.clone()), VersionSource::Include)
+        } else if let (None, Some(d)) = (&coding_known, default.or(check)) {
+            (Some(d.to_string()), VersionSource::Parameter)
+        } else {
+            (None, VersionSource::Versionless)
+        };
+        let cs = version_matching(scope, url, spec.as_deref(), coding_version);
+        let mut hit = match &cs {
+            Some(cs) => component_hit_at(scope, inc, cs.meta.version.as_deref(), url, code, 0)?,
+            None => None,
+        };
+        // `compose.exclude` removes what an include selected (e.g. notSelectable grouping
+        // codes), in the version it reads or in every version (see `exclude_spans_versions`).
+        if hit.is_some() {
+            let version = cs.as_ref().and_then(|c| c.meta.version.as_deref());
+            for exc in &vs.compose.exclude {
+                if crate::ops::members::excludes_at(scope, vs, exc, url, version, code)? {
+                    hit = None;
+                    break;
+                }
+            }
+        }
+        candidates.push((spec, source, cs, hit));
+    }
+    let Some((spec, source, cs, hit)) = choose_include(candidates, code, coding_version, display)
+    else {
+        return Ok(None);
+    };
+
+    let mut r = VsResolution {
+        cs: cs.clone(),
+        hit,
+        issues: Vec::new(),
+        unknown: Vec::new(),
+    };
+    if let (None, Some(spec)) = (&cs, &spec) {
+        r.issues.push(unknown_version(scope, url, spec, form));
+        r.unknown.push(format!("{url}|{spec}"));
+    }
+    if let Some(vc) = coding_version {
+        if coding_known.is_none() {
+            r.issues.push(unknown_version(scope, url, vc, form));
+            r.unknown.push(format!("{url}|{vc}"));
+        }
+        let selected = cs.as_ref().and_then(|c| c.meta.version.clone());
+        if selected.as_deref() != Some(vc) {
+            let shown = selected.clone().or(spec.clone()).unwrap_or_default();
+            // The reference's message id says where the version came from: changed by a
+            // parameter or a forced version, the versionless default, or the include itself.
+            let (phrase, severity, message_id) = match &source {
+                VersionSource::Forced { include } => (
+                    format!(
+                        "version '{}' resulting from the version '{}'",
+                        spec.clone().unwrap_or_default(),
+                        include.clone().unwrap_or_default()
+                    ),
+                    Severity::Error,
+                    "VALUESET_VALUE_MISMATCH_CHANGED",
+                ),
+                VersionSource::Include => (
+                    format!("version '{shown}'"),
+                    Severity::Error,
+                    "VALUESET_VALUE_MISMATCH",
+                ),
+                VersionSource::Parameter => (
+                    format!(
+                        "version '{}' resulting from the version ''",
+                        spec.clone().unwrap_or_default()
+                    ),
+                    Severity::Error,
+                    "VALUESET_VALUE_MISMATCH_CHANGED",
+                ),
+                VersionSource::Versionless if coding_known.is_none() => (
+                    format!("version '{shown}' for the versionless include"),
+                    Severity::Warning,
+                    "VALUESET_VALUE_MISMATCH_DEFAULT",
+                ),
+                VersionSource::Versionless => (
+                    format!("version '{shown}'"),
+                    Severity::Error,
+                    "VALUESET_VALUE_MISMATCH",
+                ),
+            };
+            r.issues.push(
+                Issue::new(
+                    severity,
+                    "invalid",
+                    "vs-invalid",
+                    format!("The code system '{url}' {phrase} in the ValueSet include is different to the one in the value ('{vc}')"),
+                )
+                .at(form.version())
+                .id(message_id),
+            );
+        }
+    }
+    if let (Some(k), Some(cs)) = (check, &cs) {
+        let actual = cs.meta.version.clone().unwrap_or_default();
+        if !crate::catalog::version::matches(k, &actual) {
+            r.issues.push(
+                Issue::new(
+                    Severity::Error,
+                    "exception",
+                    "version-error",
+                    format!("The version '{actual}' is not allowed for system '{url}': required to be '{k}' by a version-check parameter"),
+                )
+                .at(form.version())
+                .id("VALUESET_VERSION_CHECK"),
+            );
+        }
+    }
+    // Displays come from the selected version, else the coding's, else the parameters', else
+    // the newest.
+    if r.cs.is_none() {
+        r.cs = coding_known
+            .or_else(|| {
+                force
+                    .or(check)
+                    .or(default)
+                    .and_then(|v| version_matching(scope, url, Some(v), None))
+            })
+            .or_else(|| scope.code_system(url, None));
+    }
+    Ok(Some(r))
+}
