@@ -375,22 +375,13 @@ pub fn validate(
             }
         }
     }
-    let codings: Vec<(InputForm, &CodingInput)> = match subject {
-        Subject::Code(c) => vec![(InputForm::Code, c)],
-        Subject::Coding(c) => vec![(InputForm::Coding, c)],
-        Subject::CodeableConcept(cs, _) => cs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (InputForm::CodeableConcept(i), c))
-            .collect(),
-    };
     let is_cc = matches!(subject, Subject::CodeableConcept(..));
     let mut res = ValidateResult::default();
     if let Subject::CodeableConcept(cc, text) = subject {
         res.codeable_concept = Some((cc.clone(), text.clone()));
     }
     let mut checks = Vec::new();
-    for (form, c) in codings {
+    for (form, c) in codings(subject) {
         match check_coding(scope, target, c, form, opts) {
             Ok(check) => checks.push(check),
             // A value set imported by the target cannot be found: the answer is "not valid",
@@ -407,57 +398,7 @@ pub fn validate(
     }
 
     if is_cc {
-        let any_valid = checks.iter().any(|c| c.valid);
-        let any_member = checks.iter().any(|c| c.member || c.undecided);
-        let best = checks
-            .iter()
-            .position(|c| c.valid && !c.unconfirmed)
-            .or_else(|| checks.iter().position(|c| c.valid))
-            .or_else(|| checks.iter().position(|c| c.member));
-        for c in &mut checks {
-            if any_valid {
-                // Another coding satisfied the value set: this one's membership failure is
-                // information only.
-                for issue in &mut c.issues {
-                    if issue.tx_type == Some("not-in-vs") {
-                        issue.severity = Severity::Information;
-                        issue.tx_type = Some("this-code-not-in-vs");
-                    }
-                }
-            } else if let Target::ValueSet(_) = target {
-                for issue in &mut c.issues {
-                    if issue.tx_type == Some("not-in-vs") {
-                        issue.severity = Severity::Information;
-                        issue.tx_type = Some("this-code-not-in-vs");
-                    }
-                }
-            }
-        }
-        if !any_member {
-            if let Target::ValueSet(vs) = target {
-                res.issues.push(
-                    Issue::new(
-                        Severity::Error,
-                        "code-invalid",
-                        "not-in-vs",
-                        format!(
-                            "No valid coding was found for the value set '{}'",
-                            vs_label(vs)
-                        ),
-                    )
-                    .id("TX_GENERAL_CC_ERROR_MESSAGE"),
-                );
-            }
-        }
-        if let Some(c) = best.and_then(|i| checks.get(i)) {
-            res.system = c.system.clone();
-            res.version = c.version.clone();
-            res.code = c.code.clone();
-            res.display = c.display.clone();
-        } else if let Some(c) = checks.iter().find(|c| c.undecided) {
-            res.version = c.version.clone();
-            res.display = c.display.clone();
-        }
+        answer_for_codeable_concept(target, &mut checks, &mut res);
     } else if let Some(c) = checks.first() {
         res.system = c.system.clone();
         res.version = c.version.clone();
@@ -488,6 +429,69 @@ pub fn validate(
         res.message = Some(texts.join("; "));
     }
     Ok(res)
+}
+
+/// The codings of a subject, each with the form it came in.
+fn codings(subject: &Subject) -> Vec<(InputForm, &CodingInput)> {
+    match subject {
+        Subject::Code(c) => vec![(InputForm::Code, c)],
+        Subject::Coding(c) => vec![(InputForm::Coding, c)],
+        Subject::CodeableConcept(cs, _) => cs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (InputForm::CodeableConcept(i), c))
+            .collect(),
+    }
+}
+
+/// A codeableConcept is answered by its best coding (valid and confirmed, else valid, else a
+/// member); against a value set, one coding outside it is only information, and none inside
+/// it is the error.
+fn answer_for_codeable_concept(
+    target: Target,
+    checks: &mut [CodingCheck],
+    res: &mut ValidateResult,
+) {
+    let any_valid = checks.iter().any(|c| c.valid);
+    let any_member = checks.iter().any(|c| c.member || c.undecided);
+    let best = checks
+        .iter()
+        .position(|c| c.valid && !c.unconfirmed)
+        .or_else(|| checks.iter().position(|c| c.valid))
+        .or_else(|| checks.iter().position(|c| c.member));
+    // Another coding satisfied the target, or the codings are judged together against a
+    // value set: each coding's membership failure is information only.
+    if any_valid || matches!(target, Target::ValueSet(_)) {
+        for issue in checks.iter_mut().flat_map(|c| c.issues.iter_mut()) {
+            if issue.tx_type == Some("not-in-vs") {
+                issue.severity = Severity::Information;
+                issue.tx_type = Some("this-code-not-in-vs");
+            }
+        }
+    }
+    if let (Target::ValueSet(vs), false) = (target, any_member) {
+        res.issues.push(
+            Issue::new(
+                Severity::Error,
+                "code-invalid",
+                "not-in-vs",
+                format!(
+                    "No valid coding was found for the value set '{}'",
+                    vs_label(vs)
+                ),
+            )
+            .id("TX_GENERAL_CC_ERROR_MESSAGE"),
+        );
+    }
+    if let Some(c) = best.and_then(|i| checks.get(i)) {
+        res.system = c.system.clone();
+        res.version = c.version.clone();
+        res.code = c.code.clone();
+        res.display = c.display.clone();
+    } else if let Some(c) = checks.iter().find(|c| c.undecided) {
+        res.version = c.version.clone();
+        res.display = c.display.clone();
+    }
 }
 
 #[cfg(test)]

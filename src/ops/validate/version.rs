@@ -197,6 +197,116 @@ pub(super) fn choose_include(
     (best < candidates.len()).then(|| candidates.swap_remove(best))
 }
 
+/// The version parameters of the request that name the coding's system.
+struct VersionParams<'o> {
+    /// `force-system-version`.
+    force: Option<&'o str>,
+    /// `system-version`.
+    default: Option<&'o str>,
+    /// `check-system-version`.
+    check: Option<&'o str>,
+}
+
+/// What one include of the coding's system selects: the version pattern and where it came
+/// from, the code system version it reads, and whether it (less the excludes) has the code.
+#[allow(clippy::too_many_arguments)]
+fn include_choice(
+    scope: &Scope,
+    vs: &ValueSet,
+    inc: &crate::model::ConceptSetComponent,
+    url: &str,
+    code: &str,
+    coding_version: Option<&str>,
+    coding_version_known: bool,
+    params: &VersionParams,
+) -> Result<Choice> {
+    let (spec, source) = if let Some(f) = params.force {
+        (
+            Some(f.to_string()),
+            VersionSource::Forced {
+                include: inc.version.clone(),
+            },
+        )
+    } else if let Some(v) = &inc.version {
+        (Some(v.clone()), VersionSource::Include)
+    } else if let (false, Some(d)) = (coding_version_known, params.default.or(params.check)) {
+        (Some(d.to_string()), VersionSource::Parameter)
+    } else {
+        (None, VersionSource::Versionless)
+    };
+    let cs = version_matching(scope, url, spec.as_deref(), coding_version);
+    let mut hit = match &cs {
+        Some(cs) => component_hit_at(scope, inc, cs.meta.version.as_deref(), url, code, 0)?,
+        None => None,
+    };
+    // `compose.exclude` removes what an include selected (e.g. notSelectable grouping
+    // codes), in the version it reads or in every version (see `exclude_spans_versions`).
+    if hit.is_some() {
+        let version = cs.as_ref().and_then(|c| c.meta.version.as_deref());
+        for exc in &vs.compose.exclude {
+            if crate::ops::members::excludes_at(scope, vs, exc, url, version, code)? {
+                hit = None;
+                break;
+            }
+        }
+    }
+    Ok((spec, source, cs, hit))
+}
+
+/// The coding's version `vc` is not the one the include selected (`selected`, from pattern
+/// `spec`). The reference's message id says where the version came from: changed by a
+/// parameter or a forced version, the versionless default, or the include itself.
+fn version_mismatch(
+    url: &str,
+    vc: &str,
+    spec: Option<&str>,
+    source: &VersionSource,
+    selected: Option<&str>,
+    coding_version_known: bool,
+    form: InputForm,
+) -> Issue {
+    let shown = selected.or(spec).unwrap_or_default();
+    let spec = spec.unwrap_or_default();
+    let (phrase, severity, message_id) = match source {
+        VersionSource::Forced { include } => (
+            format!(
+                "version '{spec}' resulting from the version '{}'",
+                include.as_deref().unwrap_or_default()
+            ),
+            Severity::Error,
+            "VALUESET_VALUE_MISMATCH_CHANGED",
+        ),
+        VersionSource::Include => (
+            format!("version '{shown}'"),
+            Severity::Error,
+            "VALUESET_VALUE_MISMATCH",
+        ),
+        VersionSource::Parameter => (
+            format!("version '{spec}' resulting from the version ''"),
+            Severity::Error,
+            "VALUESET_VALUE_MISMATCH_CHANGED",
+        ),
+        VersionSource::Versionless if !coding_version_known => (
+            format!("version '{shown}' for the versionless include"),
+            Severity::Warning,
+            "VALUESET_VALUE_MISMATCH_DEFAULT",
+        ),
+        VersionSource::Versionless => (
+            format!("version '{shown}'"),
+            Severity::Error,
+            "VALUESET_VALUE_MISMATCH",
+        ),
+    };
+    Issue::new(
+        severity,
+        "invalid",
+        "vs-invalid",
+        format!("The code system '{url}' {phrase} in the ValueSet include is different to the one in the value ('{vc}')"),
+    )
+    .at(form.version())
+    .id(message_id)
+}
+
 /// Version resolution for a coding checked against the value set's includes of its system:
 /// `force-system-version` beats the include's version, which beats `system-version` and
 /// `check-system-version` (used as defaults only when the coding names no known version);
@@ -231,39 +341,23 @@ fn resolve_in_value_set(
     let default = Options::version_param(&opts.default_versions, scope, url);
     let check = Options::version_param(&opts.check_versions, scope, url);
 
+    let params = VersionParams {
+        force,
+        default,
+        check,
+    };
     let mut candidates: Vec<Choice> = Vec::new();
     for inc in &includes {
-        let (spec, source) = if let Some(f) = force {
-            (
-                Some(f.to_string()),
-                VersionSource::Forced {
-                    include: inc.version.clone(),
-                },
-            )
-        } else if let Some(v) = &inc.version {
-            (Some(v.clone()), VersionSource::Include)
-        } else if let (None, Some(d)) = (&coding_known, default.or(check)) {
-            (Some(d.to_string()), VersionSource::Parameter)
-        } else {
-            (None, VersionSource::Versionless)
-        };
-        let cs = version_matching(scope, url, spec.as_deref(), coding_version);
-        let mut hit = match &cs {
-            Some(cs) => component_hit_at(scope, inc, cs.meta.version.as_deref(), url, code, 0)?,
-            None => None,
-        };
-        // `compose.exclude` removes what an include selected (e.g. notSelectable grouping
-        // codes), in the version it reads or in every version (see `exclude_spans_versions`).
-        if hit.is_some() {
-            let version = cs.as_ref().and_then(|c| c.meta.version.as_deref());
-            for exc in &vs.compose.exclude {
-                if crate::ops::members::excludes_at(scope, vs, exc, url, version, code)? {
-                    hit = None;
-                    break;
-                }
-            }
-        }
-        candidates.push((spec, source, cs, hit));
+        candidates.push(include_choice(
+            scope,
+            vs,
+            inc,
+            url,
+            code,
+            coding_version,
+            coding_known.is_some(),
+            &params,
+        )?);
     }
     let Some((spec, source, cs, hit)) = choose_include(candidates, code, coding_version, display)
     else {
@@ -287,53 +381,15 @@ fn resolve_in_value_set(
         }
         let selected = cs.as_ref().and_then(|c| c.meta.version.clone());
         if selected.as_deref() != Some(vc) {
-            let shown = selected.clone().or(spec.clone()).unwrap_or_default();
-            // The reference's message id says where the version came from: changed by a
-            // parameter or a forced version, the versionless default, or the include itself.
-            let (phrase, severity, message_id) = match &source {
-                VersionSource::Forced { include } => (
-                    format!(
-                        "version '{}' resulting from the version '{}'",
-                        spec.clone().unwrap_or_default(),
-                        include.clone().unwrap_or_default()
-                    ),
-                    Severity::Error,
-                    "VALUESET_VALUE_MISMATCH_CHANGED",
-                ),
-                VersionSource::Include => (
-                    format!("version '{shown}'"),
-                    Severity::Error,
-                    "VALUESET_VALUE_MISMATCH",
-                ),
-                VersionSource::Parameter => (
-                    format!(
-                        "version '{}' resulting from the version ''",
-                        spec.clone().unwrap_or_default()
-                    ),
-                    Severity::Error,
-                    "VALUESET_VALUE_MISMATCH_CHANGED",
-                ),
-                VersionSource::Versionless if coding_known.is_none() => (
-                    format!("version '{shown}' for the versionless include"),
-                    Severity::Warning,
-                    "VALUESET_VALUE_MISMATCH_DEFAULT",
-                ),
-                VersionSource::Versionless => (
-                    format!("version '{shown}'"),
-                    Severity::Error,
-                    "VALUESET_VALUE_MISMATCH",
-                ),
-            };
-            r.issues.push(
-                Issue::new(
-                    severity,
-                    "invalid",
-                    "vs-invalid",
-                    format!("The code system '{url}' {phrase} in the ValueSet include is different to the one in the value ('{vc}')"),
-                )
-                .at(form.version())
-                .id(message_id),
-            );
+            r.issues.push(version_mismatch(
+                url,
+                vc,
+                spec.as_deref(),
+                &source,
+                selected.as_deref(),
+                coding_known.is_some(),
+                form,
+            ));
         }
     }
     if let (Some(k), Some(cs)) = (check, &cs) {
