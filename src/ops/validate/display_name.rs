@@ -225,3 +225,107 @@ fn displays_by_language<'a>(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::{CodingCheck, Options, Target};
+    use super::*;
+    use crate::catalog::Scope;
+    use crate::ops::display::Languages;
+
+    /// Runs the display step for code `a` ("Alpha", "Alpha fr" in French) against the code
+    /// system, with the display given and these options.
+    fn display_check(given: &str, opts: &Options) -> (bool, CodingCheck) {
+        display_check_in(given, opts, None)
+    }
+
+    /// The same, the code system stating the language of its displays.
+    fn display_check_in(
+        given: &str,
+        opts: &Options,
+        language: Option<&str>,
+    ) -> (bool, CodingCheck) {
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let mut cs = (*scope.code_system(CS, Some("1")).expect("version 1")).clone();
+        cs.meta.language = language.map(str::to_string);
+        let concept = cs.concept("a").expect("a");
+        let coding = input(Some(CS), "a", Some(given));
+        let target = Target::CodeSystem {
+            system: Some(CS),
+            version: None,
+        };
+        with_step(&scope, target, &coding, opts, |s, o| {
+            let ctx = DisplayContext {
+                cs: &cs,
+                concept,
+                url: CS,
+                hit: None,
+                expected: "Alpha",
+            };
+            check_display(s, &ctx, o)
+        })
+    }
+
+    #[test]
+    fn any_display_of_the_concept_will_do_without_languages() {
+        for given in ["Alpha", "Alpha fr"] {
+            let (ok, out) = display_check(given, &options());
+            assert!(ok && out.issues.is_empty(), "{given}: {:?}", out.issues);
+        }
+    }
+
+    /// A wrong display lists the choices by language and notes a near miss; lenient, it is
+    /// a warning that leaves the coding valid.
+    #[test]
+    fn a_wrong_display_is_an_error_or_when_lenient_a_warning() {
+        let (ok, out) = display_check("alpha", &options());
+        assert!(!ok);
+        assert_eq!(
+            ids(&out),
+            vec!["Display_Name_for__should_be_one_of__instead_of"]
+        );
+        assert!(out.issues[0].text.starts_with(&format!(
+            "Wrong Display Name 'alpha' for {CS}#a. Valid display is one of 2 choices: 'Alpha' or 'Alpha fr' (fr) (for the language(s) '--') \u{2014}"
+        )), "{}", out.issues[0].text);
+        assert_eq!(out.issues[0].expression.as_deref(), Some("Coding.display"));
+        let lenient = Options {
+            lenient_display: true,
+            ..options()
+        };
+        let (ok, out) = display_check("Gamma", &lenient);
+        assert!(ok);
+        assert_eq!(out.issues[0].severity, Severity::Warning);
+    }
+
+    /// With a language asked for, the display must be one in that language (a code system
+    /// stating no language is language-neutral); a display in the default language only is
+    /// information when the language asked for has none.
+    #[test]
+    fn with_languages_only_displays_in_them_count() {
+        let french = Options {
+            languages: Languages(vec!["fr".into()]),
+            ..options()
+        };
+        for given in ["Alpha fr", "Alpha"] {
+            let (ok, out) = display_check(given, &french);
+            assert!(ok && out.issues.is_empty(), "{given}: {:?}", out.issues);
+        }
+        let (ok, out) = display_check_in("Alpha", &french, Some("en"));
+        assert!(!ok);
+        assert!(out.issues[0]
+            .text
+            .ends_with("Valid display is 'Alpha' (en) (for the language(s) 'fr')"));
+        let german = Options {
+            languages: Languages(vec!["de".into()]),
+            ..options()
+        };
+        let (ok, out) = display_check_in("Alpha", &german, Some("en"));
+        assert!(ok);
+        assert_eq!(out.issues[0].severity, Severity::Information);
+        let (ok, out) = display_check_in("Gamma", &german, Some("en"));
+        assert!(!ok);
+        assert!(out.issues[0].text.ends_with("Default display is 'Alpha'"));
+    }
+}

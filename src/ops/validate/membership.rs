@@ -137,3 +137,105 @@ pub(super) fn check_membership(
     }
     member
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::version::VersionFound;
+    use super::*;
+    use crate::catalog::Scope;
+    use crate::ops::members::Hit;
+    use serde_json::json;
+
+    fn found(hit: bool, trouble: bool) -> VersionFound<'static> {
+        VersionFound {
+            cs: None,
+            hit: hit.then(Hit::default),
+            asked: None,
+            trouble,
+        }
+    }
+
+    /// An unknown code: unknown in the code system, and (unless a version rule already
+    /// failed) not in the value set; with membership-only, only the latter.
+    #[test]
+    fn an_unknown_code_is_reported_and_not_a_member() {
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let cs = scope.code_system(CS, Some("1")).expect("version 1");
+        let vs = read_value_set(value_set(json!({"include": [{"system": CS}]})));
+        let coding = input(Some(CS), "zz", Some("Zed"));
+        let run = |opts: &super::super::Options, trouble: bool| {
+            with_step(&scope, Target::ValueSet(&vs), &coding, opts, |s, o| {
+                find_concept(s, &cs, CS, &found(false, trouble), o).is_some()
+            })
+        };
+        let (r, out) = run(&options(), false);
+        assert!(!r);
+        assert_eq!(
+            ids(&out),
+            vec![
+                "Unknown_Code_in_Version",
+                "None_of_the_provided_codes_are_in_the_value_set_one"
+            ]
+        );
+        assert!(out.issues[1].text.contains(&format!("'{CS}#zz ('Zed')'")));
+        let (_, out) = run(&options(), true);
+        assert_eq!(ids(&out), vec!["Unknown_Code_in_Version"]);
+        let membership_only = super::super::Options {
+            membership_only: true,
+            ..options()
+        };
+        let (_, out) = run(&membership_only, false);
+        assert_eq!(
+            ids(&out),
+            vec!["None_of_the_provided_codes_are_in_the_value_set_one"]
+        );
+        let (r, _) = run(&options(), false);
+        assert!(!r);
+        let known = input(Some(CS), "a", None);
+        let (r, _) = with_step(&scope, Target::ValueSet(&vs), &known, &options(), |s, o| {
+            find_concept(s, &cs, CS, &found(true, false), o).map(|c| c.code.clone())
+        });
+        assert_eq!(r.as_deref(), Some("a"));
+    }
+
+    /// A known code the value set does not have is not a member; against a code system it
+    /// always is; a member the value set deprecates is one, with a warning.
+    #[test]
+    fn membership_follows_the_value_set_hit() {
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let vs = read_value_set(value_set(json!({"include": [{"system": CS}]})));
+        let coding = input(Some(CS), "a", None);
+        let opts = options();
+        let (member, out) = with_step(&scope, Target::ValueSet(&vs), &coding, &opts, |s, o| {
+            check_membership(s, CS, &found(false, false), o)
+        });
+        assert!(!member);
+        assert_eq!(
+            ids(&out),
+            vec!["None_of_the_provided_codes_are_in_the_value_set_one"]
+        );
+        let target = Target::CodeSystem {
+            system: Some(CS),
+            version: None,
+        };
+        let (member, out) = with_step(&scope, target, &coding, &opts, |s, o| {
+            check_membership(s, CS, &found(false, false), o)
+        });
+        assert!(member && out.issues.is_empty());
+        let deprecated = VersionFound {
+            hit: Some(Hit {
+                deprecated: true,
+                ..Hit::default()
+            }),
+            ..found(true, false)
+        };
+        let (member, out) = with_step(&scope, Target::ValueSet(&vs), &coding, &opts, |s, o| {
+            check_membership(s, CS, &deprecated, o)
+        });
+        assert!(member);
+        assert_eq!(ids(&out), vec![MEMBER_DEPRECATED]);
+    }
+}

@@ -6,6 +6,8 @@ mod issues;
 mod membership;
 mod status;
 mod system;
+#[cfg(test)]
+mod test_support;
 mod version;
 
 use super::display::{display_for, Languages};
@@ -549,6 +551,34 @@ mod tests {
 
     fn tx_types(r: &ValidateResult) -> Vec<&str> {
         r.issues.iter().filter_map(|i| i.tx_type).collect()
+    }
+
+    /// Each input form names its elements with its own FHIRPaths.
+    #[test]
+    fn input_forms_know_their_paths() {
+        let paths = |f: InputForm| [f.coding(), f.code(), f.display(), f.system(), f.version()];
+        assert_eq!(
+            paths(InputForm::Code),
+            ["code", "code", "display", "system", "version"]
+        );
+        assert_eq!(
+            paths(InputForm::Coding),
+            [
+                "Coding",
+                "Coding.code",
+                "Coding.display",
+                "Coding.system",
+                "Coding.version"
+            ]
+        );
+        assert_eq!(
+            paths(InputForm::CodeableConcept(2))[0],
+            "CodeableConcept.coding[2]"
+        );
+        assert_eq!(
+            paths(InputForm::CodeableConcept(2))[2],
+            "CodeableConcept.coding[2].display"
+        );
     }
 
     /// A filter without value in an `exclude` is refused where it is, by code and coding, even

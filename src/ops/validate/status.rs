@@ -117,3 +117,87 @@ fn refused_member(step: &Step, url: &str, member: bool, out: &mut CodingCheck) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::{CodingCheck, Options};
+    use super::*;
+    use crate::catalog::Scope;
+    use serde_json::json;
+
+    /// Runs the status step on `code` of version 1 against a value set that has it.
+    fn status_of(code: &str, opts: &Options, vs_status: &str) -> (bool, CodingCheck) {
+        let mut vs = value_set(json!({"include": [{"system": CS}]}));
+        vs["status"] = json!(vs_status);
+        let vs = read_value_set(vs);
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let cs = scope.code_system(CS, Some("1")).expect("version 1");
+        let concept = cs.concept(code).expect("known code").clone();
+        let coding = input(Some(CS), code, None);
+        with_step(&scope, Target::ValueSet(&vs), &coding, opts, |s, o| {
+            check_status(s, &cs, &concept, CS, true, o)
+        })
+    }
+
+    #[test]
+    fn an_abstract_code_is_refused_only_when_abstract_codes_are_not_allowed() {
+        let (ok, out) = status_of("abs", &options(), "active");
+        assert!(ok && out.issues.is_empty());
+        let strict = Options {
+            allow_abstract: false,
+            ..options()
+        };
+        let (ok, out) = status_of("abs", &strict, "active");
+        assert!(!ok);
+        assert_eq!(
+            ids(&out),
+            vec![
+                "ABSTRACT_CODE_NOT_ALLOWED",
+                "None_of_the_provided_codes_are_in_the_value_set_one"
+            ]
+        );
+    }
+
+    /// Inactive: a warning on the coding and `inactive`; with activeOnly an error too.
+    #[test]
+    fn an_inactive_code_is_a_warning_or_with_active_only_an_error() {
+        let (ok, out) = status_of("old", &options(), "active");
+        assert!(ok);
+        assert_eq!(out.inactive, Some(true));
+        assert_eq!(ids(&out), vec!["INACTIVE_CONCEPT_FOUND"]);
+        assert_eq!(out.issues[0].expression.as_deref(), Some("Coding"));
+        assert!(out.issues[0]
+            .text
+            .contains("has a status of retired and inactive"));
+        let active_only = Options {
+            active_only: true,
+            ..options()
+        };
+        let (ok, out) = status_of("old", &active_only, "active");
+        assert!(!ok);
+        assert_eq!(
+            ids(&out),
+            vec![
+                "STATUS_CODE_WARNING_CODE",
+                "None_of_the_provided_codes_are_in_the_value_set_one",
+                "INACTIVE_CONCEPT_FOUND"
+            ]
+        );
+    }
+
+    /// A deprecated concept is valid with a warning and a `deprecated` status; a draft value
+    /// set is noted first.
+    #[test]
+    fn deprecated_concepts_and_draft_value_sets_are_noted() {
+        let (ok, out) = status_of("dep", &options(), "draft");
+        assert!(ok);
+        assert_eq!(ids(&out), vec!["MSG_DRAFT", "DEPRECATED_CONCEPT_FOUND"]);
+        assert_eq!(out.status.as_deref(), Some("deprecated"));
+        assert_eq!(
+            out.issues[0].text,
+            format!("Reference to draft ValueSet {VS}|1")
+        );
+    }
+}

@@ -335,3 +335,149 @@ fn draws_on(scope: &Scope, vs: &ValueSet, url: &str) -> bool {
         .filter_map(|c| c.system.as_deref())
         .any(|s| same_system(scope, s, url))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::Options;
+    use super::*;
+    use serde_json::json;
+
+    fn resolve(
+        target: Target,
+        input: &super::super::CodingInput,
+    ) -> (Option<ResolvedSystem>, Vec<&'static str>) {
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let opts = options();
+        let (r, out) = with_step(&scope, target, input, &opts, resolve_system);
+        let r = r.ok().flatten();
+        (r, ids(&out))
+    }
+
+    /// A system given by OID is answered by the code system's URL; one given by URL stays.
+    #[test]
+    fn an_oid_system_resolves_to_its_url() {
+        let target = Target::CodeSystem {
+            system: None,
+            version: None,
+        };
+        for given in [format!("urn:oid:{OID}"), CS.to_string()] {
+            let (r, issues) = resolve(target, &input(Some(&given), "a", None));
+            let r = r.expect("resolved");
+            assert_eq!((r.given.as_str(), r.url.as_str()), (given.as_str(), CS));
+            assert!(issues.is_empty(), "{issues:?}");
+        }
+    }
+
+    /// No system: against a code system, the target's; against a value set, not a member
+    /// (a warning, not-in-vs); with inferSystem, the one system having the code.
+    #[test]
+    fn a_missing_system_is_taken_from_the_target_or_inferred() {
+        let code = input(None, "a", None);
+        let target = Target::CodeSystem {
+            system: Some(CS),
+            version: None,
+        };
+        assert_eq!(
+            resolve(target, &code).0.map(|r| r.url),
+            Some(CS.to_string())
+        );
+
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let vs = read_value_set(value_set(json!({"include": [{"system": CS}]})));
+        let (r, out) = with_step(&scope, Target::ValueSet(&vs), &code, &options(), |s, o| {
+            resolve_system(s, o)
+        });
+        assert!(matches!(r, Ok(None)));
+        assert_eq!(out.issues[0].severity, Severity::Warning);
+        assert_eq!(out.issues[0].expression.as_deref(), Some("Coding"));
+        assert_eq!(
+            ids(&out)[1],
+            "None_of_the_provided_codes_are_in_the_value_set_one"
+        );
+
+        let opts = Options {
+            infer_system: true,
+            ..options()
+        };
+        let (r, out) = with_step(&scope, Target::ValueSet(&vs), &code, &opts, |s, o| {
+            resolve_system(s, o)
+        });
+        assert_eq!(r.ok().flatten().map(|r| r.url), Some(CS.to_string()));
+        assert!(out.issues.is_empty());
+    }
+
+    /// A value set's URL given as a system stops the check; a relative system is an error
+    /// that does not.
+    #[test]
+    fn a_value_set_or_relative_reference_is_not_a_system() {
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let vs = read_value_set(value_set(json!({"include": [{"system": CS}]})));
+        let (r, out) = with_step(
+            &scope,
+            Target::ValueSet(&vs),
+            &input(Some(VS), "a", None),
+            &options(),
+            resolve_system,
+        );
+        assert!(matches!(r, Ok(None)));
+        assert!(out.issues[0]
+            .text
+            .starts_with("The Coding references a value set"));
+        assert_eq!(out.system.as_deref(), Some(VS));
+        let (r, out) = with_step(
+            &scope,
+            Target::ValueSet(&vs),
+            &input(Some("local"), "a", None),
+            &options(),
+            resolve_system,
+        );
+        assert!(matches!(r, Ok(Some(_))));
+        assert_eq!(out.issues[0].expression.as_deref(), Some("Coding.system"));
+        assert!(out.issues[0].is_error());
+    }
+
+    /// A supplement cannot stand for its code system; an unknown system is recorded as such.
+    #[test]
+    fn a_supplement_or_unknown_system_has_no_concepts_to_check() {
+        let supplement = json!({"resourceType": "CodeSystem", "url": "http://example.org/supp",
+            "version": "1", "status": "active", "content": "supplement", "supplements": CS,
+            "concept": [{"code": "a", "designation": [{"language": "de", "value": "Alpha de"}]}]});
+        let cat = catalog(&[code_system("1"), supplement]);
+        let scope = Scope::new(&cat);
+        let target = Target::CodeSystem {
+            system: None,
+            version: None,
+        };
+        let system = ResolvedSystem {
+            given: "http://example.org/supp".into(),
+            url: "http://example.org/supp".into(),
+        };
+        let cs = scope.code_system(&system.given, None);
+        assert!(cs.is_some());
+        let coding = input(Some(&system.given), "a", None);
+        let (r, out) = with_step(&scope, target, &coding, &options(), |s, o| {
+            loaded_code_system(s, &system, cs, None, None, o)
+        });
+        assert!(r.is_none());
+        assert_eq!(ids(&out), vec!["CODESYSTEM_CS_NO_SUPPLEMENT"]);
+
+        let gone = ResolvedSystem {
+            given: "http://example.org/gone".into(),
+            url: "http://example.org/gone".into(),
+        };
+        let coding = input(Some(&gone.given), "a", None);
+        let (r, out) = with_step(&scope, target, &coding, &options(), |s, o| {
+            loaded_code_system(s, &gone, None, None, None, o)
+        });
+        assert!(r.is_none());
+        assert_eq!(ids(&out), vec!["UNKNOWN_CODESYSTEM"]);
+        assert_eq!(
+            out.unknown_system.as_deref(),
+            Some("http://example.org/gone")
+        );
+    }
+}

@@ -421,3 +421,141 @@ fn resolve_in_value_set(
     }
     Ok(Some(r))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::system::ResolvedSystem;
+    use super::super::test_support::*;
+    use super::*;
+    use serde_json::json;
+
+    fn system() -> ResolvedSystem {
+        ResolvedSystem {
+            given: CS.into(),
+            url: CS.into(),
+        }
+    }
+
+    /// Against a code system: the version asked for, else the newest; an unknown version of
+    /// a known system stops the check and names the versions known.
+    #[test]
+    fn a_code_system_version_is_the_one_asked_for_or_the_newest() {
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let opts = options();
+        let version_of = |version: Option<&str>| {
+            let target = Target::CodeSystem {
+                system: None,
+                version,
+            };
+            let coding = input(Some(CS), "a", None);
+            let (r, out) = with_step(&scope, target, &coding, &opts, |s, o| {
+                resolve_version(s, &system(), o)
+                    .ok()
+                    .flatten()
+                    .map(|f| f.cs.and_then(|cs| cs.meta.version.clone()))
+            });
+            (r, out)
+        };
+        assert_eq!(version_of(Some("1")).0, Some(Some("1".to_string())));
+        assert_eq!(version_of(None).0, Some(Some("2".to_string())));
+        let (r, out) = version_of(Some("9"));
+        assert_eq!(r, None);
+        assert_eq!(ids(&out), vec!["UNKNOWN_CODESYSTEM_VERSION"]);
+        assert!(out.issues[0].text.ends_with("Valid versions: 1 or 2"));
+        assert_eq!(out.unknown_versions, vec![format!("{CS}|9")]);
+    }
+
+    /// An include pinned to a version decides; a coding naming another version is an error
+    /// (trouble), naming it for a versionless include only a warning when it is unknown.
+    #[test]
+    fn a_coding_version_other_than_the_include_is_trouble() {
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let opts = options();
+        let pinned = read_value_set(value_set(
+            json!({"include": [{"system": CS, "version": "1"}]}),
+        ));
+        let mut coding = input(Some(CS), "a", None);
+        coding.version = Some("2".into());
+        let (r, out) = with_step(&scope, Target::ValueSet(&pinned), &coding, &opts, |s, o| {
+            resolve_version(s, &system(), o).ok().flatten().map(|f| {
+                (
+                    f.trouble,
+                    f.hit.is_some(),
+                    f.cs.and_then(|c| c.meta.version.clone()),
+                )
+            })
+        });
+        assert_eq!(r, Some((true, true, Some("1".to_string()))));
+        assert_eq!(ids(&out), vec!["VALUESET_VALUE_MISMATCH"]);
+        assert_eq!(out.issues[0].expression.as_deref(), Some("Coding.version"));
+
+        let whole = read_value_set(value_set(json!({"include": [{"system": CS}]})));
+        coding.version = Some("7".into());
+        let (r, out) = with_step(&scope, Target::ValueSet(&whole), &coding, &opts, |s, o| {
+            resolve_version(s, &system(), o)
+                .ok()
+                .flatten()
+                .map(|f| f.trouble)
+        });
+        assert_eq!(r, Some(true));
+        assert_eq!(
+            ids(&out),
+            vec![
+                "UNKNOWN_CODESYSTEM_VERSION",
+                "VALUESET_VALUE_MISMATCH_DEFAULT"
+            ]
+        );
+        assert_eq!(out.issues[1].severity, Severity::Warning);
+    }
+
+    /// The mismatch message says where the include's version came from.
+    #[test]
+    fn version_mismatch_names_the_source_of_the_version() {
+        let forced = VersionSource::Forced {
+            include: Some("1".into()),
+        };
+        let issue = version_mismatch(
+            CS,
+            "2",
+            Some("3"),
+            &forced,
+            Some("3"),
+            true,
+            InputForm::Code,
+        );
+        assert_eq!(
+            issue.text,
+            format!("The code system '{CS}' version '3' resulting from the version '1' in the ValueSet include is different to the one in the value ('2')")
+        );
+        assert_eq!(issue.expression.as_deref(), Some("version"));
+        let by_param = version_mismatch(
+            CS,
+            "2",
+            Some("1"),
+            &VersionSource::Parameter,
+            Some("1"),
+            false,
+            InputForm::CodeableConcept(1),
+        );
+        assert_eq!(by_param.message_id, Some("VALUESET_VALUE_MISMATCH_CHANGED"));
+        assert_eq!(
+            by_param.expression.as_deref(),
+            Some("CodeableConcept.coding[1].version")
+        );
+        let known = version_mismatch(
+            CS,
+            "2",
+            None,
+            &VersionSource::Versionless,
+            Some("1"),
+            true,
+            InputForm::Coding,
+        );
+        assert_eq!(
+            (known.severity, known.message_id),
+            (Severity::Error, Some("VALUESET_VALUE_MISMATCH"))
+        );
+    }
+}
