@@ -307,6 +307,30 @@ fn version_mismatch(
     .id(message_id)
 }
 
+/// `check-system-version` asks for versions matching `pattern`: an error when the version
+/// `cs` selected does not.
+fn version_check_failure(
+    url: &str,
+    pattern: &str,
+    cs: &CodeSystem,
+    form: InputForm,
+) -> Option<Issue> {
+    let actual = cs.meta.version.clone().unwrap_or_default();
+    if crate::catalog::version::matches(pattern, &actual) {
+        return None;
+    }
+    Some(
+        Issue::new(
+            Severity::Error,
+            "exception",
+            "version-error",
+            format!("The version '{actual}' is not allowed for system '{url}': required to be '{pattern}' by a version-check parameter"),
+        )
+        .at(form.version())
+        .id("VALUESET_VERSION_CHECK"),
+    )
+}
+
 /// Version resolution for a coding checked against the value set's includes of its system:
 /// `force-system-version` beats the include's version, which beats `system-version` and
 /// `check-system-version` (used as defaults only when the coding names no known version);
@@ -393,19 +417,7 @@ fn resolve_in_value_set(
         }
     }
     if let (Some(k), Some(cs)) = (check, &cs) {
-        let actual = cs.meta.version.clone().unwrap_or_default();
-        if !crate::catalog::version::matches(k, &actual) {
-            r.issues.push(
-                Issue::new(
-                    Severity::Error,
-                    "exception",
-                    "version-error",
-                    format!("The version '{actual}' is not allowed for system '{url}': required to be '{k}' by a version-check parameter"),
-                )
-                .at(form.version())
-                .id("VALUESET_VERSION_CHECK"),
-            );
-        }
+        r.issues.extend(version_check_failure(url, k, cs, form));
     }
     // Displays come from the selected version, else the coding's, else the parameters', else
     // the newest.
@@ -508,6 +520,21 @@ mod tests {
             ]
         );
         assert_eq!(out.issues[1].severity, Severity::Warning);
+    }
+
+    /// `check-system-version`: a version outside the pattern is an error, one inside is not.
+    #[test]
+    fn a_checked_version_must_match_its_pattern() {
+        let cat = standard_catalog();
+        let scope = Scope::new(&cat);
+        let v2 = scope.code_system(CS, Some("2")).expect("version 2");
+        let issue = version_check_failure(CS, "1.x", &v2, InputForm::Coding).expect("refused");
+        assert_eq!(issue.message_id, Some("VALUESET_VERSION_CHECK"));
+        assert_eq!(
+            issue.text,
+            format!("The version '2' is not allowed for system '{CS}': required to be '1.x' by a version-check parameter")
+        );
+        assert!(version_check_failure(CS, "2", &v2, InputForm::Coding).is_none());
     }
 
     /// The mismatch message says where the include's version came from.
