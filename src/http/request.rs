@@ -11,8 +11,8 @@ use crate::catalog::Catalog;
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::fhir::params::{ParamValue, Params};
+use crate::fhir::request::check_resource_size;
 use crate::load::{fhir_json::parse_resource, Resource};
-use crate::ops::display::Languages;
 
 /// What operations read of a request (query and headers): borrowed from the request when the
 /// work runs on the HTTP worker, owned (`into_owned`) when it runs off it (`web::block`).
@@ -160,46 +160,6 @@ fn read_params_unbounded(req: &RequestHead, body: &[u8], max: usize) -> Result<P
         .map_err(|e| Error::Invalid(format!("The request body is not valid JSON: {e}")))?;
     params.merge(Params::from_json_limited(&json, max)?);
     Ok(params)
-}
-
-/// Language preferences: `displayLanguage` wins over `Accept-Language`.
-pub fn languages(req: &RequestHead, params: &Params) -> Result<Languages> {
-    if let Some(l) = params.str("displayLanguage")? {
-        return Ok(Languages::parse(l));
-    }
-    Ok(req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Languages::parse)
-        .unwrap_or_default())
-}
-
-/// Counts the bytes of compact JSON without writing them.
-struct ByteCount(usize);
-
-impl std::io::Write for ByteCount {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// An inline resource (`tx-resource`, `valueSet`) must be at most `max` bytes of compact JSON.
-pub fn check_resource_size(resource: &Value, max: usize, what: &str) -> Result<()> {
-    let mut n = ByteCount(0);
-    serde_json::to_writer(&mut n, resource)
-        .map_err(|e| Error::Invalid(format!("Invalid {what}: {e}")))?;
-    if n.0 > max {
-        return Err(Error::TooCostly(format!(
-            "A {what} is too large ({} bytes, limit {max})",
-            n.0
-        )));
-    }
-    Ok(())
 }
 
 /// The request's own resources (`tx-resource`), as an overlay catalog.
