@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::fhir_response;
-use super::request::{overlay, read_body_within, read_params, RequestHead};
+use super::request::{read_body_within, read_params, RequestHead};
 use super::resources::{read, ResourceType};
 use crate::answers::Question;
 use crate::catalog::{Catalog, Scope};
@@ -21,6 +21,7 @@ use crate::fhir::params::Params;
 use crate::fhir::render::{lookup_doc, translate_json, validate_doc, validate_json, ExpansionDoc};
 use crate::fhir::request::batch::{batch_json, BatchValidateRequest};
 use crate::fhir::request::expand::{may_use_kept, with_value_set_defaults, ExpandParameters};
+use crate::fhir::request::resources::overlay;
 use crate::fhir::request::subsumes::{subsumes_json, SubsumesRequest};
 use crate::fhir::request::validate::ValidateCodeRequest;
 use crate::fhir::request::{self, Context, Instance, ValueSetRef};

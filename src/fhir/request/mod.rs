@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod expand;
 pub mod lookup;
+pub mod resources;
 pub mod subsumes;
 pub mod translate;
 pub mod validate;
