@@ -305,3 +305,99 @@ async fn every_smt_concept_looks_up_by_url_and_oid() {
     }
     assert!(checked > 2 * 100, "checked {checked}");
 }
+
+/// The two real French language packs supplement HL7 code systems that the SMT does not
+/// publish: a request that brings the base system (as a `tx-resource`) gets the French
+/// designations without naming the pack, in `$lookup`, `$validate-code` and `$expand`.
+#[actix_web::test]
+async fn french_language_packs_apply_to_the_hl7_systems_they_supplement() {
+    let app = app!();
+    let clinical = json!({"resourceType": "CodeSystem",
+        "url": "http://terminology.hl7.org/CodeSystem/condition-clinical", "version": "3.0.0",
+        "status": "active", "content": "complete",
+        "concept": [
+            {"code": "active", "display": "Active", "concept": [
+                {"code": "recurrence", "display": "Recurrence"},
+                {"code": "relapse", "display": "Relapse"}]},
+            {"code": "inactive", "display": "Inactive", "concept": [
+                {"code": "remission", "display": "Remission"},
+                {"code": "resolved", "display": "Resolved"}]}]});
+    let gender = json!({"resourceType": "CodeSystem",
+        "url": "http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender", "version": "3.0.0",
+        "status": "active", "content": "complete",
+        "concept": [{"code": "F", "display": "Female"}, {"code": "M", "display": "Male"},
+                    {"code": "UN", "display": "Undifferentiated"}]});
+    let with = |base: &Value, mut params: Vec<Value>| {
+        params.push(json!({"name": "tx-resource", "resource": base}));
+        json!({"resourceType": "Parameters", "parameter": params})
+    };
+    let fr = json!({"name": "displayLanguage", "valueCode": "fr-FR"});
+    for (base, code, english, french) in [
+        (&clinical, "relapse", "Relapse", "Rechute"),
+        (&gender, "F", "Female", "Féminin"),
+    ] {
+        let system = base["url"].as_str().unwrap();
+        let (status, p) = post_json(
+            &app,
+            "/fhir/CodeSystem/$lookup",
+            &with(
+                base,
+                vec![
+                    json!({"name": "system", "valueUri": system}),
+                    json!({"name": "code", "valueCode": code}),
+                    fr.clone(),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{p}");
+        assert_eq!(param_value(&p, "display"), Some(&json!(french)), "{p}");
+        // Without a language asked for, the system's own display.
+        let (_, p) = post_json(
+            &app,
+            "/fhir/CodeSystem/$lookup",
+            &with(
+                base,
+                vec![
+                    json!({"name": "system", "valueUri": system}),
+                    json!({"name": "code", "valueCode": code}),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(param_value(&p, "display"), Some(&json!(english)), "{p}");
+        // The French display is a valid display of the code.
+        let (_, p) = post_json(
+            &app,
+            "/fhir/CodeSystem/$validate-code",
+            &with(
+                base,
+                vec![
+                    json!({"name": "url", "valueUri": system}),
+                    json!({"name": "code", "valueCode": code}),
+                    json!({"name": "display", "valueString": french}),
+                    fr.clone(),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
+        // An expansion in French names the pack it used.
+        let (status, vs) = post_json(
+            &app,
+            "/fhir/ValueSet/$expand",
+            &with(
+                base,
+                vec![
+                    json!({"name": "url", "valueUri": format!("{system}?fhir_vs")}),
+                    fr.clone(),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{vs}");
+        let text = vs.to_string();
+        assert!(text.contains(french), "{vs}");
+        assert!(text.contains("used-supplement"), "{vs}");
+    }
+}

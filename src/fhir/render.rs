@@ -313,8 +313,8 @@ pub fn translate_json(r: &TranslateResult) -> Value {
     b.build()
 }
 
-/// The value set with its expansion (definition elements kept; compose, text and
-/// description dropped), serialized straight to JSON (see `ParamsDoc`). `parameters`: the
+/// The value set with its expansion (definition elements kept; extensions, compose, text
+/// and description dropped unless `includeDefinition`), serialized straight to JSON (see `ParamsDoc`). `parameters`: the
 /// request parameters echoed, before those the expansion adds.
 pub struct ExpansionDoc<'a> {
     pub vs: &'a ValueSet,
@@ -339,6 +339,10 @@ impl Serialize for ExpansionDoc<'_> {
         }
         if !vs.contained.is_empty() {
             o.serialize_entry("contained", &vs.contained)?;
+        }
+        // The value set's extensions are part of its definition (e.g. `valueset-supplement`).
+        if self.include_definition && !m.extensions.is_empty() {
+            o.serialize_entry("extension", &m.extensions)?;
         }
         if !m.url.is_empty() {
             o.serialize_entry("url", &m.url)?;

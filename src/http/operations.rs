@@ -397,9 +397,9 @@ fn request_context<'a>(
 
 impl Ctx<'_> {
     /// The code systems this request sees with supplements merged in: those it names
-    /// (`useSupplement`), those its value set names (`valueset-supplement`), and the
-    /// language packs it brings as `tx-resource`s. A named supplement that is unknown is an
-    /// error.
+    /// (`useSupplement`), those its value set names (`valueset-supplement`), the language
+    /// packs it brings as `tx-resource`s, and the stored language packs of a code system it
+    /// brings. A named supplement that is unknown is an error.
     fn supplemented_systems(&self, rt: ResourceType, op: &str) -> Result<Vec<CodeSystem>> {
         let mut named = request::named_supplements(self.params);
         let mut value_set = None;
@@ -431,8 +431,24 @@ impl Ctx<'_> {
         }
         if let Some(layer) = self.scope.overlay {
             for cs in layer.code_systems.all() {
-                if cs.is_lang_pack() && !supplements.iter().any(|s| Arc::ptr_eq(s, cs)) {
-                    supplements.push(cs.clone());
+                // A language pack the request brings, and the language packs the server holds
+                // for a base system the request brings (stored bases have theirs merged).
+                let packs: Vec<&Arc<CodeSystem>> = if cs.is_lang_pack() {
+                    vec![cs]
+                } else if cs.supplements.is_none() {
+                    self.scope
+                        .base
+                        .supplements_of(&cs.meta.url)
+                        .iter()
+                        .filter(|p| p.is_lang_pack())
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                for pack in packs {
+                    if !supplements.iter().any(|s| Arc::ptr_eq(s, pack)) {
+                        supplements.push(pack.clone());
+                    }
                 }
             }
         }

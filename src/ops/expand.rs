@@ -8,7 +8,10 @@ use super::members::{
     enumerate_shared, enumeration_kept, member_from_concept, resolve_include, Chosen, ChosenKey,
     Enumeration, Member, Selection, Trace, VersionRules,
 };
-use super::properties::{declarations, property_uri, requested, ItemProperty};
+use super::properties::{
+    add_missing, declarations, echoed_extensions, extension_properties, property_uri, requested,
+    ExtensionSource, ItemProperty,
+};
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
 use crate::model::{Coding, Designation, ValueSet};
@@ -73,10 +76,10 @@ pub struct ExpansionItem {
     pub inactive: bool,
     pub is_abstract: bool,
     pub designations: Vec<Designation>,
-    /// Concept properties reported in the expansion: those asked for, and `status` when it
-    /// is not `active`.
+    /// Concept properties reported in the expansion: those asked for, those concept
+    /// extensions state (label, order, weight, status), and `status` when it is not `active`.
     pub properties: Vec<ItemProperty>,
-    /// Extensions carried over from the value set's `compose.include.concept`.
+    /// Extensions echoed from the value set's `compose.include.concept` and the concept.
     pub extensions: Vec<serde_json::Value>,
     /// Members nested under this one (code system hierarchy).
     pub children: Vec<ExpansionItem>,
@@ -520,9 +523,15 @@ const TERM_MAINT_INFRA: &str = "http://terminology.hl7.org/CodeSystem/hl7TermMai
 
 /// One member as it appears in the expansion: display chosen, designations per request.
 fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> ExpansionItem {
-    let mut properties = Vec::new();
+    let mut properties;
     let mut designations = Vec::new();
     let mut parent_codes = Vec::new();
+    // The value set's own statements on the member come first: they win over the code system's.
+    let mut extensions: Vec<serde_json::Value> =
+        echoed_extensions(&m.extensions, ExtensionSource::ValueSet)
+            .cloned()
+            .collect();
+    let member_properties = extension_properties(&m.extensions, ExtensionSource::ValueSet);
     let nestable = match m.selection {
         Selection::Listed => false,
         Selection::WholeSystem | Selection::Filtered { hierarchy: false } => req.filter.is_none(),
@@ -535,6 +544,16 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
             display = None;
         }
         properties = requested(cs, *i, &req.properties);
+        add_missing(&mut properties, member_properties);
+        add_missing(
+            &mut properties,
+            extension_properties(&concept.extensions, ExtensionSource::CodeSystem),
+        );
+        for e in echoed_extensions(&concept.extensions, ExtensionSource::CodeSystem) {
+            if !extensions.iter().any(|x| x.get("url") == e.get("url")) {
+                extensions.push(e.clone());
+            }
+        }
         // `active` is the default status: other statuses are reported even when not asked.
         if let Some(v) = concept
             .property("status")
@@ -576,8 +595,11 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
                 }
             }
         }
-    } else if wants_designations(req) {
-        designations = m.designations.clone();
+    } else {
+        properties = member_properties;
+        if wants_designations(req) {
+            designations = m.designations.clone();
+        }
     }
     if !req.designation_languages.is_empty() || !req.designation_uses.is_empty() {
         designations.retain(|d| designation_asked(req, d));
@@ -591,7 +613,7 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
         is_abstract: m.is_abstract,
         designations,
         properties,
-        extensions: m.extensions.clone(),
+        extensions,
         children: Vec::new(),
         parent_codes,
         nestable,

@@ -981,8 +981,11 @@ fn component_members(
                 if r.display.is_some() {
                     m.display = r.display.clone();
                 }
-                if !r.designations.is_empty() {
-                    m.designations = r.designations.clone();
+                // The value set's designations add to the code system's.
+                for d in &r.designations {
+                    if !m.designations.contains(d) {
+                        m.designations.push(d.clone());
+                    }
                 }
                 m.extensions = r.extensions.clone();
                 members.push(m);
