@@ -139,7 +139,11 @@ pub fn with_value_set_defaults(p: &Params, vs: &ValueSet, ctx: &Context) -> Para
 /// Whether a request can be answered from a kept expansion (`ops::expand::expand_kept`):
 /// not when it brings resources of its own, supplements or nested parameters.
 pub fn may_use_kept(p: &Params) -> bool {
-    !super::brings_resources(p)
+    !p.has("useSupplement")
+        && !p
+            .0
+            .iter()
+            .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
 }
 
 const EXPANSION_PARAMETER: &str =
@@ -270,6 +274,15 @@ mod tests {
                 "force-system-version"
             ]
         );
+    }
+
+    #[test]
+    fn a_kept_expansion_answers_only_plain_parameters() {
+        assert!(may_use_kept(&query("url=v&count=2&filter=a")));
+        assert!(!may_use_kept(&query("url=v&useSupplement=http://s")));
+        let tx = body(json!([{"name": "tx-resource", "resource": {"resourceType": "ValueSet"}}]));
+        assert!(!may_use_kept(&tx));
+        assert!(!may_use_kept(&body(json!([{"name": "p", "part": []}]))));
     }
 
     #[test]

@@ -150,15 +150,6 @@ pub fn named_supplements(p: &Params) -> Vec<String> {
     primitives(p, "useSupplement")
 }
 
-/// Whether the request brings more than primitive parameters and codings: supplements,
-/// resources of its own, or nested parts (a kept expansion does not answer it).
-pub fn brings_resources(p: &Params) -> bool {
-    p.has("useSupplement")
-        || p.0
-            .iter()
-            .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
-}
-
 /// The code system a CodeSystem-level request is about, as named: `system`, `url`, the
 /// coding's, or the addressed instance's.
 pub fn requested_system(p: &Params, ctx: &Context) -> Result<Option<String>> {
