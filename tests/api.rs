@@ -680,3 +680,92 @@ async fn unreadable_tx_resource_fails_only_requests_that_use_it() {
         );
     }
 }
+
+/// The answer without what changes from one call to the next (expansion identifier, time).
+fn without_instant(mut v: Value) -> Value {
+    if let Some(e) = v.get_mut("expansion").and_then(Value::as_object_mut) {
+        e.remove("identifier");
+        e.remove("timestamp");
+    }
+    v
+}
+
+/// Every operation reads its parameters alike from a query and from a `Parameters` body,
+/// at the type and at the instance level (`/CodeSystem/{id}/$op`, `/ValueSet/{id}/$op`).
+#[actix_web::test]
+async fn a_query_and_a_body_ask_the_same_question() {
+    let app = app!();
+    let r02_id = "TRE-R02-SecteurActivite";
+    let j02_id = "JDV-J02-XdsHealthcareFacilityTypeCode-CISIS";
+    let cases: Vec<(String, Value)> = vec![
+        (
+            format!(
+                "/fhir/CodeSystem/$lookup?system={}&code=SA07&property=parent",
+                enc(R02)
+            ),
+            json!([{"name": "coding", "valueCoding": {"system": R02, "code": "SA07"}},
+                   {"name": "property", "valueCode": "parent"}]),
+        ),
+        (
+            format!("/fhir/CodeSystem/{r02_id}/$lookup?code=SA07"),
+            json!([{"name": "code", "valueCode": "SA07"}]),
+        ),
+        (
+            format!("/fhir/CodeSystem/{r02_id}/$validate-code?code=SA07&display=x"),
+            json!([{"name": "code", "valueCode": "SA07"}, {"name": "display", "valueString": "x"}]),
+        ),
+        (
+            format!("/fhir/CodeSystem/{r02_id}/$subsumes?codeA=SA07&codeB=SA07"),
+            json!([{"name": "codingA", "valueCoding": {"code": "SA07"}},
+                   {"name": "codingB", "valueCoding": {"code": "SA07"}}]),
+        ),
+        (
+            format!(
+                "/fhir/ValueSet/$validate-code?url={}&system={}&code=SA07",
+                enc(J02),
+                enc(R02)
+            ),
+            json!([{"name": "url", "valueUri": J02},
+                   {"name": "coding", "valueCoding": {"system": R02, "code": "SA07"}}]),
+        ),
+        (
+            format!("/fhir/ValueSet/{j02_id}/$expand?count=3&offset=1&activeOnly=true"),
+            json!([{"name": "count", "valueInteger": 3}, {"name": "offset", "valueInteger": 1},
+                   {"name": "activeOnly", "valueBoolean": true}]),
+        ),
+    ];
+    for (uri, parameter) in cases {
+        let (gs, g) = get(&app, &uri).await;
+        let path = uri.split('?').next().unwrap_or(&uri);
+        let body = json!({"resourceType": "Parameters", "parameter": parameter});
+        let (ps, p) = post(&app, path, body).await;
+        assert_eq!(gs, 200, "{uri}: {g}");
+        assert_eq!((gs, without_instant(g)), (ps, without_instant(p)), "{uri}");
+    }
+}
+
+/// An instance-level operation on an unknown resource is 404 whatever it asks; a malformed
+/// parameter read before the instance is needed is still the 400 it was.
+#[actix_web::test]
+async fn an_unknown_instance_is_not_found() {
+    let app = app!();
+    for uri in [
+        "/fhir/CodeSystem/nope/$lookup?code=a",
+        "/fhir/CodeSystem/nope/$validate-code?code=a",
+        "/fhir/CodeSystem/nope/$subsumes?codeA=a&codeB=b",
+        "/fhir/ValueSet/nope/$validate-code?code=a",
+        "/fhir/ValueSet/nope/$expand",
+        "/fhir/ConceptMap/nope/$translate?system=s&code=a",
+    ] {
+        let (s, b) = get(&app, uri).await;
+        assert_eq!(s, 404, "{uri}: {b}");
+        assert_outcome(&b, "not-found");
+    }
+    let (s, b) = get(&app, "/fhir/CodeSystem/nope/$lookup?coding=a").await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b.to_string()
+            .contains("Parameter 'coding' must be a Coding"),
+        "{b}"
+    );
+}

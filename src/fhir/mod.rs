@@ -6,6 +6,7 @@ pub mod capability;
 pub mod outcome;
 pub mod params;
 pub mod render;
+pub mod request;
 pub mod resources;
 
 /// Current time as a FHIR instant (UTC, seconds).

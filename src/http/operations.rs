@@ -8,30 +8,30 @@ use actix_web::http::header::{self, HeaderName};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::fhir_response;
-use super::request::{
-    check_resource_size, languages, overlay, read_body_within, read_params, RequestHead,
-};
+use super::request::{read_body_within, read_params, RequestHead};
 use super::resources::{read, ResourceType};
 use crate::answers::Question;
 use crate::catalog::{Catalog, Scope};
 use crate::error::{Error, Result};
 use crate::fhir::now_instant;
-use crate::fhir::params::{ParamValue, Params};
-use crate::fhir::render::{
-    lookup_doc, translate_json, validate_doc, validate_json, ExpansionDoc, Param,
-};
-use crate::load::{fhir_json::parse_resource, Resource};
+use crate::fhir::params::Params;
+use crate::fhir::render::{lookup_doc, translate_json, validate_doc, validate_json, ExpansionDoc};
+use crate::fhir::request::batch::{batch_json, BatchValidateRequest};
+use crate::fhir::request::expand::{may_use_kept, with_value_set_defaults, ExpandParameters};
+use crate::fhir::request::resources::overlay;
+use crate::fhir::request::subsumes::{subsumes_json, SubsumesRequest};
+use crate::fhir::request::validate::ValidateCodeRequest;
+use crate::fhir::request::{self, Context, Instance, ValueSetRef};
 use crate::model::{CodeSystem, ValueSet};
-use crate::ops::expand::{expand, expand_kept, implicit_value_set, ExpandRequest};
+use crate::ops::expand::{expand, expand_kept};
 use crate::ops::lookup::{lookup, LookupRequest};
-use crate::ops::members::VersionRules;
 use crate::ops::subsumes::subsumes;
 use crate::ops::supplement;
 use crate::ops::translate::{translate, TranslateRequest};
-use crate::ops::validate::{validate, CodingInput, Options, Subject, Target, ValidateResult};
+use crate::ops::validate::{validate, Target, ValidateResult};
 use crate::state::{AppState, Snapshot};
 
 type Path2 = web::Path<(String, String)>;
@@ -273,16 +273,10 @@ fn expand_on_worker(
     snapshot: &Snapshot,
 ) -> Result<Option<Vec<u8>>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
-    if params.has("useSupplement")
-        || params
-            .0
-            .iter()
-            .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
-    {
+    if !may_use_kept(&params) {
         return Ok(None);
     }
     let ctx = Ctx {
-        req,
         params: &params,
         scope: Scope {
             base: &snapshot.catalog,
@@ -290,8 +284,7 @@ fn expand_on_worker(
             search: snapshot.search.as_deref(),
             deadline: None,
         },
-        id,
-        state,
+        request: request_context(req, state, &snapshot.catalog, id),
     };
     ctx.expand(Some(INLINE_PAGE))
 }
@@ -326,9 +319,9 @@ fn run(
 ) -> Result<Vec<u8>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
     let mut extra = overlay(&params, &state.config.limits)?;
+    let request = request_context(req, state, &snapshot.catalog, id);
     let supplemented = {
         let ctx = Ctx {
-            req,
             params: &params,
             scope: Scope {
                 base: &snapshot.catalog,
@@ -336,8 +329,7 @@ fn run(
                 search: snapshot.search.as_deref(),
                 deadline: Some(deadline),
             },
-            id,
-            state,
+            request,
         };
         ctx.supplemented_systems(rt, op)?
     };
@@ -348,18 +340,15 @@ fn run(
             layer.add_code_system(cs);
         }
     }
-    let scope = Scope {
-        base: &snapshot.catalog,
-        overlay: extra.as_ref(),
-        search: snapshot.search.as_deref(),
-        deadline: Some(deadline),
-    };
     let ctx = Ctx {
-        req,
         params: &params,
-        scope,
-        id,
-        state,
+        scope: Scope {
+            base: &snapshot.catalog,
+            overlay: extra.as_ref(),
+            search: snapshot.search.as_deref(),
+            deadline: Some(deadline),
+        },
+        request,
     };
     match (rt, op) {
         (ResourceType::CodeSystem, "lookup") => ctx.lookup(),
@@ -379,67 +368,40 @@ fn run(
 
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
-    req: &'a RequestHead<'a>,
     params: &'a Params,
     scope: Scope<'a>,
-    id: Option<&'a str>,
+    request: Context<'a>,
+}
+
+/// What the typed requests read besides the parameters: headers, configuration, instance.
+fn request_context<'a>(
+    head: &'a RequestHead,
     state: &'a AppState,
-}
-
-/// Repeated `system|version` canonical parameters.
-fn canonical_list(p: &Params, name: &str) -> Result<Vec<(String, String)>> {
-    p.all(name)
-        .map(|v| match v {
-            ParamValue::Primitive(s) => match s.split_once('|') {
-                Some((system, version)) if !system.is_empty() && !version.is_empty() => {
-                    Ok((system.to_string(), version.to_string()))
-                }
-                _ => Err(Error::Invalid(format!(
-                    "Parameter '{name}' must be a canonical 'system|version', not '{s}'"
-                ))),
-            },
-            _ => Err(Error::Invalid(format!(
-                "Parameter '{name}' must be a canonical"
-            ))),
-        })
-        .collect()
-}
-
-fn required<'a>(v: Option<&'a str>, name: &str) -> Result<&'a str> {
-    v.ok_or_else(|| Error::Invalid(format!("Parameter '{name}' is required")))
-}
-
-impl<'a> Ctx<'a> {
-    fn catalog(&self) -> &Catalog {
-        self.scope.base
+    catalog: &'a Catalog,
+    id: Option<&'a str>,
+) -> Context<'a> {
+    let headers = head.headers();
+    Context {
+        accept_language: headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        accept_language_sent: headers.contains_key(header::ACCEPT_LANGUAGE),
+        too_costly_threshold: headers
+            .get(TOO_COSTLY_THRESHOLD)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok()),
+        config: &state.config,
+        instance: Instance { id, catalog },
     }
+}
 
-    /// The code system URL named by the instance id, if any.
-    fn instance_cs_url(&self) -> Result<Option<(String, Option<String>)>> {
-        match self.id {
-            None => Ok(None),
-            Some(id) => {
-                let cs = self.catalog().code_systems.by_id(id).ok_or_else(|| {
-                    Error::NotFound(format!("Resource CodeSystem '{id}' not found"))
-                })?;
-                Ok(Some((cs.meta.url.clone(), cs.meta.version.clone())))
-            }
-        }
-    }
-
+impl Ctx<'_> {
     /// The code systems this request sees with supplements merged in: those it names
     /// (`useSupplement`), those its value set names (`valueset-supplement`), the language
     /// packs it brings as `tx-resource`s, and the stored language packs of a code system it
     /// brings. A named supplement that is unknown is an error.
     fn supplemented_systems(&self, rt: ResourceType, op: &str) -> Result<Vec<CodeSystem>> {
-        let mut named: Vec<String> = self
-            .params
-            .all("useSupplement")
-            .filter_map(|v| match v {
-                ParamValue::Primitive(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect();
+        let mut named = request::named_supplements(self.params);
         let mut value_set = None;
         if rt == ResourceType::ValueSet && matches!(op, "expand" | "validate-code") {
             // An unknown value set is reported by the operation itself.
@@ -452,7 +414,8 @@ impl<'a> Ctx<'a> {
             return Ok(Vec::new());
         }
         let system = match rt {
-            ResourceType::CodeSystem => self.requested_system()?,
+            ResourceType::CodeSystem => request::requested_system(self.params, &self.request)?
+                .and_then(|s| self.scope.canonical_url(&s)),
             _ => None,
         };
         let systems: Vec<&str> = match (&value_set, &system) {
@@ -495,196 +458,28 @@ impl<'a> Ctx<'a> {
         Ok(supplement::supplemented(&self.scope, &supplements))
     }
 
-    /// The code system a CodeSystem-level request is about (`system`, `url`, the coding's,
-    /// or the instance's), as a canonical URL.
-    fn requested_system(&self) -> Result<Option<String>> {
-        let p = self.params;
-        let named = match p.str("system")?.or(p.str("url")?) {
-            Some(s) => Some(s.to_string()),
-            None => match p.coding("coding")? {
-                Some(c) => c.system,
-                None => self.instance_cs_url()?.map(|i| i.0),
-            },
-        };
-        Ok(named.and_then(|s| self.scope.canonical_url(&s)))
-    }
-
     fn lookup(&self) -> Result<Vec<u8>> {
-        let p = self.params;
-        let coding = p.coding("coding")?;
-        let instance = self.instance_cs_url()?;
-        let system = p
-            .str("system")?
-            .map(str::to_string)
-            .or_else(|| coding.as_ref().and_then(|c| c.system.clone()))
-            .or_else(|| instance.as_ref().map(|i| i.0.clone()));
-        let code = p
-            .str("code")?
-            .map(str::to_string)
-            .or_else(|| coding.as_ref().and_then(|c| c.code.clone()));
-        let version = p
-            .str("version")?
-            .map(str::to_string)
-            .or_else(|| coding.as_ref().and_then(|c| c.version.clone()))
-            .or_else(|| instance.as_ref().and_then(|i| i.1.clone()));
-        let properties = p
-            .all("property")
-            .filter_map(|v| match v {
-                ParamValue::Primitive(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect();
-        let r = LookupRequest {
-            system: required(system.as_deref(), "system")?.to_string(),
-            code: required(code.as_deref(), "code")?.to_string(),
-            version,
-            properties,
-            languages: languages(self.req, p)?,
-        };
+        let r = LookupRequest::from_params(self.params, &self.request)?;
         bytes_of(&lookup_doc(&lookup(&self.scope, &r)?))
     }
 
-    fn options(&self) -> Result<Options> {
-        let p = self.params;
-        Ok(Options {
-            languages: languages(self.req, p)?,
-            lenient_display: p
-                .bool("lenient-display-validation")?
-                .unwrap_or(self.state.config.lenient_display),
-            active_only: p.bool("activeOnly")?.unwrap_or(false),
-            membership_only: p.bool("valueset-membership-only")?.unwrap_or(false),
-            system_version: None,
-            allow_abstract: p.bool("abstract")?.unwrap_or(true),
-            infer_system: p.bool("inferSystem")?.unwrap_or(false),
-            force_versions: canonical_list(p, "force-system-version")?,
-            default_versions: canonical_list(p, "system-version")?,
-            check_versions: canonical_list(p, "check-system-version")?,
-        })
-    }
-
-    /// The thing to validate: `codeableConcept`, `coding`, or `code` (+ `system`, `display`).
-    fn subject(&self, default_system: Option<&str>, version_param: &str) -> Result<Subject> {
-        let p = self.params;
-        if let Some((codings, text)) = p.codeable_concept("codeableConcept")? {
-            return Ok(Subject::CodeableConcept(codings, text));
-        }
-        if let Some(mut c) = p.coding("coding")? {
-            if c.display.is_none() {
-                c.display = p.str("display")?.map(str::to_string);
-            }
-            return Ok(Subject::Coding(c));
-        }
-        let code = p.str("code")?.ok_or_else(|| {
-            Error::Invalid("Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters".into())
-        })?;
-        Ok(Subject::Code(CodingInput {
-            system: p.str("system")?.or(default_system).map(str::to_string),
-            version: p.str(version_param)?.map(str::to_string),
-            code: Some(code.to_string()),
-            display: p.str("display")?.map(str::to_string),
-        }))
-    }
-
     fn validate_cs(&self) -> Result<Vec<u8>> {
-        let p = self.params;
-        let instance = self.instance_cs_url()?;
-        let url = p
-            .str("url")?
-            .or(p.str("system")?)
-            .map(str::to_string)
-            .or_else(|| instance.as_ref().map(|i| i.0.clone()));
-        let version = p
-            .str("version")?
-            .map(str::to_string)
-            .or_else(|| instance.as_ref().and_then(|i| i.1.clone()));
-        let mut subject = self.subject(url.as_deref(), "version")?;
-        if let Subject::Code(c) = &mut subject {
-            c.system = url.clone().or(c.system.take());
-        }
-        let target = Target::CodeSystem {
-            system: url.as_deref(),
-            version: version.as_deref(),
-        };
-        bytes_of(&validate_doc(&validate(
-            &self.scope,
-            target,
-            &subject,
-            &self.options()?,
-        )?))
+        let r = ValidateCodeRequest::from_code_system_params(self.params, &self.request)?;
+        let result = validate(&self.scope, r.code_system_target(), &r.subject, &r.options)?;
+        bytes_of(&validate_doc(&result))
     }
 
-    /// The value set named by the request: instance id, `url` (+`valueSetVersion`), or an
-    /// inline `valueSet`; `{cs}?fhir_vs` is the implicit value set of a code system.
+    /// The value set named by the request (`ValueSetRef`).
     fn value_set(&self) -> Result<Arc<ValueSet>> {
-        let p = self.params;
-        if let Some(id) = self.id {
-            return self
-                .catalog()
-                .value_sets
-                .by_id(id)
-                .cloned()
-                .ok_or_else(|| Error::NotFound(format!("Resource ValueSet '{id}' not found")));
-        }
-        if let Some(r) = p.resource("valueSet")? {
-            let max = self.state.config.limits.max_tx_resource_size;
-            check_resource_size(r, max, "valueSet parameter")?;
-            return match parse_resource(r)
-                .map_err(|e| Error::Invalid(format!("Invalid valueSet: {e}")))?
-            {
-                Resource::ValueSet(vs) => Ok(Arc::new(vs)),
-                _ => Err(Error::Invalid(
-                    "Parameter 'valueSet' must be a ValueSet".into(),
-                )),
-            };
-        }
-        let url = p
-            .str("url")?
-            .or(p.str("context")?)
-            .ok_or_else(|| Error::Invalid("Parameter 'url' or 'valueSet' is required".into()))?;
-        let (url, mut version) = crate::model::split_canonical(url);
-        if let Some(v) = p.str("valueSetVersion")? {
-            version = Some(v);
-        }
-        if let Some(cs_url) = url.strip_suffix("?fhir_vs") {
-            let cs = self
-                .scope
-                .code_system(cs_url, None)
-                .ok_or_else(|| crate::ops::lookup::unknown_system(cs_url, None))?;
-            return Ok(Arc::new(implicit_value_set(
-                &cs.meta.url,
-                cs.meta.version.as_deref(),
-            )));
-        }
-        self.scope.value_set(url, version).ok_or_else(|| {
-            if let Some(e) = self.scope.unreadable(url) {
-                return e;
-            }
-            let shown = match version {
-                Some(v) => format!("{url}|{v}"),
-                None => url.to_string(),
-            };
-            Error::NotFound(format!(
-                "A definition for the value Set '{shown}' could not be found"
-            ))
-        })
+        ValueSetRef::from_params(self.params, &self.request)?
+            .resolve(&self.scope, &self.request.instance)
     }
 
     fn validate_vs(&self) -> Result<ValidateResult> {
+        // The value set is found before the rest is read: an unknown one is the answer.
         let vs = self.value_set()?;
-        let subject = self.subject(None, "systemVersion")?;
-        let subject = match subject {
-            Subject::Code(mut c) if c.version.is_none() => {
-                c.version = self.params.str("version")?.map(str::to_string);
-                Subject::Code(c)
-            }
-            s => s,
-        };
-        validate(
-            &self.scope,
-            Target::ValueSet(&vs),
-            &subject,
-            &self.options()?,
-        )
+        let r = ValidateCodeRequest::from_value_set_params(self.params, &self.request)?;
+        validate(&self.scope, Target::ValueSet(&vs), &r.subject, &r.options)
     }
 
     /// The expansion as JSON bytes; with `kept: Some(max_page)`, only when nothing but a page
@@ -695,299 +490,57 @@ impl<'a> Ctx<'a> {
             // Its supplements are merged by `run`.
             return Ok(None);
         }
-        // The value set's own expansion parameters (`valueset-expansion-parameter`) are
-        // defaults for those the request does not give.
-        let defaults = expansion_parameter_defaults(&vs);
-        let mut merged = self.params.clone();
-        for (name, value) in defaults {
-            let header_wins =
-                name == "displayLanguage" && self.req.headers().contains_key("accept-language");
-            if !merged.has(&name) && !header_wins {
-                merged.0.push((name, ParamValue::Primitive(value)));
-            }
-        }
-        let p = &merged;
-        let max = self
-            .req
-            .headers()
-            .get(TOO_COSTLY_THRESHOLD)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .map_or(self.state.config.max_expansion, |h| {
-                h.min(self.state.config.max_expansion)
-            });
-        let filter = p.str("filter")?.filter(|f| !f.trim().is_empty());
-        let max_filter = self.state.config.limits.max_filter;
-        if let Some(f) = filter.filter(|f| f.chars().count() > max_filter) {
-            return Err(Error::TooCostly(format!(
-                "The filter is too long ({} characters, limit {max_filter})",
-                f.chars().count()
-            )));
-        }
-        let display_language = match p.str("displayLanguage")? {
-            Some(l) => Some(l.to_string()),
-            None => self
-                .req
-                .headers()
-                .get(actix_web::http::header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-        };
-        let include_definition = p.bool("includeDefinition")?.unwrap_or(false);
-        let designation_languages: Vec<String> = p
-            .all("designation")
-            .filter_map(|v| match v {
-                ParamValue::Primitive(s) => s.strip_prefix("urn:ietf:bcp:47|").map(str::to_string),
-                _ => None,
-            })
-            .collect();
-        let r = ExpandRequest {
-            offset: p.usize("offset")?.unwrap_or(0),
-            count: p.usize("count")?,
-            active_only: p.bool("activeOnly")?.unwrap_or(false),
-            include_designations: p.bool("includeDesignations")?.unwrap_or(false),
-            languages: languages(self.req, p)?,
-            filter: filter.map(str::to_string),
-            max_size: max,
-            exclude_nested: p.bool("excludeNested")?.unwrap_or(false),
-            rules: VersionRules {
-                force: canonical_list(p, "force-system-version")?,
-                default: canonical_list(p, "system-version")?,
-                check: canonical_list(p, "check-system-version")?,
-            },
-            designation_languages,
-            designation_uses: p
-                .all("designation")
-                .filter_map(|v| match v {
-                    ParamValue::Primitive(s) if !s.starts_with("urn:ietf:bcp:47|") => {
-                        Some(s.clone())
-                    }
-                    _ => None,
-                })
-                .collect(),
-            strict_languages: display_language
-                .as_deref()
-                .is_some_and(excludes_other_languages),
-            properties: p
-                .all("property")
-                .filter_map(|v| match v {
-                    ParamValue::Primitive(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-        };
+        let p = with_value_set_defaults(self.params, &vs, &self.request);
+        let asked = ExpandParameters::from_params(&p, &self.request)?;
         let e = match kept {
-            None => expand(&self.scope, &vs, &r)?,
-            Some(max_page) => match expand_kept(&self.scope, &vs, &r, max_page)? {
+            None => expand(&self.scope, &vs, &asked.request)?,
+            Some(max_page) => match expand_kept(&self.scope, &vs, &asked.request, max_page)? {
                 Some(e) => e,
                 None => return Ok(None),
             },
         };
-        let mut echoed = Vec::new();
-        for name in [
-            "filter",
-            "count",
-            "offset",
-            "activeOnly",
-            "includeDesignations",
-            "includeDefinition",
-            "excludeNested",
-        ] {
-            if let Some(ParamValue::Primitive(v)) = p.get(name) {
-                echoed.push(match name {
-                    "count" | "offset" => Param::json(
-                        name,
-                        "valueInteger",
-                        v.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(v)),
-                    ),
-                    "filter" => Param::str(name, "valueString", v),
-                    _ => Param::bool(name, "valueBoolean", v == "true"),
-                });
-            }
-        }
-        if let Some(l) = &display_language {
-            echoed.push(Param::str("displayLanguage", "valueCode", l));
-        }
-        for v in p.all("designation") {
-            if let ParamValue::Primitive(v) = v {
-                echoed.push(Param::str("designation", "valueString", v));
-            }
-        }
-        for v in p.all("force-system-version") {
-            if let ParamValue::Primitive(v) = v {
-                echoed.push(Param::str("force-system-version", "valueUri", v));
-            }
-        }
         let timestamp = now_instant();
         bytes_of(&ExpansionDoc {
             vs: &vs,
             expansion: &e,
-            parameters: echoed,
+            parameters: asked.echoed(&p),
             timestamp: &timestamp,
-            include_definition,
+            include_definition: asked.include_definition,
         })
         .map(Some)
     }
 
     fn subsumes(&self) -> Result<Value> {
-        let p = self.params;
-        let instance = self.instance_cs_url()?;
-        let ca = p.coding("codingA")?;
-        let cb = p.coding("codingB")?;
-        let system = p
-            .str("system")?
-            .map(str::to_string)
-            .or_else(|| ca.as_ref().and_then(|c| c.system.clone()))
-            .or_else(|| instance.as_ref().map(|i| i.0.clone()));
-        let a = p
-            .str("codeA")?
-            .map(str::to_string)
-            .or_else(|| ca.as_ref().and_then(|c| c.code.clone()));
-        let b = p
-            .str("codeB")?
-            .map(str::to_string)
-            .or_else(|| cb.as_ref().and_then(|c| c.code.clone()));
-        let version = p.str("version")?.map(str::to_string);
+        let r = SubsumesRequest::from_params(self.params, &self.request)?;
         let outcome = subsumes(
             &self.scope,
-            required(system.as_deref(), "system")?,
-            version.as_deref(),
-            required(a.as_deref(), "codeA")?,
-            required(b.as_deref(), "codeB")?,
+            &r.system,
+            r.version.as_deref(),
+            &r.code_a,
+            &r.code_b,
         )?;
-        Ok(json!({"resourceType": "Parameters", "parameter": [
-            {"name": "outcome", "valueCode": outcome.as_str()}
-        ]}))
+        Ok(subsumes_json(outcome))
     }
 
     fn translate(&self) -> Result<Value> {
-        let p = self.params;
-        let coding = p.coding("coding")?.or(p.coding("sourceCoding")?);
-        let pick = |names: &[&str]| -> Result<Option<String>> {
-            for n in names {
-                if let Some(v) = p.str(n)? {
-                    return Ok(Some(v.to_string()));
-                }
-            }
-            Ok(None)
-        };
-        let map_url = match self.id {
-            Some(id) => Some(
-                self.catalog()
-                    .concept_maps
-                    .by_id(id)
-                    .ok_or_else(|| {
-                        Error::NotFound(format!("Resource ConceptMap '{id}' not found"))
-                    })?
-                    .meta
-                    .url
-                    .clone(),
-            ),
-            None => pick(&["url"])?,
-        };
-        // R5 names a reverse translation by giving `targetCode` instead of `sourceCode`.
-        let target_code = pick(&["targetCode"])?;
-        let reverse = p.bool("reverse")?.unwrap_or(false) || target_code.is_some();
-        let source_code = pick(&["code", "sourceCode"])?
-            .or(target_code)
-            .or_else(|| coding.as_ref().and_then(|c| c.code.clone()));
-        let (given_system, other_system) = if reverse && p.has("targetCode") {
-            (
-                pick(&["targetSystem", "targetsystem"])?,
-                pick(&["sourceSystem", "system"])?,
-            )
-        } else {
-            (
-                pick(&["system", "sourceSystem"])?
-                    .or_else(|| coding.as_ref().and_then(|c| c.system.clone())),
-                pick(&["targetsystem", "targetSystem", "target"])?,
-            )
-        };
-        let r = TranslateRequest {
-            map_url,
-            map_version: pick(&["conceptMapVersion"])?,
-            source_system: required(given_system.as_deref(), "system")?.to_string(),
-            source_code: required(source_code.as_deref(), "code")?.to_string(),
-            target_system: other_system,
-            reverse,
-        };
+        let r = TranslateRequest::from_params(self.params, &self.request)?;
         Ok(translate_json(&translate(&self.scope, &r)?))
     }
 
+    /// Each validation answered on its own: an error is that validation's answer.
     fn batch_validate(&self) -> Result<Value> {
-        let outer = self.params;
-        let mut results = Vec::new();
-        for v in outer.all("validation") {
-            let inner = match v {
-                ParamValue::Parts(inner) => inner.clone(),
-                ParamValue::Resource(r) => {
-                    Params::from_json_limited(r, self.state.config.limits.max_params)?
-                }
-                _ => {
-                    return Err(Error::Invalid(
-                        "Each 'validation' must be a Parameters resource".into(),
-                    ))
-                }
-            };
-            let mut merged = inner;
-            for (name, value) in &outer.0 {
-                if name != "validation" && !merged.has(name) {
-                    merged.0.push((name.clone(), value.clone()));
-                }
-            }
-            let ctx = Ctx {
-                params: &merged,
-                ..*self
-            };
-            let answer = match ctx.validate_vs() {
-                Ok(v) => validate_json(&v),
-                Err(e) => crate::fhir::outcome::error_json(&e),
-            };
-            results.push(json!({"name": "validation", "resource": answer}));
-        }
-        Ok(json!({"resourceType": "Parameters", "parameter": results}))
-    }
-}
-
-const EXPANSION_PARAMETER: &str =
-    "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter";
-
-/// `compose.extension` `valueset-expansion-parameter` entries: (name, value as text).
-fn expansion_parameter_defaults(vs: &ValueSet) -> Vec<(String, String)> {
-    let sub = |e: &Value, url: &str| -> Option<String> {
-        let ext = e
-            .get("extension")?
-            .as_array()?
+        let batch = BatchValidateRequest::from_params(self.params, &self.request)?;
+        let answers = batch
+            .validations
             .iter()
-            .find(|x| x.get("url").and_then(Value::as_str) == Some(url))?;
-        let obj = ext.as_object()?;
-        obj.iter()
-            .find(|(k, _)| k.starts_with("value"))
-            .and_then(|(_, v)| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Bool(b) => Some(b.to_string()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
+            .map(|params| {
+                let ctx = Ctx { params, ..*self };
+                match ctx.validate_vs() {
+                    Ok(v) => validate_json(&v),
+                    Err(e) => crate::fhir::outcome::error_json(&e),
+                }
             })
-    };
-    vs.compose
-        .extensions
-        .iter()
-        .filter(|e| e.get("url").and_then(Value::as_str) == Some(EXPANSION_PARAMETER))
-        .filter_map(|e| Some((sub(e, "name")?, sub(e, "value")?)))
-        .collect()
-}
-
-/// `de, *; q=0`: every language not listed is unacceptable.
-fn excludes_other_languages(header: &str) -> bool {
-    header.split(',').any(|part| {
-        let mut bits = part.split(';');
-        bits.next().is_some_and(|t| t.trim() == "*")
-            && bits.any(|b| {
-                b.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q == 0.0)
-            })
-    })
+            .collect();
+        Ok(batch_json(answers))
+    }
 }

@@ -7,12 +7,8 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::HttpRequest;
 use serde_json::Value;
 
-use crate::catalog::Catalog;
-use crate::config::Limits;
 use crate::error::{Error, Result};
-use crate::fhir::params::{ParamValue, Params};
-use crate::load::{fhir_json::parse_resource, Resource};
-use crate::ops::display::Languages;
+use crate::fhir::params::Params;
 
 /// What operations read of a request (query and headers): borrowed from the request when the
 /// work runs on the HTTP worker, owned (`into_owned`) when it runs off it (`web::block`).
@@ -160,113 +156,4 @@ fn read_params_unbounded(req: &RequestHead, body: &[u8], max: usize) -> Result<P
         .map_err(|e| Error::Invalid(format!("The request body is not valid JSON: {e}")))?;
     params.merge(Params::from_json_limited(&json, max)?);
     Ok(params)
-}
-
-/// Language preferences: `displayLanguage` wins over `Accept-Language`.
-pub fn languages(req: &RequestHead, params: &Params) -> Result<Languages> {
-    if let Some(l) = params.str("displayLanguage")? {
-        return Ok(Languages::parse(l));
-    }
-    Ok(req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Languages::parse)
-        .unwrap_or_default())
-}
-
-/// Counts the bytes of compact JSON without writing them.
-struct ByteCount(usize);
-
-impl std::io::Write for ByteCount {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// An inline resource (`tx-resource`, `valueSet`) must be at most `max` bytes of compact JSON.
-pub fn check_resource_size(resource: &Value, max: usize, what: &str) -> Result<()> {
-    let mut n = ByteCount(0);
-    serde_json::to_writer(&mut n, resource)
-        .map_err(|e| Error::Invalid(format!("Invalid {what}: {e}")))?;
-    if n.0 > max {
-        return Err(Error::TooCostly(format!(
-            "A {what} is too large ({} bytes, limit {max})",
-            n.0
-        )));
-    }
-    Ok(())
-}
-
-/// The request's own resources (`tx-resource`), as an overlay catalog.
-pub fn overlay(params: &Params, limits: &Limits) -> Result<Option<Catalog>> {
-    let max_count = limits.max_tx_resources;
-    let resources: Vec<&Value> = params
-        .all("tx-resource")
-        .filter_map(|v| match v {
-            ParamValue::Resource(r) => Some(r),
-            _ => None,
-        })
-        .collect();
-    let contained = contained_value_sets(params);
-    if resources.is_empty() && contained.is_empty() {
-        return Ok(None);
-    }
-    if resources.len() > max_count {
-        return Err(Error::TooCostly(format!(
-            "Too many tx-resource parameters ({}, limit {max_count})",
-            resources.len()
-        )));
-    }
-    for r in &resources {
-        check_resource_size(r, limits.max_tx_resource_size, "tx-resource")?;
-    }
-    let mut cat = Catalog::default();
-    for r in resources {
-        match parse_resource(r) {
-            Ok(Resource::CodeSystem(cs)) => cat.add_code_system(cs),
-            Ok(Resource::ValueSet(vs)) => cat.add_value_set(vs),
-            Ok(Resource::ConceptMap(cm)) => cat.add_concept_map(cm),
-            Ok(Resource::Alias { .. }) => {}
-            // A resource that cannot be read matters only to a request that refers to it:
-            // it is kept as a reason under the url it claims, and the request fails with that
-            // reason only when it looks that url up (without a url, nothing can refer to it).
-            Err(e) => {
-                if let Some(url) = r.get("url").and_then(Value::as_str) {
-                    cat.add_unreadable(url, format!("Invalid tx-resource '{url}': {e}"));
-                }
-            }
-        }
-    }
-    for vs in contained {
-        cat.add_value_set(vs);
-    }
-    Ok(Some(cat))
-}
-
-/// Value sets contained in an inline `valueSet` parameter, registered under the local
-/// reference (`#id`) by which the container's compose names them.
-fn contained_value_sets(params: &Params) -> Vec<crate::model::ValueSet> {
-    let Ok(Some(container)) = params.resource("valueSet") else {
-        return Vec::new();
-    };
-    let Some(contained) = container.get("contained").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    contained
-        .iter()
-        .filter_map(|c| match parse_resource(c) {
-            Ok(Resource::ValueSet(mut vs)) => {
-                let id = c.get("id").and_then(Value::as_str)?;
-                vs.meta.url = format!("#{id}");
-                vs.meta.version = None;
-                Some(vs)
-            }
-            _ => None,
-        })
-        .collect()
 }
