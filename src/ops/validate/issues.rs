@@ -87,6 +87,28 @@ pub(super) fn unknown_code(cs: &CodeSystem, code: &str, form: InputForm) -> Issu
     .id("Unknown_Code_in_Version")
 }
 
+/// A code found in a case-insensitive code system under another case: valid, with a note
+/// giving the code as the system writes it (which is the code returned).
+pub(super) fn case_difference(cs: &CodeSystem, given: &str, form: InputForm) -> Option<Issue> {
+    let correct = &cs.concept(given)?.code;
+    if correct == given {
+        return None;
+    }
+    Some(
+        Issue::new(
+            Severity::Information,
+            "business-rule",
+            "code-rule",
+            format!(
+                "The code '{given}' differs from the correct code '{correct}' by case. Although the code system '{}' is case insensitive, implementers are strongly encouraged to use the correct case anyway",
+                cs.meta.versioned_url()
+            ),
+        )
+        .at(form.code())
+        .id("CODE_CASE_DIFFERENCE"),
+    )
+}
+
 /// No code system is known by `system` (in `version`, when one is asked for).
 pub(super) fn unknown_system(
     system: &str,

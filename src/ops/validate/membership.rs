@@ -19,6 +19,8 @@ pub(super) fn find_concept<'c>(
     out: &mut CodingCheck,
 ) -> Option<&'c Concept> {
     if let Some(concept) = cs.concept(step.code) {
+        out.issues
+            .extend(super::issues::case_difference(cs, step.code, step.form));
         return Some(concept);
     }
     if cs.content == "fragment" {
@@ -237,5 +239,54 @@ mod tests {
         });
         assert!(member);
         assert_eq!(ids(&out), vec![MEMBER_DEPRECATED]);
+    }
+
+    /// A case-insensitive code system finds a code under another case: valid, the code
+    /// returned as the system writes it, and an informational note on the code, in every
+    /// input form; a case-sensitive one does not know the code.
+    #[test]
+    fn a_code_in_another_case_is_found_in_a_case_insensitive_system_with_a_note() {
+        use super::super::{validate, Subject};
+        let mut cs = code_system("1");
+        cs["caseSensitive"] = json!(false);
+        let vs = value_set(json!({"include": [{"system": CS}]}));
+        let insensitive = catalog(&[cs, vs.clone()]);
+        let sensitive = catalog(&[code_system("1"), vs]);
+        let vs = read_value_set(value_set(json!({"include": [{"system": CS}]})));
+        let coding = input(Some(CS), "A", None);
+        let subjects = [
+            (Subject::Code(coding.clone()), "code"),
+            (Subject::Coding(coding.clone()), "Coding.code"),
+            (
+                Subject::CodeableConcept(vec![coding.clone()], None),
+                "CodeableConcept.coding[0].code",
+            ),
+        ];
+        for (subject, path) in subjects {
+            for target in [
+                Target::ValueSet(&vs),
+                Target::CodeSystem {
+                    system: Some(CS),
+                    version: None,
+                },
+            ] {
+                let r = validate(&Scope::new(&insensitive), target, &subject, &options()).unwrap();
+                assert!(r.result, "{subject:?}: {:?}", r.issues);
+                assert_eq!(r.code.as_deref(), Some("a"));
+                let note: Vec<_> = r
+                    .issues
+                    .iter()
+                    .filter(|i| i.message_id == Some("CODE_CASE_DIFFERENCE"))
+                    .collect();
+                assert_eq!(note.len(), 1, "{subject:?}: {:?}", r.issues);
+                assert_eq!(note[0].severity, Severity::Information);
+                assert_eq!(note[0].expression.as_deref(), Some(path));
+                assert!(note[0].text.starts_with(
+                    "The code 'A' differs from the correct code 'a' by case. Although the code system 'http://example.org/cs/steps|1' is case insensitive"
+                ));
+                let r = validate(&Scope::new(&sensitive), target, &subject, &options()).unwrap();
+                assert!(!r.result, "{subject:?}");
+            }
+        }
     }
 }
