@@ -116,7 +116,17 @@ pub fn component_hit_at(
             return Ok(None);
         }
         if !inc.concepts.is_empty() {
-            match inc.concept(code) {
+            // A case-insensitive code system lists its codes in one case and accepts any.
+            let listed = inc.concept(code).or_else(|| {
+                let cs = scope.code_system(s, version)?;
+                if cs.case_sensitive != Some(false) {
+                    return None;
+                }
+                inc.concepts
+                    .iter()
+                    .find(|c| c.code.eq_ignore_ascii_case(code))
+            });
+            match listed {
                 Some(c) => {
                     hit.label = c.display.clone();
                     hit.designations = c.designations.clone();

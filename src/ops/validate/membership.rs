@@ -288,5 +288,26 @@ mod tests {
                 assert!(!r.result, "{subject:?}");
             }
         }
+        // A value set listing `a` has `A` too when the system is case-insensitive.
+        let listing = read_value_set(value_set(
+            json!({"include": [{"system": CS, "concept": [{"code": "a"}]}]}),
+        ));
+        let subject = Subject::Coding(coding);
+        let r = validate(
+            &Scope::new(&insensitive),
+            Target::ValueSet(&listing),
+            &subject,
+            &options(),
+        )
+        .unwrap();
+        assert!(r.result, "{:?}", r.issues);
+        let r = validate(
+            &Scope::new(&sensitive),
+            Target::ValueSet(&listing),
+            &subject,
+            &options(),
+        )
+        .unwrap();
+        assert!(!r.result);
     }
 }
