@@ -5,14 +5,13 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::{test, web};
 use nosterm::config::{AppConfig, Secret};
 use nosterm::state::AppState;
 use serde_json::{json, Value};
 
-use common::{call, copy_tree, data_dir, enc, get, param_value};
+use common::{call, copy_tree, data_dir, edit_line, enc, get, param_value, TempDir};
 
 const TOKEN: &str = "test-token-0123456789";
 const R10: &str =
@@ -26,31 +25,6 @@ const A08_CSV: &str = "CodeSystem-TRE-A08-HL7Confidentiality.csv";
 const R10_CSV: &str = "CodeSystem-TRE-R10-SexeAdministratif.csv";
 
 /// A fresh folder under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let p =
-            std::env::temp_dir().join(format!("nosterm-reload-{tag}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A release folder `dir/name`: a copy of the shipped `data/`.
 fn copy_data(dir: &TempDir, name: &str) -> PathBuf {
     let out = dir.path(name);
     copy_tree(&data_dir(), &out);
@@ -65,15 +39,6 @@ fn shipped_counts() -> (u64, u64) {
 }
 
 /// Replaces line `line` (1-based) of a CRLF or LF text file.
-fn edit_line(file: &Path, line: usize, f: impl Fn(&str) -> String) {
-    let text = fs::read_to_string(file).unwrap();
-    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
-    let cr = lines[line - 1].ends_with('\r');
-    let body = lines[line - 1].trim_end_matches('\r').to_string();
-    lines[line - 1] = f(&body) + if cr { "\r" } else { "" };
-    fs::write(file, lines.join("\n")).unwrap();
-}
-
 fn line_of(file: &Path, needle: &str) -> usize {
     let text = fs::read_to_string(file).unwrap();
     1 + text

@@ -5,6 +5,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::{test, web};
 use nosterm::config::AppConfig;
@@ -53,6 +54,47 @@ pub fn state_with(dir: &Path, config: AppConfig) -> web::Data<AppState> {
 /// The in-process app over `state`, as `main` serves it.
 pub async fn start(state: web::Data<AppState>) -> impl App {
     test::init_service(nosterm::create_app(state)).await
+}
+
+/// A fresh folder under the system temp dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("nosterm-test-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+
+    /// Writes `bytes` at `rel`, creating the folders on the way.
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, bytes).unwrap();
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Replaces line `line` (1-based) of a CRLF or LF text file by `f(line)`.
+pub fn edit_line(file: &Path, line: usize, f: impl Fn(&str) -> String) {
+    let text = fs::read_to_string(file).unwrap();
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let cr = lines[line - 1].ends_with('\r');
+    let body = lines[line - 1].trim_end_matches('\r').to_string();
+    lines[line - 1] = f(&body) + if cr { "\r" } else { "" };
+    fs::write(file, lines.join("\n")).unwrap();
 }
 
 /// Copies the folder `from` into `to`, recursively.
