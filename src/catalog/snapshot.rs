@@ -28,13 +28,16 @@ use crate::model::{
     ConceptSetComponent, Designation, Filter, MapElement, MapGroup, MapTarget, Origin, PropertyDef,
     PropertyValue, ResourceMeta, ValueSet,
 };
-use crate::search::entries::{Entries, Entry, EntryBuilder, ScopeInfo, Section as TextPart};
+use crate::search::entries::{
+    Entries, Entry, EntryBuilder, ScopeInfo, Section as TextPart, Standing,
+};
 
 const MAGIC: &[u8; 16] = b"nosterm-catalog\0";
 /// Bump when the encoding or the model changes. 2: sections (catalog, search entries,
 /// concepts in runs of `CHUNK`), each with its length and checksum in the header, decoded on
-/// two threads; a four-lane checksum. 3: a filter's value is optional.
-const FORMAT: u32 = 3;
+/// two threads; a four-lane checksum. 3: a filter's value is optional. 4: search
+/// entries carry their standing in the hierarchy (depth, notSelectable).
+const FORMAT: u32 = 4;
 const PREFIX: &str = "catalog-";
 const SUFFIX: &str = ".bin";
 /// Magic, format, data key, number of sections; then the length and checksum of each.
@@ -701,7 +704,7 @@ bin_struct!(ConceptMap {
 });
 bin_struct!(ScopeInfo { key, table_words });
 /// The fields as separate strings and lists (the format of `bin_struct!` over the fields
-/// `Entry` had before its texts were packed): snapshots stay readable both ways.
+/// `Entry` had before its texts were packed), then its standing.
 impl Bin for Entry {
     fn put<W: Write>(&self, o: &mut Out<W>) -> io::Result<()> {
         fn texts<'a, W: Write>(
@@ -725,7 +728,9 @@ impl Bin for Entry {
         texts(p.alts, o)?;
         texts(p.descs, o)?;
         texts(p.table_words, o)?;
-        self.inactive.put(o)
+        self.inactive.put(o)?;
+        self.standing.depth.put(o)?;
+        self.standing.not_selectable.put(o)
     }
 
     fn get<R: Read>(i: &mut In<R>) -> Result<Self> {
@@ -749,9 +754,14 @@ impl Bin for Entry {
             }
         }
         let inactive = bool::get(i)?;
-        let Some(entry) = b.finish(scope, system, inactive) else {
+        let standing = Standing {
+            depth: u8::get(i)?,
+            not_selectable: bool::get(i)?,
+        };
+        let Some(mut entry) = b.finish(scope, system, inactive) else {
             return invalid("bad UTF-8");
         };
+        entry.standing = standing;
         i.entry = b;
         Ok(entry)
     }

@@ -921,7 +921,7 @@ const NOT_SELECTABLE_URI: &str = "http://hl7.org/fhir/concept-properties#notSele
 
 /// notSelectable: a `notSelectable` property, or a property the code system declares with the
 /// standard notSelectable URI, that is true.
-fn concept_is_abstract(cs: &CodeSystem, c: &crate::model::Concept) -> bool {
+pub(crate) fn concept_is_abstract(cs: &CodeSystem, c: &crate::model::Concept) -> bool {
     c.properties.iter().any(|p| {
         let standard = &*p.code == "notSelectable"
             || cs

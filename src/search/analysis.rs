@@ -114,6 +114,111 @@ impl Analyzer {
     }
 }
 
+/// Acronyms are at most this many letters (not counting small words) long.
+pub const ACRONYM_MAX: usize = 6;
+/// With its small words, an acronym is at most this long ("sddra").
+const ACRONYM_WITH_SMALL_WORDS_MAX: usize = 8;
+
+/// What a word gives an acronym: its first letter, or the whole number ("type 2" → `t2`).
+fn initial(word: &str) -> Option<&str> {
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(word);
+    }
+    let end = word.char_indices().nth(1).map_or(word.len(), |(i, _)| i);
+    word.get(..end).filter(|s| !s.is_empty())
+}
+
+/// The acronym of `words[start..=end]`, without its small words (`with_small` false) or with
+/// them; `None` when it would be a single letter or too long.
+fn run_acronym(words: &[&str], start: usize, end: usize, with_small: bool) -> Option<String> {
+    let mut out = String::new();
+    let mut letters = 0;
+    for w in words.get(start..=end)? {
+        let small = is_stop_word(w);
+        if small && !with_small {
+            continue;
+        }
+        out.push_str(initial(w)?);
+        letters += usize::from(!small);
+    }
+    let max = if with_small {
+        ACRONYM_WITH_SMALL_WORDS_MAX
+    } else {
+        ACRONYM_MAX
+    };
+    ((2..=ACRONYM_MAX).contains(&letters) && out.chars().count() <= max).then_some(out)
+}
+
+/// Acronyms of a label's words (folded, hyphenated words already cut): the initials of every
+/// run of 2 to `ACRONYM_MAX` consecutive words that starts and ends with an ordinary word,
+/// without its small words and with them. "accident ischemique transitoire" → `ait`;
+/// "virus de la grippe" → `vg`, `vdlg`; "hemorragie sous arachnoidienne" → `hsa`, `sa`...
+/// Runs of part of a label are what lets "pneumopathie vg" find "pneumopathie due au virus
+/// de la grippe". Sorted, without duplicates.
+pub fn acronyms(words: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for start in 0..words.len() {
+        if is_stop_word(words[start]) {
+            continue;
+        }
+        let mut ordinary = 1;
+        for end in start + 1..words.len() {
+            if is_stop_word(words[end]) {
+                continue;
+            }
+            ordinary += 1;
+            if ordinary > ACRONYM_MAX {
+                break;
+            }
+            for with_small in [false, true] {
+                if let Some(a) = run_acronym(words, start, end, with_small) {
+                    out.push(a);
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The earliest run of `words` whose acronym is `acronym`, as (first word, ordinary words in
+/// it), if any: the Rust twin of the acronym field, for the ranking.
+pub fn acronym_run(words: &[&str], acronym: &str) -> Option<(usize, usize)> {
+    for start in 0..words.len() {
+        if is_stop_word(words[start]) || !acronym.starts_with(initial(words[start])?) {
+            continue;
+        }
+        let mut ordinary = 1;
+        for end in start + 1..words.len() {
+            if is_stop_word(words[end]) {
+                continue;
+            }
+            ordinary += 1;
+            if ordinary > ACRONYM_MAX {
+                break;
+            }
+            let found = [false, true]
+                .into_iter()
+                .any(|s| run_acronym(words, start, end, s).as_deref() == Some(acronym));
+            if found {
+                return Some((start, ordinary));
+            }
+        }
+    }
+    None
+}
+
+/// Whether a typed word may be an acronym: 2 to `ACRONYM_MAX` + 2 letters or digits, not a
+/// small word, not a number.
+pub fn may_be_acronym(word: &str) -> bool {
+    let n = word.chars().count();
+    (2..=ACRONYM_WITH_SMALL_WORDS_MAX).contains(&n)
+        && word.chars().all(|c| c.is_ascii_alphanumeric())
+        && !word.chars().all(|c| c.is_ascii_digit())
+        && !is_stop_word(word)
+}
+
 /// A code as the `code` field stores it: lower-cased, whitespace runs collapsed.
 pub fn code_key(code: &str) -> String {
     code.split_whitespace()
@@ -156,6 +261,58 @@ mod tests {
         let w = a.words("Masseur-Kinésithérapeute (SM) d'imagerie");
         let flags: Vec<bool> = w.iter().map(|w| w.word_start).collect();
         assert_eq!(flags, [true, false, true, true, true]);
+    }
+
+    fn acronyms_of(a: &mut Analyzer, s: &str) -> Vec<String> {
+        let words = texts(a, s);
+        acronyms(&words.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn acronyms_of_whole_labels_and_of_their_parts() {
+        let mut a = Analyzer::default();
+        let ait = acronyms_of(&mut a, "Accident ischémique transitoire");
+        assert!(ait.contains(&"ait".to_string()), "{ait:?}");
+        assert!(ait.contains(&"it".to_string()) && ait.contains(&"ai".to_string()));
+        // A hyphenated word counts as words.
+        let hsa = acronyms_of(&mut a, "Hémorragie sous-arachnoïdienne");
+        assert!(hsa.contains(&"hsa".to_string()), "{hsa:?}");
+        // Small words: left out, and kept.
+        let vg = acronyms_of(&mut a, "Pneumopathie due au virus de la grippe");
+        for want in ["vg", "vdlg", "pdvg", "dvg"] {
+            assert!(vg.contains(&want.to_string()), "{want} in {vg:?}");
+        }
+        // Numbers count whole; single letters and runs that start with a small word never.
+        let t2 = acronyms_of(&mut a, "Diabète de type 2");
+        assert!(t2.contains(&"dt2".to_string()) && t2.contains(&"ddt2".to_string()));
+        assert!(!t2.iter().any(|x| x.len() < 2 || x.starts_with("dt2d")));
+        assert!(acronyms_of(&mut a, "Grippe").is_empty());
+    }
+
+    #[test]
+    fn acronym_runs_are_bounded() {
+        let mut a = Analyzer::default();
+        let long = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu";
+        let all = acronyms_of(&mut a, long);
+        assert!(all.iter().all(|x| x.len() <= ACRONYM_MAX), "{all:?}");
+        // At most 5 runs start at each word, one form each (no small words here).
+        assert!(all.len() <= 12 * (ACRONYM_MAX - 1), "{}", all.len());
+    }
+
+    #[test]
+    fn acronym_runs_match_the_index() {
+        let mut a = Analyzer::default();
+        let words = texts(&mut a, "Pneumopathie due au virus de la grippe");
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        assert_eq!(acronym_run(&words, "vg"), Some((3, 2)));
+        assert_eq!(acronym_run(&words, "vdlg"), Some((3, 2)));
+        assert_eq!(acronym_run(&words, "pdvg"), Some((0, 4)));
+        assert_eq!(acronym_run(&words, "xy"), None);
+        for x in acronyms(&words) {
+            assert!(acronym_run(&words, &x).is_some(), "{x}");
+        }
+        assert!(may_be_acronym("tvp") && may_be_acronym("dt2") && !may_be_acronym("de"));
+        assert!(!may_be_acronym("42") && !may_be_acronym("x") && !may_be_acronym("anticoagulant"));
     }
 
     #[test]

@@ -10,10 +10,11 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+use super::analysis::Analyzer;
 use crate::catalog::{Catalog, Scope};
 use crate::model::canonical::is_bare_oid;
 use crate::model::{CodeSystem, Designation, ResourceMeta, ValueSet};
-use crate::ops::members::{enumerate, Member};
+use crate::ops::members::{concept_is_abstract, enumerate, Member};
 
 /// Names the member list a search runs in: a value set version, or the implicit value set of a
 /// code system version.
@@ -54,11 +55,35 @@ pub struct ScopeInfo {
     pub table_words: Vec<String>,
 }
 
+/// Where a member stands in its code system's hierarchy, for the ranking: a concept before
+/// its own descendants, one that can be chosen before a grouping one. Generic FHIR signals:
+/// the parent links and the `notSelectable` property, for any code system.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Standing {
+    /// Number of ancestors (0: a root, or a member of a flat table). A descendant always has
+    /// more than each of its ancestors, whatever the shape of the hierarchy.
+    pub depth: u8,
+    /// A grouping concept (`notSelectable`, `abstract` in an expansion).
+    pub not_selectable: bool,
+}
+
+impl Standing {
+    /// The standing of `cs.concepts[i]`, and `is_abstract` from the value set.
+    pub fn of(cs: &CodeSystem, i: usize, is_abstract: bool) -> Standing {
+        let depth = cs.ancestors(i).len().min(usize::from(u8::MAX));
+        Standing {
+            depth: u8::try_from(depth).unwrap_or(u8::MAX),
+            not_selectable: is_abstract || concept_is_abstract(cs, &cs.concepts[i]),
+        }
+    }
+}
+
 /// One member of one scope, with its searchable texts.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Entry {
     pub scope: u32,
     pub inactive: bool,
+    pub standing: Standing,
     /// Shared by the entries of a scope: a URL copied a million times is 100 MB.
     pub system: Arc<str>,
     /// The code, the display, alternative labels, descriptions and table words, end to end,
@@ -93,6 +118,7 @@ impl Entry {
         Entry {
             scope,
             inactive,
+            standing: Standing::default(),
             system,
             // Texts given as `str` are UTF-8 end to end: never the default.
             texts: b.finish_texts().unwrap_or_default(),
@@ -155,6 +181,27 @@ impl Entry {
     pub fn table_words(&self) -> TextIter<'_> {
         self.parts().table_words
     }
+
+    /// This entry with `extra` designations after its own.
+    pub fn with_more_alts(&self, extra: &[String]) -> Entry {
+        let p = self.parts();
+        let mut alts: Vec<&str> = p.alts.collect();
+        alts.extend(extra.iter().map(String::as_str));
+        let descs: Vec<&str> = p.descs.collect();
+        let tables: Vec<&str> = p.table_words.collect();
+        let mut out = Entry::new(
+            self.scope,
+            self.system.clone(),
+            p.code,
+            p.display,
+            &alts,
+            &descs,
+            &tables,
+            self.inactive,
+        );
+        out.standing = self.standing;
+        out
+    }
 }
 
 /// The texts of an entry (`Entry::parts`).
@@ -178,6 +225,7 @@ impl fmt::Debug for Entry {
             .field("descs", &p.descs.collect::<Vec<_>>())
             .field("table_words", &p.table_words.collect::<Vec<_>>())
             .field("inactive", &self.inactive)
+            .field("standing", &self.standing)
             .finish()
     }
 }
@@ -290,6 +338,7 @@ impl EntryBuilder {
         Some(Entry {
             scope,
             inactive,
+            standing: Standing::default(),
             system,
             texts: self.finish_texts()?,
         })
@@ -367,6 +416,93 @@ fn joined_compound(label: &str) -> Option<String> {
     joined.then_some(out)
 }
 
+/// A one-word compound is cut when it begins with at least this many letters...
+const COMPOUND_HEAD_MIN: usize = 3;
+/// ...followed by a word of at least this many letters that the data uses on its own.
+const COMPOUND_TAIL_MIN: usize = 5;
+
+/// The folded words of every display and designation, long enough to end a compound.
+fn vocabulary(entries: &[Entry], analyzer: &mut Analyzer) -> HashSet<String> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = HashSet::new();
+    for e in entries {
+        for label in e.display().into_iter().chain(e.alts()) {
+            if !seen.insert(label) {
+                continue;
+            }
+            for w in analyzer.words(label) {
+                if w.text.chars().count() >= COMPOUND_TAIL_MIN {
+                    out.insert(w.text);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `label` with its one-word compounds cut before the longest word of `vocabulary` they end
+/// with ("Propharmacie" → "pro-pharmacie"); `None` when none is.
+fn split_label(
+    label: &str,
+    vocabulary: &HashSet<String>,
+    analyzer: &mut Analyzer,
+) -> Option<String> {
+    let words = analyzer.words(label);
+    let mut out = String::new();
+    let mut split = false;
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(if w.word_start { ' ' } else { '-' });
+        }
+        let cut = w
+            .text
+            .char_indices()
+            .skip(COMPOUND_HEAD_MIN)
+            .map(|(at, _)| at)
+            .take_while(|&at| w.text[at..].chars().count() >= COMPOUND_TAIL_MIN)
+            .find(|&at| vocabulary.contains(&w.text[at..]));
+        match cut {
+            Some(at) => {
+                split = true;
+                out.push_str(&w.text[..at]);
+                out.push('-');
+                out.push_str(&w.text[at..]);
+            }
+            None => out.push_str(&w.text),
+        }
+    }
+    split.then_some(out)
+}
+
+/// Gives every entry whose labels hold a one-word compound ending with a word of the data
+/// ("Propharmacie", "Audioprothésiste", "bronchopneumopathie") the label cut there as a
+/// designation: "pharmacie" then finds "Propharmacie" like it finds "Para-pharmacie", as a
+/// match inside a compound word, ranked after the labels that have the word itself. Without
+/// it a table where five concepts hold "pharmacie" answered four.
+fn split_compounds(entries: &mut [Entry]) {
+    let mut analyzer = Analyzer::default();
+    let vocabulary = vocabulary(entries, &mut analyzer);
+    let mut splits: HashMap<String, Option<String>> = HashMap::new();
+    for e in entries.iter_mut() {
+        let mut extra: Vec<String> = Vec::new();
+        let shown: Vec<&str> = e.display().into_iter().collect();
+        let known: Vec<&str> = e.alts().collect();
+        for label in e.display().into_iter().chain(e.alts()) {
+            let split = splits
+                .entry(label.to_string())
+                .or_insert_with(|| split_label(label, &vocabulary, &mut analyzer));
+            if let Some(s) = split {
+                if !known.iter().any(|k| k.eq_ignore_ascii_case(s)) {
+                    push_unique(&mut extra, &shown, s);
+                }
+            }
+        }
+        if !extra.is_empty() {
+            *e = e.with_more_alts(&extra);
+        }
+    }
+}
+
 fn table_words(meta: &ResourceMeta) -> Vec<String> {
     let mut out = Vec::new();
     out.extend(meta.name.clone());
@@ -386,6 +522,7 @@ struct Source<'m> {
     /// The member's code system and concept index, when the system is loaded and knows it.
     concept: Option<(&'m CodeSystem, usize)>,
     inactive: bool,
+    is_abstract: bool,
 }
 
 fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Arc<str>>) -> Entry {
@@ -440,7 +577,7 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Ar
     for c in compounds {
         push_unique(&mut alts, &shown, &c);
     }
-    Entry::new(
+    let mut out = Entry::new(
         scope,
         system,
         m.code,
@@ -449,7 +586,15 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Ar
         &descs,
         &table,
         m.inactive,
-    )
+    );
+    out.standing = match m.concept {
+        Some((cs, i)) => Standing::of(cs, i, m.is_abstract),
+        None => Standing {
+            depth: 0,
+            not_selectable: m.is_abstract,
+        },
+    };
+    out
 }
 
 fn member_entry(
@@ -465,6 +610,7 @@ fn member_entry(
         designations: &m.designations,
         concept: m.source.as_ref().map(|(cs, i)| (cs.as_ref(), *i)),
         inactive: m.inactive,
+        is_abstract: m.is_abstract,
     };
     entry(scope, scope_system, source, systems)
 }
@@ -513,6 +659,7 @@ impl CodeSystemScope<'_> {
                 designations: &c.designations,
                 concept: Some((cs, i)),
                 inactive: c.is_inactive(),
+                is_abstract: concept_is_abstract(cs, c),
             };
             out.push(entry(scope, Some(&self.cs.meta.url), source, &mut systems));
         }
@@ -594,6 +741,7 @@ impl Entries {
                 out.entries.append(&mut entries);
             }
         }
+        split_compounds(&mut out.entries);
         out
     }
 
@@ -634,6 +782,7 @@ impl Entries {
             h.texts(p.descs);
             h.texts(p.table_words);
             h.write(&[u8::from(e.inactive)]);
+            h.write(&[e.standing.depth, u8::from(e.standing.not_selectable)]);
         }
         h.0
     }
@@ -676,7 +825,67 @@ impl Fnv {
 
 #[cfg(test)]
 mod compound_tests {
-    use super::joined_compound;
+    use super::*;
+
+    #[test]
+    fn one_word_compounds_are_cut_before_a_word_of_the_data() {
+        let mut a = Analyzer::default();
+        let vocabulary: HashSet<String> = ["pharmacie", "prothesiste", "officine"]
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let mut split = |s: &str| split_label(s, &vocabulary, &mut a);
+        assert_eq!(split("Propharmacie").as_deref(), Some("pro-pharmacie"));
+        assert_eq!(
+            split("Audioprothésiste libéral").as_deref(),
+            Some("audio-prothesiste liberal")
+        );
+        // The word itself, a too short beginning, a word not in the data: left alone.
+        assert_eq!(split("Pharmacie d'officine"), None);
+        assert_eq!(split("Xpharmacie"), None);
+        assert_eq!(split("Prothèse"), None);
+    }
+
+    /// Five concepts hold "pharmacie", one inside "Propharmacie": the search finds five.
+    #[test]
+    fn a_word_inside_a_compound_is_found() {
+        let names = [
+            "Pharmacie d'officine",
+            "Para-pharmacie",
+            "Pharmacie minière",
+            "Pharmacie mutualiste",
+            "Propharmacie",
+            "Centre de santé",
+        ];
+        let concepts = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| crate::model::Concept {
+                code: format!("SA{i}"),
+                display: Some(n.to_string()),
+                ..Default::default()
+            })
+            .collect();
+        let mut catalog = Catalog::default();
+        let meta = ResourceMeta {
+            url: "http://t/r02".into(),
+            ..Default::default()
+        };
+        catalog.add_code_system(CodeSystem::new(meta, concepts));
+        let index = crate::search::SearchIndex::build_in_ram(&catalog).expect("index");
+        let scope = ScopeKey::code_system("http://t/r02", None);
+        let found = index
+            .search(&scope, "pharmacie", Default::default())
+            .expect("search")
+            .expect("scope");
+        let codes: Vec<&str> = found
+            .entries
+            .iter()
+            .filter_map(|&p| index.entry(p).map(|e| e.code()))
+            .collect();
+        assert_eq!(codes.len(), 5, "{codes:?}");
+        assert_eq!(codes.last(), Some(&"SA4"), "inside a compound: last");
+    }
 
     #[test]
     fn hyphenated_compounds_are_joined() {
@@ -734,6 +943,7 @@ mod same_as_enumeration {
                 add(key, &vs.meta, None, members);
             }
         }
+        split_compounds(&mut out.entries);
         out
     }
 

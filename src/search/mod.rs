@@ -368,12 +368,13 @@ impl SearchIndex {
 fn write(index: &Index, fields: &Fields, data: &Entries) -> Result<()> {
     analysis::register(index.tokenizers());
     let mut writer = index.writer_with_num_threads::<tantivy::TantivyDocument>(1, WRITER_MEMORY)?;
+    let mut analyzer = analysis::Analyzer::default();
     for (position, e) in data.entries.iter().enumerate() {
         let scope = data
             .scopes
             .get(e.scope as usize)
             .ok_or_else(|| SearchError::Invalid(format!("entry {position} has no scope")))?;
-        writer.add_document(schema::document(fields, position, e, scope))?;
+        writer.add_document(schema::document(fields, &mut analyzer, position, e, scope))?;
     }
     writer.commit()?;
     writer.wait_merging_threads()?;

@@ -15,7 +15,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, Ter
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use super::analysis::{code_key, is_stop_word, Analyzer};
+use super::analysis::{code_key, is_stop_word, may_be_acronym, Analyzer};
 use super::schema::Fields;
 use super::synonyms::{suffix_alternative, Synonyms};
 
@@ -42,6 +42,9 @@ pub enum How {
     Exact { stem: String },
     /// The indexed word has this stem.
     Stem,
+    /// An acronym of the entry's labels is it (the `acro` field): "ait" for "accident
+    /// ischémique transitoire".
+    Acronym,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +139,7 @@ impl ParsedQuery {
                     single_word_unit(w, start, analyzer)
                 }
             };
-            units.push(unit);
+            units.push(with_acronym(unit));
         }
         let last = units.len().saturating_sub(1);
         for (i, u) in units.iter_mut().enumerate() {
@@ -178,6 +181,31 @@ fn typed_alternative(words: &[String], starts: &[bool]) -> Alternative {
     }
 }
 
+/// A single typed word that may be an acronym also matches the acronyms of the labels. It
+/// is tried for every such word, not only when no word starts with it: a real word still
+/// ranks first (an acronym is a derived match), and "sep" finds "sclérose en plaques" after
+/// "sepsis" instead of never.
+fn with_acronym(mut unit: Unit) -> Unit {
+    if let [w] = unit.typed.as_slice() {
+        if may_be_acronym(w) {
+            let word_start = unit
+                .alternatives
+                .first()
+                .and_then(|a| a.pieces.first())
+                .is_none_or(|p| p.word_start);
+            unit.alternatives.push(Alternative {
+                pieces: vec![Piece {
+                    text: w.clone(),
+                    how: How::Acronym,
+                    word_start,
+                }],
+                typed: false,
+            });
+        }
+    }
+    unit
+}
+
 fn single_word_unit(w: String, word_start: bool, analyzer: &mut Analyzer) -> Unit {
     let mut alternatives = vec![typed_alternative(std::slice::from_ref(&w), &[word_start])];
     if w.chars().count() >= DERIVE_MIN_LEN {
@@ -215,6 +243,7 @@ const ALT_BOOST: f32 = 2.0;
 const DESC_BOOST: f32 = 0.3;
 const TABLE_BOOST: f32 = 0.5;
 const CODE_BOOST: f32 = 10.0;
+const ACRONYM_BOOST: f32 = 1.5;
 
 fn boxed(q: impl Query + 'static, boost: f32) -> Box<dyn Query> {
     if boost == 1.0 {
@@ -295,6 +324,13 @@ impl Builder<'_> {
                 any(clauses)
             }
             How::Stem => Box::new(term(self.fields.stems, &p.text)),
+            How::Acronym => boxed(
+                TermQuery::new(
+                    Term::from_field_text(self.fields.acro, &p.text),
+                    IndexRecordOption::Basic,
+                ),
+                ACRONYM_BOOST,
+            ),
         }
     }
 
@@ -438,6 +474,20 @@ mod tests {
         assert_eq!(q.units.len(), MAX_WORDS);
         assert!(!fuzzy_applies(&"a".repeat(FUZZY_MAX_LEN + 1)));
         assert!(fuzzy_applies("liason") && !fuzzy_applies("kine"));
+    }
+
+    #[test]
+    fn short_words_may_be_acronyms() {
+        let q = parse("pneumopathie vg");
+        let acronym = |u: &Unit| {
+            u.alternatives
+                .iter()
+                .any(|a| a.pieces.iter().any(|p| p.how == How::Acronym))
+        };
+        assert!(!acronym(&q.units[0]) && acronym(&q.units[1]));
+        // Also a word the synonym list knows, never a small word.
+        assert!(acronym(&parse("ait").units[0]));
+        assert!(!acronym(&parse("de grippe").units[0]));
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! Second stage: re-rank the candidates tantivy returned, in Rust, on explicit criteria.
 //!
-//! In order: exact code match; every word matched (as a prefix, stem or synonym) in the display;
-//! matches as typed before derived ones (stems, synonyms, typos: "dentiste" prefers
-//! "Chirurgien-Dentiste" to "Assistant dentaire"); matches at word starts before matches inside
-//! compound words ("kiné" in "Masseur-Kinésithérapeute"); display before designation before description; active before retired; the display starting
-//! with the query; shorter display first; then code and system, so the same query always gives
-//! the same order.
+//! In order: exact code match; every word matched (as a prefix, stem, synonym or acronym) in
+//! the display; matches as typed before derived ones (stems, synonyms, typos: "dentiste"
+//! prefers "Chirurgien-Dentiste" to "Assistant dentaire"), acronyms last among those; matches
+//! at word starts before matches inside compound words ("kiné" in "Masseur-Kinésithérapeute");
+//! display before designation before description; active before retired; selectable before
+//! grouping concepts (notSelectable); the display starting with the query; the label that is
+//! all the query names; shallower in the hierarchy first (a concept before its descendants);
+//! shorter display first; then code and system, so the same query always gives the same order.
 
 use std::cmp::Ordering;
 
-use super::analysis::{code_key, Analyzer, Word};
+use super::analysis::{acronym_run, code_key, is_stop_word, Analyzer, Word};
 use super::entries::Entry;
 use super::query::{fuzzy_applies, Alternative, How, Mode, ParsedQuery, Piece, Unit};
 
@@ -21,10 +23,19 @@ pub struct RankKey {
     not_code: bool,
     not_in_display: bool,
     derived: usize,
+    acronyms: usize,
     inside_words: usize,
     tier: u8,
     inactive: bool,
+    not_selectable: bool,
     not_at_start: bool,
+    /// The matched label has more than what the query names ("hypothyroïdie" →
+    /// « Hypothyroïdie » before « Hypothyroïdie postinterventionnelle »).
+    not_exact: bool,
+    /// Shallower first: a concept before its own descendants, and, as a rule, a general
+    /// category before a detail of another branch (ICD-11 extension codes sit deeper than
+    /// diagnoses).
+    depth: u8,
     display_len: usize,
     code: String,
     system: std::sync::Arc<str>,
@@ -47,8 +58,12 @@ impl Text {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Hit {
     derived: bool,
+    /// Matched as an acronym: the most ambiguous derivation, after stems and synonyms.
+    acronym: bool,
     inside: bool,
     pos: usize,
+    /// Ordinary words of the text the match accounts for (an acronym: the words of its run).
+    covers: usize,
 }
 
 /// Whether some beginning of `word` is at most one edit (insertion, deletion, substitution or
@@ -76,12 +91,23 @@ pub fn prefix_within_one_edit(typed: &str, word: &str) -> bool {
 }
 
 fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
+    if p.how == How::Acronym {
+        let words: Vec<&str> = text.words.iter().map(|w| w.text.as_str()).collect();
+        return acronym_run(&words, &p.text).map(|(pos, covers)| Hit {
+            derived: true,
+            acronym: true,
+            inside: false,
+            pos,
+            covers,
+        });
+    }
     let mut best: Option<Hit> = None;
     for (pos, w) in text.words.iter().enumerate() {
         let strict = match &p.how {
             How::Prefix => w.text.starts_with(p.text.as_str()),
             How::Exact { stem } => w.text == p.text || &text.stems[pos] == stem,
             How::Stem => text.stems[pos] == p.text,
+            How::Acronym => false,
         };
         let fuzzy = !strict
             && mode == Mode::Fuzzy
@@ -91,8 +117,10 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
         if strict || fuzzy {
             let hit = Hit {
                 derived: fuzzy,
+                acronym: false,
                 inside: p.word_start && !w.word_start,
                 pos,
+                covers: usize::from(!is_stop_word(&w.text)),
             };
             if best.is_none_or(|b| hit < b) {
                 best = Some(hit);
@@ -106,16 +134,22 @@ fn alternative_hit(a: &Alternative, text: &Text, mode: Mode) -> Option<Hit> {
     let mut first: Option<Hit> = None;
     let mut inside = false;
     let mut derived = !a.typed;
+    let mut acronym = false;
+    let mut covers = 0;
     for p in &a.pieces {
         let h = piece_hit(p, text, mode)?;
         inside |= h.inside;
         derived |= h.derived;
+        acronym |= h.acronym;
+        covers += h.covers;
         first.get_or_insert(h);
     }
     first.map(|f| Hit {
         derived,
+        acronym,
         inside,
         pos: f.pos,
+        covers,
     })
 }
 
@@ -132,6 +166,9 @@ struct FieldHit {
     inside_words: usize,
     not_at_start: bool,
     derived: usize,
+    acronyms: usize,
+    /// The text has ordinary words the query does not account for: not the label itself.
+    not_exact: bool,
 }
 
 fn field_hit(units: &[&Unit], text: &Text, mode: Mode) -> Option<FieldHit> {
@@ -139,15 +176,22 @@ fn field_hit(units: &[&Unit], text: &Text, mode: Mode) -> Option<FieldHit> {
         inside_words: 0,
         not_at_start: false,
         derived: 0,
+        acronyms: 0,
+        not_exact: false,
     };
+    let mut covered = 0;
     for (i, u) in units.iter().enumerate() {
         let h = unit_hit(u, text, mode)?;
         fh.inside_words += usize::from(h.inside);
         fh.derived += usize::from(h.derived);
+        fh.acronyms += usize::from(h.acronym);
+        covered += h.covers;
         if i == 0 {
             fh.not_at_start = h.pos != 0;
         }
     }
+    let ordinary = text.words.iter().filter(|w| !is_stop_word(&w.text)).count();
+    fh.not_exact = ordinary > covered;
     Some(fh)
 }
 
@@ -214,8 +258,12 @@ impl<'q> Ranker<'q> {
             inside_words: best.map_or(usize::MAX, |b| b.inside_words),
             not_at_start: best.is_none_or(|b| b.not_at_start),
             derived: best.map_or(usize::MAX, |b| b.derived),
+            acronyms: best.map_or(usize::MAX, |b| b.acronyms),
+            not_exact: best.is_none_or(|b| b.not_exact),
             tier,
             inactive: e.inactive,
+            not_selectable: e.standing.not_selectable,
+            depth: e.standing.depth,
             display_len: e.display().map_or(usize::MAX, |d| d.chars().count()),
             code: e.code().to_string(),
             system: e.system.clone(),
@@ -327,5 +375,67 @@ mod tests {
         ];
         // Both match in the display; the typed form ("cr") beats the synonym.
         assert_eq!(rank("cr op", &entries, Mode::Strict), ["Y", "X"]);
+    }
+
+    fn standing(mut e: Entry, depth: u8, not_selectable: bool) -> Entry {
+        e.standing = crate::search::entries::Standing {
+            depth,
+            not_selectable,
+        };
+        e
+    }
+
+    #[test]
+    fn a_real_word_before_an_acronym_and_a_whole_label_before_a_part() {
+        let entries = [
+            entry("PART", "Autres infections transmissibles"),
+            entry("WORD", "Aitken, syndrome de"),
+            entry("WHOLE", "Accident ischémique transitoire"),
+            entry("NONE", "Accident vasculaire"),
+        ];
+        // "zit" is no word of these labels, and in no synonym group.
+        let entries2 = [
+            entry("PART", "Zone infectée tôt, peau"),
+            entry("WHOLE", "Zonas intercostaux tardifs"),
+        ];
+        assert_eq!(
+            rank("ait", &entries[..3], Mode::Strict),
+            ["WORD", "WHOLE", "PART"]
+        );
+        assert_eq!(rank("zit", &entries2, Mode::Strict), ["WHOLE", "PART"]);
+        // Part of a label next to an ordinary word.
+        let flu = [
+            entry("G", "Pneumopathie due au virus de la grippe"),
+            entry("B", "Pneumopathie bactérienne"),
+        ];
+        assert_eq!(rank("pneumopathie vg", &flu, Mode::Strict)[0], "G");
+    }
+
+    #[test]
+    fn hierarchy_orders_what_the_words_do_not() {
+        // A grouping concept after the codes; a concept before its descendant; the label that
+        // is only what was typed before longer ones, whatever their depth.
+        let entries = [
+            standing(entry("CHILD", "Grippe saisonnière"), 3, false),
+            standing(entry("EXT", "Grippe, antigène"), 5, false),
+            standing(entry("BLOCK", "Grippe"), 1, true),
+            standing(entry("PARENT", "Grippe, virus identifié"), 2, false),
+        ];
+        assert_eq!(
+            rank("grippe", &entries, Mode::Strict),
+            ["PARENT", "CHILD", "EXT", "BLOCK"]
+        );
+        let exact = [
+            standing(entry("DEEP", "Hypothyroïdie"), 4, false),
+            standing(
+                entry("SHALLOW", "Hypothyroïdie postinterventionnelle"),
+                1,
+                false,
+            ),
+        ];
+        assert_eq!(
+            rank("hypothyroidie", &exact, Mode::Strict),
+            ["DEEP", "SHALLOW"]
+        );
     }
 }

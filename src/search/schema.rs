@@ -5,12 +5,12 @@ use tantivy::schema::{
 };
 use tantivy::TantivyDocument;
 
-use super::analysis::{self, CODE, STEMS, WORDS};
+use super::analysis::{self, Analyzer, CODE, STEMS, WORDS};
 use super::entries::{Entry, ScopeInfo};
 
 /// Bump when the schema or the analysis changes: an index on disk built by another version is
 /// then rebuilt (the number is part of the data fingerprint).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -24,6 +24,8 @@ pub struct Fields {
     pub alt: Field,
     /// Long descriptions (DescriptionMetier, definition): lower weight.
     pub desc: Field,
+    /// Acronyms of the display and designations (`analysis::acronyms`), one token each.
+    pub acro: Field,
     /// Display and designations, stemmed.
     pub stems: Field,
     /// The table: name, title, canonical URL, OIDs (cross-table search only).
@@ -55,6 +57,7 @@ pub fn build() -> (Schema, Fields) {
         display: b.add_text_field("display", text(WORDS, true)),
         alt: b.add_text_field("alt", text(WORDS, true)),
         desc: b.add_text_field("desc", text(WORDS, true)),
+        acro: b.add_text_field("acro", text(WORDS, false)),
         stems: b.add_text_field("stems", text(STEMS, true)),
         table: b.add_text_field("table", text(WORDS, false)),
         active: b.add_u64_field("active", INDEXED),
@@ -72,6 +75,7 @@ pub fn resolve(schema: &Schema) -> tantivy::Result<Fields> {
         display: f("display")?,
         alt: f("alt")?,
         desc: f("desc")?,
+        acro: f("acro")?,
         stems: f("stems")?,
         table: f("table")?,
         active: f("active")?,
@@ -79,7 +83,29 @@ pub fn resolve(schema: &Schema) -> tantivy::Result<Fields> {
     })
 }
 
-pub fn document(fields: &Fields, position: usize, e: &Entry, scope: &ScopeInfo) -> TantivyDocument {
+/// The acronyms of every label of an entry, without duplicates.
+fn label_acronyms<'a>(
+    analyzer: &mut Analyzer,
+    labels: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for label in labels {
+        let words = analyzer.words(label);
+        let words: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        out.extend(analysis::acronyms(&words));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+pub fn document(
+    fields: &Fields,
+    analyzer: &mut Analyzer,
+    position: usize,
+    e: &Entry,
+    scope: &ScopeInfo,
+) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(fields.scope, &scope.key);
     let p = e.parts();
@@ -94,6 +120,10 @@ pub fn document(fields: &Fields, position: usize, e: &Entry, scope: &ScopeInfo) 
     }
     for d in p.descs {
         doc.add_text(fields.desc, d);
+    }
+    let acronyms = label_acronyms(analyzer, p.display.into_iter().chain(e.alts()));
+    if !acronyms.is_empty() {
+        doc.add_text(fields.acro, acronyms.join(" "));
     }
     for t in scope
         .table_words

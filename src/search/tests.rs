@@ -342,3 +342,85 @@ fn ix_fp(dir: &std::path::Path) -> u64 {
         .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
         .unwrap_or_default()
 }
+
+/// A code system with a hierarchy, grouping concepts and designations, for acronyms and the
+/// hierarchy-aware ranking.
+fn clinical_index() -> (SearchIndex, ScopeKey) {
+    let child = |code: &str, display: &str, parent: &str| Concept {
+        parents: vec![parent.into()],
+        ..concept(code, display)
+    };
+    let mut block = concept("100", "Maladies cérébrovasculaires");
+    block.properties.push(ConceptProperty {
+        code: "notSelectable".into(),
+        value: PropertyValue::Boolean(true),
+    });
+    let mut short = child("8B11", "Infarctus cérébral", "100");
+    // Designations feed the acronyms too.
+    short.designations.push(designation(
+        "LibelleAdapte",
+        "Accident vasculaire cérébral ischémique",
+    ));
+    let concepts = vec![
+        block,
+        child("8B10", "Accident ischémique transitoire", "100"),
+        child(
+            "8B10.0",
+            "Accident ischémique transitoire carotidien",
+            "8B10",
+        ),
+        short,
+        concept("1A9Y", "Autres infections transmissibles précisées"),
+        concept("9", "Hémorragie sous-arachnoïdienne"),
+        concept("10", "Pneumopathie due au virus de la grippe"),
+        concept("11", "Pneumopathie bactérienne"),
+        concept("12", "Vaisseaux atteints"),
+    ];
+    let mut cat = Catalog::default();
+    let url = "http://example.org/clinical";
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    match SearchIndex::build_in_ram(&cat) {
+        Ok(ix) => (ix, ScopeKey::code_system(url, None)),
+        Err(e) => panic!("index builds: {e}"),
+    }
+}
+
+#[test]
+fn acronyms_of_labels_and_designations_are_searchable() {
+    let (ix, cs) = clinical_index();
+    // The whole label first, its descendant next, a part of another label last.
+    assert_eq!(codes(&ix, &cs, "HSA", false), ["9"]);
+    let ait = codes(&ix, &cs, "ait", false);
+    assert_eq!(ait[..2], ["8B10", "8B10.0"], "{ait:?}");
+    assert_eq!(codes(&ix, &cs, "avci", false), ["8B11"]);
+    assert_eq!(codes(&ix, &cs, "pneumopathie vg", false), ["10"]);
+    // A real word of a display wins over acronyms ("va": "vasculaire ... atteint"...).
+    assert_eq!(
+        codes(&ix, &cs, "va", false).first().map(String::as_str),
+        Some("12")
+    );
+}
+
+#[test]
+fn a_concept_before_its_descendants_and_groupings_last() {
+    let (ix, cs) = clinical_index();
+    assert_eq!(
+        codes(&ix, &cs, "accident isch", false),
+        ["8B10", "8B10.0", "8B11"]
+    );
+    let cerebral = codes(&ix, &cs, "cerebro", false);
+    assert_eq!(
+        cerebral,
+        ["100"],
+        "only a grouping matches: it is still found"
+    );
+    let mut both = codes(&ix, &cs, "c", false);
+    both.retain(|c| c == "100" || c == "8B11");
+    assert_eq!(both, ["8B11", "100"]);
+}
