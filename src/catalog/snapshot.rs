@@ -159,10 +159,12 @@ impl Hash64 {
 
 /// The key of the data under `path` (a folder, read recursively, or one file): every file's
 /// relative path, length and content, in name order. Hidden entries are skipped, as the loader
-/// skips them.
+/// skips them. The search schema version is part of it: the saved search entries and their
+/// fingerprint are those of the search code that wrote them.
 pub fn fingerprint_data(path: &Path) -> io::Result<u64> {
     let mut h = Hash64::default();
     h.write(&FORMAT.to_le_bytes());
+    h.write(&crate::search::schema::SCHEMA_VERSION.to_le_bytes());
     let mut buf = vec![0u8; 1 << 20];
     if fs::metadata(path)?.is_dir() {
         hash_dir(path, "", 0, &mut h, &mut buf)?;

@@ -66,6 +66,9 @@ pub struct Word {
     /// The word begins a whitespace-separated word of the original text (false after a hyphen
     /// or inside a compound: "kinésithérapeute" in "Masseur-Kinésithérapeute").
     pub word_start: bool,
+    /// Written in capitals, 2+ letters ("CR", "ERM"): an acronym already, which gives all its
+    /// letters to the acronym of a longer run ("CR opératoire" → `cro`).
+    pub capitals: bool,
 }
 
 /// Rust-side analysis with the very analyzers the index uses. Holds its own analyzer copies
@@ -95,9 +98,13 @@ impl Analyzer {
                 .chars()
                 .next_back()
                 .is_none_or(|c| !matches!(c, '-' | '\u{2010}' | '\u{2011}' | '\u{2013}'));
+            let original = text.get(t.offset_from..t.offset_to).unwrap_or("");
+            let capitals = original.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                && !original.chars().any(char::is_lowercase);
             out.push(Word {
                 text: t.text.clone(),
                 word_start,
+                capitals,
             });
         }
         out
@@ -119,22 +126,24 @@ pub const ACRONYM_MAX: usize = 6;
 /// With its small words, an acronym is at most this long ("sddra").
 const ACRONYM_WITH_SMALL_WORDS_MAX: usize = 8;
 
-/// What a word gives an acronym: its first letter, or the whole number ("type 2" → `t2`).
-fn initial(word: &str) -> Option<&str> {
-    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(word);
+/// What a word gives an acronym: its first letter, or the whole of a number ("type 2" → `t2`)
+/// or of a word in capitals ("CR" → `cr`).
+fn initial(word: &Word) -> Option<&str> {
+    let w = word.text.as_str();
+    if !w.is_empty() && (word.capitals || w.bytes().all(|b| b.is_ascii_digit())) {
+        return Some(w);
     }
-    let end = word.char_indices().nth(1).map_or(word.len(), |(i, _)| i);
-    word.get(..end).filter(|s| !s.is_empty())
+    let end = w.char_indices().nth(1).map_or(w.len(), |(i, _)| i);
+    w.get(..end).filter(|s| !s.is_empty())
 }
 
 /// The acronym of `words[start..=end]`, without its small words (`with_small` false) or with
 /// them; `None` when it would be a single letter or too long.
-fn run_acronym(words: &[&str], start: usize, end: usize, with_small: bool) -> Option<String> {
+fn run_acronym(words: &[Word], start: usize, end: usize, with_small: bool) -> Option<String> {
     let mut out = String::new();
     let mut letters = 0;
     for w in words.get(start..=end)? {
-        let small = is_stop_word(w);
+        let small = is_stop_word(&w.text);
         if small && !with_small {
             continue;
         }
@@ -146,6 +155,12 @@ fn run_acronym(words: &[&str], start: usize, end: usize, with_small: bool) -> Op
     } else {
         ACRONYM_MAX
     };
+    let capitals = words.get(start..=end)?.iter().any(|w| w.capitals);
+    let max = if capitals {
+        ACRONYM_WITH_SMALL_WORDS_MAX
+    } else {
+        max
+    };
     ((2..=ACRONYM_MAX).contains(&letters) && out.chars().count() <= max).then_some(out)
 }
 
@@ -155,15 +170,15 @@ fn run_acronym(words: &[&str], start: usize, end: usize, with_small: bool) -> Op
 /// "virus de la grippe" → `vg`, `vdlg`; "hemorragie sous arachnoidienne" → `hsa`, `sa`...
 /// Runs of part of a label are what lets "pneumopathie vg" find "pneumopathie due au virus
 /// de la grippe". Sorted, without duplicates.
-pub fn acronyms(words: &[&str]) -> Vec<String> {
+pub fn acronyms(words: &[Word]) -> Vec<String> {
     let mut out = Vec::new();
     for start in 0..words.len() {
-        if is_stop_word(words[start]) {
+        if is_stop_word(&words[start].text) {
             continue;
         }
         let mut ordinary = 1;
         for end in start + 1..words.len() {
-            if is_stop_word(words[end]) {
+            if is_stop_word(&words[end].text) {
                 continue;
             }
             ordinary += 1;
@@ -184,14 +199,15 @@ pub fn acronyms(words: &[&str]) -> Vec<String> {
 
 /// The earliest run of `words` whose acronym is `acronym`, as (first word, ordinary words in
 /// it), if any: the Rust twin of the acronym field, for the ranking.
-pub fn acronym_run(words: &[&str], acronym: &str) -> Option<(usize, usize)> {
+pub fn acronym_run(words: &[Word], acronym: &str) -> Option<(usize, usize)> {
     for start in 0..words.len() {
-        if is_stop_word(words[start]) || !acronym.starts_with(initial(words[start])?) {
+        let first = &words[start];
+        if is_stop_word(&first.text) || !acronym.starts_with(initial(first)?) {
             continue;
         }
         let mut ordinary = 1;
         for end in start + 1..words.len() {
-            if is_stop_word(words[end]) {
+            if is_stop_word(&words[end].text) {
                 continue;
             }
             ordinary += 1;
@@ -264,8 +280,7 @@ mod tests {
     }
 
     fn acronyms_of(a: &mut Analyzer, s: &str) -> Vec<String> {
-        let words = texts(a, s);
-        acronyms(&words.iter().map(String::as_str).collect::<Vec<_>>())
+        acronyms(&a.words(s))
     }
 
     #[test]
@@ -287,6 +302,10 @@ mod tests {
         assert!(t2.contains(&"dt2".to_string()) && t2.contains(&"ddt2".to_string()));
         assert!(!t2.iter().any(|x| x.len() < 2 || x.starts_with("dt2d")));
         assert!(acronyms_of(&mut a, "Grippe").is_empty());
+        // A word in capitals is an acronym already: all its letters.
+        assert!(acronyms_of(&mut a, "CR opératoire").contains(&"cro".to_string()));
+        assert!(acronyms_of(&mut a, "Manipulateur ERM").contains(&"merm".to_string()));
+        assert!(!acronyms_of(&mut a, "Manipulateur Erm").contains(&"merm".to_string()));
     }
 
     #[test]
@@ -302,8 +321,7 @@ mod tests {
     #[test]
     fn acronym_runs_match_the_index() {
         let mut a = Analyzer::default();
-        let words = texts(&mut a, "Pneumopathie due au virus de la grippe");
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let words = a.words("Pneumopathie due au virus de la grippe");
         assert_eq!(acronym_run(&words, "vg"), Some((3, 2)));
         assert_eq!(acronym_run(&words, "vdlg"), Some((3, 2)));
         assert_eq!(acronym_run(&words, "pdvg"), Some((0, 4)));

@@ -92,8 +92,7 @@ pub fn prefix_within_one_edit(typed: &str, word: &str) -> bool {
 
 fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
     if p.how == How::Acronym {
-        let words: Vec<&str> = text.words.iter().map(|w| w.text.as_str()).collect();
-        return acronym_run(&words, &p.text).map(|(pos, covers)| Hit {
+        return acronym_run(&text.words, &p.text).map(|(pos, covers)| Hit {
             derived: true,
             acronym: true,
             inside: false,
@@ -237,7 +236,13 @@ impl<'q> Ranker<'q> {
             self.required.clone()
         };
         let missing = self.required.len() - units.len();
-        let in_display = display.as_ref().and_then(|t| field_hit(&units, t, mode));
+        let mut in_display = display.as_ref().and_then(|t| field_hit(&units, t, mode));
+        if in_display.is_none_or(|h| h.not_exact) {
+            if let Some(split) = display.as_ref().and_then(|d| self.display_split(e, d)) {
+                let hit = field_hit(&units, &split, mode);
+                in_display = in_display.into_iter().chain(hit).min();
+            }
+        }
         let mut tier = 0;
         let mut best = in_display;
         if best.is_none() {
@@ -268,6 +273,20 @@ impl<'q> Ranker<'q> {
             code: e.code().to_string(),
             system: e.system.clone(),
         }
+    }
+
+    /// The display cut at its one-word compounds, when the entry has it as a designation
+    /// ("hemorragie sous-arachnoidienne" for « Hémorragie sousarachnoïdienne »): the same
+    /// words, so a match there is a match in the display.
+    fn display_split(&mut self, e: &Entry, display: &Text) -> Option<Text> {
+        let joined: String = display.words.iter().map(|w| w.text.as_str()).collect();
+        e.alts()
+            .filter(|a| a.contains('-'))
+            .map(|a| Text::new(&mut self.analyzer, a))
+            .find(|t| {
+                t.words.len() > display.words.len()
+                    && t.words.iter().map(|w| w.text.as_str()).collect::<String>() == joined
+            })
     }
 
     /// Every required unit found somewhere: display, a designation or a description.
@@ -409,6 +428,19 @@ mod tests {
             entry("B", "Pneumopathie bactérienne"),
         ];
         assert_eq!(rank("pneumopathie vg", &flu, Mode::Strict)[0], "G");
+    }
+
+    #[test]
+    fn the_display_cut_at_its_compounds_is_the_display() {
+        let entries = [
+            entry("SUB", "Hémorragie sousarachnoïdienne anévrismale"),
+            entry_with(
+                "CAT",
+                "Hémorragie sousarachnoïdienne",
+                &["hemorragie sous-arachnoidienne"],
+            ),
+        ];
+        assert_eq!(rank("hsa", &entries, Mode::Strict), ["CAT", "SUB"]);
     }
 
     #[test]

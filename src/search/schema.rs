@@ -8,9 +8,10 @@ use tantivy::TantivyDocument;
 use super::analysis::{self, Analyzer, CODE, STEMS, WORDS};
 use super::entries::{Entry, ScopeInfo};
 
-/// Bump when the schema or the analysis changes: an index on disk built by another version is
-/// then rebuilt (the number is part of the data fingerprint).
-pub const SCHEMA_VERSION: u32 = 2;
+/// Bump when the schema, the analysis or what the entries hold changes: an index on disk built
+/// by another version is then rebuilt, and a saved catalog snapshot (whose search entries it
+/// holds) is not reused (the number is part of both fingerprints).
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -90,9 +91,7 @@ fn label_acronyms<'a>(
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for label in labels {
-        let words = analyzer.words(label);
-        let words: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-        out.extend(analysis::acronyms(&words));
+        out.extend(analysis::acronyms(&analyzer.words(label)));
     }
     out.sort_unstable();
     out.dedup();
