@@ -8,10 +8,11 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use nosterm::catalog::{Catalog, Scope};
+use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::model::{CodeSystem, ResourceMeta, ValueSet};
 use nosterm::ops::expand::{expand, implicit_value_set, ExpandRequest};
+use nosterm::ops::Scope;
 use nosterm::search::{ScopeKey, SearchIndex, SearchOptions};
 use nosterm::state::AppState;
 

@@ -20,35 +20,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
 use crate::search::SearchIndex;
-use crate::state::{AppState, Snapshot};
-
-/// Where and when a snapshot's data was loaded, and what changed from the one before.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ReleaseInfo {
-    /// The data folder, symlinks resolved, as it was at load time.
-    pub source: String,
-    /// When the snapshot was installed (`YYYY-MM-DDThh:mm:ssZ`).
-    pub loaded_at: String,
-    /// Reading and checking the files, building the catalog (ms).
-    pub load_ms: u64,
-    /// Opening or building the search index (ms).
-    pub index_ms: u64,
-    /// Resource versions of the previous release kept for pinned requests.
-    pub carried_versions: usize,
-    /// What changed from the previous snapshot.
-    pub changes: ChangeSummary,
-}
-
-impl ReleaseInfo {
-    /// For a snapshot installed without going through `reload` (tests, embedding).
-    pub fn unmeasured(source: String) -> Self {
-        ReleaseInfo {
-            source,
-            loaded_at: crate::fhir::now_instant(),
-            ..Default::default()
-        }
-    }
-}
+use crate::state::{AppState, ReleaseInfo, Snapshot};
 
 /// What a snapshot holds, for `/health/ready` and `/admin/status`.
 #[derive(Debug, Clone, Serialize)]

@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use super::filter::CompiledFilter;
-use crate::catalog::Scope;
 use crate::error::{Error, Result};
 use crate::model::{CodeSystem, ConceptSetComponent, Designation, ValueSet};
+use crate::ops::Scope;
 
 /// Value sets nest (`compose.include.valueSet`); beyond this depth we assume a cycle.
 const MAX_DEPTH: usize = 16;

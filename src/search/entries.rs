@@ -10,10 +10,11 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, Scope};
+use crate::catalog::Catalog;
 use crate::model::canonical::is_bare_oid;
 use crate::model::{CodeSystem, Designation, ResourceMeta, ValueSet};
 use crate::ops::members::{enumerate, Member};
+use crate::ops::Scope;
 
 /// Names the member list a search runs in: a value set version, or the implicit value set of a
 /// code system version.
