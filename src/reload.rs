@@ -19,6 +19,7 @@ use crate::catalog::snapshot::{self, Contents, Stored};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
+use crate::ops::members::ExpansionMembers;
 use crate::search::SearchIndex;
 use crate::state::{AppState, ReleaseInfo, Snapshot};
 
@@ -97,11 +98,13 @@ fn resolve(state: &AppState, requested: Option<&Path>) -> Result<PathBuf> {
 
 fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> {
     let built = match &state.config.index {
-        Some(dir) => SearchIndex::open_or_build(dir, catalog).map(|(ix, provenance)| {
-            tracing::info!("search index {provenance:?} in {}", dir.display());
-            ix
-        }),
-        None => SearchIndex::build_in_ram(catalog),
+        Some(dir) => {
+            SearchIndex::open_or_build(dir, catalog, &ExpansionMembers).map(|(ix, provenance)| {
+                tracing::info!("search index {provenance:?} in {}", dir.display());
+                ix
+            })
+        }
+        None => SearchIndex::build_in_ram(catalog, &ExpansionMembers),
     };
     built
         .map(Arc::new)

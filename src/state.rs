@@ -12,6 +12,7 @@ use crate::catalog::diff::ChangeSummary;
 use crate::catalog::Catalog;
 use crate::config::AppConfig;
 use crate::load::{load_dir, LoadError};
+use crate::ops::members::ExpansionMembers;
 use crate::search::SearchIndex;
 
 /// One immutable generation of loaded terminology.
@@ -59,7 +60,7 @@ impl ReleaseInfo {
 
 /// Indexes `catalog` in memory; a failure is logged and leaves search to the plain matcher.
 pub fn build_search_in_ram(catalog: &Catalog) -> Option<Arc<SearchIndex>> {
-    match SearchIndex::build_in_ram(catalog) {
+    match SearchIndex::build_in_ram(catalog, &ExpansionMembers) {
         Ok(ix) => Some(Arc::new(ix)),
         Err(e) => {
             tracing::warn!("{e}; text filters use the plain matcher");
