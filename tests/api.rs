@@ -1,10 +1,9 @@
 //! Integration tests: the real HTTP app, in-process, on the shipped data, speaking FHIR JSON.
 
 mod common;
-use common::enc;
+use common::{assert_outcome, enc, get_fhir, issue_codes, param_value, post_json};
 
-use actix_web::{test, web};
-use nosterm::state::AppState;
+use actix_web::test;
 use serde_json::{json, Value};
 
 const A08: &str =
@@ -24,99 +23,10 @@ const J07_OID: &str = "1.2.250.1.213.1.1.5.471";
 const J08: &str = "https://mos.esante.gouv.fr/NOS/JDV_J08-XdsConfidentialityCode-CISIS/FHIR/JDV-J08-XdsConfidentialityCode-CISIS";
 const A04: &str = "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc";
 
-fn state() -> web::Data<AppState> {
-    common::shipped_state()
-}
-
 macro_rules! app {
     () => {
-        test::init_service(nosterm::create_app(state())).await
+        common::start(common::shipped_state()).await
     };
-}
-
-/// GET, returning (status, body as JSON).
-async fn get<S>(app: &S, uri: &str) -> (u16, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
-    let resp = test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
-    let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = test::read_body(resp).await;
-    assert!(
-        ctype.starts_with("application/fhir+json"),
-        "{uri}: content-type {ctype}"
-    );
-    (status, serde_json::from_slice(&body).expect("JSON body"))
-}
-
-async fn post<S>(app: &S, uri: &str, body: Value) -> (u16, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
-    let req = test::TestRequest::post()
-        .uri(uri)
-        .insert_header(("content-type", "application/fhir+json"))
-        .set_payload(body.to_string())
-        .to_request();
-    let resp = test::call_service(app, req).await;
-    let status = resp.status().as_u16();
-    let body = test::read_body(resp).await;
-    (status, serde_json::from_slice(&body).expect("JSON body"))
-}
-
-/// The value of parameter `name` (whatever its type).
-fn param<'a>(p: &'a Value, name: &str) -> Option<&'a Value> {
-    p["parameter"]
-        .as_array()?
-        .iter()
-        .find(|x| x["name"] == name)
-        .and_then(|x| {
-            x.as_object()?
-                .iter()
-                .find(|(k, _)| k.starts_with("value"))
-                .map(|(_, v)| v)
-        })
-}
-
-fn issue_codes(p: &Value) -> Vec<String> {
-    p["parameter"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|x| x["name"] == "issues")
-        .flat_map(|x| {
-            x["resource"]["issue"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .map(|i| {
-            i["details"]["coding"][0]["code"]
-                .as_str()
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect()
-}
-
-fn assert_outcome(body: &Value, code: &str) {
-    assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
-    assert_eq!(body["issue"][0]["severity"], "error", "{body}");
-    assert_eq!(body["issue"][0]["code"], code, "{body}");
 }
 
 #[actix_web::test]
@@ -127,7 +37,7 @@ async fn valid_code_by_url_and_by_oid() {
         format!("urn:oid:{A08_OID}"),
         A08_OID.to_string(),
     ] {
-        let (s, p) = get(
+        let (s, p) = get_fhir(
             &app,
             &format!(
                 "/fhir/CodeSystem/$validate-code?url={}&code=R",
@@ -136,23 +46,27 @@ async fn valid_code_by_url_and_by_oid() {
         )
         .await;
         assert_eq!(s, 200, "{p}");
-        assert_eq!(param(&p, "result"), Some(&json!(true)), "{system}: {p}");
-        assert_eq!(param(&p, "display"), Some(&json!("Restreint")));
-        assert_eq!(param(&p, "code"), Some(&json!("R")));
+        assert_eq!(
+            param_value(&p, "result"),
+            Some(&json!(true)),
+            "{system}: {p}"
+        );
+        assert_eq!(param_value(&p, "display"), Some(&json!("Restreint")));
+        assert_eq!(param_value(&p, "code"), Some(&json!("R")));
     }
 }
 
 #[actix_web::test]
 async fn unknown_code_is_false_with_invalid_code_issue() {
     let app = app!();
-    let (s, p) = get(
+    let (s, p) = get_fhir(
         &app,
         &format!("/fhir/CodeSystem/$validate-code?url={}&code=X", enc(A08)),
     )
     .await;
     assert_eq!(s, 200);
-    assert_eq!(param(&p, "result"), Some(&json!(false)));
-    assert!(param(&p, "message")
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)));
+    assert!(param_value(&p, "message")
         .unwrap()
         .as_str()
         .unwrap()
@@ -167,24 +81,24 @@ async fn wrong_display_names_the_valid_one_and_lenient_warns() {
         "/fhir/CodeSystem/$validate-code?url={}&code=V&display=Secret",
         enc(A08)
     );
-    let (_, p) = get(&app, &uri).await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)));
-    let msg = param(&p, "message").unwrap().as_str().unwrap();
+    let (_, p) = get_fhir(&app, &uri).await;
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)));
+    let msg = param_value(&p, "message").unwrap().as_str().unwrap();
     assert!(
         msg.contains("Très restreint") && msg.contains("Secret"),
         "{msg}"
     );
     assert_eq!(issue_codes(&p), vec!["invalid-display"]);
 
-    let (_, p) = get(&app, &format!("{uri}&lenient-display-validation=true")).await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)));
+    let (_, p) = get_fhir(&app, &format!("{uri}&lenient-display-validation=true")).await;
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)));
     assert_eq!(issue_codes(&p), vec!["invalid-display"]);
 }
 
 #[actix_web::test]
 async fn designation_is_an_accepted_display() {
     let app = app!();
-    let (_, p) = get(
+    let (_, p) = get_fhir(
         &app,
         &format!(
             "/fhir/CodeSystem/$validate-code?url={}&code=SA02&display={}",
@@ -193,9 +107,9 @@ async fn designation_is_an_accepted_display() {
         ),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     assert_eq!(
-        param(&p, "display"),
+        param_value(&p, "display"),
         Some(&json!("Hôpital militaire du Service de santé des armées"))
     );
 }
@@ -203,14 +117,14 @@ async fn designation_is_an_accepted_display() {
 #[actix_web::test]
 async fn retired_code_is_valid_and_flagged_inactive() {
     let app = app!();
-    let (_, p) = get(
+    let (_, p) = get_fhir(
         &app,
         &format!("/fhir/CodeSystem/$validate-code?url={}&code=200", enc(R94)),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
-    assert_eq!(param(&p, "inactive"), Some(&json!(true)));
-    let (_, p) = get(
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "inactive"), Some(&json!(true)));
+    let (_, p) = get_fhir(
         &app,
         &format!(
             "/fhir/CodeSystem/$validate-code?url={}&code=200&activeOnly=true",
@@ -218,14 +132,14 @@ async fn retired_code_is_valid_and_flagged_inactive() {
         ),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
 }
 
 #[actix_web::test]
 async fn jdv_membership_by_url_and_oid_get_and_post() {
     let app = app!();
     // A member of J08 taken from TRE_A07, by URL.
-    let (_, p) = get(
+    let (_, p) = get_fhir(
         &app,
         &format!(
             "/fhir/ValueSet/$validate-code?url={}&system={}&code=INVISIBLE_PATIENT",
@@ -234,9 +148,9 @@ async fn jdv_membership_by_url_and_oid_get_and_post() {
         ),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     // A code of TRE_A08 that is in J08, system by OID.
-    let (_, p) = get(
+    let (_, p) = get_fhir(
         &app,
         &format!(
             "/fhir/ValueSet/$validate-code?url={}&system=urn:oid:{A08_OID}&code=N",
@@ -244,9 +158,9 @@ async fn jdv_membership_by_url_and_oid_get_and_post() {
         ),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     // A valid TRE_A03 code that is not in J07: not in the value set.
-    let (_, p) = post(
+    let (_, p) = post_json(
         &app,
         "/fhir/ValueSet/$validate-code",
         json!({"resourceType":"Parameters","parameter":[
@@ -254,10 +168,10 @@ async fn jdv_membership_by_url_and_oid_get_and_post() {
             {"name":"coding","valueCoding":{"system": A03, "code":"10"}}]}),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
     assert!(issue_codes(&p).contains(&"not-in-vs".to_string()));
     // A LOINC member of J07 (TRE_A04 is declared but not shipped): the JDV decides.
-    let (_, p) = post(
+    let (_, p) = post_json(
         &app,
         "/fhir/ValueSet/$validate-code",
         json!({"resourceType":"Parameters","parameter":[
@@ -266,7 +180,7 @@ async fn jdv_membership_by_url_and_oid_get_and_post() {
               "display":"Lettre de liaison à la sortie d'un établissement de soins"}}]}),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
 }
 
 #[actix_web::test]
@@ -276,7 +190,7 @@ async fn jdv_label_and_tre_label_are_both_accepted() {
         "Structure d'urgence hors établissement hospitalier",
         "Permanence de soins ambulatoires hors cabinet",
     ] {
-        let (_, p) = get(
+        let (_, p) = get_fhir(
             &app,
             &format!(
                 // The 2023 J02 (the 2024 SVS version has other labels).
@@ -287,9 +201,13 @@ async fn jdv_label_and_tre_label_are_both_accepted() {
             ),
         )
         .await;
-        assert_eq!(param(&p, "result"), Some(&json!(true)), "{display}: {p}");
+        assert_eq!(
+            param_value(&p, "result"),
+            Some(&json!(true)),
+            "{display}: {p}"
+        );
     }
-    let (_, p) = get(
+    let (_, p) = get_fhir(
         &app,
         &format!(
             "/fhir/ValueSet/$validate-code?url={}&valueSetVersion=0.1.0&system={}&code=SA50&display=Boulangerie",
@@ -298,21 +216,21 @@ async fn jdv_label_and_tre_label_are_both_accepted() {
         ),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
 }
 
 #[actix_web::test]
 async fn lookup_gives_designations_and_properties() {
     let app = app!();
-    let (s, p) = get(
+    let (s, p) = get_fhir(
         &app,
         &format!("/fhir/CodeSystem/$lookup?system=urn:oid:{A08_OID}&code=V"),
     )
     .await;
     assert_eq!(s, 200, "{p}");
-    assert_eq!(param(&p, "display"), Some(&json!("Très restreint")));
+    assert_eq!(param_value(&p, "display"), Some(&json!("Très restreint")));
     assert_eq!(
-        param(&p, "name"),
+        param_value(&p, "name"),
         Some(&json!("TRE_A08-HL7Confidentiality"))
     );
     let uses: Vec<&str> = p["parameter"]
@@ -345,13 +263,13 @@ async fn lookup_gives_designations_and_properties() {
 #[actix_web::test]
 async fn translate_document_type_to_class() {
     let app = app!();
-    let (s, p) = get(
+    let (s, p) = get_fhir(
         &app,
         "/fhir/ConceptMap/$translate?system=http://loinc.org&code=10213-7",
     )
     .await;
     assert_eq!(s, 200, "{p}");
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     let m = p["parameter"]
         .as_array()
         .unwrap()
@@ -381,7 +299,7 @@ async fn translate_document_type_to_class() {
 #[actix_web::test]
 async fn expand_pages_and_counts() {
     let app = app!();
-    let (s, vs) = get(
+    let (s, vs) = get_fhir(
         &app,
         // The 2023 J07 (93 members); the 2024 SVS version is the newest.
         &format!(
@@ -394,7 +312,7 @@ async fn expand_pages_and_counts() {
     assert_eq!(vs["expansion"]["total"], 93);
     assert_eq!(vs["expansion"]["contains"].as_array().unwrap().len(), 10);
     // The implicit value set of a TRE.
-    let (_, vs) = get(
+    let (_, vs) = get_fhir(
         &app,
         &format!(
             "/fhir/ValueSet/$expand?url={}",
@@ -403,7 +321,7 @@ async fn expand_pages_and_counts() {
     )
     .await;
     assert_eq!(vs["expansion"]["total"], 26);
-    let (_, vs) = get(
+    let (_, vs) = get_fhir(
         &app,
         &format!(
             "/fhir/ValueSet/$expand?url={}&activeOnly=true",
@@ -417,17 +335,17 @@ async fn expand_pages_and_counts() {
 #[actix_web::test]
 async fn read_and_search_by_oid() {
     let app = app!();
-    let (s, cs) = get(&app, "/fhir/CodeSystem/TRE-A08-HL7Confidentiality").await;
+    let (s, cs) = get_fhir(&app, "/fhir/CodeSystem/TRE-A08-HL7Confidentiality").await;
     assert_eq!(s, 200);
     assert_eq!(cs["url"], A08);
     for id in [format!("urn:oid:{A08_OID}"), A08_OID.to_string()] {
-        let (_, b) = get(&app, &format!("/fhir/CodeSystem?identifier={}", enc(&id))).await;
+        let (_, b) = get_fhir(&app, &format!("/fhir/CodeSystem?identifier={}", enc(&id))).await;
         assert_eq!(b["resourceType"], "Bundle");
         assert_eq!(b["total"], 1, "{id}");
         assert_eq!(b["entry"][0]["resource"]["url"], A08);
     }
     // `_elements`: the listed elements only, marked SUBSETTED, concepts not rendered.
-    let (_, b) = get(
+    let (_, b) = get_fhir(
         &app,
         &format!("/fhir/CodeSystem?url={}&_elements=url,version", enc(A08)),
     )
@@ -437,17 +355,17 @@ async fn read_and_search_by_oid() {
     assert!(r["version"].is_string(), "{b}");
     assert!(r.get("concept").is_none() && r.get("name").is_none(), "{b}");
     assert_eq!(r["meta"]["tag"][0]["code"], "SUBSETTED", "{b}");
-    let (_, b) = get(
+    let (_, b) = get_fhir(
         &app,
         &format!("/fhir/ValueSet?url={}&_summary=count", enc(J07)),
     )
     .await;
     // Two versions: 2023 (CSV, from the FHIR export) and 2024 (IHE SVS).
     assert_eq!(b["total"], 2);
-    let (s, m) = get(&app, "/fhir/metadata").await;
+    let (s, m) = get_fhir(&app, "/fhir/metadata").await;
     assert_eq!(s, 200);
     assert_eq!(m["fhirVersion"], "4.0.1");
-    let (_, t) = get(&app, "/fhir/metadata?mode=terminology").await;
+    let (_, t) = get_fhir(&app, "/fhir/metadata?mode=terminology").await;
     assert!(t["codeSystem"]
         .as_array()
         .unwrap()
@@ -459,14 +377,14 @@ async fn read_and_search_by_oid() {
 async fn bad_requests_are_operation_outcomes() {
     let app = app!();
     // 400: missing parameter, bad boolean, broken JSON, not a Parameters body.
-    let (s, b) = get(
+    let (s, b) = get_fhir(
         &app,
         &format!("/fhir/CodeSystem/$validate-code?url={}", enc(A08)),
     )
     .await;
     assert_eq!(s, 400);
     assert_outcome(&b, "invalid");
-    let (s, b) = get(
+    let (s, b) = get_fhir(
         &app,
         &format!(
             "/fhir/CodeSystem/$validate-code?url={}&code=N&activeOnly=maybe",
@@ -483,7 +401,7 @@ async fn bad_requests_are_operation_outcomes() {
         .to_request();
     let resp = test::call_service(&app, req).await;
     assert_eq!(resp.status().as_u16(), 400);
-    let (s, b) = post(
+    let (s, b) = post_json(
         &app,
         "/fhir/ValueSet/$validate-code",
         json!({"resourceType":"Patient"}),
@@ -492,27 +410,27 @@ async fn bad_requests_are_operation_outcomes() {
     assert_eq!(s, 400);
     assert_outcome(&b, "invalid");
     // 404: unknown code system, value set, resource, code in lookup, endpoint.
-    let (s, b) = get(
+    let (s, b) = get_fhir(
         &app,
         "/fhir/CodeSystem/$lookup?system=urn:oid:1.2.3.4&code=x",
     )
     .await;
     assert_eq!(s, 404);
     assert_outcome(&b, "not-found");
-    let (s, b) = get(
+    let (s, b) = get_fhir(
         &app,
         "/fhir/CodeSystem/$lookup?system=urn:oid:2.16.840.1.113883.5.25&code=nope",
     )
     .await;
     assert_eq!(s, 404);
     assert_outcome(&b, "not-found");
-    let (s, b) = get(&app, "/fhir/ValueSet/$expand?url=http://example.org/nope").await;
+    let (s, b) = get_fhir(&app, "/fhir/ValueSet/$expand?url=http://example.org/nope").await;
     assert_eq!(s, 404);
     assert_outcome(&b, "not-found");
-    let (s, b) = get(&app, "/fhir/CodeSystem/does-not-exist").await;
+    let (s, b) = get_fhir(&app, "/fhir/CodeSystem/does-not-exist").await;
     assert_eq!(s, 404);
     assert_outcome(&b, "not-found");
-    let (s, b) = get(&app, "/fhir/Patient/1").await;
+    let (s, b) = get_fhir(&app, "/fhir/Patient/1").await;
     assert_eq!(s, 404);
     assert_outcome(&b, "not-found");
     // 405: writes.
@@ -525,7 +443,7 @@ async fn bad_requests_are_operation_outcomes() {
     let b: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
     assert_outcome(&b, "not-supported");
     // 404: translate with an unknown map.
-    let (s, b) = get(
+    let (s, b) = get_fhir(
         &app,
         "/fhir/ConceptMap/$translate?url=http://example.org/map&system=http://loinc.org&code=1",
     )
@@ -535,7 +453,7 @@ async fn bad_requests_are_operation_outcomes() {
     // 422: well-formed but unprocessable: a value set that includes itself.
     let circular = json!({"resourceType":"ValueSet","url":"http://example.org/vs/loop","status":"active",
         "compose":{"include":[{"valueSet":["http://example.org/vs/loop"]}]}});
-    let (s, b) = post(
+    let (s, b) = post_json(
         &app,
         "/fhir/ValueSet/$expand",
         json!({"resourceType":"Parameters","parameter":[
@@ -555,7 +473,7 @@ async fn expand_properties_same_by_get_and_post() {
     let vs_url = format!("{R02}?fhir_vs");
     for paging in [Some(3), None] {
         let count = paging.map(|n| format!("&count={n}")).unwrap_or_default();
-        let (s, by_get) = get(
+        let (s, by_get) = get_fhir(
             &app,
             &format!(
                 "/fhir/ValueSet/$expand?url={}&property=dateValid&property=inactive{count}",
@@ -572,7 +490,7 @@ async fn expand_properties_same_by_get_and_post() {
         if let Some(n) = paging {
             params.push(json!({"name": "count", "valueInteger": n}));
         }
-        let (s, by_post) = post(
+        let (s, by_post) = post_json(
             &app,
             "/fhir/ValueSet/$expand",
             json!({"resourceType": "Parameters", "parameter": params}),
@@ -602,7 +520,7 @@ async fn expand_properties_same_by_get_and_post() {
 async fn expand_designation_use_filter() {
     let app = app!();
     let vs_url = format!("{R02}?fhir_vs");
-    let (s, by_get) = get(
+    let (s, by_get) = get_fhir(
         &app,
         &format!(
             "/fhir/ValueSet/$expand?url={}&designation=LibelleCourt&count=2",
@@ -611,7 +529,7 @@ async fn expand_designation_use_filter() {
     )
     .await;
     assert_eq!(s, 200, "{by_get}");
-    let (s, by_post) = post(
+    let (s, by_post) = post_json(
         &app,
         "/fhir/ValueSet/$expand",
         json!({"resourceType": "Parameters", "parameter": [
@@ -646,7 +564,7 @@ async fn unreadable_tx_resource_fails_only_requests_that_use_it() {
             {"resourceType": "CodeSystem", "url": BAD, "status": "active", "concept": {"code": "a"}}}));
         json!({"resourceType": "Parameters", "parameter": all})
     };
-    let (status, body) = post(
+    let (status, body) = post_json(
         &app,
         "/fhir/ValueSet/$validate-code",
         with(json!([{"name": "url", "valueUri": J07},
@@ -670,7 +588,7 @@ async fn unreadable_tx_resource_fails_only_requests_that_use_it() {
                    {"name": "coding", "valueCoding": {"system": BAD, "code": "a"}}]),
         ),
     ] {
-        let (status, body) = post(&app, uri, with(params)).await;
+        let (status, body) = post_json(&app, uri, with(params)).await;
         assert_eq!(status, 400, "{uri}: {body}");
         assert_outcome(&body, "invalid");
         let text = body["issue"][0]["details"]["text"].as_str().unwrap_or("");
@@ -735,10 +653,10 @@ async fn a_query_and_a_body_ask_the_same_question() {
         ),
     ];
     for (uri, parameter) in cases {
-        let (gs, g) = get(&app, &uri).await;
+        let (gs, g) = get_fhir(&app, &uri).await;
         let path = uri.split('?').next().unwrap_or(&uri);
         let body = json!({"resourceType": "Parameters", "parameter": parameter});
-        let (ps, p) = post(&app, path, body).await;
+        let (ps, p) = post_json(&app, path, body).await;
         assert_eq!(gs, 200, "{uri}: {g}");
         assert_eq!((gs, without_instant(g)), (ps, without_instant(p)), "{uri}");
     }
@@ -757,11 +675,11 @@ async fn an_unknown_instance_is_not_found() {
         "/fhir/ValueSet/nope/$expand",
         "/fhir/ConceptMap/nope/$translate?system=s&code=a",
     ] {
-        let (s, b) = get(&app, uri).await;
+        let (s, b) = get_fhir(&app, uri).await;
         assert_eq!(s, 404, "{uri}: {b}");
         assert_outcome(&b, "not-found");
     }
-    let (s, b) = get(&app, "/fhir/CodeSystem/nope/$lookup?coding=a").await;
+    let (s, b) = get_fhir(&app, "/fhir/CodeSystem/nope/$lookup?coding=a").await;
     assert_eq!(s, 400, "{b}");
     assert!(
         b.to_string()

@@ -10,12 +10,12 @@
 //! The folder is loaded with the shipped NOS (`data/`), as a deployment would serve them.
 
 mod common;
-use common::enc;
+use common::{call, codes, enc, get, param_value, post};
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use actix_web::{test, web};
+use actix_web::web;
 use nosterm::config::AppConfig;
 use nosterm::state::AppState;
 use serde_json::{json, Value};
@@ -62,57 +62,10 @@ fn cim11_dir() -> Option<PathBuf> {
 macro_rules! app_or_skip {
     ($name:expr) => {
         match state($name) {
-            Some(s) => test::init_service(nosterm::create_app(s)).await,
+            Some(s) => common::start(s).await,
             None => return,
         }
     };
-}
-
-async fn call<S>(app: &S, req: actix_http::Request) -> (u16, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
-    let resp = test::call_service(app, req).await;
-    let status = resp.status().as_u16();
-    let body = test::read_body(resp).await;
-    (status, serde_json::from_slice(&body).expect("JSON body"))
-}
-
-macro_rules! get {
-    ($app:expr, $uri:expr) => {
-        call(&$app, test::TestRequest::get().uri(&$uri).to_request()).await
-    };
-}
-
-macro_rules! post {
-    ($app:expr, $uri:expr, $body:expr) => {
-        call(
-            &$app,
-            test::TestRequest::post()
-                .uri($uri)
-                .insert_header(("content-type", "application/fhir+json"))
-                .set_payload($body.to_string())
-                .to_request(),
-        )
-        .await
-    };
-}
-
-fn param<'a>(p: &'a Value, name: &str) -> Option<&'a Value> {
-    p["parameter"]
-        .as_array()?
-        .iter()
-        .find(|x| x["name"] == name)
-        .and_then(|x| {
-            x.as_object()?
-                .iter()
-                .find(|(k, _)| k.starts_with("value"))
-                .map(|(_, v)| v)
-        })
 }
 
 /// `property` parameters of a `$lookup` answer with this code: their values.
@@ -127,15 +80,6 @@ fn properties(p: &Value, code: &str) -> Vec<String> {
         .collect()
 }
 
-fn codes(expansion: &Value) -> Vec<String> {
-    expansion["expansion"]["contains"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["code"].as_str().map(str::to_string))
-        .collect()
-}
-
 fn expand_filter_uri(text: &str, extra: &str) -> String {
     format!(
         "/fhir/ValueSet/$expand?url={}&filter={}&count=5{extra}",
@@ -147,24 +91,29 @@ fn expand_filter_uri(text: &str, extra: &str) -> String {
 #[actix_web::test]
 async fn cim11_skipped_without_cim11_dir_concept_by_code_with_parent_and_children() {
     let app = app_or_skip!("concept_by_code");
-    let (s, p) = get!(
-        app,
-        format!("/fhir/CodeSystem/$lookup?system={}&code={T2D}", enc(ICD))
-    );
+    let (s, p) = call(
+        &app,
+        get(&format!(
+            "/fhir/CodeSystem/$lookup?system={}&code={T2D}",
+            enc(ICD)
+        )),
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(
-        param(&p, "display"),
+        param_value(&p, "display"),
         Some(&json!("Diabète sucré de type 2"))
     );
-    assert_eq!(param(&p, "version"), Some(&json!("2024-01")));
+    assert_eq!(param_value(&p, "version"), Some(&json!("2024-01")));
     assert_eq!(properties(&p, "parent"), [BLOCK_DIABETES]);
-    let (s, p) = get!(
-        app,
-        format!(
+    let (s, p) = call(
+        &app,
+        get(&format!(
             "/fhir/CodeSystem/$lookup?system={}&code={BLOCK_DIABETES}&property=child",
             enc(ICD)
-        )
-    );
+        )),
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
     let children = properties(&p, "child");
     assert!(
@@ -181,7 +130,7 @@ async fn cim11_skipped_without_cim11_dir_concept_by_french_and_english_label() {
         "Diabète sucré de type 2",
         "type 2 diabetes mellitus",
     ] {
-        let (s, e) = get!(app, expand_filter_uri(text, ""));
+        let (s, e) = call(&app, get(&expand_filter_uri(text, ""))).await;
         assert_eq!(s, 200, "{e}");
         let found = codes(&e);
         assert!(found.iter().any(|c| c == T2D), "{text}: {found:?}");
@@ -195,7 +144,7 @@ async fn cim11_skipped_without_cim11_dir_concept_by_french_and_english_label() {
         ("fract col femur", "NC72.2"),
         ("pneumo communautaire", "CA40"),
     ] {
-        let (_, e) = get!(app, expand_filter_uri(text, ""));
+        let (_, e) = call(&app, get(&expand_filter_uri(text, ""))).await;
         let found = codes(&e);
         assert!(found.iter().any(|c| c == want), "{text}: {found:?}");
     }
@@ -204,19 +153,24 @@ async fn cim11_skipped_without_cim11_dir_concept_by_french_and_english_label() {
 #[actix_web::test]
 async fn cim11_skipped_without_cim11_dir_english_display() {
     let app = app_or_skip!("english_display");
-    let (s, p) = get!(
-        app,
-        format!(
+    let (s, p) = call(
+        &app,
+        get(&format!(
             "/fhir/CodeSystem/$lookup?system={}&code={T2D}&displayLanguage=en",
             enc(ICD)
-        )
-    );
+        )),
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(
-        param(&p, "display"),
+        param_value(&p, "display"),
         Some(&json!("Type 2 diabetes mellitus"))
     );
-    let (_, e) = get!(app, expand_filter_uri("diab type 2", "&displayLanguage=en"));
+    let (_, e) = call(
+        &app,
+        get(&expand_filter_uri("diab type 2", "&displayLanguage=en")),
+    )
+    .await;
     assert_eq!(e["expansion"]["contains"][0]["code"], T2D, "{e}");
     assert_eq!(
         e["expansion"]["contains"][0]["display"],
@@ -235,15 +189,16 @@ async fn cim11_skipped_without_cim11_dir_subsumes_chapter_block_and_leaf() {
         (CHAPTER_05, HTA, "not-subsumed"),
         (T2D, "5A10", "not-subsumed"),
     ] {
-        let (s, p) = get!(
-            app,
-            format!(
+        let (s, p) = call(
+            &app,
+            get(&format!(
                 "/fhir/CodeSystem/$subsumes?system={}&codeA={a}&codeB={b}",
                 enc(ICD)
-            )
-        );
+            )),
+        )
+        .await;
         assert_eq!(s, 200, "{p}");
-        assert_eq!(param(&p, "outcome"), Some(&json!(want)), "{a} vs {b}");
+        assert_eq!(param_value(&p, "outcome"), Some(&json!(want)), "{a} vs {b}");
     }
 }
 
@@ -285,21 +240,13 @@ async fn cim11_skipped_without_cim11_dir_is_a_expansion_size_of_a_block() {
         json!({"property": "concept", "op": "is-a", "value": BLOCK_DIABETES}),
         None,
     );
-    let (s, e) = post!(
-        app,
-        "/fhir/ValueSet/$expand",
-        json!({"resourceType": "Parameters", "parameter": [
-            {"name": "valueSet", "resource": vs}, {"name": "excludeNested", "valueBoolean": true}]})
-    );
+    let (s, e) = call(&app, post("/fhir/ValueSet/$expand", &json!({"resourceType": "Parameters", "parameter": [
+            {"name": "valueSet", "resource": vs}, {"name": "excludeNested", "valueBoolean": true}]}))).await;
     assert_eq!(s, 200, "{e}");
     assert_eq!(e["expansion"]["total"], json!(want));
     assert_eq!(codes(&e).len(), want);
     // Nested by default: the block is the single root, its categories under it.
-    let (_, nested) = post!(
-        app,
-        "/fhir/ValueSet/$expand",
-        json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": vs}]})
-    );
+    let (_, nested) = call(&app, post("/fhir/ValueSet/$expand", &json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": vs}]}))).await;
     let roots = nested["expansion"]["contains"]
         .as_array()
         .expect("contains");
@@ -307,22 +254,21 @@ async fn cim11_skipped_without_cim11_dir_is_a_expansion_size_of_a_block() {
     assert_eq!(roots[0]["code"], BLOCK_DIABETES);
     assert_eq!(roots[0]["abstract"], true);
     // descendent-of leaves the block out; child-of keeps only the first level.
-    let (_, d) = post!(
-        app,
-        "/fhir/ValueSet/$expand",
-        json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": value_set(
-            json!({"property": "concept", "op": "descendent-of", "value": BLOCK_DIABETES}), None)}]})
-    );
+    let (_, d) = call(&app, post("/fhir/ValueSet/$expand", &json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": value_set(
+            json!({"property": "concept", "op": "descendent-of", "value": BLOCK_DIABETES}), None)}]}))).await;
     assert_eq!(d["expansion"]["total"], json!(want - 1));
     // generalizes: the leaf and its ancestors up to the chapter.
-    let (_, g) = post!(
-        app,
-        "/fhir/ValueSet/$expand",
-        json!({"resourceType": "Parameters", "parameter": [
+    let (_, g) = call(
+        &app,
+        post(
+            "/fhir/ValueSet/$expand",
+            &json!({"resourceType": "Parameters", "parameter": [
             {"name": "valueSet", "resource": value_set(
                 json!({"property": "concept", "op": "generalizes", "value": T2D}), None)},
-            {"name": "excludeNested", "valueBoolean": true}]})
-    );
+            {"name": "excludeNested", "valueBoolean": true}]}),
+        ),
+    )
+    .await;
     let mut up = codes(&g);
     up.sort();
     let mut expected = vec![T2D.to_string(), BLOCK_DIABETES.to_string()];
@@ -348,35 +294,40 @@ async fn cim11_skipped_without_cim11_dir_not_selectable_refused_when_abstract_ex
             {"name": "code", "valueCode": code},
             {"name": "abstract", "valueBoolean": abstract_ok}]})
     };
-    let (s, p) = post!(
-        app,
-        "/fhir/ValueSet/$validate-code",
-        validate(BLOCK_DIABETES, &diabetes, false)
-    );
+    let (s, p) = call(
+        &app,
+        post(
+            "/fhir/ValueSet/$validate-code",
+            &validate(BLOCK_DIABETES, &diabetes, false),
+        ),
+    )
+    .await;
     assert_eq!(s, 200, "{p}");
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
-    let (_, p) = post!(
-        app,
-        "/fhir/ValueSet/$validate-code",
-        validate(T2D, &diabetes, false)
-    );
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
+    let (_, p) = call(
+        &app,
+        post(
+            "/fhir/ValueSet/$validate-code",
+            &validate(T2D, &diabetes, false),
+        ),
+    )
+    .await;
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     // A value set that excludes the grouping concepts by their property.
     let coded_only = value_set(
         json!({"property": "concept", "op": "is-a", "value": BLOCK_DIABETES}),
         Some(json!({"property": "notSelectable", "op": "=", "value": "true"})),
     );
-    let (_, p) = post!(
-        app,
-        "/fhir/ValueSet/$validate-code",
-        validate(BLOCK_DIABETES, &coded_only, true)
-    );
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
-    let (_, e) = post!(
-        app,
-        "/fhir/ValueSet/$expand",
-        json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": coded_only}]})
-    );
+    let (_, p) = call(
+        &app,
+        post(
+            "/fhir/ValueSet/$validate-code",
+            &validate(BLOCK_DIABETES, &coded_only, true),
+        ),
+    )
+    .await;
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
+    let (_, e) = call(&app, post("/fhir/ValueSet/$expand", &json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": coded_only}]}))).await;
     assert!(
         !codes(&e).iter().any(|c| c == BLOCK_DIABETES),
         "grouping concept excluded: {e}"

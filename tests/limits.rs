@@ -2,7 +2,7 @@
 //! app for the per-request limits; a real server on loopback for the connection limits.
 
 mod common;
-use common::enc;
+use common::{call, enc, get, post};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -34,38 +34,7 @@ fn small() -> AppConfig {
 }
 
 fn state_with(config: AppConfig) -> web::Data<AppState> {
-    match AppState::load(&common::data_dir(), config) {
-        Ok(s) => web::Data::new(s),
-        Err(errors) => panic!("shipped data must load: {errors:?}"),
-    }
-}
-
-async fn call<S>(app: &S, req: actix_http::Request) -> (u16, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
-    let resp = test::call_service(app, req).await;
-    let status = resp.status().as_u16();
-    let body = test::read_body(resp).await;
-    let json = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| panic!("JSON body: {}", String::from_utf8_lossy(&body)));
-    (status, json)
-}
-
-fn post(uri: &str, body: &Value) -> actix_http::Request {
-    test::TestRequest::post()
-        .uri(uri)
-        .insert_header(("content-type", "application/fhir+json"))
-        .set_payload(body.to_string())
-        .to_request()
-}
-
-fn get(uri: &str) -> actix_http::Request {
-    test::TestRequest::get().uri(uri).to_request()
+    common::state_with(&common::data_dir(), config)
 }
 
 /// An OperationOutcome whose first issue has `code` and a diagnostic containing `text`.
@@ -86,7 +55,7 @@ fn code_system(id: &str, concepts: usize) -> Value {
 
 #[actix_web::test]
 async fn request_body_size() {
-    let app = test::init_service(nosterm::create_app(state_with(small()))).await;
+    let app = common::start(state_with(small())).await;
     let big = json!({"resourceType": "Parameters", "parameter": [
         {"name": "url", "valueUri": J07}, {"name": "filter", "valueString": "x".repeat(70_000)}]});
     let (status, body) = call(&app, post("/fhir/ValueSet/$expand", &big)).await;
@@ -96,7 +65,7 @@ async fn request_body_size() {
 
 #[actix_web::test]
 async fn number_of_parameters() {
-    let app = test::init_service(nosterm::create_app(state_with(small()))).await;
+    let app = common::start(state_with(small())).await;
     // In the query string (counted before decoding).
     let query: Vec<String> = (0..21).map(|i| format!("p{i}=x")).collect();
     let uri = format!("/fhir/CodeSystem/$lookup?{}", query.join("&"));
@@ -126,7 +95,7 @@ async fn number_of_parameters() {
 
 #[actix_web::test]
 async fn tx_resource_count_and_size() {
-    let app = test::init_service(nosterm::create_app(state_with(small()))).await;
+    let app = common::start(state_with(small())).await;
     let three: Vec<Value> = (0..3)
         .map(|i| json!({"name": "tx-resource", "resource": code_system(&format!("cs{i}"), 1)}))
         .collect();
@@ -185,7 +154,7 @@ async fn tx_resource_count_and_size() {
 
 #[actix_web::test]
 async fn filter_length() {
-    let app = test::init_service(nosterm::create_app(state_with(small()))).await;
+    let app = common::start(state_with(small())).await;
     let uri = format!(
         "/fhir/ValueSet/$expand?url={}&count=5&filter={}",
         enc(J07),
@@ -210,7 +179,7 @@ async fn filter_length() {
 
 #[actix_web::test]
 async fn expansion_size_and_the_too_costly_header() {
-    let app = test::init_service(nosterm::create_app(state_with(small()))).await;
+    let app = common::start(state_with(small())).await;
     let uri = format!("/fhir/ValueSet/$expand?url={}", enc(J07));
     let (status, body) = call(&app, get(&uri)).await;
     assert_eq!(status, 422, "{body}");
@@ -249,7 +218,7 @@ async fn time_budget() {
     config.max_body = 16 * 1024 * 1024;
     config.limits.max_tx_resource_size = 16 * 1024 * 1024;
     config.limits.request_timeout_ms = 1;
-    let app = test::init_service(nosterm::create_app(state_with(config))).await;
+    let app = common::start(state_with(config)).await;
     // Reading a 50 000-concept tx-resource alone takes longer than 1 ms.
     let body = json!({"resourceType": "Parameters", "parameter": [
         {"name": "tx-resource", "resource": code_system("slow", 50_000)},
@@ -263,7 +232,7 @@ async fn time_budget() {
 #[actix_web::test]
 async fn slow_request_body() {
     use futures_util::StreamExt;
-    let app = test::init_service(nosterm::create_app(state_with(small()))).await;
+    let app = common::start(state_with(small())).await;
     // One chunk, then nothing more: the body never completes.
     let chunks = futures_util::stream::once(async {
         Ok::<_, actix_http::error::PayloadError>(web::Bytes::from_static(b"{\"resourceType\""))
@@ -377,7 +346,7 @@ fn connections_beyond_the_limit_wait_for_a_free_slot() {
 
 #[actix_web::test]
 async fn public_errors_name_no_file() {
-    let app = test::init_service(nosterm::create_app(state_with(small()))).await;
+    let app = common::start(state_with(small())).await;
     let data = common::data_dir().display().to_string();
     let bad_cs = json!({"resourceType": "Parameters", "parameter": [
         {"name": "tx-resource", "resource": {"resourceType": "CodeSystem", "concept": 3}}]});

@@ -1,15 +1,18 @@
 //! Loader integration tests: the shipped `data/`, the fixtures in `tests/fixtures/`, and
 //! malformed copies of them in temporary folders, each refused at an exact `file:line:column`.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nosterm::fhir::resources::round_trip_mismatch;
 use nosterm::load::fhir_json::parse_file;
 use nosterm::load::tabs::parse_tabs;
 use nosterm::load::{load_dir, same_content, Dataset, Resource};
 use nosterm::model::{CodeSystem, Concept, Origin};
+
+use common::{edit_line, TempDir};
 
 const A08_URL: &str =
     "https://mos.esante.gouv.fr/NOS/TRE_A08-HL7Confidentiality/FHIR/TRE-A08-HL7Confidentiality";
@@ -38,65 +41,25 @@ fn code_system<'a>(d: &'a Dataset, url: &str) -> &'a CodeSystem {
         .unwrap_or_else(|| panic!("no code system {url}"))
 }
 
-/// A fresh folder under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let p =
-            std::env::temp_dir().join(format!("nosterm-loaders-{tag}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    /// A copy of `data/` in the subfolder `csv/`.
-    fn with_data(tag: &str) -> Self {
-        let t = TempDir::new(tag);
-        let csv = t.0.join("csv");
-        fs::create_dir_all(&csv).unwrap();
-        for e in fs::read_dir(root().join("data")).unwrap() {
-            let e = e.unwrap();
-            if e.path().extension().is_some_and(|x| x == "csv") {
-                fs::copy(e.path(), csv.join(e.file_name())).unwrap();
-            }
-        }
-        t
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-
-    fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
-        let p = self.path(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, bytes).unwrap();
-    }
-
-    /// Replaces line `line` (1-based) of a CRLF or LF text file.
-    fn edit_line(&self, rel: &str, line: usize, f: impl Fn(&str) -> String) {
-        let text = fs::read_to_string(self.path(rel)).unwrap();
-        let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
-        let cr = lines[line - 1].ends_with('\r');
-        let body = lines[line - 1].trim_end_matches('\r').to_string();
-        lines[line - 1] = f(&body) + if cr { "\r" } else { "" };
-        fs::write(self.path(rel), lines.join("\n")).unwrap();
-    }
-
-    fn errors(&self) -> Vec<String> {
-        match load_dir(&self.0) {
-            Ok(_) => Vec::new(),
-            Err(es) => es.iter().map(|e| e.to_string()).collect(),
+/// A copy of `data/`'s CSV files in the subfolder `csv/` of a fresh folder.
+fn with_data(tag: &str) -> TempDir {
+    let t = TempDir::new(tag);
+    let csv = t.0.join("csv");
+    fs::create_dir_all(&csv).unwrap();
+    for e in fs::read_dir(root().join("data")).unwrap() {
+        let e = e.unwrap();
+        if e.path().extension().is_some_and(|x| x == "csv") {
+            fs::copy(e.path(), csv.join(e.file_name())).unwrap();
         }
     }
+    t
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+/// The errors of loading the folder `t`, as printed.
+fn errors(t: &TempDir) -> Vec<String> {
+    match load_dir(&t.0) {
+        Ok(_) => Vec::new(),
+        Err(es) => es.iter().map(|e| e.to_string()).collect(),
     }
 }
 
@@ -352,11 +315,11 @@ fn a_folder_of_tabs_and_json_loads() {
 
 #[test]
 fn missing_column_is_refused() {
-    let t = TempDir::with_data("missing-column");
+    let t = with_data("missing-column");
     let f = format!("csv/{A08_CSV}");
-    t.edit_line(&f, 1, |l| l.replace(",updated_at", ",updated"));
+    edit_line(&t.path(&f), 1, |l| l.replace(",updated_at", ",updated"));
     assert_eq!(
-        t.errors(),
+        errors(&t),
         [
             format!("{f}:1:7: unknown column 'updated'"),
             format!("{f}:1: missing column 'updated_at' in header 'code,display,parent,status,valid_from,valid_to,updated,libelle_court,libelle_adapte,description_metier'"),
@@ -366,42 +329,42 @@ fn missing_column_is_refused() {
 
 #[test]
 fn bad_date_is_refused() {
-    let t = TempDir::with_data("bad-date");
+    let t = with_data("bad-date");
     let f = format!("csv/{A08_CSV}");
-    t.edit_line(&f, 4, |l| {
+    edit_line(&t.path(&f), 4, |l| {
         l.replace(
             ",active,2016-05-19T00:00:00+01:00,,",
             ",retired,2016-05-19T00:00:00+01:00,2020-02-30,",
         )
     });
     assert_eq!(
-        t.errors(),
+        errors(&t),
         [format!("{f}:4:6: bad date '2020-02-30' in column valid_to (expected YYYY-MM-DD or a dateTime with seconds and zone, e.g. 2016-05-19T00:00:00+01:00)")]
     );
 }
 
 #[test]
 fn duplicate_code_is_refused() {
-    let t = TempDir::with_data("dup-code");
+    let t = with_data("dup-code");
     let f = format!("csv/{A08_CSV}");
-    t.edit_line(&f, 4, |l| l.replacen("V,", "R,", 1));
+    edit_line(&t.path(&f), 4, |l| l.replacen("V,", "R,", 1));
     assert_eq!(
-        t.errors(),
+        errors(&t),
         [format!("{f}:4:1: duplicate code 'R' (first at line 3)")]
     );
 }
 
 #[test]
 fn unknown_system_in_jdv_is_refused() {
-    let t = TempDir::with_data("unknown-system");
+    let t = with_data("unknown-system");
     // Drop the not-present LOINC row from the catalog (line 5).
-    t.edit_line("csv/catalog.csv", 5, |_| String::new());
+    edit_line(&t.path("csv/catalog.csv"), 5, |_| String::new());
     let text = fs::read_to_string(t.path("csv/catalog.csv"))
         .unwrap()
         .replace("\n\r\n", "\n");
     t.write("csv/catalog.csv", text);
     assert_eq!(
-        t.errors(),
+        errors(&t),
         ["csv/ValueSet-JDV-J07-XdsTypeCode-CISIS.csv:33:1: unknown system https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc in JDV JDV_J07-XdsTypeCode-CISIS (61 rows)"]
     );
 }
@@ -418,35 +381,37 @@ fn a_jdv_system_known_by_oid_is_accepted() {
         "system,code,display\nurn:oid:2.16.840.1.113883.5.25,N,Normal\n",
     );
     assert_eq!(
-        t.errors(),
+        errors(&t),
         ["ValueSet-J.csv:2:1: unknown system urn:oid:2.16.840.1.113883.5.25 in JDV J"]
     );
     t.write(
         "a08.json",
         fs::read(fixture(&format!("fhir/{A08_JSON}"))).unwrap(),
     );
-    assert_eq!(t.errors(), Vec::<String>::new());
+    assert_eq!(errors(&t), Vec::<String>::new());
 }
 
 #[test]
 fn broken_json_is_located_by_line_and_column() {
-    let t = TempDir::with_data("broken-json");
+    let t = with_data("broken-json");
     let text = fs::read_to_string(fixture(&format!("fhir/{A08_JSON}"))).unwrap();
     // Line 16 is `"value" : "urn:oid:2.16.840.1.113883.5.25"`: drop its colon.
     let broken = text.replacen("\"value\" : \"urn:oid:", "\"value\" \"urn:oid:", 1);
     t.write("fhir/a08.json", broken);
     assert_eq!(
-        t.errors(),
+        errors(&t),
         ["fhir/a08.json:16:13: invalid JSON: expected `:`"]
     );
 }
 
 #[test]
 fn row_count_mismatch_is_refused() {
-    let t = TempDir::with_data("row-count");
-    t.edit_line("csv/catalog.csv", 9, |l| l.replace(".json,3", ".json,4"));
+    let t = with_data("row-count");
+    edit_line(&t.path("csv/catalog.csv"), 9, |l| {
+        l.replace(".json,3", ".json,4")
+    });
     assert_eq!(
-        t.errors(),
+        errors(&t),
         [format!(
             "csv/catalog.csv:9:10: csv/{A08_CSV} has 3 rows, catalog says 4"
         )]
@@ -455,21 +420,21 @@ fn row_count_mismatch_is_refused() {
 
 #[test]
 fn same_url_and_version_with_different_content_names_both_files() {
-    let t = TempDir::with_data("conflict");
+    let t = with_data("conflict");
     let text = fs::read_to_string(fixture(&format!("fhir/{A08_JSON}"))).unwrap();
     t.write(
         "fhir/a08.json",
         text.replacen("\"display\" : \"Normal\"", "\"display\" : \"Normale\"", 1),
     );
     assert_eq!(
-        t.errors(),
+        errors(&t),
         [format!("csv/{A08_CSV}:1: CodeSystem {A08_URL}|0.1.0 also defined with different content in fhir/a08.json:1")]
     );
 }
 
 #[test]
 fn same_content_twice_loads_once() {
-    let t = TempDir::with_data("same-twice");
+    let t = with_data("same-twice");
     let text = fs::read(fixture(&format!("fhir/{A08_JSON}"))).unwrap();
     t.write("fhir/a.json", &text);
     t.write("fhir/b.json", &text);
@@ -483,14 +448,16 @@ fn same_content_twice_loads_once() {
 
 #[test]
 fn errors_from_every_file_are_collected() {
-    let t = TempDir::with_data("all-errors");
-    t.edit_line(&format!("csv/{A08_CSV}"), 4, |l| l.replacen("V,", "R,", 1));
+    let t = with_data("all-errors");
+    edit_line(&t.path(&format!("csv/{A08_CSV}")), 4, |l| {
+        l.replacen("V,", "R,", 1)
+    });
     t.write(
         "fhir/bad.json",
         "{\"resourceType\": \"ValueSet\", \"url\": 3}",
     );
     t.write("tabs/bad.tabs", "<OID>\n");
-    let errors = t.errors();
+    let errors = errors(&t);
     assert_eq!(errors.len(), 3, "{errors:#?}");
     assert!(errors[1].starts_with("fhir/bad.json:1: ValueSet.url: expected a string"));
     assert!(errors[2].starts_with("tabs/bad.tabs:2: "));

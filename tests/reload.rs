@@ -5,14 +5,13 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::{test, web};
 use nosterm::config::{AppConfig, Secret};
 use nosterm::state::AppState;
 use serde_json::{json, Value};
 
-use common::{data_dir, enc};
+use common::{call, copy_tree, data_dir, edit_line, enc, get, param_value, TempDir};
 
 const TOKEN: &str = "test-token-0123456789";
 const R10: &str =
@@ -26,43 +25,6 @@ const A08_CSV: &str = "CodeSystem-TRE-A08-HL7Confidentiality.csv";
 const R10_CSV: &str = "CodeSystem-TRE-R10-SexeAdministratif.csv";
 
 /// A fresh folder under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let p =
-            std::env::temp_dir().join(format!("nosterm-reload-{tag}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &to.join(e.file_name()));
-        } else {
-            fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-/// A release folder `dir/name`: a copy of the shipped `data/`.
 fn copy_data(dir: &TempDir, name: &str) -> PathBuf {
     let out = dir.path(name);
     copy_tree(&data_dir(), &out);
@@ -77,15 +39,6 @@ fn shipped_counts() -> (u64, u64) {
 }
 
 /// Replaces line `line` (1-based) of a CRLF or LF text file.
-fn edit_line(file: &Path, line: usize, f: impl Fn(&str) -> String) {
-    let text = fs::read_to_string(file).unwrap();
-    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
-    let cr = lines[line - 1].ends_with('\r');
-    let body = lines[line - 1].trim_end_matches('\r').to_string();
-    lines[line - 1] = f(&body) + if cr { "\r" } else { "" };
-    fs::write(file, lines.join("\n")).unwrap();
-}
-
 fn line_of(file: &Path, needle: &str) -> usize {
     let text = fs::read_to_string(file).unwrap();
     1 + text
@@ -150,36 +103,10 @@ fn config(data: &Path, token: Option<&str>) -> AppConfig {
 }
 
 fn state_at(data: &Path, token: Option<&str>) -> web::Data<AppState> {
-    match AppState::load(data, config(data, token)) {
-        Ok(s) => web::Data::new(s),
-        Err(errors) => panic!("release must load: {errors:?}"),
-    }
+    common::state_with(data, config(data, token))
 }
 
-async fn call<S>(app: &S, req: test::TestRequest) -> (u16, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
-    let resp = test::call_service(app, req.to_request()).await;
-    let status = resp.status().as_u16();
-    let body = test::read_body(resp).await;
-    let value = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body).expect("JSON body")
-    };
-    (status, value)
-}
-
-fn get(uri: &str) -> test::TestRequest {
-    test::TestRequest::get().uri(uri)
-}
-
-fn reload_req(token: Option<&str>, data: Option<&Path>) -> test::TestRequest {
+fn reload_req(token: Option<&str>, data: Option<&Path>) -> actix_http::Request {
     let mut r = test::TestRequest::post().uri("/admin/reload");
     if let Some(t) = token {
         r = r.insert_header(("authorization", format!("Bearer {t}")));
@@ -189,20 +116,7 @@ fn reload_req(token: Option<&str>, data: Option<&Path>) -> test::TestRequest {
             .insert_header(("content-type", "application/json"))
             .set_payload(json!({"data": d}).to_string());
     }
-    r
-}
-
-fn param<'a>(p: &'a Value, name: &str) -> Option<&'a Value> {
-    p["parameter"]
-        .as_array()?
-        .iter()
-        .find(|x| x["name"] == name)
-        .and_then(|x| {
-            x.as_object()?
-                .iter()
-                .find(|(k, _)| k.starts_with("value"))
-                .map(|(_, v)| v)
-        })
+    r.to_request()
 }
 
 fn lookup_uri(system: &str, code: &str, version: Option<&str>) -> String {
@@ -238,14 +152,7 @@ fn strip_volatile(v: &mut Value) {
     }
 }
 
-async fn probe<S>(app: &S) -> Vec<(u16, Value)>
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
+async fn probe<S: common::App>(app: &S) -> Vec<(u16, Value)> {
     let mut out = Vec::new();
     for uri in PROBES {
         let (s, mut v) = call(app, get(uri)).await;
@@ -263,10 +170,10 @@ async fn reload_swaps_data_and_keeps_the_previous_versions() {
     let current = dir.path("current");
     point(&current, &a);
     let state = state_at(&current, Some(TOKEN));
-    let app = test::init_service(nosterm::create_app(state.clone())).await;
+    let app = common::start(state.clone()).await;
 
     let (_, before) = call(&app, get(&lookup_uri(R10, "F", None))).await;
-    assert_eq!(param(&before, "display"), Some(&json!("Féminin")));
+    assert_eq!(param_value(&before, "display"), Some(&json!("Féminin")));
     let (s, _) = call(&app, get(&lookup_uri(R999, "F", None))).await;
     assert_eq!(s, 404);
 
@@ -295,11 +202,11 @@ async fn reload_swaps_data_and_keeps_the_previous_versions() {
 
     // Unpinned: the new release. Pinned to the old version: still answered.
     let (_, now) = call(&app, get(&lookup_uri(R10, "F", None))).await;
-    assert_eq!(param(&now, "display"), Some(&json!("Femme")));
-    assert_eq!(param(&now, "version"), Some(&json!("0.2.0")));
+    assert_eq!(param_value(&now, "display"), Some(&json!("Femme")));
+    assert_eq!(param_value(&now, "version"), Some(&json!("0.2.0")));
     let (s, old) = call(&app, get(&lookup_uri(R10, "F", Some("0.1.0")))).await;
     assert_eq!(s, 200, "{old}");
-    assert_eq!(param(&old, "display"), Some(&json!("Féminin")));
+    assert_eq!(param_value(&old, "display"), Some(&json!("Féminin")));
     let (s, _) = call(&app, get(&lookup_uri(R999, "F", None))).await;
     assert_eq!(s, 200);
     let (_, bundle) = call(&app, get(&format!("/fhir/CodeSystem?url={}", enc(R10)))).await;
@@ -322,9 +229,9 @@ async fn reload_swaps_data_and_keeps_the_previous_versions() {
     let (s, _) = call(&app, get(&lookup_uri(R999, "F", Some("0.1.0")))).await;
     assert_eq!(s, 200);
     let (_, again) = call(&app, get(&lookup_uri(R10, "F", None))).await;
-    assert_eq!(param(&again, "display"), Some(&json!("Féminin")));
+    assert_eq!(param_value(&again, "display"), Some(&json!("Féminin")));
     let (_, pinned) = call(&app, get(&lookup_uri(R10, "F", Some("0.2.0")))).await;
-    assert_eq!(param(&pinned, "display"), Some(&json!("Femme")));
+    assert_eq!(param_value(&pinned, "display"), Some(&json!("Femme")));
 }
 
 /// Each bad release, and the `file:line` its refusal must name.
@@ -429,7 +336,7 @@ async fn a_bad_release_is_refused_with_file_and_line_and_changes_nothing() {
     let current = dir.path("current");
     point(&current, &good);
     let state = state_at(&current, Some(TOKEN));
-    let app = test::init_service(nosterm::create_app(state.clone())).await;
+    let app = common::start(state.clone()).await;
     let before = probe(&app).await;
     assert!(before.iter().all(|(s, _)| *s == 200), "{before:?}");
 
@@ -472,7 +379,7 @@ async fn a_bad_release_is_refused_with_file_and_line_and_changes_nothing() {
 async fn admin_routes_need_the_token() {
     let dir = TempDir::new("auth");
     let a = copy_data(&dir, "a");
-    let app = test::init_service(nosterm::create_app(state_at(&a, Some(TOKEN)))).await;
+    let app = common::start(state_at(&a, Some(TOKEN))).await;
     let (s, o) = call(&app, reload_req(None, None)).await;
     assert_eq!(s, 401);
     assert_eq!(o["resourceType"], "OperationOutcome");
@@ -483,13 +390,19 @@ async fn admin_routes_need_the_token() {
     assert_eq!(s, 401);
     let (s, _) = call(
         &app,
-        get("/admin/status").insert_header(("authorization", format!("Basic {TOKEN}"))),
+        test::TestRequest::get()
+            .uri("/admin/status")
+            .insert_header(("authorization", format!("Basic {TOKEN}")))
+            .to_request(),
     )
     .await;
     assert_eq!(s, 401);
     let (s, status) = call(
         &app,
-        get("/admin/status").insert_header(("authorization", format!("Bearer {TOKEN}"))),
+        test::TestRequest::get()
+            .uri("/admin/status")
+            .insert_header(("authorization", format!("Bearer {TOKEN}")))
+            .to_request(),
     )
     .await;
     assert_eq!(s, 200);
@@ -503,12 +416,13 @@ async fn admin_routes_need_the_token() {
         &app,
         test::TestRequest::post()
             .uri("/fhir/admin/reload")
-            .insert_header(("authorization", format!("Bearer {TOKEN}"))),
+            .insert_header(("authorization", format!("Bearer {TOKEN}")))
+            .to_request(),
     )
     .await;
     assert!(s >= 400, "{s}");
     // Off without a token.
-    let app = test::init_service(nosterm::create_app(state_at(&a, None))).await;
+    let app = common::start(state_at(&a, None)).await;
     let (s, _) = call(&app, reload_req(Some(TOKEN), None)).await;
     assert_eq!(s, 404);
 }
@@ -517,7 +431,7 @@ async fn admin_routes_need_the_token() {
 async fn health_endpoints() {
     // Before the first load: live, not ready, /fhir answers 503.
     let state = web::Data::new(AppState::empty(config(&data_dir(), Some(TOKEN))));
-    let app = test::init_service(nosterm::create_app(state.clone())).await;
+    let app = common::start(state.clone()).await;
     let (s, _) = call(&app, get("/health/live")).await;
     assert_eq!(s, 200);
     let (s, o) = call(&app, get("/health/ready")).await;
