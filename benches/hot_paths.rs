@@ -16,12 +16,13 @@ use std::path::{Path, PathBuf};
 
 use actix_web::{test, web};
 use criterion::{criterion_group, criterion_main, Criterion};
-use nosterm::catalog::{Catalog, Scope};
+use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::load::load_dir;
 use nosterm::ops::expand::{expand, ExpandRequest};
 use nosterm::ops::lookup::{lookup, LookupRequest};
 use nosterm::ops::validate::{validate, CodingInput, Options, Subject, Target};
+use nosterm::ops::Scope;
 use nosterm::state::AppState;
 
 /// What the benches ask about: a code system with one of its codes, a value set with one of

@@ -19,36 +19,9 @@ use crate::catalog::snapshot::{self, Contents, Stored};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
+use crate::ops::members::ExpansionMembers;
 use crate::search::SearchIndex;
-use crate::state::{AppState, Snapshot};
-
-/// Where and when a snapshot's data was loaded, and what changed from the one before.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ReleaseInfo {
-    /// The data folder, symlinks resolved, as it was at load time.
-    pub source: String,
-    /// When the snapshot was installed (`YYYY-MM-DDThh:mm:ssZ`).
-    pub loaded_at: String,
-    /// Reading and checking the files, building the catalog (ms).
-    pub load_ms: u64,
-    /// Opening or building the search index (ms).
-    pub index_ms: u64,
-    /// Resource versions of the previous release kept for pinned requests.
-    pub carried_versions: usize,
-    /// What changed from the previous snapshot.
-    pub changes: ChangeSummary,
-}
-
-impl ReleaseInfo {
-    /// For a snapshot installed without going through `reload` (tests, embedding).
-    pub fn unmeasured(source: String) -> Self {
-        ReleaseInfo {
-            source,
-            loaded_at: crate::fhir::now_instant(),
-            ..Default::default()
-        }
-    }
-}
+use crate::state::{AppState, ReleaseInfo, Snapshot};
 
 /// What a snapshot holds, for `/health/ready` and `/admin/status`.
 #[derive(Debug, Clone, Serialize)]
@@ -125,11 +98,13 @@ fn resolve(state: &AppState, requested: Option<&Path>) -> Result<PathBuf> {
 
 fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> {
     let built = match &state.config.index {
-        Some(dir) => SearchIndex::open_or_build(dir, catalog).map(|(ix, provenance)| {
-            tracing::info!("search index {provenance:?} in {}", dir.display());
-            ix
-        }),
-        None => SearchIndex::build_in_ram(catalog),
+        Some(dir) => {
+            SearchIndex::open_or_build(dir, catalog, &ExpansionMembers).map(|(ix, provenance)| {
+                tracing::info!("search index {provenance:?} in {}", dir.display());
+                ix
+            })
+        }
+        None => SearchIndex::build_in_ram(catalog, &ExpansionMembers),
     };
     built
         .map(Arc::new)

@@ -5,12 +5,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
+use serde::Serialize;
 
 use crate::answers::AnswerCache;
+use crate::catalog::diff::ChangeSummary;
 use crate::catalog::Catalog;
 use crate::config::AppConfig;
 use crate::load::{load_dir, LoadError};
-use crate::reload::ReleaseInfo;
+use crate::ops::members::ExpansionMembers;
 use crate::search::SearchIndex;
 
 /// One immutable generation of loaded terminology.
@@ -28,9 +30,37 @@ pub struct Snapshot {
     pub answers: AnswerCache,
 }
 
+/// Where and when a snapshot's data was loaded, and what changed from the one before.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReleaseInfo {
+    /// The data folder, symlinks resolved, as it was at load time.
+    pub source: String,
+    /// When the snapshot was installed (`YYYY-MM-DDThh:mm:ssZ`).
+    pub loaded_at: String,
+    /// Reading and checking the files, building the catalog (ms).
+    pub load_ms: u64,
+    /// Opening or building the search index (ms).
+    pub index_ms: u64,
+    /// Resource versions of the previous release kept for pinned requests.
+    pub carried_versions: usize,
+    /// What changed from the previous snapshot.
+    pub changes: ChangeSummary,
+}
+
+impl ReleaseInfo {
+    /// For a snapshot installed without going through `reload` (tests, embedding).
+    pub fn unmeasured(source: String) -> Self {
+        ReleaseInfo {
+            source,
+            loaded_at: crate::fhir::now_instant(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Indexes `catalog` in memory; a failure is logged and leaves search to the plain matcher.
 pub fn build_search_in_ram(catalog: &Catalog) -> Option<Arc<SearchIndex>> {
-    match SearchIndex::build_in_ram(catalog) {
+    match SearchIndex::build_in_ram(catalog, &ExpansionMembers) {
         Ok(ix) => Some(Arc::new(ix)),
         Err(e) => {
             tracing::warn!("{e}; text filters use the plain matcher");

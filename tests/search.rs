@@ -8,11 +8,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actix_web::{test, web};
-use nosterm::catalog::{Catalog, Scope};
+use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::model::{CodeSystem, ResourceMeta, ValueSet};
 use nosterm::ops::expand::{expand, fold, implicit_value_set, ExpandRequest};
 use nosterm::ops::members::enumerate;
+use nosterm::ops::Scope;
 use nosterm::search::SearchIndex;
 use nosterm::state::AppState;
 use serde_json::{json, Value};

@@ -10,6 +10,7 @@ use nosterm::catalog::snapshot::{self, Contents};
 use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::load::load_dir;
+use nosterm::ops::members::ExpansionMembers;
 use nosterm::reload::reload_and_save;
 use nosterm::search::Entries;
 use nosterm::state::AppState;
@@ -61,7 +62,7 @@ fn round_trip_gives_back_exactly_what_the_files_give() {
     assert_eq!(back.warnings, fresh.warnings);
     // The saved search entries are those the fresh catalog gives.
     let (entries, fp) = stored.entries.expect("search entries saved");
-    let expected = Entries::collect(&Catalog::from_dataset(fresh));
+    let expected = Entries::collect(&Catalog::from_dataset(fresh), &ExpansionMembers);
     assert_eq!(entries.entries, expected.entries);
     assert_eq!(
         fp,

@@ -14,7 +14,7 @@ use super::fhir_response;
 use super::request::{read_body_within, read_params, RequestHead};
 use super::resources::{read, ResourceType};
 use crate::answers::Question;
-use crate::catalog::{Catalog, Scope};
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::fhir::now_instant;
 use crate::fhir::params::Params;
@@ -32,6 +32,7 @@ use crate::ops::subsumes::subsumes;
 use crate::ops::supplement;
 use crate::ops::translate::{translate, TranslateRequest};
 use crate::ops::validate::{validate, Target, ValidateResult};
+use crate::ops::Scope;
 use crate::state::{AppState, Snapshot};
 
 type Path2 = web::Path<(String, String)>;

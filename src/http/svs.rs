@@ -7,8 +7,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::catalog::Scope;
 use crate::error::Error;
+use crate::ops::Scope;
 use crate::state::AppState;
 use crate::svs::{self, Criteria};
 

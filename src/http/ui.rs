@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::catalog::diff::{code_system_change, concept_map_change, value_set_change, TableChange};
-use crate::catalog::{Canonical, Catalog, Scope};
+use crate::catalog::{Canonical, Catalog};
 use crate::error::{Error, Result};
 use crate::model::ResourceMeta;
 use crate::ops::expand::fold;
 use crate::ops::members::contains;
+use crate::ops::Scope;
 use crate::state::{AppState, Snapshot};
 
 /// One embedded file: path under `/ui/`, content type, bytes.

@@ -12,9 +12,10 @@ use super::properties::{
     add_missing, declarations, echoed_extensions, extension_properties, property_uri, requested,
     ExtensionSource, ItemProperty,
 };
-use crate::catalog::{Catalog, Scope};
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::{Coding, Designation, ValueSet};
+use crate::ops::Scope;
 use crate::search::{Entry, ScopeKey, SearchOptions};
 
 #[derive(Debug, Clone)]

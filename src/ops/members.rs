@@ -5,9 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use super::filter::CompiledFilter;
-use crate::catalog::Scope;
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::{CodeSystem, ConceptSetComponent, Designation, ValueSet};
+use crate::ops::Scope;
+use crate::search::{MemberLister, Source};
 
 /// Value sets nest (`compose.include.valueSet`); beyond this depth we assume a cycle.
 const MAX_DEPTH: usize = 16;
@@ -1062,6 +1064,31 @@ fn component_members(
 /// intersect it.
 fn members_started(inc: &ConceptSetComponent, current: &str) -> bool {
     inc.value_sets.first().map(String::as_str) != Some(current)
+}
+
+/// The members `$expand` lists, given to the search index so that both always agree.
+pub struct ExpansionMembers;
+
+impl MemberLister for ExpansionMembers {
+    fn for_each_member(
+        &self,
+        catalog: &Catalog,
+        vs: &ValueSet,
+        each: &mut dyn FnMut(Source<'_>),
+    ) -> std::result::Result<(), String> {
+        let members = enumerate(&Scope::new(catalog), vs, 0).map_err(|e| e.to_string())?;
+        for m in &members {
+            each(Source {
+                system: &m.system,
+                code: &m.code,
+                display: m.display.as_deref(),
+                designations: &m.designations,
+                concept: m.source.as_ref().map(|(cs, i)| (cs.as_ref(), *i)),
+                inactive: m.inactive,
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

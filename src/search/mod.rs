@@ -29,7 +29,7 @@ use tantivy::query::Query;
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Score, Searcher};
 
 use crate::catalog::Catalog;
-pub use entries::{Entries, Entry, ScopeKey};
+pub use entries::{Entries, Entry, MemberLister, ScopeKey, Source};
 use query::{Builder, Mode, ParsedQuery};
 use rank::{by_key, RankKey, Ranker};
 use schema::Fields;
@@ -95,9 +95,9 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
-    /// Indexes `catalog` in memory.
-    pub fn build_in_ram(catalog: &Catalog) -> Result<SearchIndex> {
-        let data = Entries::collect(catalog);
+    /// Indexes `catalog` in memory, value sets through `members`.
+    pub fn build_in_ram(catalog: &Catalog, members: &dyn MemberLister) -> Result<SearchIndex> {
+        let data = Entries::collect(catalog, members);
         let (schema, fields) = schema::build();
         let index = Index::create_in_ram(schema);
         write(&index, &fields, &data)?;
@@ -123,8 +123,9 @@ impl SearchIndex {
     pub fn open_or_build(
         dir: &std::path::Path,
         catalog: &Catalog,
+        members: &dyn MemberLister,
     ) -> Result<(SearchIndex, Provenance)> {
-        store::open_or_build(dir, catalog)
+        store::open_or_build(dir, catalog, members)
     }
 
     fn assemble(
