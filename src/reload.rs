@@ -19,6 +19,7 @@ use crate::catalog::snapshot::{self, Contents, Stored};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
+use crate::model::date::unix_seconds;
 use crate::search::SearchIndex;
 use crate::state::{AppState, Snapshot};
 
@@ -29,6 +30,11 @@ pub struct ReleaseInfo {
     pub source: String,
     /// When the snapshot was installed (`YYYY-MM-DDThh:mm:ssZ`).
     pub loaded_at: String,
+    /// The same instant, in seconds since 1970 (for the metrics).
+    pub loaded_at_unix: u64,
+    /// The newest `date` among the release's own resources, as published, and in seconds
+    /// since 1970: how recent the data itself is. `None` when no resource states a date.
+    pub newest_resource: Option<NewestDate>,
     /// Reading and checking the files, building the catalog (ms).
     pub load_ms: u64,
     /// Opening or building the search index (ms).
@@ -39,15 +45,55 @@ pub struct ReleaseInfo {
     pub changes: ChangeSummary,
 }
 
+/// A resource `date` and the instant it stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewestDate {
+    /// As the resource states it (ISO 8601, any FHIR precision).
+    pub date: String,
+    /// Its first instant, in seconds since 1970 (`model::date::unix_seconds`).
+    pub unix: i64,
+}
+
+/// The newest `date` among the code systems, value sets and concept maps the release itself
+/// brings (versions carried over from the previous release are not its data). Dates that are
+/// not FHIR dates are ignored.
+pub fn newest_resource_date(catalog: &Catalog) -> Option<NewestDate> {
+    let metas = (catalog.code_systems.own().map(|r| &r.meta))
+        .chain(catalog.value_sets.own().map(|r| &r.meta))
+        .chain(catalog.concept_maps.own().map(|r| &r.meta));
+    metas
+        .filter_map(|m| {
+            let date = m.date.as_deref()?;
+            let unix = unix_seconds(date)?;
+            Some(NewestDate {
+                date: date.to_string(),
+                unix,
+            })
+        })
+        .max_by_key(|d| d.unix)
+}
+
 impl ReleaseInfo {
     /// For a snapshot installed without going through `reload` (tests, embedding).
-    pub fn unmeasured(source: String) -> Self {
+    pub fn unmeasured(source: String, catalog: &Catalog) -> Self {
+        let (loaded_at, loaded_at_unix) = now();
         ReleaseInfo {
             source,
-            loaded_at: crate::fhir::now_instant(),
+            loaded_at,
+            loaded_at_unix,
+            newest_resource: newest_resource_date(catalog),
             ..Default::default()
         }
     }
+}
+
+/// The current time as a FHIR instant and in seconds since 1970.
+fn now() -> (String, u64) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (crate::fhir::instant_from_unix(secs), secs)
 }
 
 /// What a snapshot holds, for `/health/ready` and `/admin/status`.
@@ -57,6 +103,9 @@ pub struct Status {
     pub generation: u64,
     pub source: String,
     pub loaded_at: String,
+    /// The newest `date` among the release's resources, as published (ISO 8601); empty when
+    /// none states one.
+    pub newest_resource_date: String,
     pub load_ms: u64,
     pub index_ms: u64,
     /// Current tables (code systems, value sets and concept maps answered unpinned).
@@ -82,6 +131,10 @@ impl Status {
             generation: snapshot.generation,
             source: release.map(|r| r.source.clone()).unwrap_or_default(),
             loaded_at: release.map(|r| r.loaded_at.clone()).unwrap_or_default(),
+            newest_resource_date: release
+                .and_then(|r| r.newest_resource.as_ref())
+                .map(|d| d.date.clone())
+                .unwrap_or_default(),
             load_ms: release.map_or(0, |r| r.load_ms),
             index_ms: release.map_or(0, |r| r.index_ms),
             tables: code_systems + value_sets + concept_maps,
@@ -194,12 +247,21 @@ pub fn save_snapshot(
 /// swaps them in. On any error nothing changes and every error is returned. One reload runs
 /// at a time; a second waits for the first.
 pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
-    reload_inner(state, requested, true)
+    counted(reload_inner(state, requested, true))
 }
 
 /// `reload`, then the catalog snapshot saved before returning (for `nosterm index`).
 pub fn reload_and_save(state: &AppState, requested: Option<&Path>) -> Result<Report> {
-    reload_inner(state, requested, false)
+    counted(reload_inner(state, requested, false))
+}
+
+/// Counts a refused reload (`nosterm_reload_failures_total`), whoever asked for it.
+fn counted(result: Result<Report>) -> Result<Report> {
+    if result.is_err() {
+        let (_, at) = now();
+        crate::metrics::METRICS.reload_refused(at);
+    }
+    result
 }
 
 fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) -> Result<Report> {
@@ -249,9 +311,12 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
     };
     let index_ms = indexing.elapsed().as_millis() as u64;
     crate::probe::stage("search index ready");
+    let (loaded_at, loaded_at_unix) = now();
     let release = ReleaseInfo {
         source: path.display().to_string(),
-        loaded_at: crate::fhir::now_instant(),
+        loaded_at,
+        loaded_at_unix,
+        newest_resource: newest_resource_date(&catalog),
         load_ms,
         index_ms,
         carried_versions,

@@ -67,12 +67,13 @@ impl AppState {
             .as_ref()
             .map(|d| d.display().to_string())
             .unwrap_or_default();
+        let release = ReleaseInfo::unmeasured(source, &catalog);
         AppState {
             snapshot: ArcSwap::from_pointee(Snapshot {
                 generation: 1,
                 catalog,
                 search,
-                release: Some(Arc::new(ReleaseInfo::unmeasured(source))),
+                release: Some(Arc::new(release)),
                 answers: AnswerCache::new(config.answer_cache_bytes),
             }),
             next_generation: AtomicU64::new(2),
@@ -126,7 +127,8 @@ impl AppState {
 
     /// Swaps in a new catalog and its index, both built aside.
     pub fn replace_with(&self, catalog: Catalog, search: Option<Arc<SearchIndex>>) -> u64 {
-        self.install(catalog, search, ReleaseInfo::unmeasured(String::new()))
+        let release = ReleaseInfo::unmeasured(String::new(), &catalog);
+        self.install(catalog, search, release)
     }
 
     /// Swaps in a snapshot built aside, with where it came from; returns its generation.
