@@ -360,3 +360,58 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
         changes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CodeSystem, ConceptMap, ResourceMeta, ValueSet};
+
+    fn meta(url: &str, date: Option<&str>) -> ResourceMeta {
+        ResourceMeta {
+            id: url.rsplit('/').next().unwrap_or(url).to_string(),
+            url: url.to_string(),
+            date: date.map(str::to_string),
+            ..ResourceMeta::default()
+        }
+    }
+
+    #[test]
+    fn newest_date_compares_instants_not_strings() {
+        let mut cat = Catalog::default();
+        assert_eq!(newest_resource_date(&cat), None);
+        cat.add_code_system(CodeSystem::new(
+            meta("http://x/cs-year", Some("2024")),
+            vec![],
+        ));
+        cat.add_code_system(CodeSystem::new(meta("http://x/cs-none", None), vec![]));
+        // Sorts last as a string, but is 2024-02-29T23:30:00Z.
+        cat.add_value_set(ValueSet {
+            meta: meta("http://x/vs", Some("2024-03-01T00:30:00+01:00")),
+            ..ValueSet::default()
+        });
+        // Not a FHIR date: ignored.
+        cat.add_value_set(ValueSet {
+            meta: meta("http://x/vs-bad", Some("2099-02-30")),
+            ..ValueSet::default()
+        });
+        cat.add_concept_map(ConceptMap {
+            meta: meta("http://x/cm", Some("2024-02-29T23:45:00Z")),
+            ..ConceptMap::default()
+        });
+        assert_eq!(
+            newest_resource_date(&cat),
+            Some(NewestDate {
+                date: "2024-02-29T23:45:00Z".into(),
+                unix: 1_709_250_300,
+            })
+        );
+        cat.add_code_system(CodeSystem::new(
+            meta("http://x/cs-month", Some("2024-03")),
+            vec![],
+        ));
+        assert_eq!(
+            newest_resource_date(&cat).map(|d| d.date),
+            Some("2024-03".into())
+        );
+    }
+}
