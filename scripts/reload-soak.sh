@@ -32,33 +32,10 @@ if (( RELOADS < 20 )); then echo "reload-soak: RELOADS must be >= 20" >&2; exit 
 
 # shellcheck source=scripts/lib/server.sh
 . scripts/lib/server.sh
-nosterm_binary
-WORK="$(mktemp -d)"
-cleanup() {
-  nosterm_stop_all
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-mkdir -p "$WORK/releases"
-cp -r data "$WORK/releases/a"
-python3 scripts/bench/reload_soak.py make-release "$WORK/releases/a" "$WORK/releases/b"
-"$NOSTERM_SERVER" check --data "$WORK/releases/a"
-"$NOSTERM_SERVER" check --data "$WORK/releases/b"
-ln -sfn "$WORK/releases/a" "$WORK/current"
-
-NOSTERM_ADMIN_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-export NOSTERM_ADMIN_TOKEN
-nosterm_start reload-soak --ready listening --timeout 60 --data "$WORK/current" --index "$WORK/index" \
-  --out "$WORK/server.out" --err "$WORK/server.err"
-SERVER=$NOSTERM_PID PORT=$NOSTERM_PORT
+# shellcheck source=scripts/bench/soak-server.sh
+. scripts/bench/soak-server.sh
+soak_server reload-soak check
 echo "reload-soak: server pid $SERVER on 127.0.0.1:$PORT; ${DURATION}s, $CONNECTIONS connections, $RELOADS reloads"
 
-# The driver ends itself after DURATION (+ reloads and joins); the outer timeout is a backstop.
-status=0
-timeout "$(( ${DURATION%.*} + 300 ))" python3 scripts/bench/reload_soak.py run \
-  --server "http://127.0.0.1:$PORT" --link "$WORK/current" \
-  --release-a "$WORK/releases/a" --release-b "$WORK/releases/b" --pid "$SERVER" \
-  --duration "$DURATION" --connections "$CONNECTIONS" --reloads "$RELOADS" || status=$?
-if ! kill -0 "$SERVER" 2>/dev/null; then echo "reload-soak: the server died" >&2; exit 1; fi
-exit $status
+soak_drive reload-soak "$DURATION" scripts/bench/reload_soak.py run --duration "$DURATION" \
+  --connections "$CONNECTIONS" --reloads "$RELOADS"

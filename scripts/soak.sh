@@ -22,29 +22,10 @@ RELOAD_EVERY="${3:-180}"
 
 # shellcheck source=scripts/lib/server.sh
 . scripts/lib/server.sh
-nosterm_binary
-WORK="$(mktemp -d)"
-cleanup() {
-  nosterm_stop_all
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-mkdir -p "$WORK/releases"
-cp -r data "$WORK/releases/a"
-python3 scripts/bench/reload_soak.py make-release "$WORK/releases/a" "$WORK/releases/b"
-ln -sfn "$WORK/releases/a" "$WORK/current"
-NOSTERM_ADMIN_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-export NOSTERM_ADMIN_TOKEN
-nosterm_start soak --ready listening --timeout 60 --data "$WORK/current" --index "$WORK/index" \
-  --out "$WORK/server.out" --err "$WORK/server.err"
-SERVER=$NOSTERM_PID PORT=$NOSTERM_PORT
+# shellcheck source=scripts/bench/soak-server.sh
+. scripts/bench/soak-server.sh
+soak_server soak
 echo "soak: server pid $SERVER on 127.0.0.1:$PORT; ${DURATION}s, $CONNECTIONS connections, reload every ${RELOAD_EVERY}s"
 
-status=0
-timeout "$(( ${DURATION%.*} + 300 ))" python3 scripts/bench/soak.py \
-  --server "http://127.0.0.1:$PORT" --link "$WORK/current" \
-  --release-a "$WORK/releases/a" --release-b "$WORK/releases/b" --pid "$SERVER" \
-  --duration "$DURATION" --connections "$CONNECTIONS" --reload-every "$RELOAD_EVERY" --rate "${RATE:-0}" || status=$?
-if ! kill -0 "$SERVER" 2>/dev/null; then echo "soak: the server died" >&2; exit 1; fi
-exit $status
+soak_drive soak "$DURATION" scripts/bench/soak.py --duration "$DURATION" \
+  --connections "$CONNECTIONS" --reload-every "$RELOAD_EVERY" --rate "${RATE:-0}"
