@@ -41,6 +41,8 @@ import urllib.request
 READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 10.0
 LOG_TAIL_LINES = 20
+# Loopback never goes through an http_proxy of the environment.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class ServerError(Exception):
@@ -82,7 +84,7 @@ def is_ready(port, ready, stdout_path):
         except (OSError, TypeError):
             return False
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
+        with DIRECT.open(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
             return r.status == 200
     except (urllib.error.URLError, OSError):
         return False
@@ -94,10 +96,12 @@ def wait_ready(port, alive, ready="health", stdout_path=None, timeout=READY_TIME
     interval = 0.05 if ready == "listening" else 0.1
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if is_ready(port, ready, stdout_path):
-            return
+        answers = is_ready(port, ready, stdout_path)
+        # Alive after the answer: what answered was not another server on that port.
         if not alive():
             raise ServerError("exited before it was ready")
+        if answers:
+            return
         time.sleep(interval)
     raise ServerError(f"not ready after {timeout:.0f} s")
 
@@ -151,8 +155,8 @@ class NostermServer:
         return binary(self.root)
 
     def start(self):
-        exe = self.binary()
         exit_on_sigterm()
+        exe = self.binary()
         if self.workdir is None:
             self.tmp = tempfile.mkdtemp(prefix="nosterm-check-")
         folder = self.workdir or self.tmp

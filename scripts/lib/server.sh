@@ -101,7 +101,7 @@ nosterm_start() {
 # _nosterm_running PID — true while it runs (a zombie counts as gone).
 _nosterm_running() {
   local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
   stat=${stat##*) }
   [[ ${stat:0:1} != Z ]]
 }
@@ -115,7 +115,7 @@ nosterm_stop() {
       _nosterm_running "$pid" || break
       sleep 0.05
     done
-    kill -KILL "$pid" 2>/dev/null || true
+    if _nosterm_running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   wait "$pid" 2>/dev/null || true
   for i in "${!_NOSTERM_PIDS[@]}"; do
