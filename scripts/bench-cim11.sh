@@ -3,7 +3,7 @@
 #
 #   scripts/bench-cim11.sh [OUT_DIR]        (default bench-out/cim11; DURATION=10 RUNS=3 CONNS=16)
 #
-# What it prints, in one run, on the release build:
+# What it prints, in one run, on the release build (or $NOSTERM_BIN; scripts/lib/server.sh):
 #   import     wall time of scripts/import-cim11 (venv already there: the conversion only; the
 #              first run also pip-installs cim-11-CERTIC, a few seconds more)
 #   load       `nosterm check` on NOS + CIM-11: parse + catalog, no index (wall, peak RSS)
