@@ -16,6 +16,7 @@ pub mod probe;
 pub mod reload;
 pub mod search;
 pub mod state;
+pub mod store;
 pub mod svs;
 
 pub use http::create_app;

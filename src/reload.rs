@@ -15,13 +15,13 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::catalog::diff::{diff, ChangeSummary};
-use crate::catalog::snapshot::{self, Contents, Stored};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
 use crate::ops::members::ExpansionMembers;
-use crate::search::SearchIndex;
+use crate::search::{Entries, SearchIndex};
 use crate::state::{AppState, ReleaseInfo, Snapshot};
+use crate::store::{self, Contents, Stored};
 
 /// What a snapshot holds, for `/health/ready` and `/admin/status`.
 #[derive(Debug, Clone, Serialize)]
@@ -113,8 +113,8 @@ fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> 
 
 /// The data key of `path` and its saved snapshot in `dir`, when one is there and sound; an
 /// unusable snapshot is logged and ignored (the files are loaded instead).
-fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored>) {
-    let key = match snapshot::fingerprint_data(path) {
+fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored<Entries>>) {
+    let key = match store::fingerprint_data(path) {
         Ok(k) => k,
         Err(e) => {
             tracing::warn!("cannot fingerprint {}: {e}", path.display());
@@ -122,12 +122,12 @@ fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored>) {
         }
     };
     crate::probe::stage("data fingerprinted");
-    match snapshot::read(dir, key) {
+    match store::read(dir, key) {
         Ok(stored) => (Some(key), stored),
         Err(e) => {
             tracing::warn!(
                 "catalog snapshot {} ignored ({e}); loading the files",
-                snapshot::path_for(dir, key).display()
+                store::path_for(dir, key).display()
             );
             (Some(key), None)
         }
@@ -151,7 +151,7 @@ pub fn save_snapshot(
         (Some(ix), 0) => Some((ix.entries(), ix.fingerprint())),
         _ => None,
     };
-    snapshot::write(
+    store::write(
         dir,
         key,
         &Contents {

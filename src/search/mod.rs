@@ -13,6 +13,7 @@
 //! `total` is exact and pages are stable.
 
 pub mod analysis;
+pub mod codec;
 pub mod entries;
 pub mod query;
 pub mod rank;
