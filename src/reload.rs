@@ -19,7 +19,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
 use crate::ops::members::ExpansionMembers;
-use crate::search::{Entries, SearchIndex};
+use crate::search::{Entries, SearchError, SearchIndex};
 use crate::state::{AppState, ReleaseInfo, Snapshot};
 use crate::store::{self, Contents, Stored};
 
@@ -87,6 +87,13 @@ fn refused(path: &Path, message: String) -> Error {
     )])
 }
 
+/// A release whose search index could not be built or opened: refused, and said so.
+fn index_refused(e: SearchError) -> Error {
+    Error::SearchIndex(format!(
+        "release refused: its search index could not be built or opened ({e}); the previous data is still served"
+    ))
+}
+
 /// The folder to load: `requested`, or the configured data folder; symlinks are resolved
 /// now, so a re-pointed `current` link is followed.
 fn resolve(state: &AppState, requested: Option<&Path>) -> Result<PathBuf> {
@@ -106,9 +113,7 @@ fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> 
         }
         None => SearchIndex::build_in_ram(catalog, &ExpansionMembers),
     };
-    built
-        .map(Arc::new)
-        .map_err(|e| Error::Internal(format!("release refused: {e}")))
+    built.map(Arc::new).map_err(index_refused)
 }
 
 /// The data key of `path` and its saved snapshot in `dir`, when one is there and sound; an
@@ -218,7 +223,7 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
                     tracing::info!("search index {provenance:?} in {}", dir.display());
                     Arc::new(ix)
                 })
-                .map_err(|e| Error::Internal(format!("release refused: {e}")))?
+                .map_err(index_refused)?
         }
         _ => build_index(state, &catalog)?,
     };
@@ -269,4 +274,39 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
         status: Status::of(&snapshot),
         changes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AppConfig;
+
+    /// An index folder that cannot be made (a file stands in its place): the release is
+    /// refused as a search-index failure (503, `no-store`, a message that says so), not as an
+    /// internal error, and the server stays as it was.
+    #[test]
+    fn a_search_index_that_cannot_be_built_refuses_the_release_as_such() {
+        let tmp =
+            std::env::temp_dir().join(format!("nosterm-index-refused-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let blocker = tmp.join("index");
+        std::fs::write(&blocker, b"not a folder").unwrap();
+        let config = AppConfig {
+            data: Some(PathBuf::from("tests/fixtures/fhir")),
+            index: Some(blocker),
+            ..Default::default()
+        };
+        let state = AppState::empty(config);
+        let refused = reload(&state, None);
+        let _ = std::fs::remove_dir_all(&tmp);
+        let err = refused.expect_err("the release is refused");
+        assert!(matches!(err, Error::SearchIndex(_)), "{err:?}");
+        assert_eq!((err.status(), err.issue_code()), (503, "no-store"));
+        assert!(
+            err.to_string()
+                .starts_with("release refused: its search index could not be built or opened"),
+            "{err}"
+        );
+        assert!(!state.is_ready());
+    }
 }

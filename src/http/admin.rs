@@ -14,7 +14,8 @@ use crate::reload::{reload, Status};
 use crate::state::AppState;
 
 fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Result<HttpResponse> {
-    let text = serde_json::to_string(body).map_err(|e| Error::Internal(e.to_string()))?;
+    let text = serde_json::to_string(body)
+        .map_err(|e| Error::Internal(format!("Rendering the answer: {e}")))?;
     Ok(HttpResponse::build(status)
         .content_type("application/json")
         .body(text))

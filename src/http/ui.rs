@@ -78,7 +78,8 @@ async fn asset(name: web::Path<String>) -> Result<HttpResponse> {
 }
 
 fn json_ok(body: &impl Serialize) -> Result<HttpResponse> {
-    let text = serde_json::to_string(body).map_err(|e| Error::Internal(e.to_string()))?;
+    let text = serde_json::to_string(body)
+        .map_err(|e| Error::Internal(format!("Rendering the answer: {e}")))?;
     Ok(HttpResponse::build(StatusCode::OK)
         .content_type("application/json; charset=utf-8")
         .body(text))
@@ -194,10 +195,9 @@ async fn search(
         };
         let mut concepts = Vec::new();
         if let (Some(ix), false) = (snapshot.search.as_deref(), words.is_empty()) {
-            for e in ix
-                .search_all(&q, limit)
-                .map_err(|e| Error::Internal(e.to_string()))?
-            {
+            for e in ix.search_all(&q, limit).map_err(|e| {
+                Error::SearchIndex(format!("The search index could not answer: {e}"))
+            })? {
                 let table = c.code_systems.get(&e.system, None).map(|cs| cs.meta());
                 concepts.push(json!({
                     "system": e.system,
@@ -212,7 +212,7 @@ async fn search(
         Ok(json!({"tables": tables, "concepts": concepts}))
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
+    .map_err(|e| Error::Internal(format!("The search task failed: {e}")))??;
     json_ok(&body)
 }
 
@@ -292,7 +292,7 @@ async fn concept(
         json!({"system": system, "code": q.code, "value_sets": value_sets})
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    .map_err(|e| Error::Internal(format!("The look-up task failed: {e}")))?;
     json_ok(&body)
 }
 
