@@ -210,13 +210,7 @@ async fn reload_swaps_data_and_keeps_the_previous_versions() {
     let (s, _) = call(&app, get(&lookup_uri(R999, "F", None))).await;
     assert_eq!(s, 200);
     let (_, bundle) = call(&app, get(&format!("/fhir/CodeSystem?url={}", enc(R10)))).await;
-    let mut versions: Vec<&str> = bundle["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["resource"]["version"].as_str())
-        .collect();
-    versions.sort();
+    let versions = common::bundle_versions(&bundle);
     assert_eq!(versions, ["0.1.0", "0.2.0"]);
 
     // Back to the first release (a folder in the body this time): R999 is gone for unpinned

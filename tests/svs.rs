@@ -294,13 +294,7 @@ async fn two_versions_of_one_jdv() {
     assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
     // Both versions are listed under the one canonical URL; ITI-48 picks by version.
     let b = get(&app, &format!("/fhir/ValueSet?url={url}")).await;
-    let mut versions: Vec<&str> = b["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["resource"]["version"].as_str())
-        .collect();
-    versions.sort();
+    let versions = common::bundle_versions(&b);
     assert_eq!(versions, vec!["0.1.0", "20240927120000"]);
     let (s, _, body, _) = get_raw(&app, &format!("/svs/RetrieveValueSet?id={J07_OID}")).await;
     assert_eq!(s, 200);
