@@ -1,7 +1,7 @@
 //! Reload without downtime: a release is loaded, checked, turned into a catalog and a search
 //! index aside, and only then swapped in whole; a refused release changes nothing. Requests in
-//! flight finish on the snapshot they started with; the search cache lives in the index, so a
-//! new snapshot starts with an empty cache.
+//! flight finish on the release they started with; the search cache lives in the index, so a
+//! new release starts with an empty cache.
 //!
 //! The resources of the previous release that the new one does not have (same `url|version`)
 //! are carried over for pinned (`version=`) requests; unpinned requests get the new release.
@@ -20,10 +20,10 @@ use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
 use crate::ops::members::ExpansionMembers;
 use crate::search::{Entries, SearchError, SearchIndex};
-use crate::state::{AppState, ReleaseInfo, Snapshot};
+use crate::state::{AppState, Release, ReleaseInfo};
 use crate::store::{self, Contents, Stored};
 
-/// What a snapshot holds, for `/health/ready` and `/admin/status`.
+/// What a release holds, for `/health/ready` and `/admin/status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub ready: bool,
@@ -44,19 +44,19 @@ pub struct Status {
 }
 
 impl Status {
-    pub fn of(snapshot: &Snapshot) -> Status {
-        let cat = &snapshot.catalog;
+    pub fn of(release: &Release) -> Status {
+        let cat = &release.catalog;
         let code_systems = cat.code_systems.current().count();
         let value_sets = cat.value_sets.current().count();
         let concept_maps = cat.concept_maps.current().count();
-        let release = snapshot.release.as_deref();
+        let info = release.info.as_deref();
         Status {
-            ready: release.is_some(),
-            generation: snapshot.generation,
-            source: release.map(|r| r.source.clone()).unwrap_or_default(),
-            loaded_at: release.map(|r| r.loaded_at.clone()).unwrap_or_default(),
-            load_ms: release.map_or(0, |r| r.load_ms),
-            index_ms: release.map_or(0, |r| r.index_ms),
+            ready: info.is_some(),
+            generation: release.generation,
+            source: info.map(|r| r.source.clone()).unwrap_or_default(),
+            loaded_at: info.map(|r| r.loaded_at.clone()).unwrap_or_default(),
+            load_ms: info.map_or(0, |r| r.load_ms),
+            index_ms: info.map_or(0, |r| r.index_ms),
             tables: code_systems + value_sets + concept_maps,
             code_systems,
             value_sets,
@@ -65,7 +65,7 @@ impl Status {
             carried_versions: cat.code_systems.carried_len()
                 + cat.value_sets.carried_len()
                 + cat.concept_maps.carried_len(),
-            search_entries: snapshot.search.as_ref().map_or(0, |s| s.len()),
+            search_entries: release.search.as_ref().map_or(0, |s| s.len()),
         }
     }
 }
@@ -139,20 +139,20 @@ fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored<Entrie
     }
 }
 
-/// Saves the release of `snapshot` (its own resources, not those carried over) in `dir`
+/// Saves `release` (its own resources, not those carried over) as the snapshot file in `dir`
 /// under the data key `key`, with its search entries when they depend on this data alone.
-pub fn save_snapshot(
+pub fn save_snapshot_file(
     dir: &Path,
     key: u64,
-    snapshot: &Snapshot,
+    release: &Release,
     aliases: &[(String, String)],
     warnings: &[LoadError],
 ) -> std::io::Result<PathBuf> {
-    let cat = &snapshot.catalog;
+    let cat = &release.catalog;
     let carried = cat.code_systems.carried_len()
         + cat.value_sets.carried_len()
         + cat.concept_maps.carried_len();
-    let entries = match (&snapshot.search, carried) {
+    let entries = match (&release.search, carried) {
         (Some(ix), 0) => Some((ix.entries(), ix.fingerprint())),
         _ => None,
     };
@@ -170,19 +170,21 @@ pub fn save_snapshot(
     )
 }
 
+/// When `reload` writes the snapshot file of the new release (when it has to: not when the
+/// release was itself read from an up-to-date one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveSnapshot {
+    /// After the swap, on a thread of its own: the new release is served meanwhile (the
+    /// server's reloads).
+    InBackground,
+    /// Before `reload` returns (`nosterm index`, which exits right after).
+    BeforeReturning,
+}
+
 /// Loads `requested` (or the configured data folder), builds its catalog and index aside and
-/// swaps them in. On any error nothing changes and every error is returned. One reload runs
-/// at a time; a second waits for the first.
-pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
-    reload_inner(state, requested, true)
-}
-
-/// `reload`, then the catalog snapshot saved before returning (for `nosterm index`).
-pub fn reload_and_save(state: &AppState, requested: Option<&Path>) -> Result<Report> {
-    reload_inner(state, requested, false)
-}
-
-fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) -> Result<Report> {
+/// swaps them in, then saves the snapshot file as `save` says. On any error nothing changes
+/// and every error is returned. One reload runs at a time; a second waits for the first.
+pub fn reload(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) -> Result<Report> {
     let _one_at_a_time = state
         .reload_lock
         .lock()
@@ -205,9 +207,9 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
     let warnings = data.warnings.clone();
     let mut catalog = Catalog::from_dataset(data);
     crate::probe::stage("catalog built");
-    let previous = state.snapshot();
+    let previous = state.release();
     let changes = diff(&previous.catalog, &catalog);
-    let carried_versions = if previous.release.is_some() {
+    let carried_versions = if previous.info.is_some() {
         catalog.carry_over(&previous.catalog)
     } else {
         0
@@ -238,23 +240,23 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
         changes: changes.clone(),
     };
     let generation = state.install(catalog, Some(search), release);
-    let snapshot = state.snapshot();
+    let installed = state.release();
     crate::probe::stage("installed");
     // Saved after the swap, off the request path: the release is served meanwhile.
     if let (Some(dir), Some(key)) = (index_dir, key) {
         if !from_snapshot || (!had_entries && carried_versions == 0) {
-            let saved = snapshot.clone();
-            let save = move || {
-                if let Err(e) = save_snapshot(&dir, key, &saved, &aliases, &warnings) {
+            let saved = installed.clone();
+            let write_file = move || {
+                if let Err(e) = save_snapshot_file(&dir, key, &saved, &aliases, &warnings) {
                     tracing::warn!("cannot save the catalog snapshot in {}: {e}", dir.display());
                 }
                 crate::probe::stage("snapshot saved");
             };
-            if !background {
-                save();
+            if save == SaveSnapshot::BeforeReturning {
+                write_file();
             } else if let Err(e) = std::thread::Builder::new()
                 .name("snapshot".into())
-                .spawn(save)
+                .spawn(write_file)
             {
                 tracing::warn!("cannot save the catalog snapshot: {e}");
             }
@@ -271,7 +273,7 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
         changes.tables_removed.len()
     );
     Ok(Report {
-        status: Status::of(&snapshot),
+        status: Status::of(&installed),
         changes,
     })
 }
@@ -297,7 +299,7 @@ mod tests {
             ..Default::default()
         };
         let state = AppState::empty(config);
-        let refused = reload(&state, None);
+        let refused = reload(&state, None, SaveSnapshot::InBackground);
         let _ = std::fs::remove_dir_all(&tmp);
         let err = refused.expect_err("the release is refused");
         assert!(matches!(err, Error::SearchIndex(_)), "{err:?}");

@@ -10,7 +10,7 @@ use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::load::load_dir;
 use nosterm::ops::members::ExpansionMembers;
-use nosterm::reload::reload_and_save;
+use nosterm::reload::{reload, SaveSnapshot};
 use nosterm::search::Entries;
 use nosterm::state::AppState;
 use nosterm::store::{self as snapshot, Contents};
@@ -27,13 +27,13 @@ fn index(data: &Path, index: &Path) -> AppState {
         index: Some(index.to_path_buf()),
         ..AppConfig::default()
     });
-    reload_and_save(&state, None).unwrap();
+    reload(&state, None, SaveSnapshot::BeforeReturning).unwrap();
     state
 }
 
 /// The display of R10#M as served.
 fn r10_m(state: &AppState) -> Option<String> {
-    let snap = state.snapshot();
+    let snap = state.release();
     let cs = snap.catalog.code_systems.get(R10, None)?;
     cs.concept("M")?.display.clone()
 }
@@ -146,7 +146,7 @@ fn refused_then_rebuilt(tag: &str, damage: impl Fn(&mut Vec<u8>)) {
     );
     let state = index(&data, &ix);
     assert_eq!(
-        state.snapshot().catalog.concept_count(),
+        state.release().catalog.concept_count(),
         Catalog::from_dataset(load_dir(&data).unwrap()).concept_count()
     );
     assert!(

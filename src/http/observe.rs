@@ -79,10 +79,10 @@ pub async fn observe(
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::with_capacity(16 * 1024);
     METRICS.render_requests(&mut out);
-    let snapshot = state.snapshot();
-    let ready = snapshot.release.is_some();
-    let s = Status::of(&snapshot);
-    let c = &snapshot.catalog;
+    let release = state.release();
+    let ready = release.info.is_some();
+    let s = Status::of(&release);
+    let c = &release.catalog;
     let gauge = |out: &mut String, name: &str, help: &str, value: String| {
         let _ = write!(
             out,
