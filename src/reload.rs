@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
 use crate::ops::members::ExpansionMembers;
 use crate::search::{Entries, SearchError, SearchIndex};
-use crate::state::{AppState, Release, ReleaseInfo};
+use crate::state::{newest_resource_date, now, AppState, Release, ReleaseInfo};
 use crate::store::{self, Contents, Stored};
 
 /// What a release holds, for `/health/ready` and `/admin/status`.
@@ -30,6 +30,9 @@ pub struct Status {
     pub generation: u64,
     pub source: String,
     pub loaded_at: String,
+    /// The newest `date` among the release's resources, as published (ISO 8601); empty when
+    /// none states one.
+    pub newest_resource_date: String,
     pub load_ms: u64,
     pub index_ms: u64,
     /// Current tables (code systems, value sets and concept maps answered unpinned).
@@ -55,6 +58,10 @@ impl Status {
             generation: release.generation,
             source: info.map(|r| r.source.clone()).unwrap_or_default(),
             loaded_at: info.map(|r| r.loaded_at.clone()).unwrap_or_default(),
+            newest_resource_date: info
+                .and_then(|r| r.newest_resource.as_ref())
+                .map(|d| d.date.clone())
+                .unwrap_or_default(),
             load_ms: info.map_or(0, |r| r.load_ms),
             index_ms: info.map_or(0, |r| r.index_ms),
             tables: code_systems + value_sets + concept_maps,
@@ -185,6 +192,19 @@ pub enum SaveSnapshot {
 /// swaps them in, then saves the snapshot file as `save` says. On any error nothing changes
 /// and every error is returned. One reload runs at a time; a second waits for the first.
 pub fn reload(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) -> Result<Report> {
+    counted(reload_inner(state, requested, save))
+}
+
+/// Counts a refused reload (`nosterm_reload_failures_total`), whoever asked for it.
+fn counted(result: Result<Report>) -> Result<Report> {
+    if result.is_err() {
+        let (_, at) = now();
+        crate::metrics::METRICS.reload_refused(at);
+    }
+    result
+}
+
+fn reload_inner(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) -> Result<Report> {
     let _one_at_a_time = state
         .reload_lock
         .lock()
@@ -231,9 +251,12 @@ pub fn reload(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) ->
     };
     let index_ms = indexing.elapsed().as_millis() as u64;
     crate::probe::stage("search index ready");
+    let (loaded_at, loaded_at_unix) = now();
     let release = ReleaseInfo {
         source: path.display().to_string(),
-        loaded_at: crate::fhir::now_instant(),
+        loaded_at,
+        loaded_at_unix,
+        newest_resource: newest_resource_date(&catalog),
         load_ms,
         index_ms,
         carried_versions,

@@ -12,6 +12,7 @@ use crate::catalog::diff::ChangeSummary;
 use crate::catalog::Catalog;
 use crate::config::AppConfig;
 use crate::load::{load_dir, LoadError};
+use crate::model::date::unix_seconds;
 use crate::ops::members::ExpansionMembers;
 use crate::search::SearchIndex;
 
@@ -38,6 +39,11 @@ pub struct ReleaseInfo {
     pub source: String,
     /// When the release was installed (`YYYY-MM-DDThh:mm:ssZ`).
     pub loaded_at: String,
+    /// The same instant, in seconds since 1970 (for the metrics).
+    pub loaded_at_unix: u64,
+    /// The newest `date` among the release's own resources, as published, and in seconds
+    /// since 1970: how recent the data itself is. `None` when no resource states a date.
+    pub newest_resource: Option<NewestDate>,
     /// Reading and checking the files, building the catalog (ms).
     pub load_ms: u64,
     /// Opening or building the search index (ms).
@@ -48,15 +54,55 @@ pub struct ReleaseInfo {
     pub changes: ChangeSummary,
 }
 
+/// A resource `date` and the instant it stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewestDate {
+    /// As the resource states it (ISO 8601, any FHIR precision).
+    pub date: String,
+    /// Its first instant, in seconds since 1970 (`model::date::unix_seconds`).
+    pub unix: i64,
+}
+
+/// The newest `date` among the code systems, value sets and concept maps the release itself
+/// brings (versions carried over from the previous release are not its data). Dates that are
+/// not FHIR dates are ignored.
+pub fn newest_resource_date(catalog: &Catalog) -> Option<NewestDate> {
+    let metas = (catalog.code_systems.own().map(|r| &r.meta))
+        .chain(catalog.value_sets.own().map(|r| &r.meta))
+        .chain(catalog.concept_maps.own().map(|r| &r.meta));
+    metas
+        .filter_map(|m| {
+            let date = m.date.as_deref()?;
+            let unix = unix_seconds(date)?;
+            Some(NewestDate {
+                date: date.to_string(),
+                unix,
+            })
+        })
+        .max_by_key(|d| d.unix)
+}
+
 impl ReleaseInfo {
     /// For a release installed without going through `reload` (tests, embedding).
-    pub fn unmeasured(source: String) -> Self {
+    pub fn unmeasured(source: String, catalog: &Catalog) -> Self {
+        let (loaded_at, loaded_at_unix) = now();
         ReleaseInfo {
             source,
-            loaded_at: crate::fhir::now_instant(),
+            loaded_at,
+            loaded_at_unix,
+            newest_resource: newest_resource_date(catalog),
             ..Default::default()
         }
     }
+}
+
+/// The current time as a FHIR instant and in seconds since 1970.
+pub(crate) fn now() -> (String, u64) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (crate::fhir::instant_from_unix(secs), secs)
 }
 
 /// Indexes `catalog` in memory; a failure is logged and leaves search to the plain matcher.
@@ -98,12 +144,13 @@ impl AppState {
             .as_ref()
             .map(|d| d.display().to_string())
             .unwrap_or_default();
+        let release = ReleaseInfo::unmeasured(source, &catalog);
         AppState {
             current: ArcSwap::from_pointee(Release {
                 generation: 1,
                 catalog,
                 search,
-                info: Some(Arc::new(ReleaseInfo::unmeasured(source))),
+                info: Some(Arc::new(release)),
                 answers: AnswerCache::new(config.answer_cache_bytes),
             }),
             next_generation: AtomicU64::new(2),
@@ -157,7 +204,8 @@ impl AppState {
 
     /// Swaps in a new catalog and its index, both built aside.
     pub fn replace_with(&self, catalog: Catalog, search: Option<Arc<SearchIndex>>) -> u64 {
-        self.install(catalog, search, ReleaseInfo::unmeasured(String::new()))
+        let release = ReleaseInfo::unmeasured(String::new(), &catalog);
+        self.install(catalog, search, release)
     }
 
     /// Swaps in a release built aside, with where it came from; returns its generation.
@@ -177,5 +225,60 @@ impl AppState {
         }));
         self.ready.store(true, Ordering::Release);
         generation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CodeSystem, ConceptMap, ResourceMeta, ValueSet};
+
+    fn meta(url: &str, date: Option<&str>) -> ResourceMeta {
+        ResourceMeta {
+            id: url.rsplit('/').next().unwrap_or(url).to_string(),
+            url: url.to_string(),
+            date: date.map(str::to_string),
+            ..ResourceMeta::default()
+        }
+    }
+
+    #[test]
+    fn newest_date_compares_instants_not_strings() {
+        let mut cat = Catalog::default();
+        assert_eq!(newest_resource_date(&cat), None);
+        cat.add_code_system(CodeSystem::new(
+            meta("http://x/cs-year", Some("2024")),
+            vec![],
+        ));
+        cat.add_code_system(CodeSystem::new(meta("http://x/cs-none", None), vec![]));
+        // Sorts last as a string, but is 2024-02-29T23:30:00Z.
+        cat.add_value_set(ValueSet {
+            meta: meta("http://x/vs", Some("2024-03-01T00:30:00+01:00")),
+            ..ValueSet::default()
+        });
+        // Not a FHIR date: ignored.
+        cat.add_value_set(ValueSet {
+            meta: meta("http://x/vs-bad", Some("2099-02-30")),
+            ..ValueSet::default()
+        });
+        cat.add_concept_map(ConceptMap {
+            meta: meta("http://x/cm", Some("2024-02-29T23:45:00Z")),
+            ..ConceptMap::default()
+        });
+        assert_eq!(
+            newest_resource_date(&cat),
+            Some(NewestDate {
+                date: "2024-02-29T23:45:00Z".into(),
+                unix: 1_709_250_300,
+            })
+        );
+        cat.add_code_system(CodeSystem::new(
+            meta("http://x/cs-month", Some("2024-03")),
+            vec![],
+        ));
+        assert_eq!(
+            newest_resource_date(&cat).map(|d| d.date),
+            Some("2024-03".into())
+        );
     }
 }

@@ -41,6 +41,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse> {
             "status": "ready",
             "generation": s.generation,
             "loaded_at": s.loaded_at,
+            "newest_resource_date": s.newest_resource_date,
             "tables": s.tables,
             "concepts": s.concepts,
         }),
