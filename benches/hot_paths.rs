@@ -143,7 +143,7 @@ fn load_state(dir: &Path) -> AppState {
 }
 
 fn bench_ops(c: &mut Criterion, state: &AppState, k: &Cases) {
-    let snapshot = state.snapshot();
+    let snapshot = state.release();
     let scope = Scope {
         search: snapshot.search.as_deref(),
         ..Scope::new(&snapshot.catalog)
@@ -315,7 +315,7 @@ fn bench(c: &mut Criterion) {
     let dir = data_dir();
     let state = load_state(&dir);
     let cases = if std::env::var_os("NOSTERM_BENCH_DATA").is_some() {
-        cases_from(&dir, &state.snapshot().catalog)
+        cases_from(&dir, &state.release().catalog)
     } else {
         shipped_cases()
     };

@@ -48,7 +48,7 @@ fn j07(catalog: &Catalog) -> ValueSet {
 
 fn bench(c: &mut Criterion) {
     let state = state();
-    let snapshot = state.snapshot();
+    let snapshot = state.release();
     let catalog = &snapshot.catalog;
     let Some(index) = snapshot.search.clone() else {
         panic!("the shipped data is indexed");

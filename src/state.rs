@@ -1,4 +1,4 @@
-//! Shared server state: the current snapshot, swapped atomically on reload.
+//! Shared server state: the current release, swapped atomically on reload.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,9 +16,10 @@ use crate::model::date::unix_seconds;
 use crate::ops::members::ExpansionMembers;
 use crate::search::SearchIndex;
 
-/// One immutable generation of loaded terminology.
+/// A release: one immutable generation of loaded terminology, with its search index and the
+/// answers computed over it. Requests hold the one they started with to their end.
 #[derive(Debug)]
-pub struct Snapshot {
+pub struct Release {
     pub generation: u64,
     pub catalog: Catalog,
     /// Full-text index of `catalog`, built alongside it; `None` when it could not be built
@@ -26,17 +27,17 @@ pub struct Snapshot {
     pub search: Option<Arc<SearchIndex>>,
     /// Where and when this data was loaded, and what changed from the previous release;
     /// `None` before the first load (the server is not ready).
-    pub release: Option<Arc<ReleaseInfo>>,
-    /// Rendered answers of exact operations over this snapshot (`answers`).
+    pub info: Option<Arc<ReleaseInfo>>,
+    /// Rendered answers of exact operations over this release (`answers`).
     pub answers: AnswerCache,
 }
 
-/// Where and when a snapshot's data was loaded, and what changed from the one before.
+/// Where and when a release's data was loaded, and what changed from the one before.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReleaseInfo {
     /// The data folder, symlinks resolved, as it was at load time.
     pub source: String,
-    /// When the snapshot was installed (`YYYY-MM-DDThh:mm:ssZ`).
+    /// When the release was installed (`YYYY-MM-DDThh:mm:ssZ`).
     pub loaded_at: String,
     /// The same instant, in seconds since 1970 (for the metrics).
     pub loaded_at_unix: u64,
@@ -49,7 +50,7 @@ pub struct ReleaseInfo {
     pub index_ms: u64,
     /// Resource versions of the previous release kept for pinned requests.
     pub carried_versions: usize,
-    /// What changed from the previous snapshot.
+    /// What changed from the previous release.
     pub changes: ChangeSummary,
 }
 
@@ -82,7 +83,7 @@ pub fn newest_resource_date(catalog: &Catalog) -> Option<NewestDate> {
 }
 
 impl ReleaseInfo {
-    /// For a snapshot installed without going through `reload` (tests, embedding).
+    /// For a release installed without going through `reload` (tests, embedding).
     pub fn unmeasured(source: String, catalog: &Catalog) -> Self {
         let (loaded_at, loaded_at_unix) = now();
         ReleaseInfo {
@@ -116,9 +117,9 @@ pub fn build_search_in_ram(catalog: &Catalog) -> Option<Arc<SearchIndex>> {
 }
 
 pub struct AppState {
-    snapshot: ArcSwap<Snapshot>,
+    current: ArcSwap<Release>,
     next_generation: AtomicU64,
-    /// Set once a snapshot with data is installed.
+    /// Set once a release with data is installed.
     ready: AtomicBool,
     /// One reload at a time (held while a release is built aside).
     pub(crate) reload_lock: Mutex<()>,
@@ -145,11 +146,11 @@ impl AppState {
             .unwrap_or_default();
         let release = ReleaseInfo::unmeasured(source, &catalog);
         AppState {
-            snapshot: ArcSwap::from_pointee(Snapshot {
+            current: ArcSwap::from_pointee(Release {
                 generation: 1,
                 catalog,
                 search,
-                release: Some(Arc::new(release)),
+                info: Some(Arc::new(release)),
                 answers: AnswerCache::new(config.answer_cache_bytes),
             }),
             next_generation: AtomicU64::new(2),
@@ -162,11 +163,11 @@ impl AppState {
     /// A state with no data yet (not ready): the first load is done by `reload::reload`.
     pub fn empty(config: AppConfig) -> Self {
         AppState {
-            snapshot: ArcSwap::from_pointee(Snapshot {
+            current: ArcSwap::from_pointee(Release {
                 generation: 0,
                 catalog: Catalog::default(),
                 search: None,
-                release: None,
+                info: None,
                 answers: AnswerCache::new(0),
             }),
             next_generation: AtomicU64::new(1),
@@ -189,9 +190,9 @@ impl AppState {
         self.ready.load(Ordering::Acquire)
     }
 
-    /// The snapshot a request works on from start to end.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
+    /// The release a request works on from start to end.
+    pub fn release(&self) -> Arc<Release> {
+        self.current.load_full()
     }
 
     /// Swaps in a new catalog (its index built in memory first); requests in flight keep the
@@ -207,7 +208,7 @@ impl AppState {
         self.install(catalog, search, release)
     }
 
-    /// Swaps in a snapshot built aside, with where it came from; returns its generation.
+    /// Swaps in a release built aside, with where it came from; returns its generation.
     pub fn install(
         &self,
         catalog: Catalog,
@@ -215,11 +216,11 @@ impl AppState {
         release: ReleaseInfo,
     ) -> u64 {
         let generation = self.next_generation.fetch_add(1, Ordering::SeqCst);
-        self.snapshot.store(Arc::new(Snapshot {
+        self.current.store(Arc::new(Release {
             generation,
             catalog,
             search,
-            release: Some(Arc::new(release)),
+            info: Some(Arc::new(release)),
             answers: AnswerCache::new(self.config.answer_cache_bytes),
         }));
         self.ready.store(true, Ordering::Release);

@@ -181,7 +181,7 @@ async fn kept_answers_are_the_answers_of_a_server_without_the_cache() {
         }
     }
     // Successful answers were kept (one per distinct question; errors are not).
-    let snapshot = cached_state.snapshot();
+    let snapshot = cached_state.release();
     snapshot.answers.settle();
     assert!(ok > 30 && ok < asks.len(), "{ok} of {}", asks.len());
     assert_eq!(snapshot.answers.len(), ok as u64);

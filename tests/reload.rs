@@ -34,7 +34,7 @@ fn copy_data(dir: &TempDir, name: &str) -> PathBuf {
 /// (tables, concepts) the shipped data gives, as `/health/ready` counts them.
 fn shipped_counts() -> (u64, u64) {
     let state = state_at(&data_dir(), None);
-    let s = nosterm::reload::Status::of(&state.snapshot());
+    let s = nosterm::reload::Status::of(&state.release());
     (s.tables as u64, s.concepts as u64)
 }
 
@@ -357,7 +357,7 @@ async fn a_bad_release_is_refused_with_file_and_line_and_changes_nothing() {
                 "{what}: expected an issue starting with {expected:?}, got {texts:#?}"
             );
             assert_eq!(probe(&app).await, before, "{what}: answers changed");
-            assert_eq!(state.snapshot().generation, 1, "{what}");
+            assert_eq!(state.release().generation, 1, "{what}");
         }
         point(&current, &good);
     }

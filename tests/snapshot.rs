@@ -6,14 +6,14 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use nosterm::catalog::snapshot::{self, Contents};
 use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::load::load_dir;
 use nosterm::ops::members::ExpansionMembers;
-use nosterm::reload::reload_and_save;
+use nosterm::reload::{reload, SaveSnapshot};
 use nosterm::search::Entries;
 use nosterm::state::AppState;
+use nosterm::store::{self as snapshot, Contents};
 
 use common::{copy_tree, data_dir, TempDir};
 
@@ -27,13 +27,13 @@ fn index(data: &Path, index: &Path) -> AppState {
         index: Some(index.to_path_buf()),
         ..AppConfig::default()
     });
-    reload_and_save(&state, None).unwrap();
+    reload(&state, None, SaveSnapshot::BeforeReturning).unwrap();
     state
 }
 
 /// The display of R10#M as served.
 fn r10_m(state: &AppState) -> Option<String> {
-    let snap = state.snapshot();
+    let snap = state.release();
     let cs = snap.catalog.code_systems.get(R10, None)?;
     cs.concept("M")?.display.clone()
 }
@@ -44,7 +44,9 @@ fn round_trip_gives_back_exactly_what_the_files_give() {
     let data = data_dir();
     index(&data, &tmp.0);
     let key = snapshot::fingerprint_data(&data).unwrap();
-    let stored = snapshot::read(&tmp.0, key).unwrap().expect("a snapshot");
+    let stored = snapshot::read::<Entries>(&tmp.0, key)
+        .unwrap()
+        .expect("a snapshot");
     let fresh = load_dir(&data).unwrap();
     let back = &stored.dataset;
     assert_eq!(back.code_systems.len(), fresh.code_systems.len());
@@ -92,7 +94,7 @@ fn a_sound_snapshot_is_used_and_a_changed_file_invalidates_it() {
             }
         }
     }
-    let contents = Contents {
+    let contents: Contents<Entries> = Contents {
         code_systems: dataset.code_systems.iter().collect(),
         value_sets: dataset.value_sets.iter().collect(),
         concept_maps: dataset.concept_maps.iter().collect(),
@@ -139,16 +141,16 @@ fn refused_then_rebuilt(tag: &str, damage: impl Fn(&mut Vec<u8>)) {
     damage(&mut bytes);
     fs::write(&path, &bytes).unwrap();
     assert!(
-        snapshot::read(&ix, key).is_err(),
+        snapshot::read::<Entries>(&ix, key).is_err(),
         "{tag}: damaged snapshot accepted"
     );
     let state = index(&data, &ix);
     assert_eq!(
-        state.snapshot().catalog.concept_count(),
+        state.release().catalog.concept_count(),
         Catalog::from_dataset(load_dir(&data).unwrap()).concept_count()
     );
     assert!(
-        snapshot::read(&ix, key).unwrap().is_some(),
+        snapshot::read::<Entries>(&ix, key).unwrap().is_some(),
         "{tag}: not rebuilt"
     );
 }

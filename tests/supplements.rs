@@ -258,10 +258,12 @@ fn served_after_indexing(data: &std::path::Path, index: &std::path::Path, code: 
         index: Some(index.to_path_buf()),
         ..AppConfig::default()
     });
-    if let Err(e) = nosterm::reload::reload_and_save(&state, None) {
+    if let Err(e) =
+        nosterm::reload::reload(&state, None, nosterm::reload::SaveSnapshot::BeforeReturning)
+    {
         panic!("the data must load: {e}");
     }
-    let snap = state.snapshot();
+    let snap = state.release();
     let cs = snap.catalog.code_systems.get(A08, None);
     format!("{:?}", cs.and_then(|cs| cs.concept(code).cloned()))
 }

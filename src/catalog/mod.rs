@@ -3,7 +3,7 @@
 
 pub mod diff;
 pub mod memo;
-pub mod snapshot;
+
 pub mod version;
 
 use std::collections::{HashMap, HashSet};

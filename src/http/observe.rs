@@ -80,10 +80,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::with_capacity(16 * 1024);
     METRICS.render_requests(&mut out);
     METRICS.render_reloads(&mut out);
-    let snapshot = state.snapshot();
-    let ready = snapshot.release.is_some();
-    let s = Status::of(&snapshot);
-    let c = &snapshot.catalog;
+    let release = state.release();
+    let ready = release.info.is_some();
+    let s = Status::of(&release);
+    let c = &release.catalog;
     let gauge = |out: &mut String, name: &str, help: &str, value: String| {
         let _ = write!(
             out,
@@ -114,16 +114,16 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "Time to open or build the search index of the snapshot served.",
         (s.index_ms as f64 / 1000.0).to_string(),
     );
-    let release = snapshot.release.as_deref();
+    let info = release.info.as_deref();
     gauge(
         &mut out,
         "nosterm_release_loaded_timestamp_seconds",
         "When the release served was loaded (unix time; 0 before the first load).",
-        release.map_or(0, |r| r.loaded_at_unix).to_string(),
+        info.map_or(0, |r| r.loaded_at_unix).to_string(),
     );
     // Absent rather than 0 when no resource states a date: an alert on age then stays silent
     // instead of firing on 1970 (alert on `absent()` for that case).
-    if let Some(newest) = release.and_then(|r| r.newest_resource.as_ref()) {
+    if let Some(newest) = info.and_then(|r| r.newest_resource.as_ref()) {
         gauge(
             &mut out,
             "nosterm_release_newest_resource_timestamp_seconds",

@@ -8,11 +8,13 @@
 //! - `query`: typed text → tantivy query (prefixes, stems, synonyms; fuzzy fallback)
 //! - `rank`: the second stage, in Rust
 //! - `store`: open-or-build on disk, with a data fingerprint
+//! - `codec`: how the entries are kept in the snapshot file (`crate::store`)
 //!
 //! A search returns the whole ranked list of matches for (scope, text, activeOnly), cached, so
 //! `total` is exact and pages are stable.
 
 pub mod analysis;
+pub mod codec;
 pub mod entries;
 pub mod query;
 pub mod rank;
