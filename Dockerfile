@@ -24,6 +24,17 @@ RUN set -eu; \
     curl -fsS http://127.0.0.1:18080/health/ready; kill $pid; wait $pid || true; \
     cp -r data /out/data
 
+# The refresh job's image (deploy/nosterm-refresh.yaml): the same binary for `nosterm check`,
+# python3 (standard library only) for scripts/refresh. Not the default target:
+#   docker build --target refresh -t nosterm-refresh .
+FROM debian:bookworm-slim AS refresh
+RUN apt-get update && apt-get install -y --no-install-recommends python3 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 nosterm
+COPY --from=build /src/target/release/nosterm /usr/local/bin/nosterm
+COPY scripts/refresh /opt/nosterm/scripts/refresh
+USER nosterm
+ENTRYPOINT ["/opt/nosterm/scripts/refresh"]
+
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --home /srv/nosterm nosterm
 COPY --from=build /src/target/release/nosterm /usr/local/bin/nosterm

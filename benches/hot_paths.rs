@@ -16,12 +16,13 @@ use std::path::{Path, PathBuf};
 
 use actix_web::{test, web};
 use criterion::{criterion_group, criterion_main, Criterion};
-use nosterm::catalog::{Catalog, Scope};
+use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::load::load_dir;
 use nosterm::ops::expand::{expand, ExpandRequest};
 use nosterm::ops::lookup::{lookup, LookupRequest};
 use nosterm::ops::validate::{validate, CodingInput, Options, Subject, Target};
+use nosterm::ops::Scope;
 use nosterm::state::AppState;
 
 /// What the benches ask about: a code system with one of its codes, a value set with one of
@@ -142,7 +143,7 @@ fn load_state(dir: &Path) -> AppState {
 }
 
 fn bench_ops(c: &mut Criterion, state: &AppState, k: &Cases) {
-    let snapshot = state.snapshot();
+    let snapshot = state.release();
     let scope = Scope {
         search: snapshot.search.as_deref(),
         ..Scope::new(&snapshot.catalog)
@@ -314,7 +315,7 @@ fn bench(c: &mut Criterion) {
     let dir = data_dir();
     let state = load_state(&dir);
     let cases = if std::env::var_os("NOSTERM_BENCH_DATA").is_some() {
-        cases_from(&dir, &state.snapshot().catalog)
+        cases_from(&dir, &state.release().catalog)
     } else {
         shipped_cases()
     };

@@ -8,10 +8,12 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use nosterm::catalog::{Catalog, Scope};
+use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::model::{CodeSystem, ResourceMeta, ValueSet};
 use nosterm::ops::expand::{expand, implicit_value_set, ExpandRequest};
+use nosterm::ops::members::ExpansionMembers;
+use nosterm::ops::Scope;
 use nosterm::search::{ScopeKey, SearchIndex, SearchOptions};
 use nosterm::state::AppState;
 
@@ -46,7 +48,7 @@ fn j07(catalog: &Catalog) -> ValueSet {
 
 fn bench(c: &mut Criterion) {
     let state = state();
-    let snapshot = state.snapshot();
+    let snapshot = state.release();
     let catalog = &snapshot.catalog;
     let Some(index) = snapshot.search.clone() else {
         panic!("the shipped data is indexed");
@@ -115,7 +117,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("index");
     g.sample_size(10);
     g.bench_function("build_in_ram (shipped data)", |b| {
-        b.iter(|| SearchIndex::build_in_ram(black_box(catalog)))
+        b.iter(|| SearchIndex::build_in_ram(black_box(catalog), &ExpansionMembers))
     });
     g.finish();
 }

@@ -25,7 +25,7 @@ fn main() {
         std::process::exit(2);
     };
     let started = Instant::now();
-    match nosterm::catalog::snapshot::read(dir, key) {
+    match nosterm::store::read::<nosterm::search::Entries>(dir, key) {
         Ok(Some(s)) => {
             let concepts: usize = s
                 .dataset

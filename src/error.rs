@@ -47,6 +47,11 @@ pub enum Error {
     /// The operation ran past the per-request time budget (the answer is given up).
     #[error("{0}")]
     DeadlineExceeded(String),
+    /// The search index could not be built, opened or read (a full disk, a damaged index
+    /// folder): the server's storage, not the request. On reload the release is refused and
+    /// the previous data stays in service.
+    #[error("{0}")]
+    SearchIndex(String),
     /// A bug: should never reach a client, but if it does it is an OperationOutcome.
     #[error("{0}")]
     Internal(String),
@@ -78,6 +83,7 @@ impl Error {
             Error::ClientTimeout(_) => 408,
             Error::DeadlineExceeded(_) => 503,
             Error::Internal(_) => 500,
+            Error::SearchIndex(_) => 503,
             Error::Unauthorized(_) => 401,
             Error::Unavailable(_) => 503,
             Error::ReleaseRefused(_) => 422,
@@ -99,6 +105,8 @@ impl Error {
             Error::InvalidValueSet(_) => "processing",
             Error::Unauthorized(_) => "login",
             Error::Unavailable(_) => "transient",
+            // The persistent store is unavailable (a subtype of `transient`).
+            Error::SearchIndex(_) => "no-store",
             Error::ReleaseRefused(_) => "invalid",
         }
     }

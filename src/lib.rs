@@ -1,6 +1,9 @@
 //! nosterm: a FHIR R4 terminology server for the French NOS.
 //!
-//! Data flows one way: files → `load` → `catalog` snapshot → `ops` → `http`.
+//! Layers point one way; each uses only those before it (docs/architecture.md):
+//! `model` ← `load` ← `store` ← `catalog` ← `search` ← `ops` ← `fhir`/`svs` ←
+//! `state`/`reload`/`answers` ← `http`. Leaves any layer may use: `error`, `config`, `metrics`,
+//! `probe`. Data flows the same way: files → release (catalog + index) → operations → HTTP.
 
 pub mod answers;
 pub mod catalog;
@@ -16,6 +19,7 @@ pub mod probe;
 pub mod reload;
 pub mod search;
 pub mod state;
+pub mod store;
 pub mod svs;
 
 pub use http::create_app;

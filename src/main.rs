@@ -7,7 +7,7 @@ use clap::Parser;
 use nosterm::config::{AppConfig, CheckConfig, Cli, Command, IndexConfig, ServeConfig};
 use nosterm::error::Error;
 use nosterm::load::{load_dir, LoadError};
-use nosterm::reload::{reload, reload_and_save};
+use nosterm::reload::{reload, SaveSnapshot};
 use nosterm::state::AppState;
 
 /// mimalloc rather than glibc malloc: see Cargo.toml (memory of old snapshots given back).
@@ -60,7 +60,7 @@ fn index(cfg: &IndexConfig) -> ExitCode {
         index: Some(cfg.index.clone()),
         ..AppConfig::default()
     });
-    match reload_and_save(&state, None) {
+    match reload(&state, None, SaveSnapshot::BeforeReturning) {
         Ok(r) => {
             println!(
                 "indexed {}: {} tables, {} concepts, {} search entries in {}",
@@ -94,7 +94,7 @@ fn serve(cfg: ServeConfig) -> ExitCode {
             nosterm::http::server::bind(app_state, &cfg.addr, workers, &cfg.net)?;
         let handle = running.handle();
         let first = state.clone();
-        match web::block(move || reload(&first, None)).await {
+        match web::block(move || reload(&first, None, SaveSnapshot::InBackground)).await {
             Ok(Ok(report)) => tracing::info!(
                 "loaded {}: {} tables, {} concepts in {} ms, index {} ms",
                 report.status.source,
@@ -151,7 +151,7 @@ async fn reload_on_sighup(state: web::Data<AppState>) {
     };
     while hangups.recv().await.is_some() {
         let st = state.clone();
-        match web::block(move || reload(&st, None)).await {
+        match web::block(move || reload(&st, None, SaveSnapshot::InBackground)).await {
             Ok(Ok(r)) => eprintln!(
                 "SIGHUP: reloaded generation {} from {} ({} tables, {} concepts, {} ms)",
                 r.status.generation,

@@ -46,6 +46,10 @@ pub struct Metrics {
     requests: RwLock<BTreeMap<Key, Arc<Histogram>>>,
     pub search_cache_hits: AtomicU64,
     pub search_cache_misses: AtomicU64,
+    /// Reloads refused (the previous release kept being served).
+    reload_failures: AtomicU64,
+    /// When the last refused reload happened (seconds since 1970; 0 = never).
+    reload_last_failure_unix: AtomicU64,
 }
 
 /// The process-wide registry.
@@ -77,6 +81,36 @@ impl Metrics {
                     .sum()
             })
             .unwrap_or(0)
+    }
+
+    /// Records a refused reload, `at` seconds since 1970.
+    pub fn reload_refused(&self, at: u64) {
+        self.reload_failures.fetch_add(1, Ordering::Relaxed);
+        self.reload_last_failure_unix
+            .fetch_max(at, Ordering::Relaxed);
+    }
+
+    /// Refused reloads counted so far.
+    pub fn reload_failures(&self) -> u64 {
+        self.reload_failures.load(Ordering::Relaxed)
+    }
+
+    /// The refused-reload counter and the time of the last one, in Prometheus text format.
+    pub fn render_reloads(&self, out: &mut String) {
+        out.push_str("# HELP nosterm_reload_failures_total Reloads refused (bad release, unreadable folder, index error); the previous release kept being served.\n");
+        out.push_str("# TYPE nosterm_reload_failures_total counter\n");
+        let _ = writeln!(
+            out,
+            "nosterm_reload_failures_total {}",
+            self.reload_failures()
+        );
+        out.push_str("# HELP nosterm_reload_last_failure_timestamp_seconds When the last reload was refused (unix time; 0 = none since start).\n");
+        out.push_str("# TYPE nosterm_reload_last_failure_timestamp_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "nosterm_reload_last_failure_timestamp_seconds {}",
+            self.reload_last_failure_unix.load(Ordering::Relaxed)
+        );
     }
 
     /// The request counters and histograms, in Prometheus text format.
@@ -230,5 +264,21 @@ mod tests {
             "nosterm_http_request_duration_seconds_count{operation=\"metadata\",status=\"404\"} 1"
         ));
         assert_eq!(m.requests("metadata"), 3);
+    }
+
+    #[test]
+    fn refused_reloads_are_counted_with_the_last_time() {
+        let m = Metrics::default();
+        let mut out = String::new();
+        m.render_reloads(&mut out);
+        assert!(out.contains("nosterm_reload_failures_total 0\n"));
+        assert!(out.contains("nosterm_reload_last_failure_timestamp_seconds 0\n"));
+        m.reload_refused(1_700_000_100);
+        m.reload_refused(1_700_000_000);
+        let mut out = String::new();
+        m.render_reloads(&mut out);
+        assert!(out.contains("# TYPE nosterm_reload_failures_total counter\n"));
+        assert!(out.contains("nosterm_reload_failures_total 2\n"));
+        assert!(out.contains("nosterm_reload_last_failure_timestamp_seconds 1700000100\n"));
     }
 }

@@ -1,7 +1,7 @@
 //! Reload without downtime: a release is loaded, checked, turned into a catalog and a search
 //! index aside, and only then swapped in whole; a refused release changes nothing. Requests in
-//! flight finish on the snapshot they started with; the search cache lives in the index, so a
-//! new snapshot starts with an empty cache.
+//! flight finish on the release they started with; the search cache lives in the index, so a
+//! new release starts with an empty cache.
 //!
 //! The resources of the previous release that the new one does not have (same `url|version`)
 //! are carried over for pinned (`version=`) requests; unpinned requests get the new release.
@@ -15,48 +15,24 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::catalog::diff::{diff, ChangeSummary};
-use crate::catalog::snapshot::{self, Contents, Stored};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::load::{load_dir, LoadError};
-use crate::search::SearchIndex;
-use crate::state::{AppState, Snapshot};
+use crate::ops::members::ExpansionMembers;
+use crate::search::{Entries, SearchError, SearchIndex};
+use crate::state::{newest_resource_date, now, AppState, Release, ReleaseInfo};
+use crate::store::{self, Contents, Stored};
 
-/// Where and when a snapshot's data was loaded, and what changed from the one before.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ReleaseInfo {
-    /// The data folder, symlinks resolved, as it was at load time.
-    pub source: String,
-    /// When the snapshot was installed (`YYYY-MM-DDThh:mm:ssZ`).
-    pub loaded_at: String,
-    /// Reading and checking the files, building the catalog (ms).
-    pub load_ms: u64,
-    /// Opening or building the search index (ms).
-    pub index_ms: u64,
-    /// Resource versions of the previous release kept for pinned requests.
-    pub carried_versions: usize,
-    /// What changed from the previous snapshot.
-    pub changes: ChangeSummary,
-}
-
-impl ReleaseInfo {
-    /// For a snapshot installed without going through `reload` (tests, embedding).
-    pub fn unmeasured(source: String) -> Self {
-        ReleaseInfo {
-            source,
-            loaded_at: crate::fhir::now_instant(),
-            ..Default::default()
-        }
-    }
-}
-
-/// What a snapshot holds, for `/health/ready` and `/admin/status`.
+/// What a release holds, for `/health/ready` and `/admin/status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub ready: bool,
     pub generation: u64,
     pub source: String,
     pub loaded_at: String,
+    /// The newest `date` among the release's resources, as published (ISO 8601); empty when
+    /// none states one.
+    pub newest_resource_date: String,
     pub load_ms: u64,
     pub index_ms: u64,
     /// Current tables (code systems, value sets and concept maps answered unpinned).
@@ -71,19 +47,23 @@ pub struct Status {
 }
 
 impl Status {
-    pub fn of(snapshot: &Snapshot) -> Status {
-        let cat = &snapshot.catalog;
+    pub fn of(release: &Release) -> Status {
+        let cat = &release.catalog;
         let code_systems = cat.code_systems.current().count();
         let value_sets = cat.value_sets.current().count();
         let concept_maps = cat.concept_maps.current().count();
-        let release = snapshot.release.as_deref();
+        let info = release.info.as_deref();
         Status {
-            ready: release.is_some(),
-            generation: snapshot.generation,
-            source: release.map(|r| r.source.clone()).unwrap_or_default(),
-            loaded_at: release.map(|r| r.loaded_at.clone()).unwrap_or_default(),
-            load_ms: release.map_or(0, |r| r.load_ms),
-            index_ms: release.map_or(0, |r| r.index_ms),
+            ready: info.is_some(),
+            generation: release.generation,
+            source: info.map(|r| r.source.clone()).unwrap_or_default(),
+            loaded_at: info.map(|r| r.loaded_at.clone()).unwrap_or_default(),
+            newest_resource_date: info
+                .and_then(|r| r.newest_resource.as_ref())
+                .map(|d| d.date.clone())
+                .unwrap_or_default(),
+            load_ms: info.map_or(0, |r| r.load_ms),
+            index_ms: info.map_or(0, |r| r.index_ms),
             tables: code_systems + value_sets + concept_maps,
             code_systems,
             value_sets,
@@ -92,7 +72,7 @@ impl Status {
             carried_versions: cat.code_systems.carried_len()
                 + cat.value_sets.carried_len()
                 + cat.concept_maps.carried_len(),
-            search_entries: snapshot.search.as_ref().map_or(0, |s| s.len()),
+            search_entries: release.search.as_ref().map_or(0, |s| s.len()),
         }
     }
 }
@@ -114,6 +94,13 @@ fn refused(path: &Path, message: String) -> Error {
     )])
 }
 
+/// A release whose search index could not be built or opened: refused, and said so.
+fn index_refused(e: SearchError) -> Error {
+    Error::SearchIndex(format!(
+        "release refused: its search index could not be built or opened ({e}); the previous data is still served"
+    ))
+}
+
 /// The folder to load: `requested`, or the configured data folder; symlinks are resolved
 /// now, so a re-pointed `current` link is followed.
 fn resolve(state: &AppState, requested: Option<&Path>) -> Result<PathBuf> {
@@ -125,21 +112,31 @@ fn resolve(state: &AppState, requested: Option<&Path>) -> Result<PathBuf> {
 
 fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> {
     let built = match &state.config.index {
-        Some(dir) => SearchIndex::open_or_build(dir, catalog).map(|(ix, provenance)| {
-            tracing::info!("search index {provenance:?} in {}", dir.display());
-            ix
-        }),
-        None => SearchIndex::build_in_ram(catalog),
+        Some(dir) => {
+            SearchIndex::open_or_build(dir, catalog, &ExpansionMembers).map(|(ix, provenance)| {
+                tracing::info!("search index {provenance:?} in {}", dir.display());
+                ix
+            })
+        }
+        None => SearchIndex::build_in_ram(catalog, &ExpansionMembers),
     };
-    built
-        .map(Arc::new)
-        .map_err(|e| Error::Internal(format!("release refused: {e}")))
+    built.map(Arc::new).map_err(index_refused)
 }
 
 /// The data key of `path` and its saved snapshot in `dir`, when one is there and sound; an
 /// unusable snapshot is logged and ignored (the files are loaded instead).
-fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored>) {
-    let key = match snapshot::fingerprint_data(path) {
+/// The key of the snapshot of the data at `path`: the data's fingerprint mixed with the
+/// search schema version. A snapshot holds the search entries and their fingerprint as the
+/// search code that saved it made them: another version of that code must not reuse them.
+pub fn data_key(path: &Path) -> std::io::Result<u64> {
+    let mut h = store::Hash64::default();
+    h.write(&store::fingerprint_data(path)?.to_le_bytes());
+    h.write(&crate::search::schema::SCHEMA_VERSION.to_le_bytes());
+    Ok(h.finish())
+}
+
+fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored<Entries>>) {
+    let key = match data_key(path) {
         Ok(k) => k,
         Err(e) => {
             tracing::warn!("cannot fingerprint {}: {e}", path.display());
@@ -147,36 +144,36 @@ fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored>) {
         }
     };
     crate::probe::stage("data fingerprinted");
-    match snapshot::read(dir, key) {
+    match store::read(dir, key) {
         Ok(stored) => (Some(key), stored),
         Err(e) => {
             tracing::warn!(
                 "catalog snapshot {} ignored ({e}); loading the files",
-                snapshot::path_for(dir, key).display()
+                store::path_for(dir, key).display()
             );
             (Some(key), None)
         }
     }
 }
 
-/// Saves the release of `snapshot` (its own resources, not those carried over) in `dir`
+/// Saves `release` (its own resources, not those carried over) as the snapshot file in `dir`
 /// under the data key `key`, with its search entries when they depend on this data alone.
-pub fn save_snapshot(
+pub fn save_snapshot_file(
     dir: &Path,
     key: u64,
-    snapshot: &Snapshot,
+    release: &Release,
     aliases: &[(String, String)],
     warnings: &[LoadError],
 ) -> std::io::Result<PathBuf> {
-    let cat = &snapshot.catalog;
+    let cat = &release.catalog;
     let carried = cat.code_systems.carried_len()
         + cat.value_sets.carried_len()
         + cat.concept_maps.carried_len();
-    let entries = match (&snapshot.search, carried) {
+    let entries = match (&release.search, carried) {
         (Some(ix), 0) => Some((ix.entries(), ix.fingerprint())),
         _ => None,
     };
-    snapshot::write(
+    store::write(
         dir,
         key,
         &Contents {
@@ -190,19 +187,34 @@ pub fn save_snapshot(
     )
 }
 
+/// When `reload` writes the snapshot file of the new release (when it has to: not when the
+/// release was itself read from an up-to-date one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveSnapshot {
+    /// After the swap, on a thread of its own: the new release is served meanwhile (the
+    /// server's reloads).
+    InBackground,
+    /// Before `reload` returns (`nosterm index`, which exits right after).
+    BeforeReturning,
+}
+
 /// Loads `requested` (or the configured data folder), builds its catalog and index aside and
-/// swaps them in. On any error nothing changes and every error is returned. One reload runs
-/// at a time; a second waits for the first.
-pub fn reload(state: &AppState, requested: Option<&Path>) -> Result<Report> {
-    reload_inner(state, requested, true)
+/// swaps them in, then saves the snapshot file as `save` says. On any error nothing changes
+/// and every error is returned. One reload runs at a time; a second waits for the first.
+pub fn reload(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) -> Result<Report> {
+    counted(reload_inner(state, requested, save))
 }
 
-/// `reload`, then the catalog snapshot saved before returning (for `nosterm index`).
-pub fn reload_and_save(state: &AppState, requested: Option<&Path>) -> Result<Report> {
-    reload_inner(state, requested, false)
+/// Counts a refused reload (`nosterm_reload_failures_total`), whoever asked for it.
+fn counted(result: Result<Report>) -> Result<Report> {
+    if result.is_err() {
+        let (_, at) = now();
+        crate::metrics::METRICS.reload_refused(at);
+    }
+    result
 }
 
-fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) -> Result<Report> {
+fn reload_inner(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) -> Result<Report> {
     let _one_at_a_time = state
         .reload_lock
         .lock()
@@ -225,9 +237,9 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
     let warnings = data.warnings.clone();
     let mut catalog = Catalog::from_dataset(data);
     crate::probe::stage("catalog built");
-    let previous = state.snapshot();
+    let previous = state.release();
     let changes = diff(&previous.catalog, &catalog);
-    let carried_versions = if previous.release.is_some() {
+    let carried_versions = if previous.info.is_some() {
         catalog.carry_over(&previous.catalog)
     } else {
         0
@@ -243,38 +255,41 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
                     tracing::info!("search index {provenance:?} in {}", dir.display());
                     Arc::new(ix)
                 })
-                .map_err(|e| Error::Internal(format!("release refused: {e}")))?
+                .map_err(index_refused)?
         }
         _ => build_index(state, &catalog)?,
     };
     let index_ms = indexing.elapsed().as_millis() as u64;
     crate::probe::stage("search index ready");
+    let (loaded_at, loaded_at_unix) = now();
     let release = ReleaseInfo {
         source: path.display().to_string(),
-        loaded_at: crate::fhir::now_instant(),
+        loaded_at,
+        loaded_at_unix,
+        newest_resource: newest_resource_date(&catalog),
         load_ms,
         index_ms,
         carried_versions,
         changes: changes.clone(),
     };
     let generation = state.install(catalog, Some(search), release);
-    let snapshot = state.snapshot();
+    let installed = state.release();
     crate::probe::stage("installed");
     // Saved after the swap, off the request path: the release is served meanwhile.
     if let (Some(dir), Some(key)) = (index_dir, key) {
         if !from_snapshot || (!had_entries && carried_versions == 0) {
-            let saved = snapshot.clone();
-            let save = move || {
-                if let Err(e) = save_snapshot(&dir, key, &saved, &aliases, &warnings) {
+            let saved = installed.clone();
+            let write_file = move || {
+                if let Err(e) = save_snapshot_file(&dir, key, &saved, &aliases, &warnings) {
                     tracing::warn!("cannot save the catalog snapshot in {}: {e}", dir.display());
                 }
                 crate::probe::stage("snapshot saved");
             };
-            if !background {
-                save();
+            if save == SaveSnapshot::BeforeReturning {
+                write_file();
             } else if let Err(e) = std::thread::Builder::new()
                 .name("snapshot".into())
-                .spawn(save)
+                .spawn(write_file)
             {
                 tracing::warn!("cannot save the catalog snapshot: {e}");
             }
@@ -291,7 +306,42 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, background: bool) ->
         changes.tables_removed.len()
     );
     Ok(Report {
-        status: Status::of(&snapshot),
+        status: Status::of(&installed),
         changes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AppConfig;
+
+    /// An index folder that cannot be made (a file stands in its place): the release is
+    /// refused as a search-index failure (503, `no-store`, a message that says so), not as an
+    /// internal error, and the server stays as it was.
+    #[test]
+    fn a_search_index_that_cannot_be_built_refuses_the_release_as_such() {
+        let tmp =
+            std::env::temp_dir().join(format!("nosterm-index-refused-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let blocker = tmp.join("index");
+        std::fs::write(&blocker, b"not a folder").unwrap();
+        let config = AppConfig {
+            data: Some(PathBuf::from("tests/fixtures/fhir")),
+            index: Some(blocker),
+            ..Default::default()
+        };
+        let state = AppState::empty(config);
+        let refused = reload(&state, None, SaveSnapshot::InBackground);
+        let _ = std::fs::remove_dir_all(&tmp);
+        let err = refused.expect_err("the release is refused");
+        assert!(matches!(err, Error::SearchIndex(_)), "{err:?}");
+        assert_eq!((err.status(), err.issue_code()), (503, "no-store"));
+        assert!(
+            err.to_string()
+                .starts_with("release refused: its search index could not be built or opened"),
+            "{err}"
+        );
+        assert!(!state.is_ready());
+    }
 }

@@ -145,8 +145,8 @@ async fn kept_answers_are_the_answers_of_a_server_without_the_cache() {
     // Room for every answer with a wide margin: near its capacity the cache may refuse a new
     // entry (TinyLFU admission), and a refused expansion made again has a new timestamp.
     let cached_state = state(64 << 20);
-    let cached = test::init_service(nosterm::create_app(cached_state.clone())).await;
-    let plain = test::init_service(nosterm::create_app(state(0))).await;
+    let cached = common::start(cached_state.clone()).await;
+    let plain = common::start(state(0)).await;
     let asks = questions();
     let mut ok = 0;
     let mut kept = Vec::new();
@@ -181,7 +181,7 @@ async fn kept_answers_are_the_answers_of_a_server_without_the_cache() {
         }
     }
     // Successful answers were kept (one per distinct question; errors are not).
-    let snapshot = cached_state.snapshot();
+    let snapshot = cached_state.release();
     snapshot.answers.settle();
     assert!(ok > 30 && ok < asks.len(), "{ok} of {}", asks.len());
     assert_eq!(snapshot.answers.len(), ok as u64);
@@ -195,7 +195,7 @@ async fn answers_in_place_are_the_answers_of_the_server() {
     use nosterm::http::fuzzing::{answer_in_place, RequestHead};
 
     let state = state(0);
-    let server = test::init_service(nosterm::create_app(state.clone())).await;
+    let server = common::start(state.clone()).await;
     for ask in questions() {
         let (path, query) = ask.uri.split_once('?').unwrap_or((&ask.uri, ""));
         let Some((rtype, op)) = path.strip_prefix("/fhir/").and_then(|p| p.split_once("/$")) else {

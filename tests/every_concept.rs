@@ -2,7 +2,7 @@
 //! canonical URL and by OID; every JDV member validates against its JDV by URL and by OID.
 
 mod common;
-use common::enc;
+use common::{call, enc, get};
 
 use actix_web::{test, web};
 use nosterm::config::AppConfig;
@@ -23,7 +23,7 @@ async fn every_concept_and_member_round_trips() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     let data = load_dir(&dir).expect("shipped data loads");
     let state = web::Data::new(AppState::load(&dir, AppConfig::default()).expect("loads"));
-    let app = test::init_service(nosterm::create_app(state)).await;
+    let app = common::start(state).await;
 
     let mut checked = 0;
     for cs in &data.code_systems {
@@ -42,10 +42,8 @@ async fn every_concept_and_member_round_trips() {
                     enc(system),
                     enc(&c.code)
                 );
-                let resp =
-                    test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
-                assert_eq!(resp.status().as_u16(), 200, "{uri}");
-                let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+                let (status, body) = call(&app, get(&uri)).await;
+                assert_eq!(status, 200, "{uri}");
                 let display = body["parameter"]
                     .as_array()
                     .unwrap()
@@ -65,9 +63,7 @@ async fn every_concept_and_member_round_trips() {
                 if let Some(d) = &c.display {
                     uri.push_str(&format!("&display={}", enc(d)));
                 }
-                let resp =
-                    test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
-                let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+                let (_, body) = call(&app, get(&uri)).await;
                 assert_eq!(result_of(&body), Some(true), "{uri}: {body}");
                 checked += 1;
             }

@@ -1,8 +1,9 @@
 //! `$expand` behaviours of the HL7 terminology conformance suite, on small request-scoped
 //! resources (`tx-resource` parameters) through the real HTTP app.
 
+mod common;
+
 use actix_web::{test, web};
-use nosterm::config::AppConfig;
 use nosterm::state::AppState;
 use serde_json::{json, Value};
 
@@ -12,26 +13,20 @@ const VS: &str = "http://example.org/vs/tree";
 fn state() -> web::Data<AppState> {
     let dir = std::env::temp_dir().join(format!("nosterm-expand-conf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    match AppState::load(&dir, AppConfig::default()) {
-        Ok(s) => web::Data::new(s),
-        Err(errors) => panic!("empty data must load: {errors:?}"),
-    }
+    common::state_of(&dir)
 }
 
 macro_rules! app {
     () => {
-        test::init_service(nosterm::create_app(state())).await
+        common::start(state()).await
     };
 }
 
-async fn expand<S>(app: &S, params: Vec<Value>, headers: &[(&str, &str)]) -> (u16, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
+async fn expand<S: common::App>(
+    app: &S,
+    params: Vec<Value>,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
     let mut req = test::TestRequest::post()
         .uri("/fhir/ValueSet/$expand")
         .insert_header(("content-type", "application/fhir+json"));
@@ -39,10 +34,7 @@ where
         req = req.insert_header((*k, *v));
     }
     let body = json!({"resourceType": "Parameters", "parameter": params});
-    let resp = test::call_service(app, req.set_payload(body.to_string()).to_request()).await;
-    let status = resp.status().as_u16();
-    let body = test::read_body(resp).await;
-    (status, serde_json::from_slice(&body).expect("JSON body"))
+    common::call(app, req.set_payload(body.to_string()).to_request()).await
 }
 
 fn res(r: Value) -> Value {

@@ -9,7 +9,6 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 
-use actix_web::test;
 use serde_json::{json, Value};
 
 const TRE: &str = "https://mos.esante.gouv.fr/NOS/TRE_X99-Essai/FHIR/TRE-X99-Essai";
@@ -166,7 +165,7 @@ fn p(code: &str, v: &str) -> (String, String) {
 #[actix_web::test]
 async fn stored_jdv_reports_concept_extensions_as_properties() {
     let dir = data("jdv");
-    let app = test::init_service(nosterm::create_app(common::state_of(&dir))).await;
+    let app = common::start(common::state_of(&dir)).await;
     let (s, vs) = common::get_json(
         &app,
         &format!("/fhir/ValueSet/$expand?url={}", common::enc(JDV)),
@@ -224,7 +223,7 @@ async fn stored_jdv_reports_concept_extensions_as_properties() {
 #[actix_web::test]
 async fn filtered_include_reports_the_code_systems_extension_properties() {
     let dir = data("filter");
-    let app = test::init_service(nosterm::create_app(common::state_of(&dir))).await;
+    let app = common::start(common::state_of(&dir)).await;
     let vs = json!({
         "resourceType": "ValueSet", "url": "http://example.org/fhir/ValueSet/x99-sous-racine",
         "status": "active",
@@ -275,7 +274,7 @@ async fn filtered_include_reports_the_code_systems_extension_properties() {
 #[actix_web::test]
 async fn jdv_designations_add_to_the_code_systems() {
     let dir = data("designations");
-    let app = test::init_service(nosterm::create_app(common::state_of(&dir))).await;
+    let app = common::start(common::state_of(&dir)).await;
     let (s, vs) = common::get_json(
         &app,
         &format!(
@@ -306,7 +305,7 @@ async fn jdv_designations_add_to_the_code_systems() {
 #[actix_web::test]
 async fn jdv_extensions_come_with_its_definition() {
     let dir = data("definition");
-    let app = test::init_service(nosterm::create_app(common::state_of(&dir))).await;
+    let app = common::start(common::state_of(&dir)).await;
     let ask = |definition: bool| {
         format!(
             "/fhir/ValueSet/$expand?url={}&includeDefinition={definition}",

@@ -379,12 +379,13 @@ async fn public_errors_name_no_file() {
 /// after the client was answered 503.
 #[actix_web::test]
 async fn past_the_deadline_enumeration_stops() {
-    use nosterm::catalog::{Catalog, Scope};
+    use nosterm::catalog::Catalog;
     use nosterm::error::Error;
     use nosterm::model::{
         CodeSystem, Compose, Concept, ConceptSetComponent, Filter, ResourceMeta, ValueSet,
     };
     use nosterm::ops::members::enumerate;
+    use nosterm::ops::Scope;
     let concepts = (0..20_000)
         .map(|i| Concept {
             code: format!("c{i}"),

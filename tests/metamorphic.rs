@@ -329,7 +329,7 @@ fn verdict(operation: &str, status: u16, body: &Value) -> Value {
 
 #[actix_web::test]
 async fn every_form_of_a_question_gets_the_same_verdict() {
-    let app = test::init_service(nosterm::create_app(shipped_state())).await;
+    let app = common::start(shipped_state()).await;
     let mut derived = 0;
     let mut differences = Vec::new();
     let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
@@ -392,7 +392,7 @@ async fn every_form_of_a_question_gets_the_same_verdict() {
 #[actix_web::test]
 async fn nos_questions_get_the_same_verdict_in_every_form() {
     let data = nosterm::load::load_dir(&common::data_dir()).expect("shipped data loads");
-    let app = test::init_service(nosterm::create_app(shipped_state())).await;
+    let app = common::start(shipped_state()).await;
     let mut derived = 0;
     let mut differences = Vec::new();
     let mut results = std::collections::BTreeMap::<String, usize>::new();

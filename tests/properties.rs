@@ -4,11 +4,12 @@
 use std::cmp::Ordering;
 
 use nosterm::catalog::version::{compare, matches};
-use nosterm::catalog::{Catalog, Scope};
+use nosterm::catalog::Catalog;
 use nosterm::model::canonical::is_bare_oid;
 use nosterm::model::{oid_of, split_canonical, CodeSystem, Concept, ResourceMeta, SystemKey};
 use nosterm::ops::display::{normalise, typographic_difference};
 use nosterm::ops::expand::{expand, implicit_value_set, ExpandRequest, ExpansionItem};
+use nosterm::ops::Scope;
 use proptest::prelude::*;
 
 /// A dotted-decimal OID of 2 to 12 arcs.

@@ -34,7 +34,7 @@ fn copy_data(dir: &TempDir, name: &str) -> PathBuf {
 /// (tables, concepts) the shipped data gives, as `/health/ready` counts them.
 fn shipped_counts() -> (u64, u64) {
     let state = state_at(&data_dir(), None);
-    let s = nosterm::reload::Status::of(&state.snapshot());
+    let s = nosterm::reload::Status::of(&state.release());
     (s.tables as u64, s.concepts as u64)
 }
 
@@ -210,13 +210,7 @@ async fn reload_swaps_data_and_keeps_the_previous_versions() {
     let (s, _) = call(&app, get(&lookup_uri(R999, "F", None))).await;
     assert_eq!(s, 200);
     let (_, bundle) = call(&app, get(&format!("/fhir/CodeSystem?url={}", enc(R10)))).await;
-    let mut versions: Vec<&str> = bundle["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["resource"]["version"].as_str())
-        .collect();
-    versions.sort();
+    let versions = common::bundle_versions(&bundle);
     assert_eq!(versions, ["0.1.0", "0.2.0"]);
 
     // Back to the first release (a folder in the body this time): R999 is gone for unpinned
@@ -363,7 +357,7 @@ async fn a_bad_release_is_refused_with_file_and_line_and_changes_nothing() {
                 "{what}: expected an issue starting with {expected:?}, got {texts:#?}"
             );
             assert_eq!(probe(&app).await, before, "{what}: answers changed");
-            assert_eq!(state.snapshot().generation, 1, "{what}");
+            assert_eq!(state.release().generation, 1, "{what}");
         }
         point(&current, &good);
     }
@@ -465,4 +459,85 @@ async fn health_endpoints() {
     )
     .await;
     assert_eq!(s, 200, "{v}");
+}
+
+/// The value of an unlabelled sample `name` in a Prometheus text body.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+}
+
+async fn metrics_text<S: common::App>(app: &S) -> String {
+    let resp = test::call_service(app, get("/metrics")).await;
+    assert_eq!(resp.status(), 200);
+    String::from_utf8(test::read_body(resp).await.to_vec()).unwrap()
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as f64
+}
+
+#[actix_web::test]
+async fn data_age_and_refused_reloads_are_exposed() {
+    let dir = TempDir::new("age");
+    let a = copy_data(&dir, "a");
+    // Release b: one table dated in 2031 at +02:00, later than anything shipped.
+    let b = copy_data(&dir, "b");
+    let catalog = b.join("catalog.csv");
+    let row = line_of(&catalog, "TRE_R10-SexeAdministratif,");
+    edit_line(&catalog, row, |l| {
+        let mut cols: Vec<String> = l.split(',').map(str::to_string).collect();
+        cols[6] = "2031-05-06T10:00:00+02:00".into();
+        cols.join(",")
+    });
+    let link = dir.path("current");
+    point(&link, &a);
+    let state = state_at(&link, Some(TOKEN));
+    let app = test::init_service(nosterm::create_app(state.clone())).await;
+
+    let (_, ready) = call(&app, get("/health/ready")).await;
+    let shipped_newest = ready["newest_resource_date"].as_str().unwrap().to_string();
+    assert!(
+        shipped_newest.starts_with("20") && shipped_newest.as_str() < "2031",
+        "{ready}"
+    );
+
+    let started = unix_now();
+    point(&link, &b);
+    let (s, r) = call(&app, reload_req(Some(TOKEN), None)).await;
+    assert_eq!(s, 200, "{r}");
+    let (s, ready) = call(&app, get("/health/ready")).await;
+    assert_eq!(s, 200);
+    assert_eq!(ready["newest_resource_date"], "2031-05-06T10:00:00+02:00");
+    let loaded_at = ready["loaded_at"].as_str().unwrap().to_string();
+    let text = metrics_text(&app).await;
+    // 2031-05-06T08:00:00Z
+    assert_eq!(
+        sample(&text, "nosterm_release_newest_resource_timestamp_seconds"),
+        Some(1_935_820_800.0),
+        "{text}"
+    );
+    let loaded = sample(&text, "nosterm_release_loaded_timestamp_seconds").unwrap();
+    assert!(loaded >= started && loaded <= unix_now(), "{loaded}");
+    assert_eq!(nosterm::fhir::instant_from_unix(loaded as u64), loaded_at);
+    let failures = sample(&text, "nosterm_reload_failures_total").unwrap();
+
+    // A refused reload: counted and timed; the release served and its dates do not change.
+    let (s, _) = call(&app, reload_req(Some(TOKEN), Some(&dir.path("missing")))).await;
+    assert_eq!(s, 422);
+    let text = metrics_text(&app).await;
+    // Other tests of this binary may refuse reloads at the same time: at least ours.
+    assert!(sample(&text, "nosterm_reload_failures_total").unwrap() > failures);
+    assert!(sample(&text, "nosterm_reload_last_failure_timestamp_seconds").unwrap() >= loaded);
+    assert_eq!(
+        sample(&text, "nosterm_release_loaded_timestamp_seconds"),
+        Some(loaded)
+    );
+    let (_, ready) = call(&app, get("/health/ready")).await;
+    assert_eq!(ready["newest_resource_date"], "2031-05-06T10:00:00+02:00");
+    assert_eq!(ready["loaded_at"], loaded_at.as_str());
 }

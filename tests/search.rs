@@ -2,17 +2,18 @@
 //! HTTP app, plus a relevance measurement against the plain matchers.
 
 mod common;
-use common::enc;
+use common::{call, codes, enc};
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actix_web::{test, web};
-use nosterm::catalog::{Catalog, Scope};
+use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::model::{CodeSystem, ResourceMeta, ValueSet};
 use nosterm::ops::expand::{expand, fold, implicit_value_set, ExpandRequest};
 use nosterm::ops::members::enumerate;
+use nosterm::ops::Scope;
 use nosterm::search::SearchIndex;
 use nosterm::state::AppState;
 use serde_json::{json, Value};
@@ -46,7 +47,7 @@ fn state() -> web::Data<AppState> {
 
 macro_rules! app {
     () => {
-        test::init_service(nosterm::create_app(state())).await
+        common::start(state()).await
     };
 }
 
@@ -54,30 +55,8 @@ fn fhir_vs(cs: &str) -> String {
     format!("{cs}?fhir_vs")
 }
 
-async fn call<S>(app: &S, req: actix_http::Request) -> (u16, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
-    let resp = test::call_service(app, req).await;
-    let status = resp.status().as_u16();
-    let body = test::read_body(resp).await;
-    let json = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("JSON body: {e}"));
-    (status, json)
-}
-
 /// `$expand` of `url` with `filter` and extra query parameters; the expansion.
-async fn expand_get<S>(app: &S, url: &str, filter: &str, extra: &str) -> Value
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
+async fn expand_get<S: common::App>(app: &S, url: &str, filter: &str, extra: &str) -> Value {
     let uri = format!(
         "/fhir/ValueSet/$expand?url={}&filter={}{extra}",
         enc(url),
@@ -86,17 +65,6 @@ where
     let (status, body) = call(app, test::TestRequest::get().uri(&uri).to_request()).await;
     assert_eq!(status, 200, "{uri}: {body}");
     body["expansion"].clone()
-}
-
-fn codes(expansion: &Value) -> Vec<String> {
-    expansion["contains"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c["code"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn total(expansion: &Value) -> u64 {
@@ -503,7 +471,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[actix_web::test]
 async fn relevance_against_the_plain_matchers() {
     let state = state();
-    let snapshot = state.snapshot();
+    let snapshot = state.release();
     let catalog = &snapshot.catalog;
     // Any request-scoped code system turns the index off: the plain matcher answers.
     let mut overlay = Catalog::default();
@@ -601,7 +569,7 @@ async fn filtered_expansion_of_two_releases_lists_both() {
         Ok(s) => web::Data::new(s),
         Err(errors) => panic!("test data must load: {errors:?}"),
     };
-    let app = test::init_service(nosterm::create_app(state)).await;
+    let app = common::start(state).await;
     let e = expand_get(&app, JDV, "kine", "").await;
     assert_eq!(codes(&e), ["10", "10"], "{e}");
     let versions: Vec<&str> = e["contains"]

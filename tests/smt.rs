@@ -5,7 +5,6 @@
 mod common;
 use common::{enc, fixture_dir, get_json, param_value, post_json, state_of};
 
-use actix_web::test;
 use serde_json::{json, Value};
 
 const R395: &str = "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r395-engagement";
@@ -24,7 +23,7 @@ const J370: &str = "https://smt.esante.gouv.fr/fhir/ValueSet/jdv-j370-type-contr
 
 macro_rules! app {
     () => {
-        test::init_service(nosterm::create_app(state_of(&fixture_dir("smt")))).await
+        common::start(state_of(&fixture_dir("smt"))).await
     };
 }
 

@@ -6,13 +6,14 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use nosterm::catalog::snapshot::{self, Contents};
 use nosterm::catalog::Catalog;
 use nosterm::config::AppConfig;
 use nosterm::load::load_dir;
-use nosterm::reload::reload_and_save;
+use nosterm::ops::members::ExpansionMembers;
+use nosterm::reload::{reload, SaveSnapshot};
 use nosterm::search::Entries;
 use nosterm::state::AppState;
+use nosterm::store::{self as snapshot, Contents};
 
 use common::{copy_tree, data_dir, TempDir};
 
@@ -26,13 +27,13 @@ fn index(data: &Path, index: &Path) -> AppState {
         index: Some(index.to_path_buf()),
         ..AppConfig::default()
     });
-    reload_and_save(&state, None).unwrap();
+    reload(&state, None, SaveSnapshot::BeforeReturning).unwrap();
     state
 }
 
 /// The display of R10#M as served.
 fn r10_m(state: &AppState) -> Option<String> {
-    let snap = state.snapshot();
+    let snap = state.release();
     let cs = snap.catalog.code_systems.get(R10, None)?;
     cs.concept("M")?.display.clone()
 }
@@ -42,8 +43,10 @@ fn round_trip_gives_back_exactly_what_the_files_give() {
     let tmp = TempDir::new("roundtrip");
     let data = data_dir();
     index(&data, &tmp.0);
-    let key = snapshot::fingerprint_data(&data).unwrap();
-    let stored = snapshot::read(&tmp.0, key).unwrap().expect("a snapshot");
+    let key = nosterm::reload::data_key(&data).unwrap();
+    let stored = snapshot::read::<Entries>(&tmp.0, key)
+        .unwrap()
+        .expect("a snapshot");
     let fresh = load_dir(&data).unwrap();
     let back = &stored.dataset;
     assert_eq!(back.code_systems.len(), fresh.code_systems.len());
@@ -61,7 +64,7 @@ fn round_trip_gives_back_exactly_what_the_files_give() {
     assert_eq!(back.warnings, fresh.warnings);
     // The saved search entries are those the fresh catalog gives.
     let (entries, fp) = stored.entries.expect("search entries saved");
-    let expected = Entries::collect(&Catalog::from_dataset(fresh));
+    let expected = Entries::collect(&Catalog::from_dataset(fresh), &ExpansionMembers);
     assert_eq!(entries.entries, expected.entries);
     assert_eq!(
         fp,
@@ -80,7 +83,7 @@ fn a_sound_snapshot_is_used_and_a_changed_file_invalidates_it() {
     let first = index(&data, &ix);
     assert_eq!(r10_m(&first).as_deref(), Some("Masculin"));
     // A snapshot saying something the files do not: if it is read, the display shows it.
-    let key = snapshot::fingerprint_data(&data).unwrap();
+    let key = nosterm::reload::data_key(&data).unwrap();
     let mut dataset = load_dir(&data).unwrap();
     for cs in &mut dataset.code_systems {
         if cs.meta.url == R10 {
@@ -91,7 +94,7 @@ fn a_sound_snapshot_is_used_and_a_changed_file_invalidates_it() {
             }
         }
     }
-    let contents = Contents {
+    let contents: Contents<Entries> = Contents {
         code_systems: dataset.code_systems.iter().collect(),
         value_sets: dataset.value_sets.iter().collect(),
         concept_maps: dataset.concept_maps.iter().collect(),
@@ -112,7 +115,7 @@ fn a_sound_snapshot_is_used_and_a_changed_file_invalidates_it() {
         .expect("R10#M in the file");
     bytes[at + 2] = b'm';
     fs::write(&csv, &bytes).unwrap();
-    assert_ne!(snapshot::fingerprint_data(&data).unwrap(), key);
+    assert_ne!(nosterm::reload::data_key(&data).unwrap(), key);
     let changed = index(&data, &ix);
     assert_eq!(r10_m(&changed).as_deref(), Some("masculin"));
     // The stale snapshot was replaced by the new one.
@@ -121,7 +124,7 @@ fn a_sound_snapshot_is_used_and_a_changed_file_invalidates_it() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("catalog-"))
         .collect();
-    let new_key = snapshot::fingerprint_data(&data).unwrap();
+    let new_key = nosterm::reload::data_key(&data).unwrap();
     assert_eq!(names, vec![format!("catalog-{new_key:016x}.bin")]);
 }
 
@@ -132,22 +135,22 @@ fn refused_then_rebuilt(tag: &str, damage: impl Fn(&mut Vec<u8>)) {
     let data = data_dir();
     let ix = tmp.0.join("index");
     index(&data, &ix);
-    let key = snapshot::fingerprint_data(&data).unwrap();
+    let key = nosterm::reload::data_key(&data).unwrap();
     let path = snapshot::path_for(&ix, key);
     let mut bytes = fs::read(&path).unwrap();
     damage(&mut bytes);
     fs::write(&path, &bytes).unwrap();
     assert!(
-        snapshot::read(&ix, key).is_err(),
+        snapshot::read::<Entries>(&ix, key).is_err(),
         "{tag}: damaged snapshot accepted"
     );
     let state = index(&data, &ix);
     assert_eq!(
-        state.snapshot().catalog.concept_count(),
+        state.release().catalog.concept_count(),
         Catalog::from_dataset(load_dir(&data).unwrap()).concept_count()
     );
     assert!(
-        snapshot::read(&ix, key).unwrap().is_some(),
+        snapshot::read::<Entries>(&ix, key).unwrap().is_some(),
         "{tag}: not rebuilt"
     );
 }

@@ -4,11 +4,12 @@
 //! used as a system is refused.
 
 mod common;
+use common::post_json;
 
 use std::fs;
 use std::path::PathBuf;
 
-use actix_web::{test, web};
+use actix_web::web;
 use nosterm::config::AppConfig;
 use nosterm::state::AppState;
 use serde_json::{json, Value};
@@ -43,25 +44,6 @@ fn params(list: Value, sup: Option<Value>) -> Value {
         p.push(json!({"name": "tx-resource", "resource": s}));
     }
     json!({"resourceType": "Parameters", "parameter": p})
-}
-
-async fn post<S>(app: &S, uri: &str, body: Value) -> (u16, Value)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
-    let req = test::TestRequest::post()
-        .uri(uri)
-        .insert_header(("content-type", "application/fhir+json"))
-        .set_payload(body.to_string())
-        .to_request();
-    let resp = test::call_service(app, req).await;
-    let status = resp.status().as_u16();
-    let body = test::read_body(resp).await;
-    (status, serde_json::from_slice(&body).expect("JSON body"))
 }
 
 fn all<'a>(p: &'a Value, name: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
@@ -103,7 +85,7 @@ fn designations(p: &Value) -> Vec<(String, Option<String>)> {
 
 #[actix_web::test]
 async fn lookup_uses_a_supplement_only_when_named() {
-    let app = test::init_service(nosterm::create_app(common::shipped_state())).await;
+    let app = common::start(common::shipped_state()).await;
     let ask = |extra: Value| {
         let mut list = vec![
             json!({"name": "system", "valueUri": A08}),
@@ -113,13 +95,13 @@ async fn lookup_uses_a_supplement_only_when_named() {
         list.extend(extra.as_array().cloned().unwrap_or_default());
         params(Value::Array(list), Some(supplement(false)))
     };
-    let (s, plain) = post(&app, "/fhir/CodeSystem/$lookup", ask(json!([]))).await;
+    let (s, plain) = post_json(&app, "/fhir/CodeSystem/$lookup", ask(json!([]))).await;
     assert_eq!(s, 200, "{plain}");
     assert!(!designations(&plain).iter().any(|d| d.0 == "Normal (en)"));
     assert!(value(&plain, "used-supplement").is_none());
 
     let named = json!([{"name": "useSupplement", "valueCanonical": SUP}]);
-    let (s, b) = post(&app, "/fhir/CodeSystem/$lookup", ask(named)).await;
+    let (s, b) = post_json(&app, "/fhir/CodeSystem/$lookup", ask(named)).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(value(&b, "display"), Some(&json!("Normal (en)")));
     assert!(designations(&b).contains(&("Normal (en)".into(), Some(format!("{SUP}|1.0")))));
@@ -131,7 +113,7 @@ async fn lookup_uses_a_supplement_only_when_named() {
 
 #[actix_web::test]
 async fn validate_code_accepts_a_named_supplements_display() {
-    let app = test::init_service(nosterm::create_app(common::shipped_state())).await;
+    let app = common::start(common::shipped_state()).await;
     let ask = |named: bool| {
         let mut list = vec![
             json!({"name": "coding", "valueCoding": {"system": A08, "code": "R", "display": "Restricted"}}),
@@ -141,17 +123,17 @@ async fn validate_code_accepts_a_named_supplements_display() {
         }
         params(Value::Array(list), Some(supplement(false)))
     };
-    let (s, b) = post(&app, "/fhir/CodeSystem/$validate-code", ask(false)).await;
+    let (s, b) = post_json(&app, "/fhir/CodeSystem/$validate-code", ask(false)).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(value(&b, "result"), Some(&json!(false)), "{b}");
-    let (s, b) = post(&app, "/fhir/CodeSystem/$validate-code", ask(true)).await;
+    let (s, b) = post_json(&app, "/fhir/CodeSystem/$validate-code", ask(true)).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(value(&b, "result"), Some(&json!(true)), "{b}");
 }
 
 #[actix_web::test]
 async fn expand_uses_the_supplement_its_value_set_names() {
-    let app = test::init_service(nosterm::create_app(common::shipped_state())).await;
+    let app = common::start(common::shipped_state()).await;
     let vs = json!({
         "resourceType": "ValueSet", "url": "http://example.org/fhir/ValueSet/a08-en",
         "status": "active",
@@ -167,7 +149,7 @@ async fn expand_uses_the_supplement_its_value_set_names() {
         ]),
         Some(supplement(false)),
     );
-    let (s, b) = post(&app, "/fhir/ValueSet/$expand", body).await;
+    let (s, b) = post_json(&app, "/fhir/ValueSet/$expand", body).await;
     assert_eq!(s, 200, "{b}");
     let used: Vec<&Value> = b["expansion"]["parameter"]
         .as_array()
@@ -184,7 +166,7 @@ async fn expand_uses_the_supplement_its_value_set_names() {
 
 #[actix_web::test]
 async fn unknown_or_misplaced_supplements_are_refused() {
-    let app = test::init_service(nosterm::create_app(common::shipped_state())).await;
+    let app = common::start(common::shipped_state()).await;
     // Unknown: 404 not-found, for lookup and for a value set naming it.
     let body = params(
         json!([
@@ -194,7 +176,7 @@ async fn unknown_or_misplaced_supplements_are_refused() {
         ]),
         None,
     );
-    let (s, b) = post(&app, "/fhir/CodeSystem/$lookup", body).await;
+    let (s, b) = post_json(&app, "/fhir/CodeSystem/$lookup", body).await;
     assert_eq!(s, 404, "{b}");
     assert_eq!(b["issue"][0]["code"], "not-found");
     assert_eq!(b["issue"][0]["details"]["coding"][0]["code"], "not-found");
@@ -211,14 +193,14 @@ async fn unknown_or_misplaced_supplements_are_refused() {
         ]),
         Some(supplement(false)),
     );
-    let (s, b) = post(&app, "/fhir/CodeSystem/$lookup", body).await;
+    let (s, b) = post_json(&app, "/fhir/CodeSystem/$lookup", body).await;
     assert_eq!(s, 400, "{b}");
     // Used as a Coding.system: not valid, and said why.
     let body = params(
         json!([{"name": "coding", "valueCoding": {"system": SUP, "code": "N"}}]),
         Some(supplement(false)),
     );
-    let (s, b) = post(&app, "/fhir/CodeSystem/$validate-code", body).await;
+    let (s, b) = post_json(&app, "/fhir/CodeSystem/$validate-code", body).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(value(&b, "result"), Some(&json!(false)));
     assert!(value(&b, "message")
@@ -253,7 +235,7 @@ async fn a_stored_language_pack_applies_without_being_named() {
         Ok(s) => web::Data::new(s),
         Err(e) => panic!("the data must load: {e:?}"),
     };
-    let app = test::init_service(nosterm::create_app(state)).await;
+    let app = common::start(state).await;
     let body = params(
         json!([
             {"name": "system", "valueUri": A08},
@@ -262,7 +244,7 @@ async fn a_stored_language_pack_applies_without_being_named() {
         ]),
         None,
     );
-    let (s, b) = post(&app, "/fhir/CodeSystem/$lookup", body).await;
+    let (s, b) = post_json(&app, "/fhir/CodeSystem/$lookup", body).await;
     let _ = fs::remove_dir_all(&dir);
     assert_eq!(s, 200, "{b}");
     assert_eq!(value(&b, "display"), Some(&json!("Restricted")), "{b}");
@@ -276,10 +258,12 @@ fn served_after_indexing(data: &std::path::Path, index: &std::path::Path, code: 
         index: Some(index.to_path_buf()),
         ..AppConfig::default()
     });
-    if let Err(e) = nosterm::reload::reload_and_save(&state, None) {
+    if let Err(e) =
+        nosterm::reload::reload(&state, None, nosterm::reload::SaveSnapshot::BeforeReturning)
+    {
         panic!("the data must load: {e}");
     }
-    let snap = state.snapshot();
+    let snap = state.release();
     let cs = snap.catalog.code_systems.get(A08, None);
     format!("{:?}", cs.and_then(|cs| cs.concept(code).cloned()))
 }

@@ -4,7 +4,7 @@
 //! differences, SVS errors. The real app, in-process, on the shipped data.
 
 mod common;
-use common::enc;
+use common::{enc, param_value};
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -31,19 +31,12 @@ fn state() -> web::Data<AppState> {
 
 macro_rules! app {
     () => {
-        test::init_service(nosterm::create_app(state())).await
+        common::start(state()).await
     };
 }
 
 /// GET, returning (status, content type, body bytes).
-async fn get_raw<S>(app: &S, uri: &str) -> (u16, String, Vec<u8>, Option<String>)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
+async fn get_raw<S: common::App>(app: &S, uri: &str) -> (u16, String, Vec<u8>, Option<String>) {
     let resp = test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
     let status = resp.status().as_u16();
     let header = |n: &str| {
@@ -58,29 +51,9 @@ where
     (status, ctype, body, svs_error)
 }
 
-async fn get<S>(app: &S, uri: &str) -> Value
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
-        Error = actix_web::Error,
-    >,
-{
+async fn get<S: common::App>(app: &S, uri: &str) -> Value {
     let (_, _, body, _) = get_raw(app, uri).await;
     serde_json::from_slice(&body).expect("JSON body")
-}
-
-fn param<'a>(p: &'a Value, name: &str) -> Option<&'a Value> {
-    p["parameter"]
-        .as_array()?
-        .iter()
-        .find(|x| x["name"] == name)
-        .and_then(|x| {
-            x.as_object()?
-                .iter()
-                .find(|(k, _)| k.starts_with("value"))
-                .map(|(_, v)| v)
-        })
 }
 
 fn issues(p: &Value) -> Vec<Value> {
@@ -175,7 +148,7 @@ async fn every_shipped_svs_member_is_found_by_fhir_and_by_iti48() {
             }
             let p = get(&app, &uri).await;
             checked += 1;
-            if param(&p, "result") == Some(&json!(true)) {
+            if param_value(&p, "result") == Some(&json!(true)) {
                 continue;
             }
             // A 2024 JDV member that the shipped (2023) TRE does not have: the code system,
@@ -231,11 +204,11 @@ async fn oids_and_urls_in_every_operation() {
         )
         .await;
         assert_eq!(
-            param(&p, "result"),
+            param_value(&p, "result"),
             Some(&json!(true)),
             "{url} {system}: {p}"
         );
-        assert_eq!(param(&p, "system"), Some(&json!(A05)), "{p}");
+        assert_eq!(param_value(&p, "system"), Some(&json!(A05)), "{p}");
     }
     // $lookup and CodeSystem/$validate-code by OID.
     let p = get(
@@ -244,7 +217,7 @@ async fn oids_and_urls_in_every_operation() {
     )
     .await;
     assert_eq!(
-        param(&p, "display"),
+        param_value(&p, "display"),
         Some(&json!("Attestation de résidence")),
         "{p}"
     );
@@ -253,7 +226,7 @@ async fn oids_and_urls_in_every_operation() {
         &format!("/fhir/CodeSystem/$validate-code?url=urn:oid:{A05_OID}&code=ATTEST-RESID"),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     // $expand by OID: members carry canonical URLs (LOINC → the NOS TRE_A04 declared in
     // catalog.csv; SNOMED CT → the registry's http://snomed.info/sct).
     let vs = get(
@@ -286,8 +259,10 @@ async fn oids_and_urls_in_every_operation() {
         "/fhir/CodeSystem/$validate-code?url=urn:oid:1.2.250.1.213.2.11&code=x",
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
-    let text = param(&p, "message").and_then(Value::as_str).unwrap_or("");
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
+    let text = param_value(&p, "message")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     assert!(
         text.contains(
             "A definition for CodeSystem 'urn:oid:1.2.250.1.213.2.11' could not be found"
@@ -312,20 +287,14 @@ async fn two_versions_of_one_jdv() {
         uri
     };
     let p = get(&app, &check(None, "11526-1")).await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
     let p = get(&app, &check(Some("0.1.0"), "11526-1")).await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     let p = get(&app, &check(Some("20240927120000"), "11526-1")).await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
     // Both versions are listed under the one canonical URL; ITI-48 picks by version.
     let b = get(&app, &format!("/fhir/ValueSet?url={url}")).await;
-    let mut versions: Vec<&str> = b["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["resource"]["version"].as_str())
-        .collect();
-    versions.sort();
+    let versions = common::bundle_versions(&b);
     assert_eq!(versions, vec!["0.1.0", "20240927120000"]);
     let (s, _, body, _) = get_raw(&app, &format!("/svs/RetrieveValueSet?id={J07_OID}")).await;
     assert_eq!(s, 200);
@@ -355,7 +324,7 @@ async fn membership_without_the_code_system() {
         ),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     let notes = issues(&p)
         .iter()
         .filter(|i| i["severity"] == "information")
@@ -376,7 +345,7 @@ async fn membership_without_the_code_system() {
             ),
         )
         .await;
-        assert_eq!(param(&p, "result"), Some(&json!(ok)), "{code}: {p}");
+        assert_eq!(param_value(&p, "result"), Some(&json!(ok)), "{code}: {p}");
     }
 }
 
@@ -399,7 +368,7 @@ async fn codes_with_whitespace_at_their_ends_are_read_trimmed() {
             &format!("/fhir/ValueSet/$validate-code?url=urn:oid:{vs}&system=urn:oid:{system}&code={code}"),
         )
         .await;
-        assert_eq!(param(&p, "result"), Some(&json!(true)), "{code}: {p}");
+        assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{code}: {p}");
     }
 }
 
@@ -454,7 +423,11 @@ async fn display_differences_strict_and_lenient() {
             enc(display)
         );
         let p = get(&app, &base).await;
-        assert_eq!(param(&p, "result"), Some(&json!(false)), "{display}: {p}");
+        assert_eq!(
+            param_value(&p, "result"),
+            Some(&json!(false)),
+            "{display}: {p}"
+        );
         let shown = issues(&p);
         let issue = shown
             .iter()
@@ -469,7 +442,11 @@ async fn display_differences_strict_and_lenient() {
         assert!(text.contains("Valid display is '"), "{text}");
         assert!(text.ends_with(kind), "{text}");
         let p = get(&app, &format!("{base}&lenient-display-validation=true")).await;
-        assert_eq!(param(&p, "result"), Some(&json!(true)), "{display}: {p}");
+        assert_eq!(
+            param_value(&p, "result"),
+            Some(&json!(true)),
+            "{display}: {p}"
+        );
         let issue = issues(&p)
             .into_iter()
             .find(|i| i["details"]["coding"][0]["code"] == "invalid-display")
@@ -486,7 +463,7 @@ async fn display_differences_strict_and_lenient() {
         ),
     )
     .await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)));
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)));
     assert!(!p.to_string().contains("differs only"), "{p}");
 }
 
@@ -500,7 +477,7 @@ async fn server_option_makes_display_checks_lenient() {
         Ok(s) => web::Data::new(s),
         Err(e) => panic!("{e:?}"),
     };
-    let app = test::init_service(nosterm::create_app(state)).await;
+    let app = common::start(state).await;
     let base = format!(
         "/fhir/ValueSet/$validate-code?url={}&system={}&code=ATTEST-RESID&display={}",
         enc(J07),
@@ -508,10 +485,10 @@ async fn server_option_makes_display_checks_lenient() {
         enc("attestation de résidence")
     );
     let p = get(&app, &base).await;
-    assert_eq!(param(&p, "result"), Some(&json!(true)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
     // A request can still ask for strict checks.
     let p = get(&app, &format!("{base}&lenient-display-validation=false")).await;
-    assert_eq!(param(&p, "result"), Some(&json!(false)), "{p}");
+    assert_eq!(param_value(&p, "result"), Some(&json!(false)), "{p}");
 }
 
 /// ITI-48 / ITI-60 responses, checked by hand against the structure of SVS.xsd (no XSD

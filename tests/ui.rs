@@ -12,7 +12,7 @@ const A04: &str = "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loi
 
 #[actix_web::test]
 async fn pages_and_assets_are_served() {
-    let app = test::init_service(nosterm::create_app(common::shipped_state())).await;
+    let app = common::start(common::shipped_state()).await;
     for (uri, mime, needle) in [
         ("/", "text/html", "<html lang=\"fr\">"),
         ("/demo", "text/html", "<nos-autocomplete"),
@@ -48,22 +48,16 @@ async fn pages_and_assets_are_served() {
     assert_eq!(res.status(), 404);
 }
 
-async fn get_json<S>(app: &S, uri: &str) -> Value
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse,
-        Error = actix_web::Error,
-    >,
-{
-    let res = test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
-    assert_eq!(res.status(), 200, "{uri}");
-    serde_json::from_slice(&test::read_body(res).await).unwrap()
+/// GET `uri`, which must answer 200 with JSON: the body.
+async fn get_json<S: common::App>(app: &S, uri: &str) -> Value {
+    let (status, body) = common::call(app, common::get(uri)).await;
+    assert_eq!(status, 200, "{uri}");
+    body
 }
 
 #[actix_web::test]
 async fn ui_api_helpers() {
-    let app = test::init_service(nosterm::create_app(common::shipped_state())).await;
+    let app = common::start(common::shipped_state()).await;
 
     // Search across tables: by OID, and a concept label.
     let r = get_json(&app, "/ui/api/search?q=1.2.250.1.213.1.1.5.471").await;
@@ -115,7 +109,7 @@ async fn ui_api_helpers() {
 
 #[actix_web::test]
 async fn request_id_and_metrics() {
-    let app = test::init_service(nosterm::create_app(common::shipped_state())).await;
+    let app = common::start(common::shipped_state()).await;
     // Taken from the request, returned.
     let res = test::call_service(
         &app,

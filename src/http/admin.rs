@@ -10,11 +10,12 @@ use serde_json::json;
 
 use super::request::read_body;
 use crate::error::{Error, Result};
-use crate::reload::{reload, Status};
+use crate::reload::{reload, SaveSnapshot, Status};
 use crate::state::AppState;
 
 fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Result<HttpResponse> {
-    let text = serde_json::to_string(body).map_err(|e| Error::Internal(e.to_string()))?;
+    let text = serde_json::to_string(body)
+        .map_err(|e| Error::Internal(format!("Rendering the answer: {e}")))?;
     Ok(HttpResponse::build(status)
         .content_type("application/json")
         .body(text))
@@ -27,19 +28,20 @@ pub async fn live() -> Result<HttpResponse> {
 
 /// `GET /health/ready`: 200 with the data release once the first load is complete, 503 before.
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse> {
-    let snapshot = state.snapshot();
-    if snapshot.release.is_none() {
+    let release = state.release();
+    if release.info.is_none() {
         return Err(Error::Unavailable(
             "the first data load is not complete".into(),
         ));
     }
-    let s = Status::of(&snapshot);
+    let s = Status::of(&release);
     json_response(
         StatusCode::OK,
         &json!({
             "status": "ready",
             "generation": s.generation,
             "loaded_at": s.loaded_at,
+            "newest_resource_date": s.newest_resource_date,
             "tables": s.tables,
             "concepts": s.concepts,
         }),
@@ -103,7 +105,7 @@ pub async fn reload_route(
         })?
     };
     let st = state.clone();
-    let report = web::block(move || reload(&st, body.data.as_deref()))
+    let report = web::block(move || reload(&st, body.data.as_deref(), SaveSnapshot::InBackground))
         .await
         .map_err(|e| Error::Internal(format!("reload task failed: {e}")))??;
     json_response(StatusCode::OK, &report)
@@ -112,11 +114,11 @@ pub async fn reload_route(
 /// `GET /admin/status`: the current release, with what changed at the last reload.
 pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     authorize(&req, &state)?;
-    let snapshot = state.snapshot();
-    let changes = snapshot.release.as_ref().map(|r| &r.changes);
+    let release = state.release();
+    let changes = release.info.as_ref().map(|r| &r.changes);
     json_response(
         StatusCode::OK,
-        &json!({"status": Status::of(&snapshot), "changes": changes}),
+        &json!({"status": Status::of(&release), "changes": changes}),
     )
 }
 

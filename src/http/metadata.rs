@@ -16,7 +16,7 @@ pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     let base = base_url(&req);
     let body = match params.str("mode")? {
         None | Some("full") | Some("normative") => capability_statement(&base),
-        Some("terminology") => terminology_capabilities(&base, &state.snapshot().catalog),
+        Some("terminology") => terminology_capabilities(&base, &state.release().catalog),
         Some(other) => {
             return Err(Error::Invalid(format!(
                 "Unknown metadata mode '{other}' (full, normative or terminology)"

@@ -79,10 +79,11 @@ pub async fn observe(
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::with_capacity(16 * 1024);
     METRICS.render_requests(&mut out);
-    let snapshot = state.snapshot();
-    let ready = snapshot.release.is_some();
-    let s = Status::of(&snapshot);
-    let c = &snapshot.catalog;
+    METRICS.render_reloads(&mut out);
+    let release = state.release();
+    let ready = release.info.is_some();
+    let s = Status::of(&release);
+    let c = &release.catalog;
     let gauge = |out: &mut String, name: &str, help: &str, value: String| {
         let _ = write!(
             out,
@@ -113,6 +114,23 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "Time to open or build the search index of the snapshot served.",
         (s.index_ms as f64 / 1000.0).to_string(),
     );
+    let info = release.info.as_deref();
+    gauge(
+        &mut out,
+        "nosterm_release_loaded_timestamp_seconds",
+        "When the release served was loaded (unix time; 0 before the first load).",
+        info.map_or(0, |r| r.loaded_at_unix).to_string(),
+    );
+    // Absent rather than 0 when no resource states a date: an alert on age then stays silent
+    // instead of firing on 1970 (alert on `absent()` for that case).
+    if let Some(newest) = info.and_then(|r| r.newest_resource.as_ref()) {
+        gauge(
+            &mut out,
+            "nosterm_release_newest_resource_timestamp_seconds",
+            "Newest `date` among the served release's CodeSystem, ValueSet and ConceptMap resources (unix time): how recent the data is.",
+            newest.unix.to_string(),
+        );
+    }
     out.push_str("# HELP nosterm_tables Tables served, current versions, by kind.\n# TYPE nosterm_tables gauge\n");
     for (kind, n) in [
         ("CodeSystem", c.code_systems.current().count()),

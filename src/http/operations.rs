@@ -14,7 +14,7 @@ use super::fhir_response;
 use super::request::{read_body_within, read_params, RequestHead};
 use super::resources::{read, ResourceType};
 use crate::answers::Question;
-use crate::catalog::{Catalog, Scope};
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::fhir::now_instant;
 use crate::fhir::params::Params;
@@ -32,7 +32,8 @@ use crate::ops::subsumes::subsumes;
 use crate::ops::supplement;
 use crate::ops::translate::{translate, TranslateRequest};
 use crate::ops::validate::{validate, Target, ValidateResult};
-use crate::state::{AppState, Snapshot};
+use crate::ops::Scope;
+use crate::state::{AppState, Release};
 
 type Path2 = web::Path<(String, String)>;
 type Path3 = web::Path<(String, String, String)>;
@@ -52,10 +53,10 @@ pub async fn get_resource_or_op(
     let summary = Params::from_query_all(req.query_string())?
         .str("_summary")?
         .is_some_and(|s| s == "true");
-    let snapshot = state.snapshot();
+    let release = state.release();
     Ok(fhir_response(
         StatusCode::OK,
-        &read(&snapshot.catalog, rt, &seg, summary)?,
+        &read(&release.catalog, rt, &seg, summary)?,
     ))
 }
 
@@ -171,7 +172,7 @@ const INLINE_PAGE: usize = 1_000;
 /// past it the answer is 503 `too-costly` and the result, when it comes, is dropped. Exact
 /// look-ups with a small body are answered on the worker at once (`runs_inline`), and so is an
 /// `$expand` whose work is already done but for its page (`expand_kept`); what these answer is
-/// kept per snapshot (`answers`), and a repeated question gets the kept bytes.
+/// kept per release (`answers`), and a repeated question gets the kept bytes.
 async fn run_bounded(
     req: &HttpRequest,
     rt: ResourceType,
@@ -188,7 +189,7 @@ async fn run_bounded(
     let inline = runs_inline(rt, op, &body);
     let expand_inline = (rt, op) == (ResourceType::ValueSet, "expand") && body.len() <= INLINE_BODY;
     if inline || expand_inline {
-        let snapshot = state.snapshot();
+        let release = state.release();
         let header = |name| head.headers().get(name).map(|v| v.as_bytes());
         let question = Question {
             resource: super::resources::type_name(rt),
@@ -200,20 +201,20 @@ async fn run_bounded(
             content_type: header(header::CONTENT_TYPE),
             too_costly_threshold: header(HeaderName::from_static(TOO_COSTLY_THRESHOLD)),
         };
-        let key = match snapshot.answers.get(&question) {
+        let key = match release.answers.get(&question) {
             Ok(kept) => return Ok(fhir_bytes(StatusCode::OK, kept)),
             Err(key) => key,
         };
         let answer = if inline {
             let call = Call { rt, id, op };
-            Some(run(&head, call, &body, &state, &snapshot, deadline)?)
+            Some(run(&head, call, &body, &state, &release, deadline)?)
         } else {
-            expand_on_worker(&head, id, &body, &state, &snapshot)?
+            expand_on_worker(&head, id, &body, &state, &release)?
         };
         if let Some(answer) = answer {
             let answer = Bytes::from(answer);
             if let Some(key) = key {
-                snapshot.answers.insert(key, answer.clone());
+                release.answers.insert(key, answer.clone());
             }
             return Ok(fhir_bytes(StatusCode::OK, answer));
         }
@@ -221,13 +222,13 @@ async fn run_bounded(
     let head = head.into_owned();
     let (id, op) = (id.map(str::to_string), op.to_string());
     let task = web::block(move || {
-        let snapshot = state.snapshot();
+        let release = state.release();
         let call = Call {
             rt,
             id: id.as_deref(),
             op: &op,
         };
-        run(&head, call, &body, &state, &snapshot, deadline)
+        run(&head, call, &body, &state, &release, deadline)
     });
     match actix_web::rt::time::timeout(budget, task).await {
         Ok(Ok(answer)) => Ok(fhir_bytes(StatusCode::OK, Bytes::from(answer?))),
@@ -253,14 +254,14 @@ pub fn answer_in_place(
     body: &[u8],
 ) -> Result<Vec<u8>> {
     let rt = ResourceType::parse(rtype)?;
-    let snapshot = state.snapshot();
+    let release = state.release();
     if (rt, op) == (ResourceType::ValueSet, "expand") && body.len() <= INLINE_BODY {
-        if let Some(answer) = expand_on_worker(head, id, body, state, &snapshot)? {
+        if let Some(answer) = expand_on_worker(head, id, body, state, &release)? {
             return Ok(answer);
         }
     }
     let deadline = Instant::now() + Duration::from_millis(state.config.limits.request_timeout_ms);
-    run(head, Call { rt, id, op }, body, state, &snapshot, deadline)
+    run(head, Call { rt, id, op }, body, state, &release, deadline)
 }
 
 /// The `$expand` answer when only its page remains to be made (`ops::expand::expand_kept`);
@@ -270,7 +271,7 @@ fn expand_on_worker(
     id: Option<&str>,
     body: &[u8],
     state: &AppState,
-    snapshot: &Snapshot,
+    release: &Release,
 ) -> Result<Option<Vec<u8>>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
     if !may_use_kept(&params) {
@@ -279,12 +280,12 @@ fn expand_on_worker(
     let ctx = Ctx {
         params: &params,
         scope: Scope {
-            base: &snapshot.catalog,
+            base: &release.catalog,
             overlay: None,
-            search: snapshot.search.as_deref(),
+            search: release.search.as_deref(),
             deadline: None,
         },
-        request: request_context(req, state, &snapshot.catalog, id),
+        request: request_context(req, state, &release.catalog, id),
     };
     ctx.expand(Some(INLINE_PAGE))
 }
@@ -314,19 +315,19 @@ fn run(
     Call { rt, id, op }: Call,
     body: &[u8],
     state: &AppState,
-    snapshot: &Snapshot,
+    release: &Release,
     deadline: Instant,
 ) -> Result<Vec<u8>> {
     let params = read_params(req, body, state.config.limits.max_params)?;
     let mut extra = overlay(&params, &state.config.limits)?;
-    let request = request_context(req, state, &snapshot.catalog, id);
+    let request = request_context(req, state, &release.catalog, id);
     let supplemented = {
         let ctx = Ctx {
             params: &params,
             scope: Scope {
-                base: &snapshot.catalog,
+                base: &release.catalog,
                 overlay: extra.as_ref(),
-                search: snapshot.search.as_deref(),
+                search: release.search.as_deref(),
                 deadline: Some(deadline),
             },
             request,
@@ -343,9 +344,9 @@ fn run(
     let ctx = Ctx {
         params: &params,
         scope: Scope {
-            base: &snapshot.catalog,
+            base: &release.catalog,
             overlay: extra.as_ref(),
-            search: snapshot.search.as_deref(),
+            search: release.search.as_deref(),
             deadline: Some(deadline),
         },
         request,

@@ -171,8 +171,8 @@ pub async fn search(
     let criteria = Criteria::from(&params)?;
     let summary = params.str("_summary")?;
     let count = params.usize("_count")?.unwrap_or(100).min(1000);
-    let snapshot = state.snapshot();
-    let cat = &snapshot.catalog;
+    let release = state.release();
+    let cat = &release.catalog;
     let metas: Vec<(&ResourceMeta, Value)> = match rtype {
         ResourceType::CodeSystem => cat
             .code_systems

@@ -7,8 +7,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::catalog::Scope;
 use crate::error::Error;
+use crate::ops::Scope;
 use crate::state::AppState;
 use crate::svs::{self, Criteria};
 
@@ -74,8 +74,8 @@ async fn retrieve_value_set(req: HttpRequest, state: web::Data<AppState>) -> Htt
         let id = param(&q, "id").ok_or_else(|| {
             Error::Invalid("The parameter 'id' (value set OID) is required".into())
         })?;
-        let snapshot = state.snapshot();
-        let scope = Scope::new(&snapshot.catalog);
+        let release = state.release();
+        let scope = Scope::new(&release.catalog);
         let vs = svs::retrieve(&scope, id, param(&q, "version"), param(&q, "lang"))?;
         Ok(svs::render_retrieve(&vs))
     };
@@ -122,8 +122,8 @@ async fn retrieve_multiple(req: HttpRequest, state: web::Data<AppState>) -> Http
             revision_date_after: param(&q, "RevisionDateAfter").map(str::to_string),
             revision_date_before: param(&q, "RevisionDateBefore").map(str::to_string),
         };
-        let snapshot = state.snapshot();
-        let scope = Scope::new(&snapshot.catalog);
+        let release = state.release();
+        let scope = Scope::new(&release.catalog);
         let sets = svs::search(&scope, &c, param(&q, "lang"))?;
         Ok(svs::render_multiple(&sets))
     };

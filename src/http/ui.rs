@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::catalog::diff::{code_system_change, concept_map_change, value_set_change, TableChange};
-use crate::catalog::{Canonical, Catalog, Scope};
+use crate::catalog::{Canonical, Catalog};
 use crate::error::{Error, Result};
 use crate::model::ResourceMeta;
 use crate::ops::expand::fold;
 use crate::ops::members::contains;
-use crate::state::{AppState, Snapshot};
+use crate::ops::Scope;
+use crate::state::{AppState, Release};
 
 /// One embedded file: path under `/ui/`, content type, bytes.
 struct Asset {
@@ -77,19 +78,20 @@ async fn asset(name: web::Path<String>) -> Result<HttpResponse> {
 }
 
 fn json_ok(body: &impl Serialize) -> Result<HttpResponse> {
-    let text = serde_json::to_string(body).map_err(|e| Error::Internal(e.to_string()))?;
+    let text = serde_json::to_string(body)
+        .map_err(|e| Error::Internal(format!("Rendering the answer: {e}")))?;
     Ok(HttpResponse::build(StatusCode::OK)
         .content_type("application/json; charset=utf-8")
         .body(text))
 }
 
-fn ready_snapshot(state: &AppState) -> Result<Arc<Snapshot>> {
+fn ready_release(state: &AppState) -> Result<Arc<Release>> {
     if !state.is_ready() {
         return Err(Error::Unavailable(
             "The terminology data is still loading; retry shortly".into(),
         ));
     }
-    Ok(state.snapshot())
+    Ok(state.release())
 }
 
 /// A table (one version of a CodeSystem, ValueSet or ConceptMap), as the UI lists it.
@@ -176,11 +178,11 @@ async fn search(
     query: web::Query<SearchQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let snapshot = ready_snapshot(&state)?;
+    let release = ready_release(&state)?;
     let q = query.q.trim().to_string();
     let limit = query.limit.unwrap_or(30).clamp(1, 200);
     let body = web::block(move || -> Result<serde_json::Value> {
-        let c = &snapshot.catalog;
+        let c = &release.catalog;
         let words: Vec<String> = fold(&q).split_whitespace().map(str::to_string).collect();
         let tables: Vec<TableInfo> = if words.is_empty() {
             Vec::new()
@@ -192,11 +194,10 @@ async fn search(
                 .collect()
         };
         let mut concepts = Vec::new();
-        if let (Some(ix), false) = (snapshot.search.as_deref(), words.is_empty()) {
-            for e in ix
-                .search_all(&q, limit)
-                .map_err(|e| Error::Internal(e.to_string()))?
-            {
+        if let (Some(ix), false) = (release.search.as_deref(), words.is_empty()) {
+            for e in ix.search_all(&q, limit).map_err(|e| {
+                Error::SearchIndex(format!("The search index could not answer: {e}"))
+            })? {
                 let table = c.code_systems.get(&e.system, None).map(|cs| cs.meta());
                 concepts.push(json!({
                     "system": e.system,
@@ -211,14 +212,14 @@ async fn search(
         Ok(json!({"tables": tables, "concepts": concepts}))
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
+    .map_err(|e| Error::Internal(format!("The search task failed: {e}")))??;
     json_ok(&body)
 }
 
 /// `GET /ui/api/tables`: the current version of every table.
 async fn tables(state: web::Data<AppState>) -> Result<HttpResponse> {
-    let snapshot = ready_snapshot(&state)?;
-    json_ok(&current_tables(&snapshot.catalog))
+    let release = ready_release(&state)?;
+    json_ok(&current_tables(&release.catalog))
 }
 
 #[derive(Deserialize)]
@@ -232,8 +233,8 @@ async fn versions(
     query: web::Query<TableQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let snapshot = ready_snapshot(&state)?;
-    let c = &snapshot.catalog;
+    let release = ready_release(&state)?;
+    let c = &release.catalog;
     let url = c.canonical_url(&query.url).unwrap_or(&query.url);
     let list: Vec<TableInfo> = match query.kind.as_str() {
         "CodeSystem" => c
@@ -271,14 +272,14 @@ async fn concept(
     query: web::Query<ConceptQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let snapshot = ready_snapshot(&state)?;
+    let release = ready_release(&state)?;
     let q = query.into_inner();
     let body = web::block(move || -> serde_json::Value {
-        let c = &snapshot.catalog;
+        let c = &release.catalog;
         let scope = Scope {
             base: c,
             overlay: None,
-            search: snapshot.search.as_deref(),
+            search: release.search.as_deref(),
             deadline: None,
         };
         let system = c.canonical_url(&q.system).unwrap_or(&q.system).to_string();
@@ -291,7 +292,7 @@ async fn concept(
         json!({"system": system, "code": q.code, "value_sets": value_sets})
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    .map_err(|e| Error::Internal(format!("The look-up task failed: {e}")))?;
     json_ok(&body)
 }
 
@@ -306,8 +307,8 @@ struct DiffQuery {
 /// `GET /ui/api/diff?kind=&url=&from=&to=`: what changed in one table between two loaded
 /// versions.
 async fn diff(query: web::Query<DiffQuery>, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let snapshot = ready_snapshot(&state)?;
-    let c = &snapshot.catalog;
+    let release = ready_release(&state)?;
+    let c = &release.catalog;
     let q = &*query;
     let missing = |v: &str| Error::NotFound(format!("No version '{v}' of '{}'", q.url));
     let change: TableChange = match q.kind.as_str() {

@@ -403,8 +403,8 @@ fn apply_text(b: &mut Building, element: &str, text: &str) {
     }
 }
 
-/// Parses one SVS file (`name` is used in errors and origins).
-pub fn parse_svs(bytes: &[u8], name: &str) -> Result<SvsFile, Vec<LoadError>> {
+/// The text of an SVS file: UTF-8 (a BOM skipped), not blank.
+fn svs_text<'b>(bytes: &'b [u8], name: &str) -> Result<&'b str, Vec<LoadError>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(vec![LoadError::new(
             name,
@@ -417,20 +417,25 @@ pub fn parse_svs(bytes: &[u8], name: &str) -> Result<SvsFile, Vec<LoadError>> {
         )]);
     }
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = match std::str::from_utf8(body) {
-        Ok(t) => t,
-        Err(e) => {
-            let valid = &body[..e.valid_up_to()];
-            let text = String::from_utf8_lossy(valid);
-            let (l, c) = Lines::new(&text).at(text.len());
-            return Err(vec![LoadError::new(
-                name,
-                Some(l),
-                Some(c),
-                "not UTF-8 (SVS files are read as UTF-8)",
-            )]);
-        }
-    };
+    std::str::from_utf8(body).map_err(|e| {
+        let valid = &body[..e.valid_up_to()];
+        let text = String::from_utf8_lossy(valid);
+        let (l, c) = Lines::new(&text).at(text.len());
+        vec![LoadError::new(
+            name,
+            Some(l),
+            Some(c),
+            "not UTF-8 (SVS files are read as UTF-8)",
+        )]
+    })
+}
+
+/// The value set being read: its builder, where it starts, and its element's depth.
+type Open = Option<(Building, usize, usize)>;
+
+/// Parses one SVS file (`name` is used in errors and origins).
+pub fn parse_svs(bytes: &[u8], name: &str) -> Result<SvsFile, Vec<LoadError>> {
+    let text = svs_text(bytes, name)?;
     let mut p = Parser {
         file: name,
         lines: Lines::new(text),
@@ -441,7 +446,7 @@ pub fn parse_svs(bytes: &[u8], name: &str) -> Result<SvsFile, Vec<LoadError>> {
     let svs = ResolveResult::Bound(Namespace(SVS_NS.as_bytes()));
     let mut depth = 0usize;
     let mut root_seen = false;
-    let mut current: Option<(Building, usize, usize)> = None; // (value set, start, depth)
+    let mut current: Open = None;
     loop {
         let start = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let (in_svs, event) = match reader.read_resolved_event() {
@@ -453,84 +458,47 @@ pub fn parse_svs(bytes: &[u8], name: &str) -> Result<SvsFile, Vec<LoadError>> {
             }
         };
         let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let (element, empty) = match event {
-            Event::Start(e) => (Some(e), false),
-            Event::Empty(e) => (Some(e), true),
-            other => {
-                match other {
-                    Event::Text(t) => {
-                        if let Some((b, _, _)) = current.as_mut() {
-                            if let Some(el) = b.text_element.clone() {
-                                if let Ok(s) = t.unescape() {
-                                    apply_text(b, &el, &s);
-                                }
-                            }
+        let (e, empty) = match event {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::Text(t) => {
+                if let Some((b, _, _)) = current.as_mut() {
+                    if let Some(el) = b.text_element.clone() {
+                        if let Ok(s) = t.unescape() {
+                            apply_text(b, &el, &s);
                         }
                     }
-                    Event::End(_) => {
-                        depth = depth.saturating_sub(1);
-                        if let Some((b, _, _)) = current.as_mut() {
-                            b.text_element = None;
-                        }
-                        if current.as_ref().is_some_and(|(_, _, d)| *d == depth) {
-                            if let Some((b, s, _)) = current.take() {
-                                finish_value_set(&mut p, b, s);
-                            }
-                        }
-                    }
-                    Event::Eof => break,
-                    _ => {}
                 }
-                (None, false)
+                continue;
             }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                close_element(&mut p, &mut current, depth);
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
         };
-        if let Some(e) = element {
-            {
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if !root_seen {
-                    root_seen = true;
-                    let known = in_svs
-                        && (local == "RetrieveValueSetResponse"
-                            || local == "RetrieveMultipleValueSetsResponse");
-                    if !known {
-                        p.warn(
-                            start,
-                            format!(
-                                "not an IHE SVS document (root element <{local}>, expected RetrieveValueSetResponse or RetrieveMultipleValueSetsResponse in namespace {SVS_NS}); file ignored"
-                            ),
-                        );
-                        return Ok(p.out);
-                    }
-                }
-                if in_svs && (local == "ValueSet" || local == "DescribedValueSet") {
-                    if current.is_none() {
-                        let attrs = attributes(&mut p, &e, start);
-                        let b = start_value_set(&mut p, &attrs, start);
-                        if empty {
-                            finish_value_set(&mut p, b, start);
-                        } else {
-                            current = Some((b, start, depth));
-                        }
-                    }
-                } else if let Some((b, _, _)) = current.as_mut() {
-                    if in_svs && local == "ConceptList" {
-                        let attrs = attributes(&mut p, &e, start);
-                        b.lists += 1;
-                        b.list_lang = non_empty(attrs.get("xml:lang"));
-                        if b.lists == 1 {
-                            b.meta.language = b.list_lang.clone();
-                        }
-                    } else if in_svs && local == "Concept" {
-                        let attrs = attributes(&mut p, &e, start);
-                        add_concept(&mut p, b, &attrs, start, end);
-                    } else if !empty {
-                        b.text_element = Some(local);
-                    }
-                }
-                if !empty {
-                    depth += 1;
-                }
+        let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+        if !root_seen {
+            root_seen = true;
+            let known = in_svs
+                && (local == "RetrieveValueSetResponse"
+                    || local == "RetrieveMultipleValueSetsResponse");
+            if !known {
+                p.warn(
+                    start,
+                    format!(
+                        "not an IHE SVS document (root element <{local}>, expected RetrieveValueSetResponse or RetrieveMultipleValueSetsResponse in namespace {SVS_NS}); file ignored"
+                    ),
+                );
+                return Ok(p.out);
             }
+        }
+        let at = (start, end, depth);
+        open_element(&mut p, &mut current, &e, local, (in_svs, empty), at);
+        if !empty {
+            depth += 1;
         }
     }
     if p.errors.is_empty() && p.out.value_sets.is_empty() {
@@ -540,6 +508,56 @@ pub fn parse_svs(bytes: &[u8], name: &str) -> Result<SvsFile, Vec<LoadError>> {
         Ok(p.out)
     } else {
         Err(p.errors)
+    }
+}
+
+/// An element starts (`local`, at bytes `start..end`, at `depth`): a value set opens, or
+/// the one open gets a concept list, a concept, or a text element to read.
+fn open_element(
+    p: &mut Parser,
+    current: &mut Open,
+    e: &BytesStart,
+    local: String,
+    (in_svs, empty): (bool, bool),
+    (start, end, depth): (usize, usize, usize),
+) {
+    if in_svs && (local == "ValueSet" || local == "DescribedValueSet") {
+        if current.is_none() {
+            let attrs = attributes(p, e, start);
+            let b = start_value_set(p, &attrs, start);
+            if empty {
+                finish_value_set(p, b, start);
+            } else {
+                *current = Some((b, start, depth));
+            }
+        }
+    } else if let Some((b, _, _)) = current.as_mut() {
+        if in_svs && local == "ConceptList" {
+            let attrs = attributes(p, e, start);
+            b.lists += 1;
+            b.list_lang = non_empty(attrs.get("xml:lang"));
+            if b.lists == 1 {
+                b.meta.language = b.list_lang.clone();
+            }
+        } else if in_svs && local == "Concept" {
+            let attrs = attributes(p, e, start);
+            add_concept(p, b, &attrs, start, end);
+        } else if !empty {
+            b.text_element = Some(local);
+        }
+    }
+}
+
+/// An element ends, `depth` now being its own: no text element is open any more, and the
+/// value set ends with its own element.
+fn close_element(p: &mut Parser, current: &mut Open, depth: usize) {
+    if let Some((b, _, _)) = current.as_mut() {
+        b.text_element = None;
+    }
+    if current.as_ref().is_some_and(|(_, _, d)| *d == depth) {
+        if let Some((b, s, _)) = current.take() {
+            finish_value_set(p, b, s);
+        }
     }
 }
 

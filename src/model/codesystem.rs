@@ -465,6 +465,20 @@ impl CodeSystem {
         self.is_ancestor(a, c)
     }
 
+    /// notSelectable: a `notSelectable` property, or a property the code system declares with
+    /// the standard notSelectable URI, that is true.
+    pub fn is_not_selectable(&self, c: &Concept) -> bool {
+        const NOT_SELECTABLE_URI: &str = "http://hl7.org/fhir/concept-properties#notSelectable";
+        c.properties.iter().any(|p| {
+            let standard = &*p.code == "notSelectable"
+                || self
+                    .property_defs
+                    .iter()
+                    .any(|d| *d.code == *p.code && d.uri.as_deref() == Some(NOT_SELECTABLE_URI));
+            standard && matches!(p.value, PropertyValue::Boolean(true))
+        })
+    }
+
     pub fn is_supplement(&self) -> bool {
         self.content == "supplement"
     }

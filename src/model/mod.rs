@@ -4,6 +4,8 @@
 pub mod canonical;
 pub mod codesystem;
 pub mod conceptmap;
+pub mod date;
+pub mod supplement;
 pub mod valueset;
 
 use std::sync::Arc;

@@ -12,9 +12,10 @@ use super::properties::{
     add_missing, declarations, echoed_extensions, extension_properties, property_uri, requested,
     ExtensionSource, ItemProperty,
 };
-use crate::catalog::{Catalog, Scope};
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::{Coding, Designation, ValueSet};
+use crate::ops::Scope;
 use crate::search::{Entry, ScopeKey, SearchOptions};
 
 #[derive(Debug, Clone)]
@@ -348,19 +349,11 @@ fn too_costly(vs: &ValueSet, total: usize, max_size: usize) -> Error {
     ))
 }
 
+/// `$expand` of `vs` for `req`.
 pub fn expand(scope: &Scope, vs: &ValueSet, req: &ExpandRequest) -> Result<Expansion> {
-    if let Some(page) = whole_system_page(scope, vs, req, Work::All)? {
-        return Ok(page);
-    }
-    // The members (enumerated once per snapshot for the catalog's own value sets), then those
-    // the request selects, in expansion order (kept per enumeration); only the page becomes
-    // expansion items.
-    let all = enumerate_shared(scope, vs, &req.rules)?;
-    let chosen = match kept_chosen(scope, &all, req) {
-        Some(c) => c,
-        None => choose(scope, vs, &all, req),
-    };
-    page_of(vs, &all, &chosen, req)
+    // With all the work allowed, every step gives its result: the pipeline always answers.
+    pipeline(scope, vs, req, Work::All)?
+        .ok_or_else(|| Error::Internal("The expansion stopped without an answer".into()))
 }
 
 /// `expand` when everything but the page is already known (the enumeration of a catalog
@@ -376,24 +369,98 @@ pub fn expand_kept(
     if req.count.is_some_and(|n| n > max_page) {
         return Ok(None);
     }
-    if let Some(page) = whole_system_page(scope, vs, req, Work::KeptOnly(max_page))? {
+    pipeline(scope, vs, req, Work::KeptOnly(max_page))
+}
+
+/// `$expand` as one pipeline, each step once: **members** (the value set's enumeration, kept
+/// per release for the catalog's own value sets) → **choose** (filter and `activeOnly`, kept
+/// per enumeration) → **page** (`offset`, `count`, `max_size`) → **render** (only the page
+/// becomes expansion items). A whole code system's `?fhir_vs` with a filter or a page reads
+/// that page only (`whole_system_page`). Under `Work::KeptOnly`, a step whose result is not
+/// kept already stops the pipeline: `None`.
+fn pipeline(
+    scope: &Scope,
+    vs: &ValueSet,
+    req: &ExpandRequest,
+    work: Work,
+) -> Result<Option<Expansion>> {
+    if let Some(page) = whole_system_page(scope, vs, req, work)? {
         return Ok(Some(page));
     }
-    let Some(all) = enumeration_kept(scope, vs, &req.rules) else {
+    let Some(all) = members(scope, vs, req, work)? else {
         return Ok(None);
     };
-    let Some(chosen) = kept_chosen(scope, &all, req) else {
+    let Some(chosen) = select(scope, vs, &all, req, work) else {
         return Ok(None);
     };
-    let page = chosen
-        .positions
-        .len()
-        .saturating_sub(req.offset)
-        .min(req.count.unwrap_or(usize::MAX));
-    if page > max_page {
+    let Some(page) = page(vs, &chosen, req, work)? else {
         return Ok(None);
+    };
+    Ok(Some(render(&all, &chosen, page, req)))
+}
+
+/// Step 1: the members of `vs`, in compose order (enumerated once per release for the
+/// catalog's own value sets).
+fn members(
+    scope: &Scope,
+    vs: &ValueSet,
+    req: &ExpandRequest,
+    work: Work,
+) -> Result<Option<Arc<Enumeration>>> {
+    match work {
+        Work::All => enumerate_shared(scope, vs, &req.rules).map(Some),
+        Work::KeptOnly(_) => Ok(enumeration_kept(scope, vs, &req.rules)),
     }
-    page_of(vs, &all, &chosen, req).map(Some)
+}
+
+/// Step 2: the members the request selects, in expansion order: kept, or chosen now.
+fn select(
+    scope: &Scope,
+    vs: &ValueSet,
+    all: &Enumeration,
+    req: &ExpandRequest,
+    work: Work,
+) -> Option<Arc<Chosen>> {
+    kept_chosen(scope, all, req)
+        .or_else(|| (work == Work::All).then(|| choose(scope, vs, all, req)))
+}
+
+/// Step 3: the positions of the requested page among the chosen members. Too costly without
+/// `count` past `max_size`; `None` under `Work::KeptOnly` when the page is larger than allowed.
+fn page<'c>(
+    vs: &ValueSet,
+    chosen: &'c Chosen,
+    req: &ExpandRequest,
+    work: Work,
+) -> Result<Option<&'c [u32]>> {
+    let total = chosen.positions.len();
+    let start = req.offset.min(total);
+    let end = start
+        .saturating_add(req.count.unwrap_or(usize::MAX))
+        .min(total);
+    if let Work::KeptOnly(max_page) = work {
+        if end - start > max_page {
+            return Ok(None);
+        }
+    }
+    if req.count.is_none() && total > req.max_size {
+        return Err(too_costly(vs, total, req.max_size));
+    }
+    Ok(Some(&chosen.positions[start..end]))
+}
+
+/// Step 4: the page as an expansion: each member with its display and designations, then
+/// versions, properties and nesting.
+fn render(all: &Enumeration, chosen: &Chosen, page: &[u32], req: &ExpandRequest) -> Expansion {
+    let items = page
+        .iter()
+        .map(|&i| {
+            let m = &all.members[i as usize];
+            item_of(m, member_display(m, req), req)
+        })
+        .collect();
+    let total = chosen.positions.len();
+    assemble(items, &chosen.mixed, total, all.trace.clone(), req)
 }
 
 /// How much work `whole_system_page` may do.
@@ -492,30 +559,6 @@ fn choose(scope: &Scope, vs: &ValueSet, all: &Enumeration, req: &ExpandRequest) 
         all.keep_chosen(chosen_key(req), chosen.clone());
     }
     chosen
-}
-
-/// The requested page of a selection, as an expansion.
-fn page_of(
-    vs: &ValueSet,
-    all: &Enumeration,
-    chosen: &Chosen,
-    req: &ExpandRequest,
-) -> Result<Expansion> {
-    let total = chosen.positions.len();
-    if req.count.is_none() && total > req.max_size {
-        return Err(too_costly(vs, total, req.max_size));
-    }
-    let page = chosen
-        .positions
-        .iter()
-        .skip(req.offset)
-        .take(req.count.unwrap_or(usize::MAX))
-        .map(|&i| {
-            let m = &all.members[i as usize];
-            item_of(m, member_display(m, req), req)
-        })
-        .collect();
-    Ok(assemble(page, &chosen.mixed, total, all.trace.clone(), req))
 }
 
 const PREFERRED_FOR_LANGUAGE: &str = "preferredForLanguage";

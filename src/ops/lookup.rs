@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::display::{display_for, Languages};
 use super::supplement;
-use crate::catalog::Scope;
 use crate::error::{Error, Result};
 use crate::model::{CodeSystem, Coding, Concept, Designation, PropertyValue};
+use crate::ops::Scope;
 
 #[derive(Debug, Clone, Default)]
 pub struct LookupRequest {

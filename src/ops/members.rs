@@ -5,9 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use super::filter::CompiledFilter;
-use crate::catalog::Scope;
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::{CodeSystem, ConceptSetComponent, Designation, ValueSet};
+use crate::ops::Scope;
+use crate::search::{MemberLister, Source};
 
 /// Value sets nest (`compose.include.valueSet`); beyond this depth we assume a cycle.
 const MAX_DEPTH: usize = 16;
@@ -917,19 +919,9 @@ fn include_order(scope: &Scope, vs: &ValueSet) -> Vec<usize> {
     order
 }
 
-const NOT_SELECTABLE_URI: &str = "http://hl7.org/fhir/concept-properties#notSelectable";
-
-/// notSelectable: a `notSelectable` property, or a property the code system declares with the
-/// standard notSelectable URI, that is true.
-pub(crate) fn concept_is_abstract(cs: &CodeSystem, c: &crate::model::Concept) -> bool {
-    c.properties.iter().any(|p| {
-        let standard = &*p.code == "notSelectable"
-            || cs
-                .property_defs
-                .iter()
-                .any(|d| *d.code == *p.code && d.uri.as_deref() == Some(NOT_SELECTABLE_URI));
-        standard && matches!(p.value, crate::model::PropertyValue::Boolean(true))
-    })
+/// notSelectable (`CodeSystem::is_not_selectable`).
+fn concept_is_abstract(cs: &CodeSystem, c: &crate::model::Concept) -> bool {
+    cs.is_not_selectable(c)
 }
 
 pub(crate) fn member_from_concept(cs: &Arc<CodeSystem>, index: usize, system: &str) -> Member {
@@ -1062,6 +1054,32 @@ fn component_members(
 /// intersect it.
 fn members_started(inc: &ConceptSetComponent, current: &str) -> bool {
     inc.value_sets.first().map(String::as_str) != Some(current)
+}
+
+/// The members `$expand` lists, given to the search index so that both always agree.
+pub struct ExpansionMembers;
+
+impl MemberLister for ExpansionMembers {
+    fn for_each_member(
+        &self,
+        catalog: &Catalog,
+        vs: &ValueSet,
+        each: &mut dyn FnMut(Source<'_>),
+    ) -> std::result::Result<(), String> {
+        let members = enumerate(&Scope::new(catalog), vs, 0).map_err(|e| e.to_string())?;
+        for m in &members {
+            each(Source {
+                system: &m.system,
+                code: &m.code,
+                display: m.display.as_deref(),
+                designations: &m.designations,
+                concept: m.source.as_ref().map(|(cs, i)| (cs.as_ref(), *i)),
+                inactive: m.inactive,
+                is_abstract: m.is_abstract,
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

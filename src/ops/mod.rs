@@ -8,6 +8,7 @@ pub mod issue;
 pub mod lookup;
 pub mod members;
 pub mod properties;
+pub mod scope;
 pub mod stored;
 pub mod subsumes;
 pub mod supplement;
@@ -15,3 +16,4 @@ pub mod translate;
 pub mod validate;
 
 pub use issue::{Issue, Severity};
+pub use scope::Scope;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::members::{member_from_concept, Member, Selection, Trace};
-use crate::catalog::Scope;
 use crate::error::{Error, Result};
 use crate::model::{Designation, ValueSet};
+use crate::ops::Scope;
 
 /// The `used-codesystem` versions a stored expansion reports, as `(url, version)`.
 fn used_code_systems(exp: &Value) -> Vec<(String, Option<String>)> {

@@ -1,8 +1,8 @@
 //! `CodeSystem/$subsumes`: the hierarchical relation between two codes.
 
 use super::lookup::{unknown_code_message, unknown_system};
-use crate::catalog::Scope;
 use crate::error::{Error, Result};
+use crate::ops::Scope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -5,9 +5,11 @@
 
 use std::sync::Arc;
 
-use crate::catalog::Scope;
 use crate::error::{Error, Result};
 use crate::model::{split_canonical, CodeSystem, ValueSet};
+use crate::ops::Scope;
+// Merging is pure model work (the catalog merges language packs on load); operations use it too.
+pub use crate::model::supplement::{merge, supplements_system};
 
 /// The extension by which a value set names the supplements its expansion uses.
 pub const VALUESET_SUPPLEMENT: &str = "http://hl7.org/fhir/StructureDefinition/valueset-supplement";
@@ -101,62 +103,6 @@ pub fn supplemented(scope: &Scope, supplements: &[Arc<CodeSystem>]) -> Vec<CodeS
             merge(base, &own)
         })
         .collect()
-}
-
-/// Whether `sup` supplements this version of `base`.
-pub fn supplements_system(sup: &CodeSystem, base: &CodeSystem) -> bool {
-    let Some(target) = &sup.supplements else {
-        return false;
-    };
-    let (url, version) = split_canonical(target);
-    url == base.meta.url && version.is_none_or(|v| base.meta.version.as_deref() == Some(v))
-}
-
-/// A copy of `base` with the designations, properties and extensions of `supplements` added
-/// to its concepts (concepts a supplement names but the base lacks are ignored).
-pub fn merge(base: &CodeSystem, supplements: &[&Arc<CodeSystem>]) -> CodeSystem {
-    let mut out = base.clone();
-    for sup in supplements {
-        for def in &sup.property_defs {
-            if !out.property_defs.iter().any(|d| d.code == def.code) {
-                out.property_defs.push(def.clone());
-            }
-        }
-        for sc in &sup.concepts {
-            let Some(i) = out.index_of(&sc.code) else {
-                continue;
-            };
-            let c = &mut out.concepts[i];
-            for d in &sc.designations {
-                if !c.designations.contains(d) {
-                    c.designations.push(d.clone());
-                }
-            }
-            // Idempotent: a catalog snapshot keeps language packs merged, and merges them
-            // again when read back.
-            for p in &sc.properties {
-                if !c.properties.contains(p) {
-                    c.properties.push(p.clone());
-                }
-            }
-            // A supplement's extension replaces the base's of the same kind (a label, a
-            // rendering style).
-            for e in &sc.extensions {
-                if let Some(url) = e.get("url") {
-                    c.extensions.retain(|b| b.get("url") != Some(url));
-                }
-                if !c.extensions.contains(e) {
-                    c.extensions.push(e.clone());
-                }
-            }
-        }
-        let canonical = sup.meta.versioned_url();
-        if !out.applied_supplements.contains(&canonical) {
-            out.applied_supplements.push(canonical);
-        }
-    }
-    out.index();
-    out
 }
 
 /// The supplement that contributed designation `value` (in `language`) to `code`, for

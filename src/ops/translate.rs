@@ -1,7 +1,7 @@
 //! `ConceptMap/$translate` over the loaded maps (NOS ASS tables).
 
-use crate::catalog::Scope;
 use crate::error::{Error, Result};
+use crate::ops::Scope;
 
 #[derive(Debug, Clone, Default)]
 pub struct TranslateRequest {

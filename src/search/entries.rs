@@ -1,8 +1,9 @@
 //! What gets indexed: every member of every value set of the catalog, and every concept of
 //! every code system (as its implicit `?fhir_vs` value set), with the texts a user may type.
 //!
-//! Members of a value set come from `ops::members::enumerate`, the very function `$expand` uses,
-//! so the index and the expansion always agree on who is in a value set and with which label.
+//! Members of a value set are listed by the layer above (`ops`, through `MemberLister`), with
+//! the very function `$expand` uses, so the index and the expansion always agree on who is in
+//! a value set and with which label; search only turns them into entries.
 //! A code system's members are read straight from its concepts, giving the same entries as
 //! enumerating its implicit value set (a test compares both) without a `Member` per concept.
 
@@ -11,10 +12,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::analysis::Analyzer;
-use crate::catalog::{Catalog, Scope};
+use crate::catalog::Catalog;
 use crate::model::canonical::is_bare_oid;
 use crate::model::{CodeSystem, Designation, ResourceMeta, ValueSet};
-use crate::ops::members::{concept_is_abstract, enumerate, Member};
 
 /// Names the member list a search runs in: a value set version, or the implicit value set of a
 /// code system version.
@@ -73,7 +73,7 @@ impl Standing {
         let depth = cs.ancestors(i).len().min(usize::from(u8::MAX));
         Standing {
             depth: u8::try_from(depth).unwrap_or(u8::MAX),
-            not_selectable: is_abstract || concept_is_abstract(cs, &cs.concepts[i]),
+            not_selectable: is_abstract || cs.is_not_selectable(&cs.concepts[i]),
         }
     }
 }
@@ -514,15 +514,29 @@ fn table_words(meta: &ResourceMeta) -> Vec<String> {
 
 /// What an entry is made of: a member of an enumeration, or a concept of a code system read
 /// in place.
-struct Source<'m> {
-    system: &'m str,
-    code: &'m str,
-    display: Option<&'m str>,
-    designations: &'m [Designation],
+pub struct Source<'m> {
+    pub system: &'m str,
+    pub code: &'m str,
+    pub display: Option<&'m str>,
+    pub designations: &'m [Designation],
     /// The member's code system and concept index, when the system is loaded and knows it.
-    concept: Option<(&'m CodeSystem, usize)>,
-    inactive: bool,
-    is_abstract: bool,
+    pub concept: Option<(&'m CodeSystem, usize)>,
+    pub inactive: bool,
+    /// A grouping member (`abstract` in the expansion).
+    pub is_abstract: bool,
+}
+
+/// Lists the members of a value set for the index. Implemented above search (`ops`, which
+/// computes members the way `$expand` does) and passed in: search indexes, it does not expand.
+pub trait MemberLister {
+    /// Calls `each` with every member of `vs` over `catalog`, in expansion order; an error
+    /// (e.g. a code system missing from the data) leaves `vs` out of the index.
+    fn for_each_member(
+        &self,
+        catalog: &Catalog,
+        vs: &ValueSet,
+        each: &mut dyn FnMut(Source<'_>),
+    ) -> Result<(), String>;
 }
 
 fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Arc<str>>) -> Entry {
@@ -597,24 +611,6 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Ar
     out
 }
 
-fn member_entry(
-    scope: u32,
-    scope_system: Option<&str>,
-    m: Member,
-    systems: &mut Vec<Arc<str>>,
-) -> Entry {
-    let source = Source {
-        system: &m.system,
-        code: &m.code,
-        display: m.display.as_deref(),
-        designations: &m.designations,
-        concept: m.source.as_ref().map(|(cs, i)| (cs.as_ref(), *i)),
-        inactive: m.inactive,
-        is_abstract: m.is_abstract,
-    };
-    entry(scope, scope_system, source, systems)
-}
-
 /// A code system whose implicit value set is indexed: `cs` as the catalog lists it, and what
 /// `enumerate` resolves `{url}?fhir_vs` to (the system URL and the code system it reads).
 struct CodeSystemScope<'c> {
@@ -626,11 +622,17 @@ struct CodeSystemScope<'c> {
 impl CodeSystemScope<'_> {
     /// The look-ups `enumerate` makes for the single include `{system: url, version}` of the
     /// implicit value set; `None` where it would fail (unknown system or version).
-    fn resolve<'c>(scope: &Scope, cs: &'c CodeSystem) -> Option<CodeSystemScope<'c>> {
-        let system = scope
+    fn resolve<'c>(catalog: &Catalog, cs: &'c CodeSystem) -> Option<CodeSystemScope<'c>> {
+        let system = catalog
             .canonical_url(&cs.meta.url)
-            .unwrap_or_else(|| cs.meta.url.clone());
-        let resolved = scope.code_system(&system, cs.meta.version.as_deref())?;
+            .unwrap_or(&cs.meta.url)
+            .to_string();
+        // Resolved again, as a look-up by system does: an OID no alias names finds nothing.
+        let url = catalog.canonical_url(&system)?;
+        let resolved = catalog
+            .code_systems
+            .get(url, cs.meta.version.as_deref())?
+            .clone();
         Some(CodeSystemScope {
             cs,
             system,
@@ -659,7 +661,7 @@ impl CodeSystemScope<'_> {
                 designations: &c.designations,
                 concept: Some((cs, i)),
                 inactive: c.is_inactive(),
-                is_abstract: concept_is_abstract(cs, c),
+                is_abstract: cs.is_not_selectable(c),
             };
             out.push(entry(scope, Some(&self.cs.meta.url), source, &mut systems));
         }
@@ -681,17 +683,17 @@ impl Entries {
         Some(id)
     }
 
-    /// Every value set and code system of `catalog`. A value set that cannot be expanded (a
-    /// code system missing from the data) is left out: `$expand` reports that error itself.
-    pub fn collect(catalog: &Catalog) -> Entries {
-        let scope = Scope::new(catalog);
+    /// Every value set (its members listed by `members`) and code system of `catalog`. A value
+    /// set that cannot be expanded (a code system missing from the data) is left out:
+    /// `$expand` reports that error itself.
+    pub fn collect(catalog: &Catalog, members: &dyn MemberLister) -> Entries {
         let mut keys: HashSet<ScopeKey> = HashSet::new();
         let mut code_systems: Vec<CodeSystemScope> = Vec::new();
         for cs in catalog.code_systems.all() {
             if cs.is_supplement() {
                 continue;
             }
-            match CodeSystemScope::resolve(&scope, cs) {
+            match CodeSystemScope::resolve(catalog, cs) {
                 Some(c) if keys.insert(c.key()) => code_systems.push(c),
                 Some(_) => {}
                 None => tracing::debug!("search index: skipping code system {}", cs.meta.url),
@@ -706,13 +708,13 @@ impl Entries {
             if keys.contains(&key) {
                 continue;
             }
-            match enumerate(&scope, vs, 0) {
-                Ok(members) => {
-                    let mut systems = Vec::new();
-                    let entries = members
-                        .into_iter()
-                        .map(|m| member_entry(0, None, m, &mut systems))
-                        .collect();
+            let mut systems = Vec::new();
+            let mut entries = Vec::new();
+            let listed = members.for_each_member(catalog, vs, &mut |m| {
+                entries.push(entry(0, None, m, &mut systems))
+            });
+            match listed {
+                Ok(()) => {
                     keys.insert(key.clone());
                     value_sets.push((key, vs.as_ref(), entries));
                 }
@@ -745,7 +747,7 @@ impl Entries {
         out
     }
 
-    /// Entries read back from a catalog snapshot (`catalog::snapshot`).
+    /// Entries read back from a catalog snapshot (`store`).
     pub fn from_parts(scopes: Vec<ScopeInfo>, entries: Vec<Entry>) -> Entries {
         let by_key = scopes
             .iter()
@@ -872,7 +874,8 @@ mod compound_tests {
             ..Default::default()
         };
         catalog.add_code_system(CodeSystem::new(meta, concepts));
-        let index = crate::search::SearchIndex::build_in_ram(&catalog).expect("index");
+        let lister = crate::ops::members::ExpansionMembers;
+        let index = crate::search::SearchIndex::build_in_ram(&catalog, &lister).expect("index");
         let scope = ScopeKey::code_system("http://t/r02", None);
         let found = index
             .search(&scope, "pharmacie", Default::default())
@@ -912,7 +915,27 @@ mod same_as_enumeration {
     use crate::load::{self, Dataset, Resource};
     use crate::model::{Concept, ResourceMeta};
     use crate::ops::expand::implicit_value_set;
+    use crate::ops::members::{enumerate, ExpansionMembers, Member};
+    use crate::ops::Scope;
     use crate::search::schema::SCHEMA_VERSION;
+
+    fn member_entry(
+        scope: u32,
+        scope_system: Option<&str>,
+        m: Member,
+        systems: &mut Vec<Arc<str>>,
+    ) -> Entry {
+        let source = Source {
+            system: &m.system,
+            code: &m.code,
+            display: m.display.as_deref(),
+            designations: &m.designations,
+            concept: m.source.as_ref().map(|(cs, i)| (cs.as_ref(), *i)),
+            inactive: m.inactive,
+            is_abstract: m.is_abstract,
+        };
+        entry(scope, scope_system, source, systems)
+    }
 
     /// Every scope through `enumerate`, code systems as their `{url}?fhir_vs`.
     fn collect_by_enumeration(catalog: &Catalog) -> Entries {
@@ -952,7 +975,7 @@ mod same_as_enumeration {
 
     /// Compares both ways on `catalog`; returns how many code-system entries it compared.
     fn assert_same(catalog: &Catalog, what: &str) -> usize {
-        let new = Entries::collect(catalog);
+        let new = Entries::collect(catalog, &ExpansionMembers);
         let old = collect_by_enumeration(catalog);
         let scopes = |e: &Entries| -> Vec<(String, Vec<String>)> {
             e.scopes
@@ -993,7 +1016,7 @@ mod same_as_enumeration {
             "{compared} of {concepts}"
         );
         // Allocated once, at its final size (no duplicate codes in the shipped tables).
-        let entries = Entries::collect(&catalog).entries;
+        let entries = Entries::collect(&catalog, &ExpansionMembers).entries;
         assert_eq!(entries.capacity(), entries.len());
     }
 

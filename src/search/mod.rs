@@ -8,11 +8,13 @@
 //! - `query`: typed text → tantivy query (prefixes, stems, synonyms; fuzzy fallback)
 //! - `rank`: the second stage, in Rust
 //! - `store`: open-or-build on disk, with a data fingerprint
+//! - `codec`: how the entries are kept in the snapshot file (`crate::store`)
 //!
 //! A search returns the whole ranked list of matches for (scope, text, activeOnly), cached, so
 //! `total` is exact and pages are stable.
 
 pub mod analysis;
+pub mod codec;
 pub mod entries;
 pub mod query;
 pub mod rank;
@@ -29,7 +31,7 @@ use tantivy::query::Query;
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Score, Searcher};
 
 use crate::catalog::Catalog;
-pub use entries::{Entries, Entry, ScopeKey};
+pub use entries::{Entries, Entry, MemberLister, ScopeKey, Source};
 use query::{Builder, Mode, ParsedQuery};
 use rank::{by_key, RankKey, Ranker};
 use schema::Fields;
@@ -95,9 +97,9 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
-    /// Indexes `catalog` in memory.
-    pub fn build_in_ram(catalog: &Catalog) -> Result<SearchIndex> {
-        let data = Entries::collect(catalog);
+    /// Indexes `catalog` in memory, value sets through `members`.
+    pub fn build_in_ram(catalog: &Catalog, members: &dyn MemberLister) -> Result<SearchIndex> {
+        let data = Entries::collect(catalog, members);
         let (schema, fields) = schema::build();
         let index = Index::create_in_ram(schema);
         write(&index, &fields, &data)?;
@@ -123,8 +125,9 @@ impl SearchIndex {
     pub fn open_or_build(
         dir: &std::path::Path,
         catalog: &Catalog,
+        members: &dyn MemberLister,
     ) -> Result<(SearchIndex, Provenance)> {
-        store::open_or_build(dir, catalog)
+        store::open_or_build(dir, catalog, members)
     }
 
     fn assemble(

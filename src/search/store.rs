@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tantivy::Index;
 
-use super::entries::Entries;
+use super::entries::{Entries, MemberLister};
 use super::schema::{self, SCHEMA_VERSION};
 use super::{write, Result, SearchError, SearchIndex};
 use crate::catalog::Catalog;
@@ -101,8 +101,12 @@ fn remove_others(dir: &Path, keep: &str) {
     }
 }
 
-pub fn open_or_build(dir: &Path, catalog: &Catalog) -> Result<(SearchIndex, Provenance)> {
-    let data = Entries::collect(catalog);
+pub fn open_or_build(
+    dir: &Path,
+    catalog: &Catalog,
+    members: &dyn MemberLister,
+) -> Result<(SearchIndex, Provenance)> {
+    let data = Entries::collect(catalog, members);
     crate::probe::stage("search entries collected");
     let fingerprint = data.fingerprint(SCHEMA_VERSION);
     crate::probe::stage("search entries fingerprinted");

@@ -7,6 +7,7 @@ use crate::model::{
     CodeSystem, Coding, Compose, Concept, ConceptProperty, ConceptReference, ConceptSetComponent,
     Designation, PropertyValue, ResourceMeta, ValueSet,
 };
+use crate::ops::members::ExpansionMembers;
 
 const CS: &str = "http://example.org/cs";
 const VS: &str = "http://example.org/vs";
@@ -117,7 +118,7 @@ fn codes(ix: &SearchIndex, scope: &ScopeKey, text: &str, active_only: bool) -> V
 }
 
 fn index() -> SearchIndex {
-    match SearchIndex::build_in_ram(&catalog("Autre")) {
+    match SearchIndex::build_in_ram(&catalog("Autre"), &ExpansionMembers) {
         Ok(ix) => ix,
         Err(e) => panic!("index builds: {e}"),
     }
@@ -283,7 +284,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 #[test]
 fn on_disk_index_is_reused_then_rebuilt_when_stale() {
     let dir = temp_dir("store");
-    let first = SearchIndex::open_or_build(&dir, &catalog("Autre"));
+    let first = SearchIndex::open_or_build(&dir, &catalog("Autre"), &ExpansionMembers);
     let (ix, how) = match first {
         Ok(x) => x,
         Err(e) => panic!("build: {e}"),
@@ -294,7 +295,7 @@ fn on_disk_index_is_reused_then_rebuilt_when_stale() {
     let recorded = std::fs::read_to_string(dir.join(store::FINGERPRINT_FILE)).unwrap_or_default();
     assert_eq!(recorded.trim(), format!("{fp:016x}"));
 
-    let again = SearchIndex::open_or_build(&dir, &catalog("Autre"));
+    let again = SearchIndex::open_or_build(&dir, &catalog("Autre"), &ExpansionMembers);
     let (ix, how) = match again {
         Ok(x) => x,
         Err(e) => panic!("reopen: {e}"),
@@ -303,7 +304,7 @@ fn on_disk_index_is_reused_then_rebuilt_when_stale() {
     assert_eq!(codes(&ix, &cs(), "ophtalmo", false), ["SM38"]);
     drop(ix);
 
-    let changed = SearchIndex::open_or_build(&dir, &catalog("Pneumologie"));
+    let changed = SearchIndex::open_or_build(&dir, &catalog("Pneumologie"), &ExpansionMembers);
     let (ix, how) = match changed {
         Ok(x) => x,
         Err(e) => panic!("rebuild: {e}"),
@@ -331,7 +332,7 @@ fn on_disk_index_is_reused_then_rebuilt_when_stale() {
             .join("meta.json"),
         "garbage",
     );
-    let damaged = SearchIndex::open_or_build(&dir, &catalog("Pneumologie"));
+    let damaged = SearchIndex::open_or_build(&dir, &catalog("Pneumologie"), &ExpansionMembers);
     assert!(matches!(damaged, Ok((_, Provenance::Rebuilt))));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -385,7 +386,7 @@ fn clinical_index() -> (SearchIndex, ScopeKey) {
         },
         concepts,
     ));
-    match SearchIndex::build_in_ram(&cat) {
+    match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
         Ok(ix) => (ix, ScopeKey::code_system(url, None)),
         Err(e) => panic!("index builds: {e}"),
     }

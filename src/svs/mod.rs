@@ -8,12 +8,12 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use crate::catalog::Scope;
 use crate::error::{Error, Result};
 use crate::load::svs::{SVS_DISPLAY_USE, SVS_NS};
 use crate::model::{oid_of, ValueSet};
 use crate::ops::display::language_matches;
 use crate::ops::members::{enumerate, Member};
+use crate::ops::Scope;
 
 /// One concept of an expanded value set, as SVS shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -270,3 +270,15 @@ pub fn assert_outcome(body: &Value, code: &str) {
     assert_eq!(body["issue"][0]["severity"], "error", "{body}");
     assert_eq!(body["issue"][0]["code"], code, "{body}");
 }
+
+/// The `version` of each resource of a search `Bundle`, sorted.
+pub fn bundle_versions(bundle: &Value) -> Vec<String> {
+    let mut versions: Vec<String> = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["resource"]["version"].as_str().map(str::to_string))
+        .collect();
+    versions.sort();
+    versions
+}

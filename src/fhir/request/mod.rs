@@ -15,13 +15,14 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::params::{ParamValue, Params};
-use crate::catalog::{Catalog, Scope};
+use crate::catalog::Catalog;
 use crate::config::AppConfig;
 use crate::error::{Error, Result};
 use crate::load::{fhir_json::parse_resource, Resource};
 use crate::model::ValueSet;
 use crate::ops::display::Languages;
 use crate::ops::expand::implicit_value_set;
+use crate::ops::Scope;
 
 /// What a request brings besides its parameters: the headers that change an answer, the
 /// server's configuration (defaults and limits), and the resource it is addressed to.

@@ -115,7 +115,7 @@ mod tests {
         let p = body(json!([{"name": "tx-resource", "resource":
             {"resourceType": "ValueSet", "url": "http://v", "compose": 3}}]));
         let cat = overlay(&p, &limits).unwrap().unwrap();
-        let scope = crate::catalog::Scope {
+        let scope = crate::ops::Scope {
             base: &cat,
             overlay: None,
             search: None,

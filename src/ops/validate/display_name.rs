@@ -231,8 +231,8 @@ mod tests {
     use super::super::test_support::*;
     use super::super::{CodingCheck, Options, Target};
     use super::*;
-    use crate::catalog::Scope;
     use crate::ops::display::Languages;
+    use crate::ops::Scope;
 
     /// Runs the display step for code `a` ("Alpha", "Alpha fr" in French) against the code
     /// system, with the display given and these options.

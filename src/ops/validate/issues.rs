@@ -2,11 +2,11 @@
 //! wording, codes and message ids stay the same wherever they are raised.
 
 use super::InputForm;
-use crate::catalog::Scope;
 use crate::model::{CodeSystem, ResourceMeta, ValueSet};
 use crate::ops::display::typographic_difference;
 use crate::ops::issue::{Issue, Severity};
 use crate::ops::lookup::unknown_code_message;
+use crate::ops::Scope;
 
 /// Message id of the note saying membership was decided by the value set alone.
 pub(super) const MEMBERSHIP_BY_VALUE_SET: &str = "NOSTERM_MEMBERSHIP_BY_VALUE_SET";

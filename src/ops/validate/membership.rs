@@ -145,8 +145,8 @@ mod tests {
     use super::super::test_support::*;
     use super::super::version::VersionFound;
     use super::*;
-    use crate::catalog::Scope;
     use crate::ops::members::Hit;
+    use crate::ops::Scope;
     use serde_json::json;
 
     fn found(hit: bool, trouble: bool) -> VersionFound<'static> {

@@ -12,9 +12,9 @@ mod version;
 
 use super::display::{display_for, Languages};
 use super::issue::{Issue, Severity};
-use crate::catalog::Scope;
 use crate::error::{Error, Result};
 use crate::model::ValueSet;
+use crate::ops::Scope;
 use issues::{vs_label, MEMBERSHIP_BY_VALUE_SET, MEMBER_DEPRECATED, UNKNOWN_CODE_IN_FRAGMENT};
 
 /// One coding to check, as the request gave it.

@@ -123,7 +123,7 @@ mod tests {
     use super::super::test_support::*;
     use super::super::{CodingCheck, Options};
     use super::*;
-    use crate::catalog::Scope;
+    use crate::ops::Scope;
     use serde_json::json;
 
     /// Runs the status step on `code` of version 1 against a value set that has it.

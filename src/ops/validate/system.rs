@@ -8,11 +8,11 @@ use super::issues::{
     MEMBERSHIP_BY_VALUE_SET,
 };
 use super::{requested_languages, CodingCheck, Step, Target};
-use crate::catalog::Scope;
 use crate::error::Result;
 use crate::model::{CodeSystem, ValueSet};
 use crate::ops::issue::{Issue, Severity};
 use crate::ops::members::{contains, same_system, Hit};
+use crate::ops::Scope;
 
 /// The system of a coding: as given (or inferred), and the canonical URL it resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]

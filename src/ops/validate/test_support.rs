@@ -3,9 +3,10 @@
 use serde_json::{json, Value};
 
 use super::{CodingCheck, CodingInput, InputForm, Options, Step, Target};
-use crate::catalog::{Catalog, Scope};
+use crate::catalog::Catalog;
 use crate::load::{fhir_json::parse_resource, Resource};
 use crate::model::ValueSet;
+use crate::ops::Scope;
 
 pub const CS: &str = "http://example.org/cs/steps";
 pub const VS: &str = "http://example.org/vs/steps";

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use super::issues::unknown_version;
 use super::{CodingCheck, InputForm, Options, Step, Target};
-use crate::catalog::Scope;
 use crate::error::Result;
 use crate::model::{CodeSystem, ValueSet};
 use crate::ops::issue::{Issue, Severity};
 use crate::ops::members::{component_hit_at, contains, Hit};
+use crate::ops::Scope;
 
 /// The version of the code system a coding is judged by, and the value set's word on its code.
 pub(super) struct VersionFound<'a> {
