@@ -419,7 +419,7 @@ fn joined_compound(label: &str) -> Option<String> {
 /// A one-word compound is cut when it begins with at least this many letters...
 const COMPOUND_HEAD_MIN: usize = 3;
 /// ...followed by a word of at least this many letters that the data uses on its own.
-const COMPOUND_TAIL_MIN: usize = 5;
+const COMPOUND_TAIL_MIN: usize = 6;
 
 /// The folded words of every display and designation, long enough to end a compound.
 fn vocabulary(entries: &[Entry], analyzer: &mut Analyzer) -> HashSet<String> {

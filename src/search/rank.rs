@@ -5,8 +5,8 @@
 //! prefers "Chirurgien-Dentiste" to "Assistant dentaire"), acronyms last among those; matches
 //! at word starts before matches inside compound words ("kiné" in "Masseur-Kinésithérapeute");
 //! display before designation before description; active before retired; selectable before
-//! grouping concepts (notSelectable); the display starting with the query; the label that is
-//! all the query names; shallower in the hierarchy first (a concept before its descendants);
+//! grouping concepts (notSelectable); the display starting with the query; the label closest
+//! to what the query names (no other word, one, more); shallower in the hierarchy first (a concept before its descendants);
 //! shorter display first; then code and system, so the same query always gives the same order.
 
 use std::cmp::Ordering;
@@ -29,9 +29,11 @@ pub struct RankKey {
     inactive: bool,
     not_selectable: bool,
     not_at_start: bool,
-    /// The matched label has more than what the query names ("hypothyroïdie" →
-    /// « Hypothyroïdie » before « Hypothyroïdie postinterventionnelle »).
-    not_exact: bool,
+    /// Ordinary words of the matched label the query does not account for, 0, 1 or more: the
+    /// label that is what the query names first ("hypothyroïdie" → « Hypothyroïdie » before
+    /// « Hypothyroïdie postinterventionnelle »), then labels of one word more; beyond, the
+    /// hierarchy speaks before the length.
+    extra_words: u8,
     /// Shallower first: a concept before its own descendants, and, as a rule, a general
     /// category before a detail of another branch (ICD-11 extension codes sit deeper than
     /// diagnoses).
@@ -166,8 +168,8 @@ struct FieldHit {
     not_at_start: bool,
     derived: usize,
     acronyms: usize,
-    /// The text has ordinary words the query does not account for: not the label itself.
-    not_exact: bool,
+    /// Ordinary words of the text the query does not account for (`RankKey::extra_words`).
+    extra_words: u8,
 }
 
 fn field_hit(units: &[&Unit], text: &Text, mode: Mode) -> Option<FieldHit> {
@@ -176,7 +178,7 @@ fn field_hit(units: &[&Unit], text: &Text, mode: Mode) -> Option<FieldHit> {
         not_at_start: false,
         derived: 0,
         acronyms: 0,
-        not_exact: false,
+        extra_words: 0,
     };
     let mut covered = 0;
     for (i, u) in units.iter().enumerate() {
@@ -190,7 +192,7 @@ fn field_hit(units: &[&Unit], text: &Text, mode: Mode) -> Option<FieldHit> {
         }
     }
     let ordinary = text.words.iter().filter(|w| !is_stop_word(&w.text)).count();
-    fh.not_exact = ordinary > covered;
+    fh.extra_words = u8::try_from(ordinary.saturating_sub(covered).min(2)).unwrap_or(2);
     Some(fh)
 }
 
@@ -237,7 +239,7 @@ impl<'q> Ranker<'q> {
         };
         let missing = self.required.len() - units.len();
         let mut in_display = display.as_ref().and_then(|t| field_hit(&units, t, mode));
-        if in_display.is_none_or(|h| h.not_exact) {
+        if in_display.is_none_or(|h| h.extra_words > 0) {
             if let Some(split) = display.as_ref().and_then(|d| self.display_split(e, d)) {
                 let hit = field_hit(&units, &split, mode);
                 in_display = in_display.into_iter().chain(hit).min();
@@ -264,7 +266,7 @@ impl<'q> Ranker<'q> {
             not_at_start: best.is_none_or(|b| b.not_at_start),
             derived: best.map_or(usize::MAX, |b| b.derived),
             acronyms: best.map_or(usize::MAX, |b| b.acronyms),
-            not_exact: best.is_none_or(|b| b.not_exact),
+            extra_words: best.map_or(u8::MAX, |b| b.extra_words),
             tier,
             inactive: e.inactive,
             not_selectable: e.standing.not_selectable,
@@ -449,9 +451,9 @@ mod tests {
         // is only what was typed before longer ones, whatever their depth.
         let entries = [
             standing(entry("CHILD", "Grippe saisonnière"), 3, false),
-            standing(entry("EXT", "Grippe, antigène"), 5, false),
+            standing(entry("EXT", "Grippe, porc"), 5, false),
             standing(entry("BLOCK", "Grippe"), 1, true),
-            standing(entry("PARENT", "Grippe, virus identifié"), 2, false),
+            standing(entry("PARENT", "Grippe virale"), 2, false),
         ];
         assert_eq!(
             rank("grippe", &entries, Mode::Strict),

@@ -371,7 +371,7 @@ fn clinical_index() -> (SearchIndex, ScopeKey) {
             "8B10",
         ),
         short,
-        concept("1A9Y", "Autres infections transmissibles précisées"),
+        concept("1A9Y", "Autres infections transmissibles par voie sexuelle"),
         concept("9", "Hémorragie sous-arachnoïdienne"),
         concept("10", "Pneumopathie due au virus de la grippe"),
         concept("11", "Pneumopathie bactérienne"),
