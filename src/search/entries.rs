@@ -503,6 +503,57 @@ fn split_compounds(entries: &mut [Entry]) {
     }
 }
 
+/// Labels that the supplements of `catalog` give the concepts of their base systems (display
+/// and designations, not descriptions): (system URL, code) → labels. Language packs are
+/// already merged into their systems; other supplements only apply when a request names
+/// them, but what they call a concept is still what a user may type.
+fn supplement_labels(catalog: &Catalog) -> HashMap<(String, String), Vec<String>> {
+    let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for base in catalog.code_systems.all() {
+        let sups = catalog.supplements_of(&base.meta.url);
+        for sup in sups.iter().filter(|s| !s.is_lang_pack()) {
+            if !crate::model::supplement::supplements_system(sup, base) {
+                continue;
+            }
+            for c in &sup.concepts {
+                let labels = out
+                    .entry((base.meta.url.clone(), c.code.clone()))
+                    .or_default();
+                let designations = c.designations.iter().filter(|d| !is_description(d));
+                for label in c.display.iter().chain(designations.map(|d| &d.value)) {
+                    if !is_bare_oid(label.trim()) {
+                        push_unique(labels, &[], label);
+                    }
+                }
+            }
+        }
+    }
+    out.retain(|_, labels| !labels.is_empty());
+    out
+}
+
+/// Adds the labels of `supplement_labels` to the entries of those concepts, in every scope.
+fn add_supplement_labels(catalog: &Catalog, entries: &mut [Entry]) {
+    let labels = supplement_labels(catalog);
+    if labels.is_empty() {
+        return;
+    }
+    for e in entries.iter_mut() {
+        let key = (e.system.to_string(), e.code().to_string());
+        let Some(found) = labels.get(&key) else {
+            continue;
+        };
+        let shown: Vec<&str> = e.display().into_iter().chain(e.alts()).collect();
+        let mut extra = Vec::new();
+        for label in found {
+            push_unique(&mut extra, &shown, label);
+        }
+        if !extra.is_empty() {
+            *e = e.with_more_alts(&extra);
+        }
+    }
+}
+
 fn table_words(meta: &ResourceMeta) -> Vec<String> {
     let mut out = Vec::new();
     out.extend(meta.name.clone());
@@ -743,6 +794,7 @@ impl Entries {
                 out.entries.append(&mut entries);
             }
         }
+        add_supplement_labels(catalog, &mut out.entries);
         split_compounds(&mut out.entries);
         out
     }
@@ -969,6 +1021,7 @@ mod same_as_enumeration {
                 add(key, &vs.meta, None, members);
             }
         }
+        add_supplement_labels(catalog, &mut out.entries);
         split_compounds(&mut out.entries);
         out
     }

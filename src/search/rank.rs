@@ -6,8 +6,9 @@
 //! at word starts before matches inside compound words ("kiné" in "Masseur-Kinésithérapeute");
 //! display before designation before description; active before retired; selectable before
 //! grouping concepts (notSelectable); the display starting with the query; the label closest
-//! to what the query names (no other word, one, more); shallower in the hierarchy first (a concept before its descendants);
-//! shorter display first; then code and system, so the same query always gives the same order.
+//! to what the query names (no other word, one, more); shallower in the hierarchy first (a
+//! concept before its descendants); shorter display first; then code and system, so the same
+//! query always gives the same order.
 
 use std::cmp::Ordering;
 

@@ -425,3 +425,38 @@ fn a_concept_before_its_descendants_and_groupings_last() {
     both.retain(|c| c == "100" || c == "8B11");
     assert_eq!(both, ["8B11", "100"]);
 }
+
+#[test]
+fn designations_of_supplements_are_searchable_and_give_acronyms() {
+    let url = "http://example.org/base";
+    let mut cat = Catalog::default();
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        vec![concept("A", "Infarctus du myocarde"), concept("B", "Angor")],
+    ));
+    let mut labelled = concept("A", "Crise cardiaque");
+    labelled
+        .designations
+        .push(designation("synonyme", "Syndrome coronarien aigu"));
+    let mut sup = CodeSystem::new(
+        ResourceMeta {
+            url: "http://example.org/sup".into(),
+            ..Default::default()
+        },
+        vec![labelled],
+    );
+    sup.content = "supplement".into();
+    sup.supplements = Some(url.into());
+    cat.add_code_system(sup);
+    let ix = match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
+        Ok(ix) => ix,
+        Err(e) => panic!("index builds: {e}"),
+    };
+    let cs = ScopeKey::code_system(url, None);
+    assert_eq!(codes(&ix, &cs, "crise card", false), ["A"]);
+    assert_eq!(codes(&ix, &cs, "SCA", false), ["A"]);
+    assert!(!ix.has_scope(&ScopeKey::code_system("http://example.org/sup", None)));
+}
