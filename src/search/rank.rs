@@ -156,10 +156,20 @@ fn alternative_hit(a: &Alternative, text: &Text, mode: Mode) -> Option<Hit> {
 }
 
 fn unit_hit(u: &Unit, text: &Text, mode: Mode) -> Option<Hit> {
-    u.alternatives
-        .iter()
-        .filter_map(|a| alternative_hit(a, text, mode))
-        .min()
+    let mut best: Option<Hit> = None;
+    for a in &u.alternatives {
+        let is_acronym = a.pieces.iter().any(|p| p.how == How::Acronym);
+        // An acronym is always derived: it cannot beat a match as typed (saves the runs).
+        if is_acronym && best.is_some_and(|b| !b.derived) {
+            continue;
+        }
+        if let Some(h) = alternative_hit(a, text, mode) {
+            if best.is_none_or(|b| h < b) {
+                best = Some(h);
+            }
+        }
+    }
+    best
 }
 
 /// How well one text answers the required units, if it answers all of them.
