@@ -3,7 +3,7 @@
 #
 #   scripts/bench-cim11.sh [OUT_DIR]        (default bench-out/cim11; DURATION=10 RUNS=3 CONNS=16)
 #
-# What it prints, in one run, on the release build:
+# What it prints, in one run, on the release build (or $NOSTERM_BIN; scripts/lib/server.sh):
 #   import     wall time of scripts/import-cim11 (venv already there: the conversion only; the
 #              first run also pip-installs cim-11-CERTIC, a few seconds more)
 #   load       `nosterm check` on NOS + CIM-11: parse + catalog, no index (wall, peak RSS)
@@ -31,7 +31,9 @@ OUT="$(cd "$OUT" && pwd)"
 echo "== import"
 /usr/bin/time -f "import-cim11: %e s wall, %M KB peak RSS" scripts/import-cim11 "$OUT/data" 2>&1 | grep -v "schema\|database"
 
-cargo build --release --quiet
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh
+nosterm_binary
 BOTH="$OUT/both"
 rm -rf "$BOTH" "$OUT/index"
 mkdir -p "$BOTH"
@@ -39,22 +41,18 @@ ln -s "$PWD/data" "$BOTH/nos"
 ln -s "$OUT/data" "$BOTH/cim11"
 
 echo "== load (nosterm check, NOS + CIM-11, no index)"
-/usr/bin/time -f "check: %e s wall, %M KB peak RSS" target/release/nosterm check --data "$BOTH"
-/usr/bin/time -f "check NOS only: %e s wall, %M KB peak RSS" target/release/nosterm check --data data
+/usr/bin/time -f "check: %e s wall, %M KB peak RSS" "$NOSTERM_SERVER" check --data "$BOTH"
+/usr/bin/time -f "check NOS only: %e s wall, %M KB peak RSS" "$NOSTERM_SERVER" check --data data
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(nosterm_free_port)"
 BASE="http://127.0.0.1:$PORT/fhir"
-/usr/bin/time -v target/release/nosterm serve --addr "127.0.0.1:$PORT" --data "$BOTH" \
-  --index "$OUT/index" >"$OUT/serve.log" 2>"$OUT/serve.time" &
-TIMER=$!
+trap nosterm_stop_all EXIT
 START=$(date +%s.%N)
-SERVER=""
-cleanup() { [[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null || true; }
-trap cleanup EXIT
-for _ in $(seq 1 1200); do
-  grep -q listening "$OUT/serve.log" 2>/dev/null && break
-  sleep 0.05
-done
+# Under /usr/bin/time -v (peak RSS of the whole run), so nosterm is the child of the pid started.
+nosterm_start cim11 --port "$PORT" --ready listening --timeout 60 \
+  --out "$OUT/serve.log" --err "$OUT/serve.time" --exec -- \
+  /usr/bin/time -v "$NOSTERM_SERVER" serve --addr "127.0.0.1:$PORT" --data "$BOTH" --index "$OUT/index"
+TIMER=$NOSTERM_PID
 READY=$(python3 -c "print(f'{$(date +%s.%N) - $START:.2f}')")
 SERVER="$(pgrep -P "$TIMER" nosterm || true)"
 echo "== serve (NOS + CIM-11, index built from scratch)"
@@ -110,7 +108,5 @@ print(f'$list ($n requests, $bad not 200): {med(\"rps\"):.0f} req/s (min {min(fl
 "
 done
 echo "RSS after load: $(grep -E 'VmRSS|VmHWM' /proc/"$SERVER"/status | tr -s ' \t' ' ' | tr '\n' ' ')"
-kill "$SERVER"
-SERVER=""
-wait "$TIMER" || true
+nosterm_stop "$TIMER"   # stops nosterm, then time reports
 grep -E "Maximum resident|Elapsed" "$OUT/serve.time" | sed 's/^\s*/serve (whole run): /'

@@ -102,27 +102,19 @@ die() { log "ERROR: $*"; exit 1; }
 
 # --- processes -------------------------------------------------------------------------
 
-# shellcheck disable=SC2317  # reached through the EXIT trap
-stop_pid() {
-    local pid=$1
-    [[ -n $pid ]] || return 0
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+# The servers are started and stopped by scripts/lib/server.sh (nosterm_start, nosterm_stop_all).
+# shellcheck source=scripts/lib/server.sh
+. "$ROOT/scripts/lib/server.sh"
 
 # shellcheck disable=SC2317  # reached through the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    stop_pid "$WATCHDOG_PID"
-    stop_pid "$NOSTERM_PID"
-    stop_pid "$FIXED_PID"
+    if [[ -n $WATCHDOG_PID ]]; then
+        kill -TERM "$WATCHDOG_PID" 2>/dev/null || true
+        wait "$WATCHDOG_PID" 2>/dev/null || true
+    fi
+    nosterm_stop_all
     rm -rf "$WORK"
     ((rc == 0)) || log "stopped (exit $rc); servers killed; partial output in $RAW"
     exit "$rc"
@@ -145,29 +137,17 @@ start_watchdog() {
     WATCHDOG_PID=$!
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_server NAME COMMAND... — runs COMMAND in the background, in its own session so
-# that a Ctrl-C reaches this script (whose trap stops the servers) and wrk, not the servers
-# (actix-web would shut down on SIGINT at once); waits for its "listening on" line;
-# sets STARTED_PID.
+# start_server NAME [nosterm_start OPTION...] [-- ARG...] — nosterm_start in a session of its
+# own, so that a Ctrl-C reaches this script (whose trap stops the servers) and wrk, not the
+# servers (actix-web would shut down on SIGINT at once); ready at its "listening on" line;
+# logs in $RAW/NAME.std*. Sets NOSTERM_PID and NOSTERM_BASE (nosterm_start).
 start_server() {
     local name=$1
     shift
-    setsid "$@" >"$RAW/$name.stdout" 2>"$RAW/$name.stderr" &
-    STARTED_PID=$!
-    local deadline=$((SECONDS + START_TIMEOUT))
-    until grep -qs 'listening on' "$RAW/$name.stdout"; do
-        if ! kill -0 "$STARTED_PID" 2>/dev/null; then
-            tail -n 20 "$RAW/$name.stderr" >&2
-            die "$name exited before listening (logs in $RAW/$name.std*)"
-        fi
-        ((SECONDS < deadline)) || die "$name not listening after ${START_TIMEOUT}s"
-        sleep 0.2
-    done
-    log "$name (pid $STARTED_PID): $(grep -m1 'listening on' "$RAW/$name.stdout")"
+    nosterm_start "$name" --setsid --ready listening --timeout "$START_TIMEOUT" \
+        --out "$RAW/$name.stdout" --err "$RAW/$name.stderr" "$@" ||
+        die "$name did not start (logs in $RAW/$name.std*)"
+    log "$name (pid $NOSTERM_PID): $(grep -m1 'listening on' "$RAW/$name.stdout")"
 }
 
 # proc_status_kb PID FIELD — e.g. VmHWM, VmRSS (kB); empty if unreadable.
@@ -583,16 +563,17 @@ git_state() {
 
 start_servers() {
     local port
-    port=$(free_port)
-    start_server nosterm "${NOSTERM_BIN:-$ROOT/target/release/nosterm}" serve \
-        --addr "127.0.0.1:$port" --data "$DATA" --index "$WORK/index"
-    NOSTERM_PID=$STARTED_PID
-    NOSTERM_BASE=http://127.0.0.1:$port
-    STARTUP_HWM_KB=$(proc_status_kb "$NOSTERM_PID" VmHWM)
-    port=$(free_port)
-    start_server "$FIXED" "$ROOT/target/release/examples/fixed_handler" --addr "127.0.0.1:$port"
-    FIXED_PID=$STARTED_PID
-    FIXED_BASE=http://127.0.0.1:$port
+    NOSTERM_SERVER=${NOSTERM_BIN:-$ROOT/target/release/nosterm}   # built by build()
+    start_server nosterm --data "$DATA" --index "$WORK/index"
+    local nosterm_pid=$NOSTERM_PID nosterm_base=$NOSTERM_BASE
+    STARTUP_HWM_KB=$(proc_status_kb "$nosterm_pid" VmHWM)
+    port=$(nosterm_free_port)
+    start_server "$FIXED" --port "$port" --exec -- \
+        "$ROOT/target/release/examples/fixed_handler" --addr "127.0.0.1:$port"
+    FIXED_PID=$NOSTERM_PID
+    FIXED_BASE=$NOSTERM_BASE
+    NOSTERM_PID=$nosterm_pid
+    NOSTERM_BASE=$nosterm_base
 }
 
 sanity_checks() {

@@ -6,6 +6,7 @@
 #   TX_DIR=/path/to/tx-ecosystem scripts/conformance.sh --suite validation   # extra args go to txrun.py
 #
 # The suite (CC0) is read from $TX_DIR (default vendor/tx-ecosystem, else ../shared/tx-ecosystem).
+# The server: $NOSTERM_BIN, else target/release/nosterm built by cargo (scripts/lib/server.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,20 +21,13 @@ if [[ -z "$TX_DIR" || ! -f "$TX_DIR/txrun.py" ]]; then
   exit 1
 fi
 
-cargo build --release --quiet
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh
 OUT="$(mktemp -d)"
-INDEX="$(mktemp -d)"
-target/release/nosterm serve --addr "127.0.0.1:$PORT" --data data --index "$INDEX" >"$OUT/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$INDEX"' EXIT
-for _ in $(seq 1 600); do
-  grep -q "listening on" "$OUT/server.log" 2>/dev/null && break
-  kill -0 $SERVER 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
-  sleep 0.1
-done
+trap nosterm_stop_all EXIT
+nosterm_start conformance --data data --ready listening --timeout 60 --log "$OUT/server.log"
 
-timeout 900 python3 "$TX_DIR/txrun.py" --base "http://127.0.0.1:$PORT/fhir" --timeout 20 "$@" | tee "$OUT/tx.txt"
+timeout 900 python3 "$TX_DIR/txrun.py" --base "$NOSTERM_FHIR" --timeout 20 "$@" | tee "$OUT/tx.txt"
 LAST="$(tail -n 1 "$OUT/tx.txt")"
 PASSED="$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$LAST")"
 FLOOR="$(grep -v '^#' tests/conformance-floor.txt | head -n 1 | tr -d '[:space:]')"

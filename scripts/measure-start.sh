@@ -3,21 +3,21 @@
 # the seconds to ready and VmHWM/VmRSS, sends a little traffic, prints VmHWM again, stops it.
 # Usage: scripts/measure-start.sh DATA_DIR INDEX_DIR [PORT]   (NOSTERM_MEMPROBE=1 for stages;
 # SYSTEM=url of the code system to query, default the synthetic table's)
+# The binary: $BIN, else $NOSTERM_BIN, else target/release/nosterm built by cargo
+# (scripts/lib/server.sh).
 set -euo pipefail
 data=$1 index=$2 port=${3:-18931}
-bin=${BIN:-target/release/nosterm}
-log=$(mktemp)
+# shellcheck source=scripts/lib/server.sh
+. "$(dirname "$0")/lib/server.sh"
+NOSTERM_SERVER=${BIN:-}
+nosterm_binary
+trap nosterm_stop_all EXIT
 start=$(date +%s.%N)
-"$bin" serve --data "$data" --index "$index" --addr "127.0.0.1:$port" --workers 2 >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 3000); do
-  grep -q "listening on" "$log" && break
-  kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.05
-done
+nosterm_start measure --port "$port" --data "$data" --index "$index" --ready listening \
+  --timeout 150 -- --workers 2
 ready=$(date +%s.%N)
-mem() { grep -E 'VmHWM|VmRSS' /proc/$pid/status | tr -s ' \n' ' '; }
+pid=$NOSTERM_PID log=$NOSTERM_LOG
+mem() { grep -E 'VmHWM|VmRSS' "/proc/$pid/status" | tr -s ' \n' ' '; }
 printf 'ready in %.2f s; %s\n' "$(echo "$ready - $start" | bc)" "$(mem)"
 grep '^probe' "$log" || true
 base="http://127.0.0.1:$port/fhir"

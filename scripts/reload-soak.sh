@@ -5,9 +5,10 @@
 #   scripts/reload-soak.sh [DURATION_S=60] [CONNECTIONS=8] [RELOADS=24]
 #
 # What it does (bounded: DURATION seconds of load, RELOADS reloads, loopback only):
-#   1. builds the release binary, and two releases in a temp dir: A = a copy of data/, B = A
-#      with TRE_R10 0.2.0 (F relabelled, M retired), TRE_R81 0.2.0 (MME relabelled) and a
-#      new table TRE_R999-Essai (scripts/bench/reload_soak.py make-release)
+#   1. builds the release binary (unless $NOSTERM_BIN names one), and two releases in a temp
+#      dir: A = a copy of data/, B = A with TRE_R10 0.2.0 (F relabelled, M retired), TRE_R81
+#      0.2.0 (MME relabelled) and a new table TRE_R999-Essai (scripts/bench/reload_soak.py
+#      make-release)
 #   2. starts `nosterm serve` on a free loopback port with --data TMP/current, a symlink to A,
 #      and a random NOSTERM_ADMIN_TOKEN
 #   3. records, in the steady state (each release carrying the other's versions), the answer
@@ -29,41 +30,12 @@ CONNECTIONS="${2:-8}"
 RELOADS="${3:-24}"
 if (( RELOADS < 20 )); then echo "reload-soak: RELOADS must be >= 20" >&2; exit 2; fi
 
-cargo build --release --quiet
-WORK="$(mktemp -d)"
-SERVER=""
-cleanup() {
-  if [[ -n "$SERVER" ]]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-mkdir -p "$WORK/releases"
-cp -r data "$WORK/releases/a"
-python3 scripts/bench/reload_soak.py make-release "$WORK/releases/a" "$WORK/releases/b"
-target/release/nosterm check --data "$WORK/releases/a"
-target/release/nosterm check --data "$WORK/releases/b"
-ln -sfn "$WORK/releases/a" "$WORK/current"
-
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-NOSTERM_ADMIN_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-export NOSTERM_ADMIN_TOKEN
-target/release/nosterm serve --addr "127.0.0.1:$PORT" --data "$WORK/current" \
-  --index "$WORK/index" >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER=$!
-for _ in $(seq 1 600); do
-  grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/server.err" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q "listening on" "$WORK/server.out" || { echo "reload-soak: server did not start" >&2; exit 1; }
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh
+# shellcheck source=scripts/bench/soak-server.sh
+. scripts/bench/soak-server.sh
+soak_server reload-soak check
 echo "reload-soak: server pid $SERVER on 127.0.0.1:$PORT; ${DURATION}s, $CONNECTIONS connections, $RELOADS reloads"
 
-# The driver ends itself after DURATION (+ reloads and joins); the outer timeout is a backstop.
-status=0
-timeout "$(( ${DURATION%.*} + 300 ))" python3 scripts/bench/reload_soak.py run \
-  --server "http://127.0.0.1:$PORT" --link "$WORK/current" \
-  --release-a "$WORK/releases/a" --release-b "$WORK/releases/b" --pid "$SERVER" \
-  --duration "$DURATION" --connections "$CONNECTIONS" --reloads "$RELOADS" || status=$?
-if ! kill -0 "$SERVER" 2>/dev/null; then echo "reload-soak: the server died" >&2; exit 1; fi
-exit $status
+soak_drive reload-soak "$DURATION" scripts/bench/reload_soak.py run --duration "$DURATION" \
+  --connections "$CONNECTIONS" --reloads "$RELOADS"

@@ -2,7 +2,9 @@
 """Slow clients do not hold the server: a client sending one byte a second is cut off while
 normal requests on other connections are still served (one worker on purpose).
 
-    scripts/slow-client.py                      # starts target/release/nosterm itself
+    scripts/slow-client.py                      # starts the release nosterm itself
+                                                # (scripts/lib/nosterm_server.py: $NOSTERM_BIN,
+                                                # else target/release/nosterm built by cargo)
     scripts/slow-client.py --addr 127.0.0.1:8080 --client-timeout 5
 
 Loopback only; every socket has a timeout and the whole run is bounded (about 20 s).
@@ -11,20 +13,14 @@ Exit 0 when every check holds, 1 otherwise.
 import argparse
 import os
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+from nosterm_server import NostermServer, ServerError  # noqa: E402
+
 HEAD = b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def request(addr, raw, timeout=5.0):
@@ -54,28 +50,21 @@ def main():
                     help="seconds; NOSTERM_CLIENT_TIMEOUT_MS of the server started here")
     args = ap.parse_args()
     server = None
-    tmp = tempfile.mkdtemp()
     if args.addr:
         host, port = args.addr.rsplit(":", 1)
         assert host in ("127.0.0.1", "localhost", "::1"), "loopback only"
         addr = (host, int(port))
     else:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        addr = ("127.0.0.1", free_port())
         env = dict(os.environ,
                    NOSTERM_CLIENT_TIMEOUT_MS=str(int(args.client_timeout * 1000)),
                    NOSTERM_BODY_TIMEOUT_MS=str(int(args.client_timeout * 1000)))
-        log = open(os.path.join(tmp, "server.log"), "w")
-        server = subprocess.Popen(
-            [os.path.join(root, "target/release/nosterm"), "serve", "--addr",
-             f"{addr[0]}:{addr[1]}", "--data", os.path.join(root, "data"), "--index",
-             os.path.join(tmp, "index"), "--workers", "1"], stdout=log, stderr=log, env=env)
-        for _ in range(600):
-            try:
-                if request(addr, HEAD, 1.0)[0].endswith("200 OK"):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        try:
+            server = NostermServer(ROOT, data=os.path.join(ROOT, "data"),
+                                   args=["--workers", "1"], env=env).start()
+        except ServerError as e:
+            print(f"slow-client: {e}", file=sys.stderr)
+            return 1
+        addr = server.addr
     limit = args.client_timeout + 3.0
     failures = []
     try:
@@ -111,8 +100,7 @@ def main():
             failures.append("oversized head")
     finally:
         if server:
-            server.terminate()
-            server.wait(timeout=10)
+            server.stop()
     print("slow-client: " + ("ok" if not failures else "FAILED: " + ", ".join(failures)))
     return 1 if failures else 0
 

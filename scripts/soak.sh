@@ -4,10 +4,11 @@
 #   scripts/soak.sh [DURATION_S=3600] [CONNECTIONS=8] [RELOAD_EVERY_S=180]
 #   RATE=N scripts/soak.sh …   paces the clients at N requests/s in all (default: as fast as they can)
 #
-# Builds the release binary and two releases (A = data/, B = A edited, as reload-soak.sh does),
-# starts `nosterm serve` on a free loopback port with an admin token, then for DURATION seconds
-# CONNECTIONS keep-alive clients send the mix of scripts/bench/soak.py (GET $lookup,
-# $validate-code, $expand; POST Parameters with and without tx-resource; metadata; health)
+# Builds the release binary (unless $NOSTERM_BIN names one) and two releases (A = data/, B = A
+# edited, as reload-soak.sh does), starts `nosterm serve` on a free loopback port with an admin
+# token (scripts/lib/server.sh), then for DURATION seconds CONNECTIONS keep-alive clients send
+# the mix of scripts/bench/soak.py (GET $lookup, $validate-code, $expand; POST Parameters with
+# and without tx-resource; metadata; health)
 # while the data is reloaded every RELOAD_EVERY seconds. Every minute it prints a Markdown
 # table row: requests, failed, p50/p99 latency, RSS, open fds (/proc/PID/fd), reloads so far.
 # Exit 1 on any failed request (5xx, connection error), on RSS growth beyond max(25 %, 64 MiB)
@@ -19,37 +20,12 @@ DURATION="${1:-3600}"
 CONNECTIONS="${2:-8}"
 RELOAD_EVERY="${3:-180}"
 
-cargo build --release --quiet
-WORK="$(mktemp -d)"
-SERVER=""
-cleanup() {
-  if [[ -n "$SERVER" ]]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-mkdir -p "$WORK/releases"
-cp -r data "$WORK/releases/a"
-python3 scripts/bench/reload_soak.py make-release "$WORK/releases/a" "$WORK/releases/b"
-ln -sfn "$WORK/releases/a" "$WORK/current"
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-NOSTERM_ADMIN_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-export NOSTERM_ADMIN_TOKEN
-target/release/nosterm serve --addr "127.0.0.1:$PORT" --data "$WORK/current" \
-  --index "$WORK/index" >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER=$!
-for _ in $(seq 1 600); do
-  grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/server.err" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q "listening on" "$WORK/server.out" || { echo "soak: server did not start" >&2; exit 1; }
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh
+# shellcheck source=scripts/bench/soak-server.sh
+. scripts/bench/soak-server.sh
+soak_server soak
 echo "soak: server pid $SERVER on 127.0.0.1:$PORT; ${DURATION}s, $CONNECTIONS connections, reload every ${RELOAD_EVERY}s"
 
-status=0
-timeout "$(( ${DURATION%.*} + 300 ))" python3 scripts/bench/soak.py \
-  --server "http://127.0.0.1:$PORT" --link "$WORK/current" \
-  --release-a "$WORK/releases/a" --release-b "$WORK/releases/b" --pid "$SERVER" \
-  --duration "$DURATION" --connections "$CONNECTIONS" --reload-every "$RELOAD_EVERY" --rate "${RATE:-0}" || status=$?
-if ! kill -0 "$SERVER" 2>/dev/null; then echo "soak: the server died" >&2; exit 1; fi
-exit $status
+soak_drive soak "$DURATION" scripts/bench/soak.py --duration "$DURATION" \
+  --connections "$CONNECTIONS" --reload-every "$RELOAD_EVERY" --rate "${RATE:-0}"

@@ -149,6 +149,24 @@ def vmrss_kib(pid):
     return -1
 
 
+def add_server_args(parser):
+    """The server a driver talks to and the releases it switches between, as
+    scripts/bench/soak-server.sh passes them to both drivers."""
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--link", required=True)
+    parser.add_argument("--release-a", required=True)
+    parser.add_argument("--release-b", required=True)
+    parser.add_argument("--pid", type=int, required=True)
+
+
+def report(result, samples):
+    """Prints a driver's result and its first failures; returns its exit status."""
+    print(json.dumps(result, indent=2))
+    for s in samples:
+        print(f"  {s}", file=sys.stderr)
+    return 0 if result["ok"] else 1
+
+
 def run(args):
     url = urllib.parse.urlsplit(args.server)
     host, port = url.hostname, url.port
@@ -278,10 +296,7 @@ def run(args):
         "rss_kib_after": rss_after,
         "ok": ok,
     }
-    print(json.dumps(result, indent=2))
-    for s in samples:
-        print(f"  {s}", file=sys.stderr)
-    return 0 if ok else 1
+    return report(result, samples)
 
 
 def main():
@@ -291,11 +306,7 @@ def main():
     m.add_argument("src")
     m.add_argument("dst")
     r = sub.add_parser("run")
-    r.add_argument("--server", required=True)
-    r.add_argument("--link", required=True)
-    r.add_argument("--release-a", required=True)
-    r.add_argument("--release-b", required=True)
-    r.add_argument("--pid", type=int, required=True)
+    add_server_args(r)
     r.add_argument("--duration", type=float, default=60)
     r.add_argument("--connections", type=int, default=8)
     r.add_argument("--reloads", type=int, default=24)

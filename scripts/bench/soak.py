@@ -165,19 +165,12 @@ def run(args):
                   rss_mib_first_minute=first["rss_mib"], rss_mib_end=last["rss_mib"],
                   fds_first_minute=first["fds"], fds_end=last["fds"],
                   p99_ms_max=max(r["p99_ms"] for r in rows), rss_ok=rss_ok, fd_ok=fd_ok, ok=ok)
-    print(json.dumps(result, indent=2))
-    for s in samples:
-        print(f"  {s}", file=sys.stderr)
-    return 0 if ok else 1
+    return rs.report(result, samples)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
-    ap.add_argument("--link", required=True)
-    ap.add_argument("--release-a", required=True)
-    ap.add_argument("--release-b", required=True)
-    ap.add_argument("--pid", type=int, required=True)
+    rs.add_server_args(ap)
     ap.add_argument("--duration", type=float, default=3600)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--reload-every", type=float, default=180)
