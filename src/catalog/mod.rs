@@ -78,12 +78,7 @@ impl<T: Canonical> Registry<T> {
         // overlays rely on this; the loader already refused conflicting duplicates).
         versions.retain(|v| v.meta().version != meta.version);
         versions.push(item.clone());
-        versions.sort_by(|a, b| {
-            version::compare(
-                a.meta().version.as_deref().unwrap_or(""),
-                b.meta().version.as_deref().unwrap_or(""),
-            )
-        });
+        sort_by_version(versions);
         if !meta.id.is_empty() {
             self.by_id.insert(meta.id.clone(), item.clone());
         }
@@ -117,12 +112,7 @@ impl<T: Canonical> Registry<T> {
         let meta = item.meta();
         let versions = self.by_url.entry(meta.url.clone()).or_default();
         versions.push(item.clone());
-        versions.sort_by(|a, b| {
-            version::compare(
-                a.meta().version.as_deref().unwrap_or(""),
-                b.meta().version.as_deref().unwrap_or(""),
-            )
-        });
+        sort_by_version(versions);
         if !meta.id.is_empty() {
             self.by_id
                 .entry(meta.id.clone())
@@ -205,19 +195,19 @@ impl<T: Canonical> Registry<T> {
     }
 }
 
-/// `{id}-{version}` as a FHIR id (`[A-Za-z0-9\-.]{1,64}`): other characters become `-`.
+/// Orders the versions of one canonical, oldest first (`version::compare`).
+fn sort_by_version<T: Canonical>(versions: &mut [Arc<T>]) {
+    versions.sort_by(|a, b| {
+        version::compare(
+            a.meta().version.as_deref().unwrap_or(""),
+            b.meta().version.as_deref().unwrap_or(""),
+        )
+    });
+}
+
+/// `{id}-{version}` as a FHIR id.
 fn versioned_id(id: &str, version: &str) -> String {
-    format!("{id}-{version}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect()
+    crate::model::fhir_id(&format!("{id}-{version}"))
 }
 
 /// An immutable snapshot of the loaded terminology.

@@ -321,19 +321,25 @@ fn run(
     let params = read_params(req, body, state.config.limits.max_params)?;
     let mut extra = overlay(&params, &state.config.limits)?;
     let request = request_context(req, state, &release.catalog, id);
-    let supplemented = {
-        let ctx = Ctx {
-            params: &params,
-            scope: Scope {
-                base: &release.catalog,
-                overlay: extra.as_ref(),
-                search: release.search.as_deref(),
-                deadline: Some(deadline),
-            },
-            request,
-        };
-        ctx.supplemented_systems(rt, op)?
-    };
+    // The release's catalog and index, with this request's own resources over them.
+    fn scope<'a>(
+        release: &'a Release,
+        overlay: Option<&'a Catalog>,
+        deadline: Instant,
+    ) -> Scope<'a> {
+        Scope {
+            base: &release.catalog,
+            overlay,
+            search: release.search.as_deref(),
+            deadline: Some(deadline),
+        }
+    }
+    let supplemented = Ctx {
+        params: &params,
+        scope: scope(release, extra.as_ref(), deadline),
+        request,
+    }
+    .supplemented_systems(rt, op)?;
     // The supplemented copies take the place of their base systems for this request.
     if !supplemented.is_empty() {
         let layer = extra.get_or_insert_with(Catalog::default);
@@ -343,12 +349,7 @@ fn run(
     }
     let ctx = Ctx {
         params: &params,
-        scope: Scope {
-            base: &release.catalog,
-            overlay: extra.as_ref(),
-            search: release.search.as_deref(),
-            deadline: Some(deadline),
-        },
+        scope: scope(release, extra.as_ref(), deadline),
         request,
     };
     match (rt, op) {
