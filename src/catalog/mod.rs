@@ -1,5 +1,5 @@
-//! The catalog: an immutable snapshot of everything loaded, with exact look-ups by canonical
-//! URL, OID, id and code. A new snapshot is built aside and swapped in whole on reload.
+//! The catalog: everything a release loaded, immutable, with exact look-ups by canonical
+//! URL, OID, id and code. A new one is built aside and swapped in whole on reload.
 
 pub mod diff;
 pub mod memo;
@@ -210,7 +210,7 @@ fn versioned_id(id: &str, version: &str) -> String {
     crate::model::fhir_id(&format!("{id}-{version}"))
 }
 
-/// An immutable snapshot of the loaded terminology.
+/// The loaded terminology of one release, immutable.
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub code_systems: Registry<CodeSystem>,
@@ -220,7 +220,7 @@ pub struct Catalog {
     oid_to_url: HashMap<String, String>,
     /// Supplements by the canonical URL they supplement.
     supplements: HashMap<String, Vec<Arc<CodeSystem>>>,
-    /// What operations derive from this snapshot and keep (e.g. value-set enumerations).
+    /// What operations derive from this catalog and keep (e.g. value-set enumerations).
     pub memo: memo::Memo,
     /// Resources of a request (`tx-resource`) that could not be read: why, by the url they
     /// claim. A look-up of that url fails with the reason rather than "not found".

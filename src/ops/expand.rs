@@ -1010,4 +1010,56 @@ mod tests {
         req.designation_uses.clear();
         assert!(!designation_asked(&req, &court));
     }
+
+    /// The pipeline in kept-only mode answers only once the full pipeline has kept its steps,
+    /// then exactly as the full one does, and refuses a page larger than it may make.
+    #[test]
+    fn kept_only_pipeline_answers_what_the_full_one_kept() {
+        use crate::ops::members::tests::{two_releases, NEW, TRE};
+        let vs_url = "https://example.org/fhir/ValueSet/essai";
+        let vs = serde_json::json!({"resourceType": "ValueSet", "url": vs_url, "status": "active",
+            "compose": {"include": [{"system": TRE, "version": NEW}]}});
+        let catalog = two_releases(&[vs]);
+        let scope = Scope::new(&catalog);
+        let Some(vs) = catalog.value_sets.get(vs_url, None).cloned() else {
+            panic!("the value set is in the catalog");
+        };
+        let req = ExpandRequest {
+            offset: 1,
+            count: Some(2),
+            ..Default::default()
+        };
+        let codes =
+            |e: &Expansion| -> Vec<String> { e.items.iter().map(|i| i.code.clone()).collect() };
+        assert!(
+            expand_kept(&scope, &vs, &req, 10).unwrap().is_none(),
+            "nothing kept yet"
+        );
+        let full = expand(&scope, &vs, &req).unwrap();
+        assert_eq!(
+            (full.total, codes(&full)),
+            (3, vec!["B".to_string(), "D".to_string()])
+        );
+        let kept = expand_kept(&scope, &vs, &req, 10)
+            .unwrap()
+            .expect("kept now");
+        assert_eq!((kept.total, codes(&kept)), (full.total, codes(&full)));
+        assert!(
+            expand_kept(&scope, &vs, &req, 1).unwrap().is_none(),
+            "page of 2 > 1"
+        );
+        // Without `count`, past `max_size`: too costly on both paths.
+        let whole = ExpandRequest {
+            max_size: 2,
+            ..Default::default()
+        };
+        assert!(matches!(
+            expand(&scope, &vs, &whole),
+            Err(Error::TooCostly(_))
+        ));
+        assert!(matches!(
+            expand_kept(&scope, &vs, &whole, 10),
+            Err(Error::TooCostly(_))
+        ));
+    }
 }

@@ -479,7 +479,7 @@ impl std::fmt::Debug for Enumeration {
     }
 }
 
-/// Ids of kept enumerations, unique in the process (a snapshot's cache never mixes two).
+/// Ids of kept enumerations, unique in the process (a release's cache never mixes two).
 static NEXT_ENUMERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Enumeration {
@@ -531,9 +531,9 @@ impl Enumeration {
     }
 }
 
-/// `enumerate_traced` with its trace, kept in the snapshot's memo when `vs` is one of the
-/// snapshot's own value sets enumerated under its own versions (no request-scoped resources,
-/// no version parameters): a catalog JDV is then enumerated once per snapshot, not once per
+/// `enumerate_traced` with its trace, kept in the release's memo when `vs` is one of the
+/// release's own value sets enumerated under its own versions (no request-scoped resources,
+/// no version parameters): a catalog JDV is then enumerated once per release, not once per
 /// `$expand`.
 pub fn enumerate_shared(
     scope: &Scope,
@@ -555,7 +555,7 @@ pub fn enumerate_shared(
     )
 }
 
-/// The memo key of the enumeration of `vs`, when it is kept for the snapshot: one of the
+/// The memo key of the enumeration of `vs`, when it is kept for the release: one of the
 /// catalog's own value sets under its own versions (no request-scoped resources, no version
 /// parameters).
 fn kept_key(scope: &Scope, vs: &ValueSet, rules: &VersionRules) -> Option<String> {
@@ -573,7 +573,7 @@ fn kept_key(scope: &Scope, vs: &ValueSet, rules: &VersionRules) -> Option<String
         .then(|| format!("members {}", vs.meta.versioned_url()))
 }
 
-/// The enumeration `enumerate_shared` keeps for the snapshot, when it is already kept: `None`
+/// The enumeration `enumerate_shared` keeps for the release, when it is already kept: `None`
 /// when it would have to be computed (or is never kept: request-scoped resources, version
 /// rules, a value set that is not the catalog's own).
 pub fn enumeration_kept(
