@@ -1,12 +1,12 @@
 //! Rendered answers of the exact operations (`$validate-code`, `$lookup`, `$subsumes`) and of
-//! `$expand` pages made on the HTTP worker, kept for the life of a snapshot.
+//! `$expand` pages made on the HTTP worker, kept for the life of a release.
 //!
 //! Validators ask the same few thousand (value set, code) questions all day long; once an
 //! answer is rendered, the same request (same operation, query, body and the headers that
 //! change an answer) gets the same bytes back without parsing, looking up or rendering again.
 //! UIs typing into a code picker send the same prefixes all day: a kept expansion is the same
 //! expansion, with the timestamp and identifier it was made with.
-//! Each snapshot has its own cache, dropped with it: a reload never serves an older answer.
+//! Each release has its own cache, dropped with it: a reload never serves an older answer.
 //! Keys are the request's bytes themselves, compared whole (no digest that could collide).
 
 use bytes::Bytes;
@@ -66,7 +66,7 @@ impl Question<'_> {
     }
 }
 
-/// The answers of one snapshot, within a byte budget (least useful dropped first).
+/// The answers of one release, within a byte budget (least useful dropped first).
 pub struct AnswerCache {
     cache: Option<moka::sync::Cache<Key, Bytes>>,
 }

@@ -10,7 +10,7 @@ use nosterm::load::{load_dir, LoadError};
 use nosterm::reload::{reload, SaveSnapshot};
 use nosterm::state::AppState;
 
-/// mimalloc rather than glibc malloc: see Cargo.toml (memory of old snapshots given back).
+/// mimalloc rather than glibc malloc: see Cargo.toml (memory of old releases given back).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -45,7 +45,7 @@ fn world() -> &'static World {
             Ok(state) => state,
             Err(errors) => panic!("the shipped data does not load: {errors:?}"),
         };
-        let cat = &state.snapshot().catalog;
+        let cat = &state.release().catalog;
         let ids = [
             cat.code_systems
                 .all()

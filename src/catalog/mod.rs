@@ -1,5 +1,5 @@
-//! The catalog: an immutable snapshot of everything loaded, with exact look-ups by canonical
-//! URL, OID, id and code. A new snapshot is built aside and swapped in whole on reload.
+//! The catalog: everything a release loaded, immutable, with exact look-ups by canonical
+//! URL, OID, id and code. A new one is built aside and swapped in whole on reload.
 
 pub mod diff;
 pub mod memo;
@@ -78,12 +78,7 @@ impl<T: Canonical> Registry<T> {
         // overlays rely on this; the loader already refused conflicting duplicates).
         versions.retain(|v| v.meta().version != meta.version);
         versions.push(item.clone());
-        versions.sort_by(|a, b| {
-            version::compare(
-                a.meta().version.as_deref().unwrap_or(""),
-                b.meta().version.as_deref().unwrap_or(""),
-            )
-        });
+        sort_by_version(versions);
         if !meta.id.is_empty() {
             self.by_id.insert(meta.id.clone(), item.clone());
         }
@@ -117,12 +112,7 @@ impl<T: Canonical> Registry<T> {
         let meta = item.meta();
         let versions = self.by_url.entry(meta.url.clone()).or_default();
         versions.push(item.clone());
-        versions.sort_by(|a, b| {
-            version::compare(
-                a.meta().version.as_deref().unwrap_or(""),
-                b.meta().version.as_deref().unwrap_or(""),
-            )
-        });
+        sort_by_version(versions);
         if !meta.id.is_empty() {
             self.by_id
                 .entry(meta.id.clone())
@@ -205,22 +195,22 @@ impl<T: Canonical> Registry<T> {
     }
 }
 
-/// `{id}-{version}` as a FHIR id (`[A-Za-z0-9\-.]{1,64}`): other characters become `-`.
-fn versioned_id(id: &str, version: &str) -> String {
-    format!("{id}-{version}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect()
+/// Orders the versions of one canonical, oldest first (`version::compare`).
+fn sort_by_version<T: Canonical>(versions: &mut [Arc<T>]) {
+    versions.sort_by(|a, b| {
+        version::compare(
+            a.meta().version.as_deref().unwrap_or(""),
+            b.meta().version.as_deref().unwrap_or(""),
+        )
+    });
 }
 
-/// An immutable snapshot of the loaded terminology.
+/// `{id}-{version}` as a FHIR id.
+fn versioned_id(id: &str, version: &str) -> String {
+    crate::model::fhir_id(&format!("{id}-{version}"))
+}
+
+/// The loaded terminology of one release, immutable.
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub code_systems: Registry<CodeSystem>,
@@ -230,7 +220,7 @@ pub struct Catalog {
     oid_to_url: HashMap<String, String>,
     /// Supplements by the canonical URL they supplement.
     supplements: HashMap<String, Vec<Arc<CodeSystem>>>,
-    /// What operations derive from this snapshot and keep (e.g. value-set enumerations).
+    /// What operations derive from this catalog and keep (e.g. value-set enumerations).
     pub memo: memo::Memo,
     /// Resources of a request (`tx-resource`) that could not be read: why, by the url they
     /// claim. A look-up of that url fails with the reason rather than "not found".

@@ -321,19 +321,25 @@ fn run(
     let params = read_params(req, body, state.config.limits.max_params)?;
     let mut extra = overlay(&params, &state.config.limits)?;
     let request = request_context(req, state, &release.catalog, id);
-    let supplemented = {
-        let ctx = Ctx {
-            params: &params,
-            scope: Scope {
-                base: &release.catalog,
-                overlay: extra.as_ref(),
-                search: release.search.as_deref(),
-                deadline: Some(deadline),
-            },
-            request,
-        };
-        ctx.supplemented_systems(rt, op)?
-    };
+    // The release's catalog and index, with this request's own resources over them.
+    fn scope<'a>(
+        release: &'a Release,
+        overlay: Option<&'a Catalog>,
+        deadline: Instant,
+    ) -> Scope<'a> {
+        Scope {
+            base: &release.catalog,
+            overlay,
+            search: release.search.as_deref(),
+            deadline: Some(deadline),
+        }
+    }
+    let supplemented = Ctx {
+        params: &params,
+        scope: scope(release, extra.as_ref(), deadline),
+        request,
+    }
+    .supplemented_systems(rt, op)?;
     // The supplemented copies take the place of their base systems for this request.
     if !supplemented.is_empty() {
         let layer = extra.get_or_insert_with(Catalog::default);
@@ -343,12 +349,7 @@ fn run(
     }
     let ctx = Ctx {
         params: &params,
-        scope: Scope {
-            base: &release.catalog,
-            overlay: extra.as_ref(),
-            search: release.search.as_deref(),
-            deadline: Some(deadline),
-        },
+        scope: scope(release, extra.as_ref(), deadline),
         request,
     };
     match (rt, op) {
@@ -397,66 +398,24 @@ fn request_context<'a>(
 }
 
 impl Ctx<'_> {
-    /// The code systems this request sees with supplements merged in: those it names
-    /// (`useSupplement`), those its value set names (`valueset-supplement`), the language
-    /// packs it brings as `tx-resource`s, and the stored language packs of a code system it
-    /// brings. A named supplement that is unknown is an error.
+    /// The code systems this request sees with supplements merged in
+    /// (`ops::supplement::applicable`): the request's `useSupplement`s, and for a value set
+    /// operation the value set's own.
     fn supplemented_systems(&self, rt: ResourceType, op: &str) -> Result<Vec<CodeSystem>> {
-        let mut named = request::named_supplements(self.params);
-        let mut value_set = None;
-        if rt == ResourceType::ValueSet && matches!(op, "expand" | "validate-code") {
+        let named = request::named_supplements(self.params);
+        let value_set = if rt == ResourceType::ValueSet && matches!(op, "expand" | "validate-code")
+        {
             // An unknown value set is reported by the operation itself.
-            if let Ok(vs) = self.value_set() {
-                named.extend(supplement::named_by_value_set(&vs));
-                value_set = Some(vs);
-            }
-        }
-        if named.is_empty() && self.scope.overlay.is_none() {
-            return Ok(Vec::new());
-        }
+            self.value_set().ok()
+        } else {
+            None
+        };
         let system = match rt {
             ResourceType::CodeSystem => request::requested_system(self.params, &self.request)?
                 .and_then(|s| self.scope.canonical_url(&s)),
             _ => None,
         };
-        let systems: Vec<&str> = match (&value_set, &system) {
-            (Some(vs), _) => supplement::included_systems(vs),
-            (None, Some(s)) => vec![s.as_str()],
-            (None, None) => Vec::new(),
-        };
-        let mut supplements = Vec::new();
-        for c in &named {
-            let sup = supplement::resolve(&self.scope, c)?;
-            supplement::check_base(&sup, &systems)?;
-            supplements.push(sup);
-        }
-        if let Some(layer) = self.scope.overlay {
-            for cs in layer.code_systems.all() {
-                // A language pack the request brings, and the language packs the server holds
-                // for a base system the request brings (stored bases have theirs merged).
-                let packs: Vec<&Arc<CodeSystem>> = if cs.is_lang_pack() {
-                    vec![cs]
-                } else if cs.supplements.is_none() {
-                    self.scope
-                        .base
-                        .supplements_of(&cs.meta.url)
-                        .iter()
-                        .filter(|p| p.is_lang_pack())
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                for pack in packs {
-                    if !supplements.iter().any(|s| Arc::ptr_eq(s, pack)) {
-                        supplements.push(pack.clone());
-                    }
-                }
-            }
-        }
-        if supplements.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(supplement::supplemented(&self.scope, &supplements))
+        supplement::applicable(&self.scope, named, value_set.as_deref(), system.as_deref())
     }
 
     fn lookup(&self) -> Result<Vec<u8>> {

@@ -430,17 +430,7 @@ fn meta(o: &Obj, rt: &Path) -> Result<ResourceMeta, String> {
 /// A logical id for a resource that has none: the URL's last segment, restricted to the
 /// characters FHIR allows in an id (`[A-Za-z0-9-.]{1,64}`).
 fn id_from_url(url: &str) -> String {
-    super::last_segment(url)
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect()
+    crate::model::fhir_id(super::last_segment(url))
 }
 
 /// OIDs from `identifier` values `urn:oid:X` (an array in R4 CodeSystem/ValueSet, a single

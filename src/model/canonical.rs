@@ -51,6 +51,21 @@ pub fn split_canonical(s: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// `s` as a FHIR logical id (`[A-Za-z0-9\-.]{1,64}`): other characters become `-`, and it is
+/// cut at 64 characters.
+pub fn fhir_id(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ pub mod valueset;
 
 use std::sync::Arc;
 
-pub use canonical::{oid_of, split_canonical, SystemKey};
+pub use canonical::{fhir_id, oid_of, split_canonical, SystemKey};
 pub use codesystem::{CodeSystem, Concept, ConceptProperty, PropertyDef, PropertyValue};
 pub use conceptmap::{ConceptMap, MapElement, MapGroup, MapTarget};
 pub use valueset::{Compose, ConceptReference, ConceptSetComponent, Filter, ValueSet};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::display::{display_for, Languages};
 use super::members::{
-    enumerate_shared, enumeration_kept, member_from_concept, resolve_include, Chosen, ChosenKey,
-    Enumeration, Member, Selection, Trace, VersionRules,
+    enumerate_shared, enumeration_kept, member_from_concept, resolve_include, Enumeration, Member,
+    Selection, Trace, VersionRules,
 };
 use super::properties::{
     add_missing, declarations, echoed_extensions, extension_properties, property_uri, requested,
@@ -472,6 +472,66 @@ enum Work {
     KeptOnly(usize),
 }
 
+/// What selects members of an enumeration: the text filter as the request wrote it, and
+/// `activeOnly`.
+pub type ChosenKey = (Option<String>, bool);
+
+/// The members one (filter, activeOnly) selects, in expansion order, and the systems whose
+/// members mix versions (`contains.version` is then shown). Kept per release, so that a
+/// page of a known selection costs the page, not the number of matches.
+#[derive(Debug, Default)]
+pub struct Chosen {
+    /// Positions in `Enumeration::members`.
+    pub positions: Vec<u32>,
+    pub mixed: HashSet<String>,
+}
+
+/// Selections of every kept enumeration of one release, by (enumeration id, key).
+type SelectionCache = moka::sync::Cache<(u64, ChosenKey), Arc<Chosen>>;
+
+/// Weight units (about 4 bytes each: one per member position) of the selections kept per
+/// release, as many as the search index keeps of result lists.
+const SELECTIONS_CAPACITY: u64 = 4_000_000;
+
+fn selection_cache() -> SelectionCache {
+    moka::sync::Cache::builder()
+        .max_capacity(SELECTIONS_CAPACITY)
+        .weigher(|k: &(u64, ChosenKey), v: &Arc<Chosen>| {
+            let key = k.1 .0.as_ref().map_or(0, String::len) / 4;
+            let mixed: usize = v.mixed.iter().map(|s| s.len() / 4 + 8).sum();
+            u32::try_from(v.positions.len() + key + mixed + 16).unwrap_or(u32::MAX)
+        })
+        .build()
+}
+
+/// The release's cache of selections, kept in its memo beside the enumerations (and dropped
+/// with them on reload).
+fn selections(scope: &Scope) -> Option<Arc<SelectionCache>> {
+    scope
+        .base
+        .memo
+        .get_or_try_insert(
+            "expand selections",
+            |_| 1,
+            || Ok::<_, Error>(selection_cache()),
+        )
+        .ok()
+}
+
+/// The selection kept under `key` for the kept enumeration `all`, if any.
+fn chosen_kept(scope: &Scope, all: &Enumeration, key: &ChosenKey) -> Option<Arc<Chosen>> {
+    let id = all.kept_id?;
+    // The key is cloned for the look-up: a filter of a few characters.
+    selections(scope)?.get(&(id, key.clone()))
+}
+
+/// Keeps a selection, when its enumeration is kept for the release.
+fn keep_chosen(scope: &Scope, all: &Enumeration, key: ChosenKey, value: Arc<Chosen>) {
+    if let (Some(id), Some(cache)) = (all.kept_id, selections(scope)) {
+        cache.insert((id, key), value);
+    }
+}
+
 /// The key of the request's selection among an enumeration's members.
 fn chosen_key(req: &ExpandRequest) -> ChosenKey {
     (req.filter.clone(), req.active_only)
@@ -484,7 +544,7 @@ fn kept_chosen(scope: &Scope, all: &Enumeration, req: &ExpandRequest) -> Option<
     if req.filter.is_some() && scope.search.is_none() {
         return None;
     }
-    let hit = all.chosen(&chosen_key(req))?;
+    let hit = chosen_kept(scope, all, &chosen_key(req))?;
     if req.filter.is_some() {
         // A text search answered without the index, like a hit of the search cache.
         crate::metrics::METRICS
@@ -556,7 +616,7 @@ fn choose(scope: &Scope, vs: &ValueSet, all: &Enumeration, req: &ExpandRequest) 
         mixed,
     });
     if keep {
-        all.keep_chosen(chosen_key(req), chosen.clone());
+        keep_chosen(scope, all, chosen_key(req), chosen.clone());
     }
     chosen
 }
@@ -949,5 +1009,57 @@ mod tests {
         assert!(designation_asked(&req, &german));
         req.designation_uses.clear();
         assert!(!designation_asked(&req, &court));
+    }
+
+    /// The pipeline in kept-only mode answers only once the full pipeline has kept its steps,
+    /// then exactly as the full one does, and refuses a page larger than it may make.
+    #[test]
+    fn kept_only_pipeline_answers_what_the_full_one_kept() {
+        use crate::ops::members::tests::{two_releases, NEW, TRE};
+        let vs_url = "https://example.org/fhir/ValueSet/essai";
+        let vs = serde_json::json!({"resourceType": "ValueSet", "url": vs_url, "status": "active",
+            "compose": {"include": [{"system": TRE, "version": NEW}]}});
+        let catalog = two_releases(&[vs]);
+        let scope = Scope::new(&catalog);
+        let Some(vs) = catalog.value_sets.get(vs_url, None).cloned() else {
+            panic!("the value set is in the catalog");
+        };
+        let req = ExpandRequest {
+            offset: 1,
+            count: Some(2),
+            ..Default::default()
+        };
+        let codes =
+            |e: &Expansion| -> Vec<String> { e.items.iter().map(|i| i.code.clone()).collect() };
+        assert!(
+            expand_kept(&scope, &vs, &req, 10).unwrap().is_none(),
+            "nothing kept yet"
+        );
+        let full = expand(&scope, &vs, &req).unwrap();
+        assert_eq!(
+            (full.total, codes(&full)),
+            (3, vec!["B".to_string(), "D".to_string()])
+        );
+        let kept = expand_kept(&scope, &vs, &req, 10)
+            .unwrap()
+            .expect("kept now");
+        assert_eq!((kept.total, codes(&kept)), (full.total, codes(&full)));
+        assert!(
+            expand_kept(&scope, &vs, &req, 1).unwrap().is_none(),
+            "page of 2 > 1"
+        );
+        // Without `count`, past `max_size`: too costly on both paths.
+        let whole = ExpandRequest {
+            max_size: 2,
+            ..Default::default()
+        };
+        assert!(matches!(
+            expand(&scope, &vs, &whole),
+            Err(Error::TooCostly(_))
+        ));
+        assert!(matches!(
+            expand_kept(&scope, &vs, &whole, 10),
+            Err(Error::TooCostly(_))
+        ));
     }
 }

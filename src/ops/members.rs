@@ -465,9 +465,9 @@ pub struct Enumeration {
     /// First position of a code → its positions in other versions of its system (a value set
     /// including several releases of one system); built on first use.
     other_versions: OnceLock<HashMap<u32, Vec<u32>>>,
-    /// The snapshot's cache of selections and this enumeration's id in it, when the
-    /// enumeration is kept for the snapshot (`None` for one made for a single request).
-    chosen: Option<(u64, Arc<SelectionCache>)>,
+    /// This enumeration's id when it is kept for the release (`None` for one made for a
+    /// single request): `$expand` keeps the selections made from it under this id.
+    pub kept_id: Option<u64>,
 }
 
 impl std::fmt::Debug for Enumeration {
@@ -479,64 +479,18 @@ impl std::fmt::Debug for Enumeration {
     }
 }
 
-/// What selects members of an enumeration: the text filter as the request wrote it, and
-/// `activeOnly`.
-pub type ChosenKey = (Option<String>, bool);
-
-/// The members one (filter, activeOnly) selects, in expansion order, and the systems whose
-/// members mix versions (`contains.version` is then shown). Kept per snapshot, so that a
-/// page of a known selection costs the page, not the number of matches.
-#[derive(Debug, Default)]
-pub struct Chosen {
-    /// Positions in `Enumeration::members`.
-    pub positions: Vec<u32>,
-    pub mixed: HashSet<String>,
-}
-
-/// Selections of every kept enumeration of one snapshot, by (enumeration id, key).
-type SelectionCache = moka::sync::Cache<(u64, ChosenKey), Arc<Chosen>>;
-
-/// Weight units (about 4 bytes each: one per member position) of the selections kept per
-/// snapshot, as many as the search index keeps of result lists.
-const SELECTIONS_CAPACITY: u64 = 4_000_000;
-
-/// Ids of kept enumerations, unique in the process (a snapshot's cache never mixes two).
+/// Ids of kept enumerations, unique in the process (a release's cache never mixes two).
 static NEXT_ENUMERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-fn selection_cache() -> SelectionCache {
-    moka::sync::Cache::builder()
-        .max_capacity(SELECTIONS_CAPACITY)
-        .weigher(|k: &(u64, ChosenKey), v: &Arc<Chosen>| {
-            let key = k.1 .0.as_ref().map_or(0, String::len) / 4;
-            let mixed: usize = v.mixed.iter().map(|s| s.len() / 4 + 8).sum();
-            u32::try_from(v.positions.len() + key + mixed + 16).unwrap_or(u32::MAX)
-        })
-        .build()
-}
-
 impl Enumeration {
-    fn new(members: Vec<Member>, trace: Trace, selections: Option<Arc<SelectionCache>>) -> Self {
+    fn new(members: Vec<Member>, trace: Trace, kept: bool) -> Self {
         let id = NEXT_ENUMERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Enumeration {
             members,
             trace,
             positions: OnceLock::new(),
             other_versions: OnceLock::new(),
-            chosen: selections.map(|c| (id, c)),
-        }
-    }
-
-    /// The selection kept under `key`, if any.
-    pub fn chosen(&self, key: &ChosenKey) -> Option<Arc<Chosen>> {
-        let (id, cache) = self.chosen.as_ref()?;
-        // The key is cloned for the look-up: a filter of a few characters.
-        cache.get(&(*id, key.clone()))
-    }
-
-    /// Keeps a selection (when this enumeration is kept for the snapshot).
-    pub fn keep_chosen(&self, key: ChosenKey, value: Arc<Chosen>) {
-        if let Some((id, cache)) = &self.chosen {
-            cache.insert((*id, key), value);
+            kept_id: kept.then_some(id),
         }
     }
 
@@ -577,36 +531,31 @@ impl Enumeration {
     }
 }
 
-/// `enumerate_traced` with its trace, kept in the snapshot's memo when `vs` is one of the
-/// snapshot's own value sets enumerated under its own versions (no request-scoped resources,
-/// no version parameters): a catalog JDV is then enumerated once per snapshot, not once per
+/// `enumerate_traced` with its trace, kept in the release's memo when `vs` is one of the
+/// release's own value sets enumerated under its own versions (no request-scoped resources,
+/// no version parameters): a catalog JDV is then enumerated once per release, not once per
 /// `$expand`.
 pub fn enumerate_shared(
     scope: &Scope,
     vs: &ValueSet,
     rules: &VersionRules,
 ) -> Result<Arc<Enumeration>> {
-    let compute = |selections: Option<Arc<SelectionCache>>| {
+    let compute = |kept: bool| {
         let mut trace = Trace::default();
         let members = enumerate_traced(scope, vs, rules, &mut trace)?;
-        Ok(Enumeration::new(members, trace, selections))
+        Ok(Enumeration::new(members, trace, kept))
     };
     let Some(key) = kept_key(scope, vs, rules) else {
-        return compute(None).map(Arc::new);
+        return compute(false).map(Arc::new);
     };
-    let selections = scope.base.memo.get_or_try_insert(
-        "expand selections",
-        |_| 1,
-        || Ok::<_, Error>(selection_cache()),
-    )?;
     scope.base.memo.get_or_try_insert(
         &key,
         |e: &Enumeration| u32::try_from(e.members.len()).unwrap_or(u32::MAX),
-        || compute(Some(selections)),
+        || compute(true),
     )
 }
 
-/// The memo key of the enumeration of `vs`, when it is kept for the snapshot: one of the
+/// The memo key of the enumeration of `vs`, when it is kept for the release: one of the
 /// catalog's own value sets under its own versions (no request-scoped resources, no version
 /// parameters).
 fn kept_key(scope: &Scope, vs: &ValueSet, rules: &VersionRules) -> Option<String> {
@@ -624,7 +573,7 @@ fn kept_key(scope: &Scope, vs: &ValueSet, rules: &VersionRules) -> Option<String
         .then(|| format!("members {}", vs.meta.versioned_url()))
 }
 
-/// The enumeration `enumerate_shared` keeps for the snapshot, when it is already kept: `None`
+/// The enumeration `enumerate_shared` keeps for the release, when it is already kept: `None`
 /// when it would have to be computed (or is never kept: request-scoped resources, version
 /// rules, a value set that is not the catalog's own).
 pub fn enumeration_kept(

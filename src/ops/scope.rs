@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::catalog::Catalog;
 use crate::model::{oid_of, CodeSystem, ConceptMap, ValueSet};
 
-/// What one request sees: the shared snapshot, overlaid with the request's own resources
+/// What one request sees: the release's catalog, overlaid with the request's own resources
 /// (`tx-resource` parameters), which take precedence.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {

@@ -73,6 +73,64 @@ pub fn included_systems(vs: &ValueSet) -> Vec<&str> {
     out
 }
 
+/// The code systems a request sees with supplements merged in: the supplements it names
+/// (`useSupplement`, canonicals in `named`), those its value set names
+/// (`valueset-supplement`), the language packs it brings as `tx-resource`s, and the stored
+/// language packs of a code system it brings. A named supplement that is unknown, or that
+/// supplements none of the systems in play (`value_set`'s includes, else `system`), is an
+/// error. Empty when nothing applies.
+pub fn applicable(
+    scope: &Scope,
+    mut named: Vec<String>,
+    value_set: Option<&ValueSet>,
+    system: Option<&str>,
+) -> Result<Vec<CodeSystem>> {
+    if let Some(vs) = value_set {
+        named.extend(named_by_value_set(vs));
+    }
+    if named.is_empty() && scope.overlay.is_none() {
+        return Ok(Vec::new());
+    }
+    let systems: Vec<&str> = match (value_set, system) {
+        (Some(vs), _) => included_systems(vs),
+        (None, Some(s)) => vec![s],
+        (None, None) => Vec::new(),
+    };
+    let mut supplements = Vec::new();
+    for c in &named {
+        let sup = resolve(scope, c)?;
+        check_base(&sup, &systems)?;
+        supplements.push(sup);
+    }
+    for pack in brought_language_packs(scope) {
+        if !supplements.iter().any(|s| Arc::ptr_eq(s, &pack)) {
+            supplements.push(pack);
+        }
+    }
+    if supplements.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(supplemented(scope, &supplements))
+}
+
+/// The language packs a request brings as `tx-resource`s, and the stored language packs of
+/// the base systems it brings (stored bases have theirs merged already).
+fn brought_language_packs(scope: &Scope) -> Vec<Arc<CodeSystem>> {
+    let Some(layer) = scope.overlay else {
+        return Vec::new();
+    };
+    let mut packs = Vec::new();
+    for cs in layer.code_systems.all() {
+        if cs.is_lang_pack() {
+            packs.push(cs.clone());
+        } else if cs.supplements.is_none() {
+            let stored = scope.base.supplements_of(&cs.meta.url);
+            packs.extend(stored.iter().filter(|p| p.is_lang_pack()).cloned());
+        }
+    }
+    packs
+}
+
 /// The base systems of `supplements` with them merged in, one copy per base version known
 /// to the scope (or only the version a supplement names). Supplements of systems the scope
 /// does not know change nothing.

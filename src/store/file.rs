@@ -472,4 +472,26 @@ mod tests {
         assert_eq!(d.index_of(&format!("d-{CHUNK}")), Some(CHUNK));
         assert!(d.subsumes("d-1", &format!("d-{}", CHUNK + 2)));
     }
+
+    #[test]
+    fn the_search_part_is_whatever_its_owner_encodes() {
+        let dir = std::env::temp_dir().join(format!("nosterm-part-{}", std::process::id()));
+        let systems = [table("a", 3)];
+        let contents = Contents {
+            code_systems: systems.iter().collect(),
+            value_sets: Vec::new(),
+            concept_maps: Vec::new(),
+            aliases: &[],
+            warnings: &[],
+            entries: Some((&vec!["un".to_string(), "deux".to_string()], 42)),
+        };
+        let written = write(&dir, 9, &contents).map(|_| read::<Vec<String>>(&dir, 9));
+        let _ = fs::remove_dir_all(&dir);
+        let stored = written.unwrap().unwrap().expect("a snapshot");
+        assert_eq!(
+            stored.entries,
+            Some((vec!["un".to_string(), "deux".to_string()], 42))
+        );
+        assert_eq!(stored.dataset.code_systems, systems);
+    }
 }
