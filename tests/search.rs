@@ -582,3 +582,26 @@ async fn filtered_expansion_of_two_releases_lists_both() {
     assert_ne!(versions[0], versions[1]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Five concepts of TRE_R02 hold "pharmacie", one inside the one-word compound
+/// « Propharmacie »: the first page of five shows all five (it showed four). Acronyms of the
+/// labels work on every table: "merm" (Manipulateur ERM), "cro" (CR opératoire).
+#[actix_web::test]
+async fn every_match_inside_compounds_and_acronyms_of_the_shipped_tables() {
+    const R02: &str =
+        "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite";
+    let app = app!();
+    let e = expand_get(&app, &fhir_vs(R02), "pharmacie", "&count=5").await;
+    let mut found = codes(&e);
+    found.sort_unstable();
+    assert_eq!(found, ["SA33", "SA35", "SA38", "SA39", "SA56"], "{e}");
+    assert_eq!(total(&e), 5);
+    let e = expand_get(&app, &fhir_vs(G15), "merm", "").await;
+    assert_eq!(codes(&e).first().map(String::as_str), Some("98"), "{e}");
+    let e = expand_get(&app, J07, "cro", "").await;
+    assert_eq!(
+        codes(&e).first().map(String::as_str),
+        Some("34874-8"),
+        "{e}"
+    );
+}
