@@ -277,6 +277,21 @@ pub(crate) mod testing {
             .expect("test body")
     }
 
+    /// The request `from_params` reads from the query `q` and from the body `b`: the two must
+    /// give the same request (compared by `Debug`), which is returned.
+    pub fn same_request<T: std::fmt::Debug>(
+        from_params: impl Fn(&Params, &Context) -> Result<T>,
+        q: &str,
+        b: Value,
+    ) -> T {
+        let (config, catalog) = (config(), Catalog::default());
+        let ctx = ctx(&config, &catalog);
+        let by_query = from_params(&query(q), &ctx).expect("the query form parses");
+        let by_body = from_params(&body(b), &ctx).expect("the body form parses");
+        assert_eq!(format!("{by_query:?}"), format!("{by_body:?}"));
+        by_query
+    }
+
     /// The message of an error.
     pub fn message<T: std::fmt::Debug>(r: Result<T>) -> String {
         match r {

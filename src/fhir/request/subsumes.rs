@@ -60,20 +60,13 @@ mod tests {
 
     #[test]
     fn query_and_body_give_the_same_request() {
-        let (config, catalog) = (config(), Catalog::default());
-        let ctx = ctx(&config, &catalog);
-        let q = SubsumesRequest::from_params(&query("system=s&codeA=a&codeB=b&version=1"), &ctx)
-            .unwrap();
-        let b = SubsumesRequest::from_params(
-            &body(
-                json!([{"name": "codingA", "valueCoding": {"system": "s", "code": "a"}},
+        let q = same_request(
+            SubsumesRequest::from_params,
+            "system=s&codeA=a&codeB=b&version=1",
+            json!([{"name": "codingA", "valueCoding": {"system": "s", "code": "a"}},
                 {"name": "codingB", "valueCoding": {"system": "s", "code": "b"}},
                 {"name": "version", "valueString": "1"}]),
-            ),
-            &ctx,
-        )
-        .unwrap();
-        assert_eq!(q, b);
+        );
         assert_eq!(
             q,
             SubsumesRequest {
