@@ -111,7 +111,40 @@ pub struct ValueSet {
     pub contained: Vec<serde_json::Value>,
 }
 
+/// The extension of `ValueSet.compose` that sets a default `$expand` / `$validate-code`
+/// parameter for the value set (`versionsMatch`, `displayLanguage`, …).
+pub const EXPANSION_PARAMETER: &str =
+    "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter";
+
 impl ValueSet {
+    /// The `valueset-expansion-parameter` extensions of `compose`, in order, as (name, value
+    /// as text: a string as is, a boolean or number as written).
+    pub fn expansion_parameters(&self) -> Vec<(String, String)> {
+        use serde_json::Value;
+        let part = |e: &Value, url: &str| -> Option<String> {
+            let ext = e
+                .get("extension")?
+                .as_array()?
+                .iter()
+                .find(|x| x.get("url").and_then(Value::as_str) == Some(url))?;
+            ext.as_object()?
+                .iter()
+                .find(|(k, _)| k.starts_with("value"))
+                .and_then(|(_, v)| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+        };
+        self.compose
+            .extensions
+            .iter()
+            .filter(|e| e.get("url").and_then(Value::as_str) == Some(EXPANSION_PARAMETER))
+            .filter_map(|e| Some((part(e, "name")?, part(e, "value")?)))
+            .collect()
+    }
+
     /// Number of enumerated members (filters and imports not counted).
     pub fn enumerated_len(&self) -> usize {
         self.compose.include.iter().map(|i| i.concepts.len()).sum()

@@ -33,6 +33,25 @@ pub struct Member {
     pub selection: Selection,
 }
 
+impl Member {
+    /// A code the value set lists that no loaded code system describes: its system, version
+    /// and code, nothing more.
+    pub fn listed_only(system: &str, version: Option<&str>, code: &str) -> Member {
+        Member {
+            system: system.to_string(),
+            version: version.map(str::to_string),
+            code: code.to_string(),
+            display: None,
+            designations: Vec::new(),
+            inactive: false,
+            is_abstract: false,
+            source: None,
+            extensions: Vec::new(),
+            selection: Selection::Listed,
+        }
+    }
+}
+
 /// How a member was selected by the value set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Selection {
@@ -728,38 +747,17 @@ fn newer(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-const EXPANSION_PARAMETER: &str =
-    "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter";
-
 /// The value set's `versionsMatch` expansion parameter (`compose.extension`): whether a code
 /// means the same in every version of its system, so that the members of several versions
 /// merge and an exclude of one version removes the code from all. `None` when not stated.
 pub fn versions_match(vs: &ValueSet) -> Option<bool> {
-    let text = |v: &serde_json::Value| {
-        ["valueBoolean", "valueString", "valueCode"]
-            .iter()
-            .find_map(|k| v.get(*k))
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-    };
-    vs.compose
-        .extensions
-        .iter()
-        .filter(|e| e.get("url").and_then(|u| u.as_str()) == Some(EXPANSION_PARAMETER))
-        .find_map(|e| {
-            let parts = e.get("extension")?.as_array()?;
-            let part = |name: &str| {
-                parts
-                    .iter()
-                    .find(|p| p.get("url").and_then(|u| u.as_str()) == Some(name))
-            };
-            if text(part("name")?)?.as_str() != "versionsMatch" {
-                return None;
-            }
-            match text(part("value")?)?.as_str() {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => None,
-            }
+    vs.expansion_parameters()
+        .into_iter()
+        .filter(|(name, _)| name == "versionsMatch")
+        .find_map(|(_, value)| match value.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
         })
 }
 
@@ -915,18 +913,7 @@ fn component_members(
                         if cs.as_ref().is_some_and(|c| c.content == "complete") {
                             continue;
                         }
-                        Member {
-                            system: url.clone(),
-                            version: inc.version.clone(),
-                            code: r.code.clone(),
-                            display: None,
-                            designations: Vec::new(),
-                            inactive: false,
-                            is_abstract: false,
-                            source: None,
-                            extensions: Vec::new(),
-                            selection: Selection::Listed,
-                        }
+                        Member::listed_only(&url, inc.version.as_deref(), &r.code)
                     }
                 };
                 if r.display.is_some() {
@@ -1081,7 +1068,7 @@ pub(crate) mod tests {
     ) -> serde_json::Value {
         let mut compose = json!({"include": include, "exclude": exclude});
         if let Some(m) = versions_match {
-            compose["extension"] = json!([{"url": EXPANSION_PARAMETER, "extension": [
+            compose["extension"] = json!([{"url": crate::model::valueset::EXPANSION_PARAMETER, "extension": [
                 {"url": "name", "valueCode": "versionsMatch"},
                 {"url": "value", "valueString": m.to_string()}]}]);
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::members::{member_from_concept, Member, Selection, Trace};
+use super::members::{member_from_concept, Member, Trace};
 use crate::error::{Error, Result};
 use crate::model::{Designation, ValueSet};
 use crate::ops::Scope;
@@ -106,18 +106,7 @@ pub fn stored_members(scope: &Scope, vs: &ValueSet, trace: &mut Trace) -> Result
             .and_then(|cs| cs.index_of(&code).map(|i| (cs, i)));
         let mut m = match source {
             Some((cs, i)) => member_from_concept(&cs, i, &url),
-            None => Member {
-                system: url.clone(),
-                version: version.clone(),
-                code: code.clone(),
-                display: None,
-                designations: Vec::new(),
-                inactive: false,
-                is_abstract: false,
-                source: None,
-                extensions: Vec::new(),
-                selection: Selection::Listed,
-            },
+            None => Member::listed_only(&url, version.as_deref(), &code),
         };
         // What the publisher stored wins over what the code system says today.
         if let Some(d) = text(item, "display") {

@@ -1,12 +1,14 @@
 //! `$expand`: paging, filter, languages, designations, version rules, and what the
 //! expansion repeats of the request (`expansion.parameter`).
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{canonical_list, languages, primitives, Context};
 use crate::error::{Error, Result};
 use crate::fhir::params::{ParamValue, Params};
 use crate::fhir::render::Param;
+#[cfg(test)]
+use crate::model::valueset::EXPANSION_PARAMETER;
 use crate::model::ValueSet;
 use crate::ops::expand::ExpandRequest;
 use crate::ops::members::VersionRules;
@@ -127,7 +129,7 @@ impl ExpandParameters {
 /// (an `Accept-Language` header gives the display language).
 pub fn with_value_set_defaults(p: &Params, vs: &ValueSet, ctx: &Context) -> Params {
     let mut merged = p.clone();
-    for (name, value) in expansion_parameter_defaults(vs) {
+    for (name, value) in vs.expansion_parameters() {
         let header_wins = name == "displayLanguage" && ctx.accept_language_sent;
         if !merged.has(&name) && !header_wins {
             merged.0.push((name, ParamValue::Primitive(value)));
@@ -144,35 +146,6 @@ pub fn may_use_kept(p: &Params) -> bool {
             .0
             .iter()
             .any(|(_, v)| matches!(v, ParamValue::Resource(_) | ParamValue::Parts(_)))
-}
-
-const EXPANSION_PARAMETER: &str =
-    "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter";
-
-/// `compose.extension` `valueset-expansion-parameter` entries: (name, value as text).
-fn expansion_parameter_defaults(vs: &ValueSet) -> Vec<(String, String)> {
-    let sub = |e: &Value, url: &str| -> Option<String> {
-        let ext = e
-            .get("extension")?
-            .as_array()?
-            .iter()
-            .find(|x| x.get("url").and_then(Value::as_str) == Some(url))?;
-        let obj = ext.as_object()?;
-        obj.iter()
-            .find(|(k, _)| k.starts_with("value"))
-            .and_then(|(_, v)| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Bool(b) => Some(b.to_string()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-    };
-    vs.compose
-        .extensions
-        .iter()
-        .filter(|e| e.get("url").and_then(Value::as_str) == Some(EXPANSION_PARAMETER))
-        .filter_map(|e| Some((sub(e, "name")?, sub(e, "value")?)))
-        .collect()
 }
 
 /// `de, *; q=0`: every language not listed is unacceptable.

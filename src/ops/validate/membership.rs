@@ -32,13 +32,8 @@ pub(super) fn find_concept<'c>(
         out.issues.push(unknown_code(cs, step.code, step.form));
     }
     if let (Target::ValueSet(vs), false) = (step.target, found.trouble) {
-        out.issues.push(not_in_vs(
-            &versioned(url, step.input.version.as_deref()),
-            step.code,
-            step.input.display.as_deref(),
-            vs,
-            step.form,
-        ));
+        out.issues
+            .push(step.not_in_vs(&versioned(url, step.input.version.as_deref()), vs));
     }
     None
 }
@@ -112,13 +107,7 @@ pub(super) fn check_membership(
     };
     let mut member = true;
     if found.hit.is_none() && !found.trouble {
-        out.issues.push(not_in_vs(
-            url,
-            step.code,
-            step.input.display.as_deref(),
-            vs,
-            step.form,
-        ));
+        out.issues.push(step.not_in_vs(url, vs));
         member = false;
     }
     if found.hit.as_ref().is_some_and(|h| h.deprecated) {

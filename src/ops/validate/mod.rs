@@ -205,6 +205,19 @@ struct Step<'a> {
     opts: &'a Options,
 }
 
+impl Step<'_> {
+    /// The issue "this code of `system` is not in `vs`", for the code and display given.
+    fn not_in_vs(&self, system: &str, vs: &ValueSet) -> Issue {
+        issues::not_in_vs(
+            system,
+            self.code,
+            self.input.display.as_deref(),
+            vs,
+            self.form,
+        )
+    }
+}
+
 /// The languages the request (or the value set) asks displays in, `*` left out.
 fn requested_languages(opts: &Options) -> Vec<&str> {
     opts.languages
@@ -306,30 +319,9 @@ fn in_message(i: &Issue) -> bool {
 /// The display language a value set asks for: a `displayLanguage` expansion parameter in
 /// `compose`, else the value set's own language.
 fn value_set_language(vs: &ValueSet) -> Option<String> {
-    vs.compose
-        .extensions
-        .iter()
-        .filter(|e| {
-            e.get("url").and_then(|u| u.as_str())
-                == Some("http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter")
-        })
-        .find_map(|e| {
-            let parts = e.get("extension")?.as_array()?;
-            let part = |name: &str| {
-                parts
-                    .iter()
-                    .find(|p| p.get("url").and_then(|u| u.as_str()) == Some(name))
-            };
-            if part("name")?.get("valueCode")?.as_str()? != "displayLanguage" {
-                return None;
-            }
-            let value = part("value")?;
-            value
-                .get("valueCode")
-                .or_else(|| value.get("valueString"))
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        })
+    vs.expansion_parameters()
+        .into_iter()
+        .find_map(|(name, value)| (name == "displayLanguage").then_some(value))
         .or_else(|| vs.meta.language.clone())
 }
 

@@ -1,7 +1,7 @@
 //! Step that reports on statuses: of the value set and code system used (draft, experimental…)
 //! and of the concept (abstract, inactive, deprecated).
 
-use super::issues::{imported_status_issues, not_in_vs, status_issue};
+use super::issues::{imported_status_issues, status_issue};
 use super::{CodingCheck, Step, Target};
 use crate::model::{CodeSystem, Concept};
 use crate::ops::issue::{Issue, Severity};
@@ -108,13 +108,7 @@ fn check_inactive(
 /// A member of the value set refused for its status is not in it, as far as the answer goes.
 fn refused_member(step: &Step, url: &str, member: bool, out: &mut CodingCheck) {
     if let (Target::ValueSet(vs), true) = (step.target, member) {
-        out.issues.push(not_in_vs(
-            url,
-            step.code,
-            step.input.display.as_deref(),
-            vs,
-            step.form,
-        ));
+        out.issues.push(step.not_in_vs(url, vs));
     }
 }
 

@@ -175,13 +175,7 @@ fn system_is_usable(step: &Step, vs: &ValueSet, system: &str, out: &mut CodingCh
         return true;
     }
     out.system = Some(system.to_string());
-    out.issues.push(not_in_vs(
-        system,
-        step.code,
-        step.input.display.as_deref(),
-        vs,
-        step.form,
-    ));
+    out.issues.push(step.not_in_vs(system, vs));
     false
 }
 
@@ -317,13 +311,8 @@ fn unknown_code_system(
         return;
     }
     out.unknown_system = Some(given.clone());
-    out.issues.push(not_in_vs(
-        &versioned(url, step.input.version.as_deref()),
-        step.code,
-        step.input.display.as_deref(),
-        vs,
-        step.form,
-    ));
+    out.issues
+        .push(step.not_in_vs(&versioned(url, step.input.version.as_deref()), vs));
 }
 
 /// Whether a component of `vs` (include or exclude) selects from code system `url`.
