@@ -19,7 +19,7 @@ pub mod entries;
 pub mod query;
 pub mod rank;
 pub mod schema;
-pub mod store;
+pub mod on_disk;
 pub mod synonyms;
 
 use std::collections::HashSet;
@@ -35,7 +35,7 @@ pub use entries::{Entries, Entry, MemberLister, ScopeKey, Source};
 use query::{Builder, Mode, ParsedQuery};
 use rank::{by_key, RankKey, Ranker};
 use schema::Fields;
-pub use store::Provenance;
+pub use on_disk::Provenance;
 use synonyms::Synonyms;
 
 /// Candidates re-ranked in Rust; matches beyond it follow in tantivy's order.
@@ -113,7 +113,7 @@ impl SearchIndex {
         data: Entries,
         fingerprint: u64,
     ) -> Result<(SearchIndex, Provenance)> {
-        store::open_or_build_entries(dir, data, fingerprint)
+        on_disk::open_or_build_entries(dir, data, fingerprint)
     }
 
     /// What is indexed (saved with the catalog snapshot).
@@ -127,7 +127,7 @@ impl SearchIndex {
         catalog: &Catalog,
         members: &dyn MemberLister,
     ) -> Result<(SearchIndex, Provenance)> {
-        store::open_or_build(dir, catalog, members)
+        on_disk::open_or_build(dir, catalog, members)
     }
 
     fn assemble(

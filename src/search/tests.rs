@@ -292,7 +292,7 @@ fn on_disk_index_is_reused_then_rebuilt_when_stale() {
     assert_eq!(how, Provenance::Built);
     let fp = ix.fingerprint();
     drop(ix);
-    let recorded = std::fs::read_to_string(dir.join(store::FINGERPRINT_FILE)).unwrap_or_default();
+    let recorded = std::fs::read_to_string(dir.join(on_disk::FINGERPRINT_FILE)).unwrap_or_default();
     assert_eq!(recorded.trim(), format!("{fp:016x}"));
 
     let again = SearchIndex::open_or_build(&dir, &catalog("Autre"), &ExpansionMembers);
@@ -338,7 +338,7 @@ fn on_disk_index_is_reused_then_rebuilt_when_stale() {
 }
 
 fn ix_fp(dir: &std::path::Path) -> u64 {
-    std::fs::read_to_string(dir.join(store::FINGERPRINT_FILE))
+    std::fs::read_to_string(dir.join(on_disk::FINGERPRINT_FILE))
         .ok()
         .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
         .unwrap_or_default()
