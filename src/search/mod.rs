@@ -16,10 +16,10 @@
 pub mod analysis;
 pub mod codec;
 pub mod entries;
+pub mod on_disk;
 pub mod query;
 pub mod rank;
 pub mod schema;
-pub mod on_disk;
 pub mod synonyms;
 
 use std::collections::HashSet;
@@ -32,10 +32,10 @@ use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Score, Searcher};
 
 use crate::catalog::Catalog;
 pub use entries::{Entries, Entry, MemberLister, ScopeKey, Source};
+pub use on_disk::Provenance;
 use query::{Builder, Mode, ParsedQuery};
 use rank::{by_key, RankKey, Ranker};
 use schema::Fields;
-pub use on_disk::Provenance;
 use synonyms::Synonyms;
 
 /// Candidates re-ranked in Rust; matches beyond it follow in tantivy's order.
