@@ -425,6 +425,11 @@ impl CodeSystem {
         out
     }
 
+    /// The direct parents of the concept at `index`, as concept indices.
+    pub fn parents(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
+        self.parent_indices.get(index).iter().map(|&p| p as usize)
+    }
+
     /// All ancestors of the concept at `index` (not including itself), nearest first.
     /// Walks up the parent links: O(depth × parents), whatever the size of the system.
     pub fn ancestors(&self, index: usize) -> Vec<usize> {

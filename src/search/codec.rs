@@ -69,7 +69,8 @@ fn put_entry<W: Write>(e: &Entry, o: &mut Out<W>) -> io::Result<()> {
         texts(p.table_words, o)?;
         e.inactive.put(o)?;
         e.standing.depth.put(o)?;
-        e.standing.not_selectable.put(o)
+        e.standing.not_selectable.put(o)?;
+        e.standing.parent.put(o)
     }
 }
 
@@ -96,6 +97,7 @@ fn get_entry<R: Read>(i: &mut In<R>, b: &mut EntryBuilder) -> Result<Entry> {
         let standing = Standing {
             depth: u8::get(i)?,
             not_selectable: bool::get(i)?,
+            parent: u32::get(i)?,
         };
         let Some(mut entry) = b.finish(scope, system, inactive) else {
             return invalid("bad UTF-8");

@@ -58,13 +58,29 @@ pub struct ScopeInfo {
 /// Where a member stands in its code system's hierarchy, for the ranking: a concept before
 /// its own descendants, one that can be chosen before a grouping one. Generic FHIR signals:
 /// the parent links and the `notSelectable` property, for any code system.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Standing {
     /// Number of ancestors (0: a root, or a member of a flat table). A descendant always has
     /// more than each of its ancestors, whatever the shape of the hierarchy.
     pub depth: u8,
     /// A grouping concept (`notSelectable`, `abstract` in an expansion).
     pub not_selectable: bool,
+    /// The entry of its first parent in the same scope (a position in `Entries::entries`),
+    /// `NO_PARENT` when it has none there.
+    pub parent: u32,
+}
+
+/// `Standing::parent` of an entry whose parent is not in its scope.
+pub const NO_PARENT: u32 = u32::MAX;
+
+impl Default for Standing {
+    fn default() -> Self {
+        Standing {
+            depth: 0,
+            not_selectable: false,
+            parent: NO_PARENT,
+        }
+    }
 }
 
 impl Standing {
@@ -74,6 +90,7 @@ impl Standing {
         Standing {
             depth: u8::try_from(depth).unwrap_or(u8::MAX),
             not_selectable: is_abstract || cs.is_not_selectable(&cs.concepts[i]),
+            parent: NO_PARENT,
         }
     }
 }
@@ -421,8 +438,50 @@ const COMPOUND_HEAD_MIN: usize = 3;
 /// ...followed by a word of at least this many letters that the data uses on its own.
 const COMPOUND_TAIL_MIN: usize = 6;
 
-/// The folded words of every display and designation, long enough to end a compound.
-fn vocabulary(entries: &[Entry], analyzer: &mut Analyzer) -> HashSet<String> {
+/// Prefixes French writes glued to a word or with a hyphen ("sousarachnoïdienne",
+/// "sous-arachnoïdienne"): a word may be cut after one of them even when the rest is not a
+/// word of the data on its own, as long as it begins like one (`Vocabulary::begins_a_word`).
+const BOUND_PREFIXES: &[&str] = &[
+    "anti", "extra", "hyper", "hypo", "infra", "inter", "intra", "post", "retro", "sous", "supra",
+    "trans",
+];
+
+/// The folded words of every display and designation, long enough to end a compound, and
+/// their first `COMPOUND_TAIL_MIN` letters.
+struct Vocabulary {
+    words: HashSet<String>,
+    beginnings: HashSet<String>,
+}
+
+impl Vocabulary {
+    fn of(words: HashSet<String>) -> Vocabulary {
+        let beginnings = words
+            .iter()
+            .map(|w| w.chars().take(COMPOUND_TAIL_MIN).collect())
+            .collect();
+        Vocabulary { words, beginnings }
+    }
+
+    /// Whether a word of the data begins like `tail` ("arachnoidienne": "arachnoïdite").
+    fn begins_a_word(&self, tail: &str) -> bool {
+        let head: String = tail.chars().take(COMPOUND_TAIL_MIN).collect();
+        self.beginnings.contains(&head)
+    }
+
+    /// Where `word` may be cut: before a word of the data, or after a bound prefix.
+    fn cut(&self, word: &str) -> Option<usize> {
+        word.char_indices()
+            .skip(COMPOUND_HEAD_MIN)
+            .map(|(at, _)| at)
+            .take_while(|&at| word[at..].chars().count() >= COMPOUND_TAIL_MIN)
+            .find(|&at| {
+                self.words.contains(&word[at..])
+                    || (BOUND_PREFIXES.contains(&&word[..at]) && self.begins_a_word(&word[at..]))
+            })
+    }
+}
+
+fn vocabulary(entries: &[Entry], analyzer: &mut Analyzer) -> Vocabulary {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut out = HashSet::new();
     for e in entries {
@@ -437,16 +496,12 @@ fn vocabulary(entries: &[Entry], analyzer: &mut Analyzer) -> HashSet<String> {
             }
         }
     }
-    out
+    Vocabulary::of(out)
 }
 
 /// `label` with its one-word compounds cut before the longest word of `vocabulary` they end
 /// with ("Propharmacie" → "pro-pharmacie"); `None` when none is.
-fn split_label(
-    label: &str,
-    vocabulary: &HashSet<String>,
-    analyzer: &mut Analyzer,
-) -> Option<String> {
+fn split_label(label: &str, vocabulary: &Vocabulary, analyzer: &mut Analyzer) -> Option<String> {
     let words = analyzer.words(label);
     let mut out = String::new();
     let mut split = false;
@@ -454,14 +509,7 @@ fn split_label(
         if i > 0 {
             out.push(if w.word_start { ' ' } else { '-' });
         }
-        let cut = w
-            .text
-            .char_indices()
-            .skip(COMPOUND_HEAD_MIN)
-            .map(|(at, _)| at)
-            .take_while(|&at| w.text[at..].chars().count() >= COMPOUND_TAIL_MIN)
-            .find(|&at| vocabulary.contains(&w.text[at..]));
-        match cut {
+        match vocabulary.cut(&w.text) {
             Some(at) => {
                 split = true;
                 out.push_str(&w.text[..at]);
@@ -590,7 +638,7 @@ pub trait MemberLister {
     ) -> Result<(), String>;
 }
 
-fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Arc<str>>) -> Entry {
+fn entry(scope: u32, scope_system: Option<&str>, m: &Source, systems: &mut Vec<Arc<str>>) -> Entry {
     let display = m
         .display
         .map(|d| d.trim().to_string())
@@ -655,11 +703,38 @@ fn entry(scope: u32, scope_system: Option<&str>, m: Source, systems: &mut Vec<Ar
     out.standing = match m.concept {
         Some((cs, i)) => Standing::of(cs, i, m.is_abstract),
         None => Standing {
-            depth: 0,
             not_selectable: m.is_abstract,
+            ..Standing::default()
         },
     };
     out
+}
+
+/// The code of the first parent of a member, when its code system is loaded.
+fn parent_code(m: &Source) -> Option<Box<str>> {
+    let (cs, i) = m.concept?;
+    let p = cs.parents(i).next()?;
+    Some(cs.concepts.get(p)?.code.as_str().into())
+}
+
+/// Points every entry of `entries` (one scope, from `first` on) at its parent's entry.
+fn link_parents(entries: &mut [Entry], first: usize, parents: &[Option<Box<str>>]) {
+    let by_code: HashMap<&str, u32> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.code(), u32::try_from(first + i).unwrap_or(NO_PARENT)))
+        .collect();
+    let found: Vec<u32> = parents
+        .iter()
+        .map(|p| {
+            p.as_deref()
+                .and_then(|c| by_code.get(c).copied())
+                .unwrap_or(NO_PARENT)
+        })
+        .collect();
+    for (e, p) in entries.iter_mut().zip(found) {
+        e.standing.parent = p;
+    }
 }
 
 /// A code system whose implicit value set is indexed: `cs` as the catalog lists it, and what
@@ -701,6 +776,8 @@ impl CodeSystemScope<'_> {
     fn push_entries(&self, scope: u32, out: &mut Vec<Entry>) {
         let cs = self.resolved.as_ref();
         let mut systems = Vec::new();
+        let first = out.len();
+        let mut parents = Vec::new();
         for (i, c) in cs.concepts.iter().enumerate() {
             if cs.index_of(&c.code).is_some_and(|first| first < i) {
                 continue;
@@ -714,8 +791,10 @@ impl CodeSystemScope<'_> {
                 inactive: c.is_inactive(),
                 is_abstract: cs.is_not_selectable(c),
             };
-            out.push(entry(scope, Some(&self.cs.meta.url), source, &mut systems));
+            parents.push(parent_code(&source));
+            out.push(entry(scope, Some(&self.cs.meta.url), &source, &mut systems));
         }
+        link_parents(&mut out[first..], first, &parents);
     }
 }
 
@@ -761,12 +840,16 @@ impl Entries {
             }
             let mut systems = Vec::new();
             let mut entries = Vec::new();
+            let mut parents = Vec::new();
             let listed = members.for_each_member(catalog, vs, &mut |m| {
-                entries.push(entry(0, None, m, &mut systems))
+                parents.push(parent_code(&m));
+                entries.push(entry(0, None, &m, &mut systems))
             });
             match listed {
                 Ok(()) => {
                     keys.insert(key.clone());
+                    // Parents as positions in `entries`, moved when they are appended.
+                    link_parents(&mut entries, 0, &parents);
                     value_sets.push((key, vs.as_ref(), entries));
                 }
                 Err(e) => {
@@ -788,8 +871,12 @@ impl Entries {
         }
         for (key, vs, mut entries) in value_sets {
             if let Some(id) = out.open_scope(key, &vs.meta) {
+                let first = u32::try_from(out.entries.len()).unwrap_or(NO_PARENT);
                 for e in &mut entries {
                     e.scope = id;
+                    if e.standing.parent != NO_PARENT {
+                        e.standing.parent = e.standing.parent.saturating_add(first);
+                    }
                 }
                 out.entries.append(&mut entries);
             }
@@ -837,6 +924,7 @@ impl Entries {
             h.texts(p.table_words);
             h.write(&[u8::from(e.inactive)]);
             h.write(&[e.standing.depth, u8::from(e.standing.not_selectable)]);
+            h.write(&e.standing.parent.to_le_bytes());
         }
         h.0
     }
@@ -884,10 +972,12 @@ mod compound_tests {
     #[test]
     fn one_word_compounds_are_cut_before_a_word_of_the_data() {
         let mut a = Analyzer::default();
-        let vocabulary: HashSet<String> = ["pharmacie", "prothesiste", "officine"]
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+        let vocabulary = Vocabulary::of(
+            ["pharmacie", "prothesiste", "officine", "arachnoidite"]
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        );
         let mut split = |s: &str| split_label(s, &vocabulary, &mut a);
         assert_eq!(split("Propharmacie").as_deref(), Some("pro-pharmacie"));
         assert_eq!(
@@ -898,6 +988,14 @@ mod compound_tests {
         assert_eq!(split("Pharmacie d'officine"), None);
         assert_eq!(split("Xpharmacie"), None);
         assert_eq!(split("Prothèse"), None);
+        // After a bound prefix, a rest that begins like a word of the data is enough.
+        assert_eq!(
+            split("Hémorragie sousarachnoïdienne").as_deref(),
+            Some("hemorragie sous-arachnoidienne")
+        );
+        // Not after any other beginning, nor before a rest that begins no word.
+        assert_eq!(split("Posterieur"), None);
+        assert_eq!(split("Xousarachnoïdienne"), None);
     }
 
     /// Five concepts hold "pharmacie", one inside "Propharmacie": the search finds five.
@@ -976,7 +1074,7 @@ mod same_as_enumeration {
         scope_system: Option<&str>,
         m: Member,
         systems: &mut Vec<Arc<str>>,
-    ) -> Entry {
+    ) -> (Entry, Option<Box<str>>) {
         let source = Source {
             system: &m.system,
             code: &m.code,
@@ -986,7 +1084,10 @@ mod same_as_enumeration {
             inactive: m.inactive,
             is_abstract: m.is_abstract,
         };
-        entry(scope, scope_system, source, systems)
+        (
+            entry(scope, scope_system, &source, systems),
+            parent_code(&source),
+        )
     }
 
     /// Every scope through `enumerate`, code systems as their `{url}?fhir_vs`.
@@ -997,11 +1098,12 @@ mod same_as_enumeration {
             if let Some(id) = out.open_scope(key, meta) {
                 let mut systems = Vec::new();
                 let members: Vec<Member> = members;
-                out.entries.extend(
-                    members
-                        .into_iter()
-                        .map(|m| member_entry(id, system, m, &mut systems)),
-                );
+                let (mut entries, parents): (Vec<Entry>, Vec<_>) = members
+                    .into_iter()
+                    .map(|m| member_entry(id, system, m, &mut systems))
+                    .unzip();
+                link_parents(&mut entries, out.entries.len(), &parents);
+                out.entries.append(&mut entries);
             }
         };
         for cs in catalog.code_systems.all() {

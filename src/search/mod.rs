@@ -7,6 +7,7 @@
 //! - `schema`: the tantivy fields and documents
 //! - `query`: typed text → tantivy query (prefixes, stems, synonyms; fuzzy fallback)
 //! - `rank`: the second stage, in Rust
+//! - `phrases`: how many labels open with each phrase, which orders the readings of an acronym
 //! - `store`: open-or-build on disk, with a data fingerprint
 //! - `codec`: how the entries are kept in the snapshot file (`crate::store`)
 //!
@@ -17,6 +18,7 @@ pub mod analysis;
 pub mod codec;
 pub mod entries;
 pub mod on_disk;
+pub mod phrases;
 pub mod query;
 pub mod rank;
 pub mod schema;
@@ -40,6 +42,8 @@ use synonyms::Synonyms;
 
 /// Candidates re-ranked in Rust; matches beyond it follow in tantivy's order.
 pub const WINDOW: usize = 300;
+/// How far down the ranked list a parent's children are counted (`promote_parents`).
+const PARENT_LOOKAHEAD: usize = 10;
 /// Cached result lists, counted in member references (4 bytes each).
 const CACHE_CAPACITY: u64 = 4_000_000;
 /// Memory of the single indexing thread.
@@ -81,6 +85,7 @@ pub struct SearchIndex {
     data: Entries,
     fingerprint: u64,
     synonyms: Synonyms,
+    phrases: phrases::LeadingPhrases,
     cache: Cache<CacheKey, Arc<Ranked>>,
     // Kept alive for the reader's directory and tokenizers.
     _index: Index,
@@ -142,9 +147,11 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let mut analyzer = analysis::Analyzer::default();
+        let phrases = phrases::LeadingPhrases::collect(&data.entries);
         Ok(SearchIndex {
             reader,
             fields,
+            phrases,
             data,
             fingerprint,
             synonyms: Synonyms::builtin(&mut analyzer),
@@ -344,7 +351,7 @@ impl SearchIndex {
     /// Stage two: the window re-ranked in Rust, the rest (if any) by score then code.
     fn rank(&self, parsed: &ParsedQuery, mode: Mode, mut hits: Vec<(Score, u32)>) -> Vec<u32> {
         let tail = hits.split_off(hits.len().min(WINDOW));
-        let mut ranker = Ranker::new(parsed, mode);
+        let mut ranker = Ranker::new(parsed, mode, &self.phrases);
         let mut window: Vec<(RankKey, u32)> = hits
             .into_iter()
             .filter_map(|(_, p)| self.entry(p).map(|e| (ranker.key(e), p)))
@@ -359,11 +366,55 @@ impl SearchIndex {
                 .then_with(|| a.1.code().cmp(b.1.code()))
                 .then_with(|| a.1.system.cmp(&b.1.system))
         });
-        window
+        let mut ranked: Vec<u32> = window
             .into_iter()
             .map(|(_, p)| p)
             .chain(tail.into_iter().map(|(_, _, p)| p))
-            .collect()
+            .collect();
+        self.promote_parents(parsed, &mut ranked);
+        ranked
+    }
+
+    /// A concept before its own descendants, also when its label says less than the query:
+    /// the parent of two or more of the first results goes just before the first of them
+    /// when it answers part of the query (« Commotion » before « Commotion cérébrale avec
+    /// perte de conscience… » and its siblings, « Ulcère du duodénum » before « Ulcère
+    /// duodénal à éosinophiles »…). An inactive or grouping parent is left where it is.
+    fn promote_parents(&self, parsed: &ParsedQuery, ranked: &mut Vec<u32>) {
+        let mut ranker = Ranker::new(parsed, Mode::Relaxed, &self.phrases);
+        let mut done: Vec<u32> = Vec::new();
+        let mut i = 0;
+        while i < ranked.len().min(PARENT_LOOKAHEAD) {
+            let Some(parent) = self
+                .entry(ranked[i])
+                .map(|e| e.standing.parent)
+                .filter(|&p| p != entries::NO_PARENT && !done.contains(&p))
+            else {
+                i += 1;
+                continue;
+            };
+            done.push(parent);
+            let first = &ranked[..ranked.len().min(PARENT_LOOKAHEAD)];
+            let children = first
+                .iter()
+                .filter_map(|&c| self.entry(c))
+                .filter(|e| e.standing.parent == parent)
+                .count();
+            let at = ranked.iter().position(|&x| x == parent);
+            let worth = children >= 2
+                && at.is_none_or(|a| a > i)
+                && self.entry(parent).is_some_and(|e| {
+                    !e.inactive && !e.standing.not_selectable && ranker.answers_part(e)
+                });
+            if worth {
+                if let Some(a) = at {
+                    ranked.remove(a);
+                }
+                ranked.insert(i, parent);
+                i += 1;
+            }
+            i += 1;
+        }
     }
 }
 

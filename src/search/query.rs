@@ -68,6 +68,9 @@ pub struct Unit {
     pub typed: Vec<String>,
     pub alternatives: Vec<Alternative>,
     pub optional: bool,
+    /// Typed in capitals ("CIV", "HTA grossesse"): read first as an acronym, the same word
+    /// in a label ("Civil") second.
+    pub acronym_first: bool,
 }
 
 /// Strict: typed words are exact prefixes. Fuzzy: the fallback when strict finds nothing,
@@ -95,6 +98,12 @@ impl ParsedQuery {
         let mut analyzed = analyzer.words(text);
         analyzed.truncate(MAX_WORDS);
         let starts: Vec<bool> = analyzed.iter().map(|w| w.word_start).collect();
+        // Capitals say "acronym" unless the whole text is in capitals (caps lock on).
+        let all_capitals = analyzed.iter().all(|w| w.capitals);
+        let capitals: Vec<bool> = analyzed
+            .iter()
+            .map(|w| w.capitals && (analyzed.len() == 1 || !all_capitals))
+            .collect();
         let words: Vec<String> = analyzed.into_iter().map(|w| w.text).collect();
         let mut joined = String::new();
         for (w, start) in words.iter().zip(&starts) {
@@ -130,13 +139,16 @@ impl ParsedQuery {
                         typed,
                         alternatives,
                         optional: false,
+                        acronym_first: false,
                     }
                 }
                 None => {
                     let w = words[at].clone();
                     let start = starts[at];
                     at += 1;
-                    single_word_unit(w, start, analyzer)
+                    let mut unit = single_word_unit(w, start, analyzer);
+                    unit.acronym_first = capitals[at - 1];
+                    unit
                 }
             };
             units.push(with_acronym(unit));
@@ -158,7 +170,12 @@ impl ParsedQuery {
 
     /// Normalised form for cache keys: two texts with the same key give the same results.
     pub fn cache_key(&self) -> String {
-        format!("{}\u{1}{}", self.words, self.code)
+        let capitals: String = self
+            .units
+            .iter()
+            .map(|u| if u.acronym_first { 'A' } else { '.' })
+            .collect();
+        format!("{}\u{1}{}\u{1}{capitals}", self.words, self.code)
     }
 
     pub fn required(&self) -> impl Iterator<Item = &Unit> {
@@ -201,9 +218,30 @@ fn with_acronym(mut unit: Unit) -> Unit {
                 }],
                 typed: false,
             });
+            return unit;
         }
     }
+    unit.acronym_first = false;
     unit
+}
+
+/// Spellings French writes for the same sound that are two edits apart, beyond what typo
+/// tolerance forgives ("pyélonéfrite" for « pyélonéphrite »); one edit ("tiroïde" for
+/// « thyroïde ») is already a typo.
+const RESPELLINGS: &[(&str, &str)] = &[("f", "ph"), ("ph", "f"), ("k", "qu"), ("qu", "k")];
+
+/// `word` with each spelling of `RESPELLINGS` it holds written the other way (every
+/// occurrence of one at a time), for words long enough to be typo-tolerant.
+fn respellings(word: &str) -> Vec<String> {
+    if !fuzzy_applies(word) {
+        return Vec::new();
+    }
+    RESPELLINGS
+        .iter()
+        .filter(|(from, _)| word.contains(from))
+        .map(|(from, to)| word.replace(from, to))
+        .filter(|r| r != word)
+        .collect()
 }
 
 fn single_word_unit(w: String, word_start: bool, analyzer: &mut Analyzer) -> Unit {
@@ -218,6 +256,16 @@ fn single_word_unit(w: String, word_start: bool, analyzer: &mut Analyzer) -> Uni
             }],
             typed: false,
         });
+        for respelled in respellings(&w) {
+            alternatives.push(Alternative {
+                pieces: vec![Piece {
+                    text: respelled,
+                    how: How::Prefix,
+                    word_start,
+                }],
+                typed: false,
+            });
+        }
         if let Some(alt) = suffix_alternative(&w) {
             alternatives.push(Alternative {
                 pieces: vec![Piece {
@@ -233,6 +281,7 @@ fn single_word_unit(w: String, word_start: bool, analyzer: &mut Analyzer) -> Uni
         typed: vec![w],
         alternatives,
         optional: false,
+        acronym_first: false,
     }
 }
 
@@ -244,6 +293,8 @@ const DESC_BOOST: f32 = 0.3;
 const TABLE_BOOST: f32 = 0.5;
 const CODE_BOOST: f32 = 10.0;
 const ACRONYM_BOOST: f32 = 1.5;
+/// Multiplies `ACRONYM_BOOST` for a word typed in capitals.
+const ACRONYM_FIRST_BOOST: f32 = 4.0;
 
 fn boxed(q: impl Query + 'static, boost: f32) -> Box<dyn Query> {
     if boost == 1.0 {
@@ -338,7 +389,16 @@ impl Builder<'_> {
         any(u
             .alternatives
             .iter()
-            .map(|a| all(a.pieces.iter().map(|p| self.piece(p)).collect()))
+            .map(|a| {
+                let pieces = a.pieces.iter().map(|p| match p.how {
+                    // Read first as an acronym: its matches must make the window.
+                    How::Acronym if u.acronym_first => {
+                        Box::new(BoostQuery::new(self.piece(p), ACRONYM_FIRST_BOOST))
+                    }
+                    _ => self.piece(p),
+                });
+                all(pieces.collect())
+            })
             .collect())
     }
 
@@ -488,6 +548,20 @@ mod tests {
         // Also a word the synonym list knows, never a small word.
         assert!(acronym(&parse("ait").units[0]));
         assert!(!acronym(&parse("de grippe").units[0]));
+    }
+
+    #[test]
+    fn two_edit_respellings_are_alternatives() {
+        assert_eq!(respellings("pyelonefrite"), ["pyelonephrite"]);
+        assert_eq!(respellings("nephrologie"), ["nefrologie"]);
+        assert_eq!(respellings("kyste"), ["quyste"]);
+        // Short words are left alone, as they are by typo tolerance.
+        assert!(respellings("fibr").is_empty());
+        let q = parse("pyelonefrite");
+        assert!(q.units[0]
+            .alternatives
+            .iter()
+            .any(|a| !a.typed && a.pieces[0].text == "pyelonephrite"));
     }
 
     #[test]

@@ -10,10 +10,11 @@
 //! concept before its descendants); shorter display first; then code and system, so the same
 //! query always gives the same order.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 
 use super::analysis::{acronym_run, code_key, is_stop_word, Analyzer, Word};
 use super::entries::Entry;
+use super::phrases::LeadingPhrases;
 use super::query::{fuzzy_applies, Alternative, How, Mode, ParsedQuery, Piece, Unit};
 
 /// The sort key of one candidate; smaller is better.
@@ -35,6 +36,9 @@ pub struct RankKey {
     /// « Hypothyroïdie postinterventionnelle »), then labels of one word more; beyond, the
     /// hierarchy speaks before the length.
     extra_words: u8,
+    /// Among acronym readings that say as much, the one whose words open more labels of the
+    /// data first (`LeadingPhrases`); a run inside a label counts as opening none.
+    acronym_rarity: Reverse<u32>,
     /// Shallower first: a concept before its own descendants, and, as a rule, a general
     /// category before a detail of another branch (ICD-11 extension codes sit deeper than
     /// diagnoses).
@@ -63,6 +67,8 @@ struct Hit {
     derived: bool,
     /// Matched as an acronym: the most ambiguous derivation, after stems and synonyms.
     acronym: bool,
+    /// How many labels open with the words of an acronym's run (`RankKey::acronym_rarity`).
+    rarity: Reverse<u32>,
     inside: bool,
     pos: usize,
     /// Ordinary words of the text the match accounts for (an acronym: the words of its run).
@@ -93,11 +99,29 @@ pub fn prefix_within_one_edit(typed: &str, word: &str) -> bool {
     prev.iter().any(|&d| d <= 1)
 }
 
-fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
+/// The ordinary words of `words` from `start`, `n` of them, joined by a space, when they
+/// are the label's first ordinary words.
+fn leading_phrase(words: &[Word], start: usize, n: usize) -> Option<String> {
+    let mut ordinary = words
+        .iter()
+        .map(|w| w.text.as_str())
+        .filter(|w| !is_stop_word(w));
+    let first = words.get(start).map(|w| w.text.as_str())?;
+    if ordinary.next() != Some(first) {
+        return None;
+    }
+    let run: Vec<&str> = std::iter::once(first).chain(ordinary.take(n - 1)).collect();
+    Some(run.join(" "))
+}
+
+fn piece_hit(p: &Piece, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Option<Hit> {
     if p.how == How::Acronym {
         return acronym_run(&text.words, &p.text).map(|(pos, covers)| Hit {
             derived: true,
             acronym: true,
+            rarity: Reverse(
+                leading_phrase(&text.words, pos, covers).map_or(0, |ph| phrases.count(&ph)),
+            ),
             inside: false,
             pos,
             covers,
@@ -120,6 +144,7 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
             let hit = Hit {
                 derived: fuzzy,
                 acronym: false,
+                rarity: Reverse(0),
                 inside: p.word_start && !w.word_start,
                 pos,
                 covers: usize::from(!is_stop_word(&w.text)),
@@ -132,38 +157,52 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode) -> Option<Hit> {
     best
 }
 
-fn alternative_hit(a: &Alternative, text: &Text, mode: Mode) -> Option<Hit> {
+fn alternative_hit(
+    a: &Alternative,
+    text: &Text,
+    mode: Mode,
+    phrases: &LeadingPhrases,
+) -> Option<Hit> {
     let mut first: Option<Hit> = None;
     let mut inside = false;
     let mut derived = !a.typed;
     let mut acronym = false;
+    let mut rarity = Reverse(0);
     let mut covers = 0;
     for p in &a.pieces {
-        let h = piece_hit(p, text, mode)?;
+        let h = piece_hit(p, text, mode, phrases)?;
         inside |= h.inside;
         derived |= h.derived;
         acronym |= h.acronym;
+        rarity = rarity.min(h.rarity);
         covers += h.covers;
         first.get_or_insert(h);
     }
     first.map(|f| Hit {
         derived,
         acronym,
+        rarity,
         inside,
         pos: f.pos,
         covers,
     })
 }
 
-fn unit_hit(u: &Unit, text: &Text, mode: Mode) -> Option<Hit> {
+fn unit_hit(u: &Unit, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     for a in &u.alternatives {
         let is_acronym = a.pieces.iter().any(|p| p.how == How::Acronym);
-        // An acronym is always derived: it cannot beat a match as typed (saves the runs).
-        if is_acronym && best.is_some_and(|b| !b.derived) {
+        // An acronym is derived: it cannot beat a match as typed (saves the runs), unless the
+        // word was typed in capitals, which makes the acronym the reading as typed and every
+        // other one derived.
+        if is_acronym && !u.acronym_first && best.is_some_and(|b| !b.derived) {
             continue;
         }
-        if let Some(h) = alternative_hit(a, text, mode) {
+        if let Some(mut h) = alternative_hit(a, text, mode, phrases) {
+            if u.acronym_first {
+                h.derived = !is_acronym;
+                h.acronym = false;
+            }
             if best.is_none_or(|b| h < b) {
                 best = Some(h);
             }
@@ -181,22 +220,30 @@ struct FieldHit {
     acronyms: usize,
     /// Ordinary words of the text the query does not account for (`RankKey::extra_words`).
     extra_words: u8,
+    acronym_rarity: Reverse<u32>,
 }
 
-fn field_hit(units: &[&Unit], text: &Text, mode: Mode) -> Option<FieldHit> {
+fn field_hit(
+    units: &[&Unit],
+    text: &Text,
+    mode: Mode,
+    phrases: &LeadingPhrases,
+) -> Option<FieldHit> {
     let mut fh = FieldHit {
         inside_words: 0,
         not_at_start: false,
         derived: 0,
         acronyms: 0,
+        acronym_rarity: Reverse(0),
         extra_words: 0,
     };
     let mut covered = 0;
     for (i, u) in units.iter().enumerate() {
-        let h = unit_hit(u, text, mode)?;
+        let h = unit_hit(u, text, mode, phrases)?;
         fh.inside_words += usize::from(h.inside);
         fh.derived += usize::from(h.derived);
         fh.acronyms += usize::from(h.acronym);
+        fh.acronym_rarity = Reverse(fh.acronym_rarity.0 + h.rarity.0);
         covered += h.covers;
         if i == 0 {
             fh.not_at_start = h.pos != 0;
@@ -213,20 +260,23 @@ pub struct Ranker<'q> {
     required: Vec<&'q Unit>,
     mode: Mode,
     analyzer: Analyzer,
+    phrases: &'q LeadingPhrases,
 }
 
 impl<'q> Ranker<'q> {
-    pub fn new(query: &'q ParsedQuery, mode: Mode) -> Self {
+    pub fn new(query: &'q ParsedQuery, mode: Mode, phrases: &'q LeadingPhrases) -> Self {
         Ranker {
             query,
             required: query.required().collect(),
             mode,
             analyzer: Analyzer::default(),
+            phrases,
         }
     }
 
     pub fn key(&mut self, e: &Entry) -> RankKey {
         let mode = self.mode;
+        let phrases = self.phrases;
         let display = e.display().map(|d| Text::new(&mut self.analyzer, d));
         // Relaxed: rank on the required units the entry has, and count the others.
         let units: Vec<&Unit> = if mode == Mode::Relaxed {
@@ -242,17 +292,19 @@ impl<'q> Ranker<'q> {
                     display
                         .iter()
                         .chain(&texts)
-                        .any(|t| unit_hit(u, t, mode).is_some())
+                        .any(|t| unit_hit(u, t, mode, phrases).is_some())
                 })
                 .collect()
         } else {
             self.required.clone()
         };
         let missing = self.required.len() - units.len();
-        let mut in_display = display.as_ref().and_then(|t| field_hit(&units, t, mode));
+        let mut in_display = display
+            .as_ref()
+            .and_then(|t| field_hit(&units, t, mode, phrases));
         if in_display.is_none_or(|h| h.extra_words > 0) {
             if let Some(split) = display.as_ref().and_then(|d| self.display_split(e, d)) {
-                let hit = field_hit(&units, &split, mode);
+                let hit = field_hit(&units, &split, mode, phrases);
                 in_display = in_display.into_iter().chain(hit).min();
             }
         }
@@ -260,7 +312,10 @@ impl<'q> Ranker<'q> {
         let mut best = in_display;
         if best.is_none() {
             let alts: Vec<Text> = e.alts().map(|a| Text::new(&mut self.analyzer, a)).collect();
-            best = alts.iter().filter_map(|t| field_hit(&units, t, mode)).min();
+            best = alts
+                .iter()
+                .filter_map(|t| field_hit(&units, t, mode, phrases))
+                .min();
             tier = if best.is_some() {
                 1
             } else if self.covered_across(&units, display.as_ref(), &alts, e) {
@@ -277,6 +332,7 @@ impl<'q> Ranker<'q> {
             not_at_start: best.is_none_or(|b| b.not_at_start),
             derived: best.map_or(usize::MAX, |b| b.derived),
             acronyms: best.map_or(usize::MAX, |b| b.acronyms),
+            acronym_rarity: best.map_or(Reverse(0), |b| b.acronym_rarity),
             extra_words: best.map_or(u8::MAX, |b| b.extra_words),
             tier,
             inactive: e.inactive,
@@ -286,6 +342,23 @@ impl<'q> Ranker<'q> {
             code: e.code().to_string(),
             system: e.system.clone(),
         }
+    }
+
+    /// Whether the display or a designation of `e` answers at least one required unit.
+    pub fn answers_part(&mut self, e: &Entry) -> bool {
+        let mode = self.mode;
+        let phrases = self.phrases;
+        let texts: Vec<Text> = e
+            .display()
+            .into_iter()
+            .chain(e.alts())
+            .map(|t| Text::new(&mut self.analyzer, t))
+            .collect();
+        self.required.iter().any(|u| {
+            texts
+                .iter()
+                .any(|t| unit_hit(u, t, mode, phrases).is_some())
+        })
     }
 
     /// The display cut at its one-word compounds, when the entry has it as a designation
@@ -315,12 +388,13 @@ impl<'q> Ranker<'q> {
             .map(|d| Text::new(&mut self.analyzer, d))
             .collect();
         let mode = self.mode;
+        let phrases = self.phrases;
         units.iter().all(|u| {
             display
                 .into_iter()
                 .chain(alts)
                 .chain(&descs)
-                .any(|t| unit_hit(u, t, mode).is_some())
+                .any(|t| unit_hit(u, t, mode, phrases).is_some())
         })
     }
 }
@@ -347,7 +421,8 @@ mod tests {
         let mut a = Analyzer::default();
         let syn = Synonyms::builtin(&mut a);
         let q = ParsedQuery::parse(query, &mut a, &syn);
-        let mut r = Ranker::new(&q, mode);
+        let phrases = LeadingPhrases::collect(entries);
+        let mut r = Ranker::new(&q, mode, &phrases);
         let mut keyed: Vec<(RankKey, &Entry)> = entries.iter().map(|e| (r.key(e), e)).collect();
         keyed.sort_by(by_key);
         keyed
@@ -413,6 +488,7 @@ mod tests {
         e.standing = crate::search::entries::Standing {
             depth,
             not_selectable,
+            ..Default::default()
         };
         e
     }

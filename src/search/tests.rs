@@ -460,3 +460,96 @@ fn designations_of_supplements_are_searchable_and_give_acronyms() {
     assert_eq!(codes(&ix, &cs, "SCA", false), ["A"]);
     assert!(!ix.has_scope(&ScopeKey::code_system("http://example.org/sup", None)));
 }
+
+/// Acronyms many labels share, a hierarchy whose parent says less than its children, glued
+/// prefixes and respellings: the mechanisms of issue 21's second pass.
+fn readings_index() -> (SearchIndex, ScopeKey) {
+    let child = |code: &str, display: &str, parent: &str| Concept {
+        parents: vec![parent.into()],
+        ..concept(code, display)
+    };
+    let concepts = vec![
+        concept("XE2", "Civil"),
+        concept("LA88", "Communication interventriculaire"),
+        // "ventriculaire" alone, which lets "interventriculaire" be cut after "inter".
+        concept("BC70", "Tachycardie ventriculaire"),
+        concept("FA1", "Fausse alarme"),
+        concept("FA2", "Fibrome annulaire"),
+        concept("BC81", "Fibrillation auriculaire"),
+        child("BC81.0", "Fibrillation auriculaire paroxystique", "BC81"),
+        child("BC81.1", "Fibrillation auriculaire persistante", "BC81"),
+        concept("NA07", "Commotion"),
+        child(
+            "NA07.0",
+            "Commotion cérébrale avec perte de conscience",
+            "NA07",
+        ),
+        child(
+            "NA07.1",
+            "Commotion cérébrale sans perte de conscience",
+            "NA07",
+        ),
+        concept("NA08", "Contusion cérébrale"),
+        concept("8B01", "Hémorragie sousarachnoïdienne"),
+        concept("8D0", "Arachnoïdite"),
+        concept("GB51", "Pyélonéphrite aiguë"),
+    ];
+    let mut cat = Catalog::default();
+    let url = "http://example.org/readings";
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
+        Ok(ix) => (ix, ScopeKey::code_system(url, None)),
+        Err(e) => panic!("index builds: {e}"),
+    }
+}
+
+#[test]
+fn a_word_typed_in_capitals_is_read_first_as_an_acronym() {
+    let (ix, cs) = readings_index();
+    assert_eq!(codes(&ix, &cs, "CIV", false)[..2], ["LA88", "XE2"]);
+    // In lower case the real word wins; in a text all in capitals (caps lock) too.
+    assert_eq!(codes(&ix, &cs, "civ", false)[..2], ["XE2", "LA88"]);
+    // (No label has "foo": the fallback that allows one missing word answers.)
+    assert_eq!(codes(&ix, &cs, "CIV FOO", false)[..2], ["XE2", "LA88"]);
+    // The two spellings are two cache entries.
+    assert_ne!(codes(&ix, &cs, "CIV", false), codes(&ix, &cs, "civ", false));
+}
+
+#[test]
+fn the_acronym_reading_the_data_is_built_around_comes_first() {
+    let (ix, cs) = readings_index();
+    // Three whole labels read "fa"; « Fibrillation auriculaire » opens three labels, the
+    // others one. Labels of which "fa" is a part follow.
+    let fa = codes(&ix, &cs, "FA", false);
+    assert_eq!(fa, ["BC81", "FA1", "FA2", "BC81.1", "BC81.0"]);
+}
+
+#[test]
+fn a_parent_that_answers_part_of_the_query_comes_before_its_children() {
+    let (ix, cs) = readings_index();
+    // « Commotion » lacks "cérébrale" but both of its children have it.
+    assert_eq!(
+        codes(&ix, &cs, "commotion cerebrale", false),
+        ["NA07", "NA07.0", "NA07.1"]
+    );
+    // A parent is not brought in for one child, nor when it answers nothing.
+    assert_eq!(codes(&ix, &cs, "cerebrale avec", false), ["NA07.0"]);
+    assert_eq!(
+        codes(&ix, &cs, "perte conscience", false),
+        ["NA07.0", "NA07.1"]
+    );
+}
+
+#[test]
+fn glued_prefixes_and_respellings() {
+    let (ix, cs) = readings_index();
+    assert_eq!(codes(&ix, &cs, "HSA", false), ["8B01"]);
+    assert_eq!(codes(&ix, &cs, "sous arachnoidienne", false), ["8B01"]);
+    assert_eq!(codes(&ix, &cs, "pyelonefrite", false), ["GB51"]);
+}

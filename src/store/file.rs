@@ -16,7 +16,7 @@ const MAGIC: &[u8; 16] = b"nosterm-catalog\0";
 /// concepts in runs of `CHUNK`), each with its length and checksum in the header, decoded on
 /// two threads; a four-lane checksum. 3: a filter's value is optional. 4: search entries
 /// carry their standing in the hierarchy (depth, notSelectable).
-pub const FORMAT: u32 = 4;
+pub const FORMAT: u32 = 5;
 const PREFIX: &str = "catalog-";
 const SUFFIX: &str = ".bin";
 /// Magic, format, data key, number of sections; then the length and checksum of each.
