@@ -21,6 +21,9 @@ use super::synonyms::{suffix_alternative, Synonyms};
 
 /// Typo tolerance applies to words at least this long (Levenshtein distance 1)...
 pub const FUZZY_MIN_LEN: usize = 5;
+/// ...two edits from this length on (a long medical word typed from memory: "pyelonefrite",
+/// "anevrysme")...
+pub const FUZZY_TWO_EDITS_MIN_LEN: usize = 9;
 /// ...and at most this long (longer ones are not typed by hand; keeps automata small).
 pub const FUZZY_MAX_LEN: usize = 32;
 /// Words of a query beyond this are ignored: a filter is a few typed words, not a document.
@@ -28,7 +31,16 @@ pub const MAX_WORDS: usize = 16;
 
 /// Whether typo tolerance applies to `word`.
 pub fn fuzzy_applies(word: &str) -> bool {
-    (FUZZY_MIN_LEN..=FUZZY_MAX_LEN).contains(&word.chars().count())
+    typo_distance(word) > 0
+}
+
+/// How many edits typo tolerance forgives in `word`: 0, 1 or 2 by its length.
+pub fn typo_distance(word: &str) -> u8 {
+    match word.chars().count() {
+        n if !(FUZZY_MIN_LEN..=FUZZY_MAX_LEN).contains(&n) => 0,
+        n if n >= FUZZY_TWO_EDITS_MIN_LEN => 2,
+        _ => 1,
+    }
 }
 /// Stems and profession endings are only tried on words at least this long.
 const DERIVE_MIN_LEN: usize = 3;
@@ -74,7 +86,7 @@ pub struct Unit {
 }
 
 /// Strict: typed words are exact prefixes. Fuzzy: the fallback when strict finds nothing,
-/// long words may be one edit away. Relaxed: the last fallback, for a query of two or more
+/// words of 5+ letters may be one edit away, of 9+ two. Relaxed: the last fallback, for a query of two or more
 /// required words: one of them may be missing ("pneumo communautaire" when no label says
 /// "communautaire"); the ranking puts first the candidates that miss fewest words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,7 +361,7 @@ impl Builder<'_> {
         match &p.how {
             How::Prefix => {
                 let distance = match self.mode {
-                    Mode::Fuzzy if fuzzy_applies(&p.text) => 1,
+                    Mode::Fuzzy => typo_distance(&p.text),
                     _ => 0,
                 };
                 any(self
@@ -534,6 +546,8 @@ mod tests {
         assert_eq!(q.units.len(), MAX_WORDS);
         assert!(!fuzzy_applies(&"a".repeat(FUZZY_MAX_LEN + 1)));
         assert!(fuzzy_applies("liason") && !fuzzy_applies("kine"));
+        assert_eq!(typo_distance("liason"), 1);
+        assert_eq!(typo_distance("anevrysme"), 2);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::cmp::{Ordering, Reverse};
 use super::analysis::{acronym_run, code_key, is_stop_word, Analyzer, Word};
 use super::entries::Entry;
 use super::phrases::LeadingPhrases;
-use super::query::{fuzzy_applies, Alternative, How, Mode, ParsedQuery, Piece, Unit};
+use super::query::{typo_distance, Alternative, How, Mode, ParsedQuery, Piece, Unit};
 
 /// The sort key of one candidate; smaller is better.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,6 +25,8 @@ pub struct RankKey {
     not_code: bool,
     not_in_display: bool,
     derived: usize,
+    /// Edits the typo-tolerant matches needed, summed: one typo before two.
+    typos: usize,
     acronyms: usize,
     inside_words: usize,
     tier: u8,
@@ -65,6 +67,8 @@ impl Text {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Hit {
     derived: bool,
+    /// Edits a typo-tolerant match needed (1 or 2): fewer first.
+    typos: usize,
     /// Matched as an acronym: the most ambiguous derivation, after stems and synonyms.
     acronym: bool,
     /// How many labels open with the words of an acronym's run (`RankKey::acronym_rarity`).
@@ -75,9 +79,15 @@ struct Hit {
     covers: usize,
 }
 
-/// Whether some beginning of `word` is at most one edit (insertion, deletion, substitution or
-/// transposition of neighbours) away from `typed`: the Rust twin of tantivy's fuzzy prefix.
-pub fn prefix_within_one_edit(typed: &str, word: &str) -> bool {
+/// Whether some beginning of `word` is at most `edits` edits (insertion, deletion,
+/// substitution or transposition of neighbours) away from `typed`: the Rust twin of
+/// tantivy's fuzzy prefix.
+pub fn prefix_within_edits(typed: &str, word: &str, edits: u8) -> bool {
+    prefix_edits(typed, word).is_some_and(|d| d <= usize::from(edits))
+}
+
+/// The fewest edits between `typed` and a beginning of `word`.
+fn prefix_edits(typed: &str, word: &str) -> Option<usize> {
     let t: Vec<char> = typed.chars().collect();
     let w: Vec<char> = word.chars().collect();
     // Rows of the optimal-string-alignment distance between t[..i] and w[..j].
@@ -96,7 +106,7 @@ pub fn prefix_within_one_edit(typed: &str, word: &str) -> bool {
         }
         before = std::mem::replace(&mut prev, cur);
     }
-    prev.iter().any(|&d| d <= 1)
+    prev.into_iter().min()
 }
 
 /// The ordinary words of `words` from `start`, `n` of them, joined by a space, when they
@@ -118,6 +128,7 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Op
     if p.how == How::Acronym {
         return acronym_run(&text.words, &p.text).map(|(pos, covers)| Hit {
             derived: true,
+            typos: 0,
             acronym: true,
             rarity: Reverse(
                 leading_phrase(&text.words, pos, covers).map_or(0, |ph| phrases.count(&ph)),
@@ -135,14 +146,17 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Op
             How::Stem => text.stems[pos] == p.text,
             How::Acronym => false,
         };
-        let fuzzy = !strict
-            && mode == Mode::Fuzzy
-            && p.how == How::Prefix
-            && fuzzy_applies(&p.text)
-            && prefix_within_one_edit(&p.text, &w.text);
-        if strict || fuzzy {
+        let typos = if strict {
+            Some(0)
+        } else if mode == Mode::Fuzzy && p.how == How::Prefix {
+            prefix_edits(&p.text, &w.text).filter(|&d| d <= usize::from(typo_distance(&p.text)))
+        } else {
+            None
+        };
+        if let Some(typos) = typos {
             let hit = Hit {
-                derived: fuzzy,
+                derived: typos > 0,
+                typos,
                 acronym: false,
                 rarity: Reverse(0),
                 inside: p.word_start && !w.word_start,
@@ -166,6 +180,7 @@ fn alternative_hit(
     let mut first: Option<Hit> = None;
     let mut inside = false;
     let mut derived = !a.typed;
+    let mut typos = 0;
     let mut acronym = false;
     let mut rarity = Reverse(0);
     let mut covers = 0;
@@ -173,6 +188,7 @@ fn alternative_hit(
         let h = piece_hit(p, text, mode, phrases)?;
         inside |= h.inside;
         derived |= h.derived;
+        typos += h.typos;
         acronym |= h.acronym;
         rarity = rarity.min(h.rarity);
         covers += h.covers;
@@ -180,6 +196,7 @@ fn alternative_hit(
     }
     first.map(|f| Hit {
         derived,
+        typos,
         acronym,
         rarity,
         inside,
@@ -217,6 +234,7 @@ struct FieldHit {
     inside_words: usize,
     not_at_start: bool,
     derived: usize,
+    typos: usize,
     acronyms: usize,
     /// Ordinary words of the text the query does not account for (`RankKey::extra_words`).
     extra_words: u8,
@@ -233,6 +251,7 @@ fn field_hit(
         inside_words: 0,
         not_at_start: false,
         derived: 0,
+        typos: 0,
         acronyms: 0,
         acronym_rarity: Reverse(0),
         extra_words: 0,
@@ -242,6 +261,7 @@ fn field_hit(
         let h = unit_hit(u, text, mode, phrases)?;
         fh.inside_words += usize::from(h.inside);
         fh.derived += usize::from(h.derived);
+        fh.typos += h.typos;
         fh.acronyms += usize::from(h.acronym);
         fh.acronym_rarity = Reverse(fh.acronym_rarity.0 + h.rarity.0);
         covered += h.covers;
@@ -331,6 +351,7 @@ impl<'q> Ranker<'q> {
             inside_words: best.map_or(usize::MAX, |b| b.inside_words),
             not_at_start: best.is_none_or(|b| b.not_at_start),
             derived: best.map_or(usize::MAX, |b| b.derived),
+            typos: best.map_or(usize::MAX, |b| b.typos),
             acronyms: best.map_or(usize::MAX, |b| b.acronyms),
             acronym_rarity: best.map_or(Reverse(0), |b| b.acronym_rarity),
             extra_words: best.map_or(u8::MAX, |b| b.extra_words),
@@ -432,13 +453,18 @@ mod tests {
     }
 
     #[test]
-    fn one_edit_prefixes() {
-        assert!(prefix_within_one_edit("cardiolgie", "cardiologie"));
-        assert!(prefix_within_one_edit("operatoir", "operatoire"));
-        assert!(prefix_within_one_edit("opreatoire", "operatoire"));
-        assert!(!prefix_within_one_edit("oprtoire", "operatoire"));
-        assert!(prefix_within_one_edit("ophtalmo", "ophtalnologie"));
-        assert!(!prefix_within_one_edit("cardiolgie", "chirurgie"));
+    fn prefixes_within_edits() {
+        let one = |t: &str, w: &str| prefix_within_edits(t, w, 1);
+        assert!(one("cardiolgie", "cardiologie"));
+        assert!(one("operatoir", "operatoire"));
+        assert!(one("opreatoire", "operatoire"));
+        assert!(!one("oprtoire", "operatoire"));
+        assert!(one("ophtalmo", "ophtalnologie"));
+        assert!(!one("cardiolgie", "chirurgie"));
+        // Two edits: a missing letter and a wrong one.
+        assert!(prefix_within_edits("anevrysme", "anevrisme", 2));
+        assert!(prefix_within_edits("pyelonefrite", "pyelonephrite", 2));
+        assert!(!prefix_within_edits("pyelonefrite", "pyelonephrite", 1));
     }
 
     #[test]

@@ -493,6 +493,9 @@ fn readings_index() -> (SearchIndex, ScopeKey) {
         concept("8B01", "Hémorragie sousarachnoïdienne"),
         concept("8D0", "Arachnoïdite"),
         concept("GB51", "Pyélonéphrite aiguë"),
+        concept("FB83", "Ostéopétrose"),
+        concept("FB84", "Ostéoporose"),
+        concept("5A00", "Hypothyroïdie"),
     ];
     let mut cat = Catalog::default();
     let url = "http://example.org/readings";
@@ -552,4 +555,15 @@ fn glued_prefixes_and_respellings() {
     assert_eq!(codes(&ix, &cs, "HSA", false), ["8B01"]);
     assert_eq!(codes(&ix, &cs, "sous arachnoidienne", false), ["8B01"]);
     assert_eq!(codes(&ix, &cs, "pyelonefrite", false), ["GB51"]);
+}
+
+#[test]
+fn long_words_forgive_two_typos_and_fewer_typos_rank_first() {
+    let (ix, cs) = readings_index();
+    // "hypotiroidie": a missing h and i for y, two edits in a word of 12 letters.
+    assert_eq!(codes(&ix, &cs, "hypotiroidie", false), ["5A00"]);
+    // One edit from « Ostéoporose », two from « Ostéopétrose »: both found, in that order.
+    assert_eq!(codes(&ix, &cs, "osteoporrose", false), ["FB84", "FB83"]);
+    // Short words keep one edit at most.
+    assert!(codes(&ix, &cs, "comotoin", false).is_empty());
 }
