@@ -83,6 +83,25 @@ pub struct Unit {
     /// Typed in capitals ("CIV", "HTA grossesse"): read first as an acronym, the same word
     /// in a label ("Civil") second.
     pub acronym_first: bool,
+    /// This word and the next one written as one ("burn out" → "burnout", "avant bras" →
+    /// "avantbras"): each of the two is also answered by a word that begins with both, as a
+    /// derived match.
+    pub joined: Option<String>,
+    /// The second word of such a pair.
+    pub joined_to_previous: bool,
+}
+
+/// Words of a pair that may be written as one: letters only, two or more, not small words.
+fn joinable(u: &Unit) -> bool {
+    match u.typed.as_slice() {
+        [w] => {
+            !u.optional
+                && !is_stop_word(w)
+                && w.chars().count() >= 2
+                && w.chars().all(|c| c.is_alphabetic())
+        }
+        _ => false,
+    }
 }
 
 /// Strict: typed words are exact prefixes. Fuzzy: the fallback when strict finds nothing,
@@ -152,6 +171,8 @@ impl ParsedQuery {
                         alternatives,
                         optional: false,
                         acronym_first: false,
+                        joined: None,
+                        joined_to_previous: false,
                     }
                 }
                 None => {
@@ -168,6 +189,14 @@ impl ParsedQuery {
         let last = units.len().saturating_sub(1);
         for (i, u) in units.iter_mut().enumerate() {
             u.optional = i != last && u.typed.len() == 1 && is_stop_word(&u.typed[0]);
+        }
+        for i in 1..units.len() {
+            let (before, after) = units.split_at_mut(i);
+            let (a, b) = (&mut before[i - 1], &mut after[0]);
+            if joinable(a) && joinable(b) {
+                a.joined = Some(format!("{}{}", a.typed[0], b.typed[0]));
+                b.joined_to_previous = true;
+            }
         }
         ParsedQuery {
             code: code_key(text),
@@ -294,6 +323,8 @@ fn single_word_unit(w: String, word_start: bool, analyzer: &mut Analyzer) -> Uni
         alternatives,
         optional: false,
         acronym_first: false,
+        joined: None,
+        joined_to_previous: false,
     }
 }
 
@@ -397,6 +428,18 @@ impl Builder<'_> {
         }
     }
 
+    /// A word that begins with two typed words written as one (never typo-tolerant).
+    fn joined(&self, joined: &str) -> Box<dyn Query> {
+        any(self
+            .word_fields()
+            .into_iter()
+            .map(|(f, boost)| {
+                let q = FuzzyTermQuery::new_prefix(Term::from_field_text(f, joined), 0, true);
+                boxed(q, boost)
+            })
+            .collect())
+    }
+
     fn unit(&self, u: &Unit) -> Box<dyn Query> {
         any(u
             .alternatives
@@ -438,18 +481,30 @@ impl Builder<'_> {
             );
             return Some(Box::new(BooleanQuery::new(clauses)));
         }
-        let clauses = q
-            .units
-            .iter()
-            .map(|u| {
-                let occur = if u.optional {
-                    Occur::Should
-                } else {
-                    Occur::Must
-                };
-                (occur, self.unit(u))
-            })
-            .collect();
+        let mut clauses = Vec::new();
+        for (i, u) in q.units.iter().enumerate() {
+            let occur = if u.optional {
+                Occur::Should
+            } else {
+                Occur::Must
+            };
+            // A word is also answered by a word that joins it to a neighbour.
+            let before = i
+                .checked_sub(1)
+                .and_then(|p| q.units[p].joined.as_deref())
+                .filter(|_| u.joined_to_previous);
+            let joins: Vec<Box<dyn Query>> = before
+                .into_iter()
+                .chain(u.joined.as_deref())
+                .map(|j| self.joined(j))
+                .collect();
+            let query = if joins.is_empty() {
+                self.unit(u)
+            } else {
+                any(std::iter::once(self.unit(u)).chain(joins).collect())
+            };
+            clauses.push((occur, query));
+        }
         Some(Box::new(BooleanQuery::new(clauses)))
     }
 
@@ -576,6 +631,20 @@ mod tests {
             .alternatives
             .iter()
             .any(|a| !a.typed && a.pieces[0].text == "pyelonephrite"));
+    }
+
+    #[test]
+    fn neighbouring_words_may_be_written_as_one() {
+        let q = parse("burn out");
+        assert_eq!(q.units[0].joined.as_deref(), Some("burnout"));
+        assert!(q.units[1].joined_to_previous);
+        // Pairs overlap; small words and numbers are not joined.
+        let q = parse("fracture avant bras");
+        assert_eq!(q.units[0].joined.as_deref(), Some("fractureavant"));
+        assert_eq!(q.units[1].joined.as_deref(), Some("avantbras"));
+        assert!(q.units[2].joined.is_none() && q.units[2].joined_to_previous);
+        let q = parse("diabete de type 2");
+        assert!(q.units.iter().all(|u| u.joined.is_none()));
     }
 
     #[test]

@@ -228,6 +228,41 @@ fn unit_hit(u: &Unit, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Opti
     best
 }
 
+/// Unit `i` answered by a word of `text` that joins it to a neighbour ("burnout" for "burn
+/// out"): derived, and the word counts once, for the first of the two.
+fn joined_hit(units: &[&Unit], i: usize, text: &Text, mode: Mode) -> Option<Hit> {
+    if mode == Mode::Relaxed {
+        return None;
+    }
+    let u = units[i];
+    let before = i
+        .checked_sub(1)
+        .and_then(|p| units[p].joined.as_deref())
+        .filter(|_| u.joined_to_previous);
+    let found = |joined: &str| text.words.iter().position(|w| w.text.starts_with(joined));
+    if let Some(pos) = u.joined.as_deref().and_then(found) {
+        return Some(Hit {
+            derived: true,
+            typos: 0,
+            acronym: false,
+            rarity: Reverse(0),
+            inside: false,
+            pos,
+            covers: 1,
+        });
+    }
+    let pos = before.and_then(found)?;
+    Some(Hit {
+        derived: true,
+        typos: 0,
+        acronym: false,
+        rarity: Reverse(0),
+        inside: false,
+        pos,
+        covers: 0,
+    })
+}
+
 /// How well one text answers the required units, if it answers all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct FieldHit {
@@ -258,7 +293,7 @@ fn field_hit(
     };
     let mut covered = 0;
     for (i, u) in units.iter().enumerate() {
-        let h = unit_hit(u, text, mode, phrases)?;
+        let h = unit_hit(u, text, mode, phrases).or_else(|| joined_hit(units, i, text, mode))?;
         fh.inside_words += usize::from(h.inside);
         fh.derived += usize::from(h.derived);
         fh.typos += h.typos;

@@ -496,6 +496,11 @@ fn readings_index() -> (SearchIndex, ScopeKey) {
         concept("FB83", "Ostéopétrose"),
         concept("FB84", "Ostéoporose"),
         concept("5A00", "Hypothyroïdie"),
+        concept("QD85", "Burnout"),
+        Concept {
+            designations: vec![designation("display", "Outcome of burn")],
+            ..concept("QD86", "Résultat de brûlure")
+        },
     ];
     let mut cat = Catalog::default();
     let url = "http://example.org/readings";
@@ -566,4 +571,14 @@ fn long_words_forgive_two_typos_and_fewer_typos_rank_first() {
     assert_eq!(codes(&ix, &cs, "osteoporrose", false), ["FB84", "FB83"]);
     // Short words keep one edit at most.
     assert!(codes(&ix, &cs, "comotoin", false).is_empty());
+}
+
+#[test]
+fn two_typed_words_find_the_word_that_joins_them() {
+    let (ix, cs) = readings_index();
+    // « Burnout » in a display before the two words in a designation.
+    assert_eq!(codes(&ix, &cs, "burn out", false), ["QD85", "QD86"]);
+    // Each word alone still finds what it begins.
+    assert_eq!(codes(&ix, &cs, "burn", false), ["QD85", "QD86"]);
+    assert_eq!(codes(&ix, &cs, "out", false), ["QD86"]);
 }
