@@ -5,7 +5,10 @@
 //! - the words as typed, each as a word prefix ("op" → "opératoire");
 //! - the stem of a single word ("lettres" → "lettre");
 //! - a profession ending turned into its discipline ("cardiologue" → "cardiologi…");
-//! - the other phrases of its synonym group, word for word ("cr" ↔ "compte rendu").
+//! - the other phrases of its synonym group, word for word ("cr" ↔ "compte rendu");
+//! - an acronym of a label (a short word; read first when typed in capitals: "CIV");
+//! - the word respelled where French writes one sound two ways ("nefrite" → "nephrite");
+//! - joined to its neighbour, a word that begins with both ("burn out" → "burnout").
 //!
 //! Every unit is required, except stop words ("de", "la", "d'") that are not the last word:
 //! those are optional, so they neither kill a query nor get ignored while being typed ("la" may

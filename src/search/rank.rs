@@ -1,14 +1,18 @@
 //! Second stage: re-rank the candidates tantivy returned, in Rust, on explicit criteria.
 //!
-//! In order: exact code match; every word matched (as a prefix, stem, synonym or acronym) in
-//! the display; matches as typed before derived ones (stems, synonyms, typos: "dentiste"
-//! prefers "Chirurgien-Dentiste" to "Assistant dentaire"), acronyms last among those; matches
-//! at word starts before matches inside compound words ("kiné" in "Masseur-Kinésithérapeute");
-//! display before designation before description; active before retired; selectable before
-//! grouping concepts (notSelectable); the display starting with the query; the label closest
-//! to what the query names (no other word, one, more); shallower in the hierarchy first (a
-//! concept before its descendants); shorter display first; then code and system, so the same
-//! query always gives the same order.
+//! In order: exact code match; every word matched (as a prefix, stem, synonym, acronym or a
+//! word joining two typed words) in the display; matches as typed before derived ones (stems,
+//! synonyms, typos: "dentiste" prefers "Chirurgien-Dentiste" to "Assistant dentaire"), fewer
+//! typos first, acronyms last among those (but a word typed in capitals is read first as an
+//! acronym: "CIV"); matches at word starts before matches inside compound words ("kiné" in
+//! "Masseur-Kinésithérapeute"); display before designation before description; active before
+//! retired; selectable before grouping concepts (notSelectable); the display starting with
+//! the query; the label closest to what the query names (no other word, one, more); among
+//! acronym readings, the one whose words open more labels of the data (`LeadingPhrases`);
+//! shallower in the hierarchy first (a concept before its descendants); shorter display
+//! first; then code and system, so the same query always gives the same order.
+//! `SearchIndex::promote_parents` then puts a parent before its children when it answers
+//! part of the query.
 
 use std::cmp::{Ordering, Reverse};
 
