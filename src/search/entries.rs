@@ -717,18 +717,23 @@ fn parent_code(m: &Source) -> Option<Box<str>> {
     Some(cs.concepts.get(p)?.code.as_str().into())
 }
 
-/// Points every entry of `entries` (one scope, from `first` on) at its parent's entry.
+/// Points every entry of `entries` (one scope, from `first` on) at its parent's entry: the
+/// entry of the parent's code in the same system (a value set may hold several systems).
 fn link_parents(entries: &mut [Entry], first: usize, parents: &[Option<Box<str>>]) {
-    let by_code: HashMap<&str, u32> = entries
+    let by_code: HashMap<(&str, &str), u32> = entries
         .iter()
         .enumerate()
-        .map(|(i, e)| (e.code(), u32::try_from(first + i).unwrap_or(NO_PARENT)))
+        .map(|(i, e)| {
+            let position = u32::try_from(first + i).unwrap_or(NO_PARENT);
+            ((&*e.system, e.code()), position)
+        })
         .collect();
-    let found: Vec<u32> = parents
+    let found: Vec<u32> = entries
         .iter()
-        .map(|p| {
+        .zip(parents)
+        .map(|(e, p)| {
             p.as_deref()
-                .and_then(|c| by_code.get(c).copied())
+                .and_then(|c| by_code.get(&(&*e.system, c)).copied())
                 .unwrap_or(NO_PARENT)
         })
         .collect();

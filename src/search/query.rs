@@ -108,9 +108,10 @@ fn joinable(u: &Unit) -> bool {
 }
 
 /// Strict: typed words are exact prefixes. Fuzzy: the fallback when strict finds nothing,
-/// words of 5+ letters may be one edit away, of 9+ two. Relaxed: the last fallback, for a query of two or more
-/// required words: one of them may be missing ("pneumo communautaire" when no label says
-/// "communautaire"); the ranking puts first the candidates that miss fewest words.
+/// words of 5+ letters may be one edit away, of 9+ two. Relaxed: the last fallback, for a
+/// query of two or more required words: one of them may be missing ("pneumo communautaire"
+/// when no label says "communautaire"); the ranking puts first the candidates that miss
+/// fewest words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Strict,

@@ -124,7 +124,9 @@ fn leading_phrase(words: &[Word], start: usize, n: usize) -> Option<String> {
     if ordinary.next() != Some(first) {
         return None;
     }
-    let run: Vec<&str> = std::iter::once(first).chain(ordinary.take(n - 1)).collect();
+    let run: Vec<&str> = std::iter::once(first)
+        .chain(ordinary.take(n.saturating_sub(1)))
+        .collect();
     Some(run.join(" "))
 }
 
@@ -221,7 +223,13 @@ fn unit_hit(u: &Unit, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Opti
         }
         if let Some(mut h) = alternative_hit(a, text, mode, phrases) {
             if u.acronym_first {
-                h.derived = !is_acronym;
+                // The acronym itself written in a label ("… (IDE)") is also as typed.
+                let literal = a.typed
+                    && text
+                        .words
+                        .get(h.pos)
+                        .is_some_and(|w| w.capitals && u.typed.first() == Some(&w.text));
+                h.derived = !(is_acronym || literal);
                 h.acronym = false;
             }
             if best.is_none_or(|b| h < b) {
