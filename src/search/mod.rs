@@ -301,6 +301,7 @@ impl SearchIndex {
             let builder = Builder {
                 fields: &self.fields,
                 mode,
+                max_typos: parsed.max_typos(),
                 with_table,
             };
             let q = builder.build(parsed, scope.map(ScopeKey::as_str), opts.active_only);

@@ -29,6 +29,8 @@ pub const FUZZY_MIN_LEN: usize = 5;
 pub const FUZZY_TWO_EDITS_MIN_LEN: usize = 9;
 /// ...and at most this long (longer ones are not typed by hand; keeps automata small).
 pub const FUZZY_MAX_LEN: usize = 32;
+/// Two typos per word only in queries of at most this many words (`ParsedQuery::max_typos`).
+const MAX_WORDS_WITH_TWO_TYPOS: usize = 3;
 /// Words of a query beyond this are ignored: a filter is a few typed words, not a document.
 pub const MAX_WORDS: usize = 16;
 
@@ -57,6 +59,9 @@ pub enum How {
     Exact { stem: String },
     /// The indexed word has this stem.
     Stem,
+    /// The indexed word starts with this respelling of the typed word ("nephr…" for
+    /// "nefr…"); never typo-tolerant.
+    Respelled,
     /// An acronym of the entry's labels is it (the `acro` field): "ait" for "accident
     /// ischémique transitoire".
     Acronym,
@@ -223,6 +228,16 @@ impl ParsedQuery {
         format!("{}\u{1}{}\u{1}{capitals}", self.words, self.code)
     }
 
+    /// Typos a word of this query may have at most: two edits are for a few typed words, not
+    /// for a long text, whose automata would cost tens of milliseconds.
+    pub fn max_typos(&self) -> u8 {
+        if self.required().count() <= MAX_WORDS_WITH_TWO_TYPOS {
+            2
+        } else {
+            1
+        }
+    }
+
     pub fn required(&self) -> impl Iterator<Item = &Unit> {
         self.units.iter().filter(|u| !u.optional)
     }
@@ -305,7 +320,7 @@ fn single_word_unit(w: String, word_start: bool, analyzer: &mut Analyzer) -> Uni
             alternatives.push(Alternative {
                 pieces: vec![Piece {
                     text: respelled,
-                    how: How::Prefix,
+                    how: How::Respelled,
                     word_start,
                 }],
                 typed: false,
@@ -374,6 +389,8 @@ fn term(field: Field, text: &str) -> TermQuery {
 pub struct Builder<'a> {
     pub fields: &'a Fields,
     pub mode: Mode,
+    /// `ParsedQuery::max_typos` of the query built.
+    pub max_typos: u8,
     /// Also match the table's name, URL and OID (cross-table search).
     pub with_table: bool,
 }
@@ -394,9 +411,11 @@ impl Builder<'_> {
 
     fn piece(&self, p: &Piece) -> Box<dyn Query> {
         match &p.how {
-            How::Prefix => {
+            How::Prefix | How::Respelled => {
                 let distance = match self.mode {
-                    Mode::Fuzzy => typo_distance(&p.text),
+                    Mode::Fuzzy if p.how == How::Prefix => {
+                        typo_distance(&p.text).min(self.max_typos)
+                    }
                     _ => 0,
                 };
                 any(self
@@ -634,7 +653,7 @@ mod tests {
         assert!(q.units[0]
             .alternatives
             .iter()
-            .any(|a| !a.typed && a.pieces[0].text == "pyelonephrite"));
+            .any(|a| !a.typed && a.pieces[0].how == How::Respelled));
     }
 
     #[test]
@@ -649,6 +668,13 @@ mod tests {
         assert!(q.units[2].joined.is_none() && q.units[2].joined_to_previous);
         let q = parse("diabete de type 2");
         assert!(q.units.iter().all(|u| u.joined.is_none()));
+    }
+
+    #[test]
+    fn two_typos_only_in_short_queries() {
+        assert_eq!(parse("hypotiroidie").max_typos(), 2);
+        assert_eq!(parse("hypotiroidie de l'adulte jeune").max_typos(), 2);
+        assert_eq!(parse("hypotiroidie adulte jeune sujet").max_typos(), 1);
     }
 
     #[test]

@@ -130,14 +130,14 @@ fn leading_phrase(words: &[Word], start: usize, n: usize) -> Option<String> {
     Some(run.join(" "))
 }
 
-fn piece_hit(p: &Piece, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Option<Hit> {
+fn piece_hit(p: &Piece, text: &Text, cx: &Cx) -> Option<Hit> {
     if p.how == How::Acronym {
         return acronym_run(&text.words, &p.text).map(|(pos, covers)| Hit {
             derived: true,
             typos: 0,
             acronym: true,
             rarity: Reverse(
-                leading_phrase(&text.words, pos, covers).map_or(0, |ph| phrases.count(&ph)),
+                leading_phrase(&text.words, pos, covers).map_or(0, |ph| cx.phrases.count(&ph)),
             ),
             inside: false,
             pos,
@@ -147,15 +147,16 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Op
     let mut best: Option<Hit> = None;
     for (pos, w) in text.words.iter().enumerate() {
         let strict = match &p.how {
-            How::Prefix => w.text.starts_with(p.text.as_str()),
+            How::Prefix | How::Respelled => w.text.starts_with(p.text.as_str()),
             How::Exact { stem } => w.text == p.text || &text.stems[pos] == stem,
             How::Stem => text.stems[pos] == p.text,
             How::Acronym => false,
         };
         let typos = if strict {
             Some(0)
-        } else if mode == Mode::Fuzzy && p.how == How::Prefix {
-            prefix_edits(&p.text, &w.text).filter(|&d| d <= usize::from(typo_distance(&p.text)))
+        } else if cx.mode == Mode::Fuzzy && p.how == How::Prefix {
+            let most = typo_distance(&p.text).min(cx.max_typos);
+            prefix_edits(&p.text, &w.text).filter(|&d| d <= usize::from(most))
         } else {
             None
         };
@@ -177,12 +178,7 @@ fn piece_hit(p: &Piece, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Op
     best
 }
 
-fn alternative_hit(
-    a: &Alternative,
-    text: &Text,
-    mode: Mode,
-    phrases: &LeadingPhrases,
-) -> Option<Hit> {
+fn alternative_hit(a: &Alternative, text: &Text, cx: &Cx) -> Option<Hit> {
     let mut first: Option<Hit> = None;
     let mut inside = false;
     let mut derived = !a.typed;
@@ -191,7 +187,7 @@ fn alternative_hit(
     let mut rarity = Reverse(0);
     let mut covers = 0;
     for p in &a.pieces {
-        let h = piece_hit(p, text, mode, phrases)?;
+        let h = piece_hit(p, text, cx)?;
         inside |= h.inside;
         derived |= h.derived;
         typos += h.typos;
@@ -211,7 +207,7 @@ fn alternative_hit(
     })
 }
 
-fn unit_hit(u: &Unit, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Option<Hit> {
+fn unit_hit(u: &Unit, text: &Text, cx: &Cx) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     for a in &u.alternatives {
         let is_acronym = a.pieces.iter().any(|p| p.how == How::Acronym);
@@ -221,7 +217,7 @@ fn unit_hit(u: &Unit, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Opti
         if is_acronym && !u.acronym_first && best.is_some_and(|b| !b.derived) {
             continue;
         }
-        if let Some(mut h) = alternative_hit(a, text, mode, phrases) {
+        if let Some(mut h) = alternative_hit(a, text, cx) {
             if u.acronym_first {
                 // The acronym itself written in a label ("… (IDE)") is also as typed.
                 let literal = a.typed
@@ -242,8 +238,8 @@ fn unit_hit(u: &Unit, text: &Text, mode: Mode, phrases: &LeadingPhrases) -> Opti
 
 /// Unit `i` answered by a word of `text` that joins it to a neighbour ("burnout" for "burn
 /// out"): derived, and the word counts once, for the first of the two.
-fn joined_hit(units: &[&Unit], i: usize, text: &Text, mode: Mode) -> Option<Hit> {
-    if mode == Mode::Relaxed {
+fn joined_hit(units: &[&Unit], i: usize, text: &Text, cx: &Cx) -> Option<Hit> {
+    if cx.mode == Mode::Relaxed {
         return None;
     }
     let u = units[i];
@@ -288,12 +284,7 @@ struct FieldHit {
     acronym_rarity: Reverse<u32>,
 }
 
-fn field_hit(
-    units: &[&Unit],
-    text: &Text,
-    mode: Mode,
-    phrases: &LeadingPhrases,
-) -> Option<FieldHit> {
+fn field_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
     let mut fh = FieldHit {
         inside_words: 0,
         not_at_start: false,
@@ -305,7 +296,7 @@ fn field_hit(
     };
     let mut covered = 0;
     for (i, u) in units.iter().enumerate() {
-        let h = unit_hit(u, text, mode, phrases).or_else(|| joined_hit(units, i, text, mode))?;
+        let h = unit_hit(u, text, cx).or_else(|| joined_hit(units, i, text, cx))?;
         fh.inside_words += usize::from(h.inside);
         fh.derived += usize::from(h.derived);
         fh.typos += h.typos;
@@ -330,6 +321,14 @@ pub struct Ranker<'q> {
     phrases: &'q LeadingPhrases,
 }
 
+/// What a match is read with: the search stage, the data's leading phrases and how many
+/// typos a word may have.
+struct Cx<'a> {
+    mode: Mode,
+    phrases: &'a LeadingPhrases,
+    max_typos: u8,
+}
+
 impl<'q> Ranker<'q> {
     pub fn new(query: &'q ParsedQuery, mode: Mode, phrases: &'q LeadingPhrases) -> Self {
         Ranker {
@@ -342,8 +341,8 @@ impl<'q> Ranker<'q> {
     }
 
     pub fn key(&mut self, e: &Entry) -> RankKey {
-        let mode = self.mode;
-        let phrases = self.phrases;
+        let cx = self.cx();
+        let mode = cx.mode;
         let display = e.display().map(|d| Text::new(&mut self.analyzer, d));
         // Relaxed: rank on the required units the entry has, and count the others.
         let units: Vec<&Unit> = if mode == Mode::Relaxed {
@@ -359,19 +358,17 @@ impl<'q> Ranker<'q> {
                     display
                         .iter()
                         .chain(&texts)
-                        .any(|t| unit_hit(u, t, mode, phrases).is_some())
+                        .any(|t| unit_hit(u, t, &cx).is_some())
                 })
                 .collect()
         } else {
             self.required.clone()
         };
         let missing = self.required.len() - units.len();
-        let mut in_display = display
-            .as_ref()
-            .and_then(|t| field_hit(&units, t, mode, phrases));
+        let mut in_display = display.as_ref().and_then(|t| field_hit(&units, t, &cx));
         if in_display.is_none_or(|h| h.extra_words > 0) {
             if let Some(split) = display.as_ref().and_then(|d| self.display_split(e, d)) {
-                let hit = field_hit(&units, &split, mode, phrases);
+                let hit = field_hit(&units, &split, &cx);
                 in_display = in_display.into_iter().chain(hit).min();
             }
         }
@@ -379,10 +376,7 @@ impl<'q> Ranker<'q> {
         let mut best = in_display;
         if best.is_none() {
             let alts: Vec<Text> = e.alts().map(|a| Text::new(&mut self.analyzer, a)).collect();
-            best = alts
-                .iter()
-                .filter_map(|t| field_hit(&units, t, mode, phrases))
-                .min();
+            best = alts.iter().filter_map(|t| field_hit(&units, t, &cx)).min();
             tier = if best.is_some() {
                 1
             } else if self.covered_across(&units, display.as_ref(), &alts, e) {
@@ -412,21 +406,26 @@ impl<'q> Ranker<'q> {
         }
     }
 
+    fn cx(&self) -> Cx<'q> {
+        Cx {
+            mode: self.mode,
+            phrases: self.phrases,
+            max_typos: self.query.max_typos(),
+        }
+    }
+
     /// Whether the display or a designation of `e` answers at least one required unit.
     pub fn answers_part(&mut self, e: &Entry) -> bool {
-        let mode = self.mode;
-        let phrases = self.phrases;
+        let cx = self.cx();
         let texts: Vec<Text> = e
             .display()
             .into_iter()
             .chain(e.alts())
             .map(|t| Text::new(&mut self.analyzer, t))
             .collect();
-        self.required.iter().any(|u| {
-            texts
-                .iter()
-                .any(|t| unit_hit(u, t, mode, phrases).is_some())
-        })
+        self.required
+            .iter()
+            .any(|u| texts.iter().any(|t| unit_hit(u, t, &cx).is_some()))
     }
 
     /// The display cut at its one-word compounds, when the entry has it as a designation
@@ -455,14 +454,13 @@ impl<'q> Ranker<'q> {
             .descs()
             .map(|d| Text::new(&mut self.analyzer, d))
             .collect();
-        let mode = self.mode;
-        let phrases = self.phrases;
+        let cx = self.cx();
         units.iter().all(|u| {
             display
                 .into_iter()
                 .chain(alts)
                 .chain(&descs)
-                .any(|t| unit_hit(u, t, mode, phrases).is_some())
+                .any(|t| unit_hit(u, t, &cx).is_some())
         })
     }
 }
