@@ -8,7 +8,7 @@
 //! - `query`: typed text → tantivy query (prefixes, stems, synonyms; fuzzy fallback)
 //! - `rank`: the second stage, in Rust
 //! - `phrases`: how many labels open with each phrase, which orders the readings of an acronym
-//! - `store`: open-or-build on disk, with a data fingerprint
+//! - `on_disk`: open-or-build on disk, with a data fingerprint
 //! - `codec`: how the entries are kept in the snapshot file (`crate::store`)
 //!
 //! A search returns the whole ranked list of matches for (scope, text, activeOnly), cached, so
