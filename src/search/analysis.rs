@@ -69,6 +69,9 @@ pub struct Word {
     /// Written in capitals, 2+ letters ("CR", "ERM"): an acronym already, which gives all its
     /// letters to the acronym of a longer run ("CR opératoire" → `cro`).
     pub capitals: bool,
+    /// After the text's first comma: a qualifier of what comes before it (« Leucémie myéloïde
+    /// chronique, ABL1-BCR positif », « Fracture de côte, sans précision »).
+    pub qualifier: bool,
 }
 
 /// Rust-side analysis with the very analyzers the index uses. Holds its own analyzer copies
@@ -91,6 +94,7 @@ impl Analyzer {
     /// The folded words of `text`, each flagged when it starts an original word.
     pub fn words(&mut self, text: &str) -> Vec<Word> {
         let mut out = Vec::new();
+        let comma = text.find(',');
         let mut stream = self.words.token_stream(text);
         while stream.advance() {
             let t = stream.token();
@@ -105,6 +109,7 @@ impl Analyzer {
                 text: t.text.clone(),
                 word_start,
                 capitals,
+                qualifier: comma.is_some_and(|c| t.offset_from > c),
             });
         }
         out
@@ -165,7 +170,8 @@ fn run_acronym(words: &[Word], start: usize, end: usize, with_small: bool) -> Op
 }
 
 /// Acronyms of a label's words (folded, hyphenated words already cut): the initials of every
-/// run of 2 to `ACRONYM_MAX` consecutive words that starts and ends with an ordinary word,
+/// run of 2 to `ACRONYM_MAX` consecutive words, on one side of the first comma, that starts
+/// and ends with an ordinary word,
 /// without its small words and with them. "accident ischemique transitoire" → `ait`;
 /// "virus de la grippe" → `vg`, `vdlg`; "hemorragie sous arachnoidienne" → `hsa`, `sa`...
 /// Runs of part of a label are what lets "pneumopathie vg" find "pneumopathie due au virus
@@ -178,6 +184,9 @@ pub fn acronyms(words: &[Word]) -> Vec<String> {
         }
         let mut ordinary = 1;
         for end in start + 1..words.len() {
+            if words[end].qualifier != words[start].qualifier {
+                break;
+            }
             if is_stop_word(&words[end].text) {
                 continue;
             }
@@ -207,6 +216,9 @@ pub fn acronym_run(words: &[Word], acronym: &str) -> Option<(usize, usize)> {
         }
         let mut ordinary = 1;
         for end in start + 1..words.len() {
+            if words[end].qualifier != first.qualifier {
+                break;
+            }
             if is_stop_word(&words[end].text) {
                 continue;
             }
@@ -302,6 +314,9 @@ mod tests {
         assert!(t2.contains(&"dt2".to_string()) && t2.contains(&"ddt2".to_string()));
         assert!(!t2.iter().any(|x| x.len() < 2 || x.starts_with("dt2d")));
         assert!(acronyms_of(&mut a, "Grippe").is_empty());
+        // A run stops at the first comma.
+        let cut = acronyms_of(&mut a, "Cuves d'hémodialyse, collecte");
+        assert!(cut.contains(&"ch".to_string()) && !cut.contains(&"chc".to_string()));
         // A word in capitals is an acronym already: all its letters.
         assert!(acronyms_of(&mut a, "CR opératoire").contains(&"cro".to_string()));
         assert!(acronyms_of(&mut a, "Manipulateur ERM").contains(&"merm".to_string()));

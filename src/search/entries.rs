@@ -507,6 +507,10 @@ fn split_label(label: &str, vocabulary: &Vocabulary, analyzer: &mut Analyzer) ->
     let mut split = false;
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
+            // The comma stays: what follows it is a qualifier (`Word::qualifier`).
+            if w.qualifier && !words[i - 1].qualifier {
+                out.push(',');
+            }
             out.push(if w.word_start { ' ' } else { '-' });
         }
         match vocabulary.cut(&w.text) {

@@ -6,6 +6,9 @@
 //! - the stem of a single word ("lettres" → "lettre");
 //! - a profession ending turned into its discipline ("cardiologue" → "cardiologi…");
 //! - the other phrases of its synonym group, word for word ("cr" ↔ "compte rendu");
+//! - the same meaning with another root, as a whole word: a body part and its learned
+//!   adjective ("foie" ↔ "hépatique", `anatomy.txt`), a number in the other figures ("2" ↔
+//!   "II");
 //! - an acronym of a label (a short word; read first when typed in capitals: "CIV");
 //! - the word respelled where French writes one sound two ways ("nefrite" → "nephrite");
 //! - joined to its neighbour, a word that begins with both ("burn out" → "burnout").
@@ -20,7 +23,7 @@ use tantivy::Term;
 
 use super::analysis::{code_key, is_stop_word, may_be_acronym, Analyzer};
 use super::schema::Fields;
-use super::synonyms::{suffix_alternative, Synonyms};
+use super::synonyms::{numeral_alternative, suffix_alternative, Synonyms};
 
 /// Typo tolerance applies to words at least this long (Levenshtein distance 1)...
 pub const FUZZY_MIN_LEN: usize = 5;
@@ -59,6 +62,9 @@ pub enum How {
     Exact { stem: String },
     /// The indexed word has this stem.
     Stem,
+    /// The indexed word is exactly it: a number in the other figures ("viii" must not find
+    /// "vii", which the stemmer cuts the same).
+    Word,
     /// The indexed word starts with this respelling of the typed word ("nephr…" for
     /// "nefr…"); never typo-tolerant.
     Respelled,
@@ -126,7 +132,7 @@ pub enum Mode {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedQuery {
-    /// The text as typed, lower-cased and trimmed, for code matches.
+    /// The text as typed, lower-cased and trimmed, without a final period, for code matches.
     pub code: String,
     pub units: Vec<Unit>,
     /// The folded words, joined by a space, or by a hyphen inside a compound word.
@@ -188,7 +194,7 @@ impl ParsedQuery {
                     let w = words[at].clone();
                     let start = starts[at];
                     at += 1;
-                    let mut unit = single_word_unit(w, start, analyzer);
+                    let mut unit = single_word_unit(w, start, analyzer, synonyms);
                     unit.acronym_first = capitals[at - 1];
                     unit
                 }
@@ -208,7 +214,8 @@ impl ParsedQuery {
             }
         }
         ParsedQuery {
-            code: code_key(text),
+            // "Dr." for the code "DR": an abbreviation's period is not part of the code.
+            code: code_key(text.trim_end().strip_suffix('.').unwrap_or(text)),
             units,
             words: joined,
         }
@@ -304,38 +311,76 @@ fn respellings(word: &str) -> Vec<String> {
         .collect()
 }
 
-fn single_word_unit(w: String, word_start: bool, analyzer: &mut Analyzer) -> Unit {
-    let mut alternatives = vec![typed_alternative(std::slice::from_ref(&w), &[word_start])];
-    if w.chars().count() >= DERIVE_MIN_LEN {
-        let stem = analyzer.stem(&w);
-        alternatives.push(Alternative {
+/// A derived alternative that must be this whole word (or, given its stem, one of that stem).
+fn whole_word(text: String, stem: Option<String>, word_start: bool) -> Alternative {
+    Alternative {
+        pieces: vec![Piece {
+            text,
+            how: stem.map_or(How::Word, |stem| How::Exact { stem }),
+            word_start,
+        }],
+        typed: false,
+    }
+}
+
+/// The stem, other roots, respellings and profession ending of a typed word.
+fn derived_alternatives(
+    w: &str,
+    word_start: bool,
+    analyzer: &mut Analyzer,
+    synonyms: &Synonyms,
+) -> Vec<Alternative> {
+    let mut out = Vec::new();
+    let stem = analyzer.stem(w);
+    for (form, other) in synonyms.variants.of(&stem) {
+        out.push(whole_word(form.clone(), Some(other.clone()), word_start));
+    }
+    if w.chars().count() < DERIVE_MIN_LEN {
+        return out;
+    }
+    out.push(Alternative {
+        pieces: vec![Piece {
+            text: stem,
+            how: How::Stem,
+            word_start,
+        }],
+        typed: false,
+    });
+    for respelled in respellings(w) {
+        out.push(Alternative {
             pieces: vec![Piece {
-                text: stem,
-                how: How::Stem,
+                text: respelled,
+                how: How::Respelled,
                 word_start,
             }],
             typed: false,
         });
-        for respelled in respellings(&w) {
-            alternatives.push(Alternative {
-                pieces: vec![Piece {
-                    text: respelled,
-                    how: How::Respelled,
-                    word_start,
-                }],
-                typed: false,
-            });
-        }
-        if let Some(alt) = suffix_alternative(&w) {
-            alternatives.push(Alternative {
-                pieces: vec![Piece {
-                    text: alt,
-                    how: How::Prefix,
-                    word_start,
-                }],
-                typed: false,
-            });
-        }
+    }
+    if let Some(alt) = suffix_alternative(w) {
+        out.push(Alternative {
+            pieces: vec![Piece {
+                text: alt,
+                how: How::Prefix,
+                word_start,
+            }],
+            typed: false,
+        });
+    }
+    out
+}
+
+fn single_word_unit(
+    w: String,
+    word_start: bool,
+    analyzer: &mut Analyzer,
+    synonyms: &Synonyms,
+) -> Unit {
+    let mut alternatives = vec![typed_alternative(std::slice::from_ref(&w), &[word_start])];
+    if let Some(n) = numeral_alternative(&w) {
+        // A number has no stem, spelling or ending to derive ("viii" stems like "vii").
+        alternatives.push(whole_word(n, None, word_start));
+    } else {
+        alternatives.extend(derived_alternatives(&w, word_start, analyzer, synonyms));
     }
     Unit {
         typed: vec![w],
@@ -441,6 +486,11 @@ impl Builder<'_> {
                 any(clauses)
             }
             How::Stem => Box::new(term(self.fields.stems, &p.text)),
+            How::Word => any(self
+                .word_fields()
+                .into_iter()
+                .map(|(f, boost)| boxed(term(f, &p.text), boost))
+                .collect()),
             How::Acronym => boxed(
                 TermQuery::new(
                     Term::from_field_text(self.fields.acro, &p.text),

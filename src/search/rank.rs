@@ -45,6 +45,13 @@ pub struct RankKey {
     /// Among acronym readings that say as much, the one whose words open more labels of the
     /// data first (`LeadingPhrases`); a run inside a label counts as opening none.
     acronym_rarity: Reverse<u32>,
+    /// For a query of initials only, the words after the label's first comma, a qualifier of
+    /// the phrase before it, the query does not account for (0, 1 or more): counted apart
+    /// from `extra_words`, so that « Leucémie myéloïde chronique, ABL1-BCR positif » says as
+    /// much as « Leucémie myélomonocytaire chronique » for "LMC" and the reading the data is
+    /// built around decides. For words, every word of the label counts in `extra_words`
+    /// (« Grippe virale » before the extension code « Grippe, porc »).
+    qualifier_words: u8,
     /// Shallower first: a concept before its own descendants, and, as a rule, a general
     /// category before a detail of another branch (ICD-11 extension codes sit deeper than
     /// diagnoses).
@@ -81,6 +88,8 @@ struct Hit {
     pos: usize,
     /// Ordinary words of the text the match accounts for (an acronym: the words of its run).
     covers: usize,
+    /// Matched as an acronym, whether or not that counts as derived (`acronym`).
+    initials: bool,
 }
 
 /// Whether some beginning of `word` is at most `edits` edits (insertion, deletion,
@@ -142,6 +151,7 @@ fn piece_hit(p: &Piece, text: &Text, cx: &Cx) -> Option<Hit> {
             inside: false,
             pos,
             covers,
+            initials: true,
         });
     }
     let mut best: Option<Hit> = None;
@@ -150,6 +160,7 @@ fn piece_hit(p: &Piece, text: &Text, cx: &Cx) -> Option<Hit> {
             How::Prefix | How::Respelled => w.text.starts_with(p.text.as_str()),
             How::Exact { stem } => w.text == p.text || &text.stems[pos] == stem,
             How::Stem => text.stems[pos] == p.text,
+            How::Word => w.text == p.text,
             How::Acronym => false,
         };
         let typos = if strict {
@@ -169,6 +180,7 @@ fn piece_hit(p: &Piece, text: &Text, cx: &Cx) -> Option<Hit> {
                 inside: p.word_start && !w.word_start,
                 pos,
                 covers: usize::from(!is_stop_word(&w.text)),
+                initials: false,
             };
             if best.is_none_or(|b| hit < b) {
                 best = Some(hit);
@@ -186,6 +198,7 @@ fn alternative_hit(a: &Alternative, text: &Text, cx: &Cx) -> Option<Hit> {
     let mut acronym = false;
     let mut rarity = Reverse(0);
     let mut covers = 0;
+    let mut initials = false;
     for p in &a.pieces {
         let h = piece_hit(p, text, cx)?;
         inside |= h.inside;
@@ -194,6 +207,7 @@ fn alternative_hit(a: &Alternative, text: &Text, cx: &Cx) -> Option<Hit> {
         acronym |= h.acronym;
         rarity = rarity.min(h.rarity);
         covers += h.covers;
+        initials |= h.initials;
         first.get_or_insert(h);
     }
     first.map(|f| Hit {
@@ -204,6 +218,7 @@ fn alternative_hit(a: &Alternative, text: &Text, cx: &Cx) -> Option<Hit> {
         inside,
         pos: f.pos,
         covers,
+        initials,
     })
 }
 
@@ -257,6 +272,7 @@ fn joined_hit(units: &[&Unit], i: usize, text: &Text, cx: &Cx) -> Option<Hit> {
             inside: false,
             pos,
             covers: 1,
+            initials: false,
         });
     }
     let pos = before.and_then(found)?;
@@ -268,6 +284,7 @@ fn joined_hit(units: &[&Unit], i: usize, text: &Text, cx: &Cx) -> Option<Hit> {
         inside: false,
         pos,
         covers: 0,
+        initials: false,
     })
 }
 
@@ -282,6 +299,7 @@ struct FieldHit {
     /// Ordinary words of the text the query does not account for (`RankKey::extra_words`).
     extra_words: u8,
     acronym_rarity: Reverse<u32>,
+    qualifier_words: u8,
 }
 
 fn field_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
@@ -293,8 +311,11 @@ fn field_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
         acronyms: 0,
         acronym_rarity: Reverse(0),
         extra_words: 0,
+        qualifier_words: 0,
     };
-    let mut covered = 0;
+    // Ordinary words the hits account for, before the first comma and after it.
+    let mut covered = [0, 0];
+    let mut all_initials = !units.is_empty();
     for (i, u) in units.iter().enumerate() {
         let h = unit_hit(u, text, cx).or_else(|| joined_hit(units, i, text, cx))?;
         fh.inside_words += usize::from(h.inside);
@@ -302,13 +323,30 @@ fn field_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
         fh.typos += h.typos;
         fh.acronyms += usize::from(h.acronym);
         fh.acronym_rarity = Reverse(fh.acronym_rarity.0 + h.rarity.0);
-        covered += h.covers;
+        let after_comma = text.words.get(h.pos).is_some_and(|w| w.qualifier);
+        covered[usize::from(after_comma)] += h.covers;
+        all_initials &= h.initials;
         if i == 0 {
             fh.not_at_start = h.pos != 0;
         }
     }
-    let ordinary = text.words.iter().filter(|w| !is_stop_word(&w.text)).count();
-    fh.extra_words = u8::try_from(ordinary.saturating_sub(covered).min(2)).unwrap_or(2);
+    let ordinary = |qualifier: bool| {
+        let words = text.words.iter().filter(|w| w.qualifier == qualifier);
+        words.filter(|w| !is_stop_word(&w.text)).count()
+    };
+    let extra = |n: usize, covered: usize| u8::try_from(n.saturating_sub(covered).min(2));
+    let (head, qualifier) = (
+        extra(ordinary(false), covered[0]),
+        extra(ordinary(true), covered[1]),
+    );
+    if all_initials {
+        // Initials stand for a phrase: a label whose head is that phrase is that reading.
+        fh.extra_words = head.unwrap_or(2);
+        fh.qualifier_words = qualifier.unwrap_or(2);
+    } else {
+        let total = ordinary(false) + ordinary(true);
+        fh.extra_words = extra(total, covered[0] + covered[1]).unwrap_or(2);
+    }
     Some(fh)
 }
 
@@ -396,6 +434,7 @@ impl<'q> Ranker<'q> {
             acronyms: best.map_or(usize::MAX, |b| b.acronyms),
             acronym_rarity: best.map_or(Reverse(0), |b| b.acronym_rarity),
             extra_words: best.map_or(u8::MAX, |b| b.extra_words),
+            qualifier_words: best.map_or(u8::MAX, |b| b.qualifier_words),
             tier,
             inactive: e.inactive,
             not_selectable: e.standing.not_selectable,

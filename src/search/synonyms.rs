@@ -1,4 +1,6 @@
-//! Domain abbreviations (`synonyms.txt`) and French profession ↔ specialty endings.
+//! Domain abbreviations (`synonyms.txt`), French profession ↔ specialty endings, and words
+//! French writes two ways for one meaning: body parts and their learned adjectives
+//! (`anatomy.txt`), numbers in Arabic and Roman figures.
 
 use std::collections::HashMap;
 
@@ -6,6 +8,9 @@ use super::analysis::Analyzer;
 
 /// The synonym groups, compiled into the binary.
 pub const SYNONYMS_TXT: &str = include_str!("synonyms.txt");
+
+/// Body parts and their learned adjectives, compiled into the binary.
+pub const ANATOMY_TXT: &str = include_str!("anatomy.txt");
 
 /// Endings of a person's profession and the stem of the discipline they practise:
 /// "cardiologue" → "cardiologi…", "pédiatre" → "pediatri…", "dentiste" → "dent…".
@@ -39,6 +44,86 @@ pub fn suffix_alternative(word: &str) -> Option<String> {
         })
 }
 
+/// Numbers a label may write in Roman figures ("type II", "facteur VIII", "stade IV").
+const ROMAN_MAX: u32 = 39;
+
+fn roman(mut n: u32) -> String {
+    let mut out = String::new();
+    for (value, letters) in [(10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")] {
+        while n >= value {
+            out.push_str(letters);
+            n -= value;
+        }
+    }
+    out
+}
+
+/// The same number in the other figures: "2" → "ii", "viii" → "8" (1 to `ROMAN_MAX`; a Roman
+/// numeral only in its canonical form, so "vx" or "iiii" are left alone).
+pub fn numeral_alternative(word: &str) -> Option<String> {
+    if let Ok(n) = word.parse::<u32>() {
+        return ((1..=ROMAN_MAX).contains(&n) && !word.starts_with('0')).then(|| roman(n));
+    }
+    if word.is_empty() || !word.chars().all(|c| matches!(c, 'i' | 'v' | 'x')) {
+        return None;
+    }
+    (1..=ROMAN_MAX)
+        .find(|&n| roman(n) == word)
+        .map(|n| n.to_string())
+}
+
+/// Words that stand for one another with another root ("foie" ↔ "hépatique"), looked up by
+/// the stem of what is typed.
+#[derive(Debug, Clone, Default)]
+pub struct WordVariants {
+    /// Stem of a form → the other words of its line, one (folded form, stem) per stem.
+    by_stem: HashMap<String, Vec<(String, String)>>,
+}
+
+impl WordVariants {
+    /// Parses `forms | forms` lines (`#` comments and blank lines skipped): the words of one
+    /// line stand for one another; the forms of one word are separated by spaces.
+    pub fn parse(text: &str, analyzer: &mut Analyzer) -> WordVariants {
+        let mut out = WordVariants::default();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let words: Vec<Vec<(String, String)>> = line
+                .split('|')
+                .map(|forms| {
+                    analyzer
+                        .words(forms)
+                        .into_iter()
+                        .map(|w| {
+                            let stem = analyzer.stem(&w.text);
+                            (w.text, stem)
+                        })
+                        .collect()
+                })
+                .collect();
+            for (i, word) in words.iter().enumerate() {
+                for (_, stem) in word {
+                    let others = out.by_stem.entry(stem.clone()).or_default();
+                    let forms = words.iter().enumerate().filter(|(j, _)| *j != i);
+                    for (form, other) in forms.flat_map(|(_, w)| w) {
+                        if other != stem && !others.iter().any(|(_, s)| s == other) {
+                            others.push((form.clone(), other.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The words standing for a word of this stem, as (folded form, stem).
+    pub fn of(&self, stem: &str) -> &[(String, String)] {
+        self.by_stem.get(stem).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// A phrase found in a query, with the equivalent phrases to try as well.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SynonymMatch {
@@ -54,6 +139,8 @@ pub struct Synonyms {
     groups: Vec<Vec<Vec<String>>>,
     /// first word → (group, phrase) pairs.
     by_first: HashMap<String, Vec<(usize, usize)>>,
+    /// Words with another root (`anatomy.txt`).
+    pub variants: WordVariants,
 }
 
 impl Synonyms {
@@ -93,7 +180,10 @@ impl Synonyms {
     }
 
     pub fn builtin(analyzer: &mut Analyzer) -> Synonyms {
-        Synonyms::parse(SYNONYMS_TXT, analyzer)
+        Synonyms {
+            variants: WordVariants::parse(ANATOMY_TXT, analyzer),
+            ..Synonyms::parse(SYNONYMS_TXT, analyzer)
+        }
     }
 
     /// The longest phrase of any group starting at `words[at]`. Words must be equal, except the
@@ -172,6 +262,42 @@ mod tests {
         let m = syn.match_at(&words("echo"), 0).expect("folded");
         assert_eq!(m.alternatives, vec![words("echographie")]);
         assert!(syn.match_at(&words("alone"), 0).is_none());
+    }
+
+    #[test]
+    fn body_parts_and_their_learned_adjectives_stand_for_one_another() {
+        let mut a = Analyzer::default();
+        let v = WordVariants::parse("foie | hépatique hépatiques\ncœur | cardiaque\n", &mut a);
+        let forms = |v: &WordVariants, a: &mut Analyzer, w: &str| -> Vec<String> {
+            v.of(&a.stem(w)).iter().map(|(f, _)| f.clone()).collect()
+        };
+        assert_eq!(forms(&v, &mut a, "hepatiques"), vec!["foie"]);
+        assert_eq!(forms(&v, &mut a, "foie"), vec!["hepatique"]);
+        assert_eq!(forms(&v, &mut a, "coeur"), vec!["cardiaque"]);
+        assert!(forms(&v, &mut a, "rein").is_empty());
+        // The shipped list parses, and every line links words of different stems.
+        let builtin = Synonyms::builtin(&mut a);
+        assert_eq!(
+            forms(&builtin.variants, &mut a, "pulmonaire"),
+            vec!["poumon"]
+        );
+        assert!(forms(&builtin.variants, &mut a, "renaux").contains(&"rein".to_string()));
+        assert!(forms(&builtin.variants, &mut a, "yeux").contains(&"oculaire".to_string()));
+    }
+
+    #[test]
+    fn numbers_in_both_figures() {
+        assert_eq!(numeral_alternative("2").as_deref(), Some("ii"));
+        assert_eq!(numeral_alternative("8").as_deref(), Some("viii"));
+        assert_eq!(numeral_alternative("14").as_deref(), Some("xiv"));
+        assert_eq!(numeral_alternative("iv").as_deref(), Some("4"));
+        assert_eq!(numeral_alternative("xxxix").as_deref(), Some("39"));
+        assert_eq!(numeral_alternative("iiii"), None);
+        assert_eq!(numeral_alternative("vx"), None);
+        assert_eq!(numeral_alternative("40"), None);
+        assert_eq!(numeral_alternative("0"), None);
+        assert_eq!(numeral_alternative("02"), None);
+        assert_eq!(numeral_alternative("vitamine"), None);
     }
 
     #[test]

@@ -584,3 +584,102 @@ fn two_typed_words_find_the_word_that_joins_them() {
     assert_eq!(codes(&ix, &cs, "burn", false), ["QD85", "QD86"]);
     assert_eq!(codes(&ix, &cs, "out", false), ["QD86"]);
 }
+
+fn variants_index() -> (SearchIndex, ScopeKey) {
+    let concepts = vec![
+        concept("DB90", "Abcès du foie"),
+        concept("DB91", "Abcès hépatique amibien"),
+        concept("CA40", "Tuberculose du poumon"),
+        concept("6A60", "Trouble bipolaire de type I"),
+        concept("6A61", "Trouble bipolaire de type II"),
+        concept("3B10", "Carence en facteur VIII"),
+        concept("XM1", "Facteur VII"),
+        concept("F8R", "Facteur 8 recombinant"),
+    ];
+    let mut cat = Catalog::default();
+    let url = "http://example.org/variants";
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
+        Ok(ix) => (ix, ScopeKey::code_system(url, None)),
+        Err(e) => panic!("index builds: {e}"),
+    }
+}
+
+#[test]
+fn a_body_part_and_its_learned_adjective_find_each_other() {
+    let (ix, cs) = variants_index();
+    // The word as typed first, the other root after it.
+    assert_eq!(codes(&ix, &cs, "abces hepatique", false), ["DB91", "DB90"]);
+    assert_eq!(codes(&ix, &cs, "abces du foie", false), ["DB90", "DB91"]);
+    assert_eq!(codes(&ix, &cs, "tuberculose pulmonaire", false), ["CA40"]);
+    // Only whole words: "pulmon", being typed, is not yet "pulmonaire".
+    assert!(codes(&ix, &cs, "pulmon", false).is_empty());
+}
+
+#[test]
+fn numbers_match_in_arabic_and_roman_figures() {
+    let (ix, cs) = variants_index();
+    assert_eq!(codes(&ix, &cs, "bipolaire type 2", false), ["6A61"]);
+    assert_eq!(codes(&ix, &cs, "bipolaire 1", false), ["6A60"]);
+    // "viii" is not "vii", though the stemmer cuts both to one stem; figures as typed first.
+    assert_eq!(codes(&ix, &cs, "facteur 8", false), ["F8R", "3B10"]);
+    assert_eq!(codes(&ix, &cs, "facteur VIII", false), ["3B10", "F8R"]);
+    assert_eq!(codes(&ix, &cs, "facteur 7", false), ["XM1"]);
+}
+
+#[test]
+fn a_final_period_is_not_part_of_a_code() {
+    // "Dr." for the code "DR": the period of an abbreviation.
+    let (ix, cs) = variants_index();
+    assert_eq!(codes(&ix, &cs, "F8R.", false), ["F8R"]);
+    assert_eq!(codes(&ix, &cs, "f8r", false), ["F8R"]);
+}
+
+#[test]
+fn a_comma_ends_an_acronym_and_what_follows_it_qualifies_the_label() {
+    let concepts = vec![
+        concept("XA", "Canal hépatique commun"),
+        concept("XD", "Cuves d'hémodialyse, collecte"),
+        concept("XH4", "Carcinome hépatocellulaire, SAI"),
+        concept("XH0", "Carcinome hépatocellulaire pléomorphe"),
+        concept("XH5", "Carcinome hépatocellulaire squirrheux"),
+        concept("Z", "Membrane cellulaire"),
+        concept("2A20", "Leucémie myéloïde chronique, BCR-ABL1 positif"),
+        concept("2A21", "Leucémie myéloïde chronique atypique"),
+        concept("2A40", "Leucémie myélomonocytaire chronique"),
+        concept("NA23", "Luxations multiples du cou"),
+        concept("NA82.3Z", "Fracture de côte, sans précision"),
+        concept("NA82.3", "Fracture de côte"),
+        concept("NA82.4", "Fracture de côte multiple"),
+    ];
+    let mut cat = Catalog::default();
+    let url = "http://example.org/qualifiers";
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    let ix = match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
+        Ok(ix) => ix,
+        Err(e) => panic!("index builds: {e}"),
+    };
+    let cs = ScopeKey::code_system(url, None);
+    // « hépatocellulaire » is cut before « cellulaire »; the words after the comma are a
+    // qualifier, so « Carcinome hépatocellulaire, SAI » says as much as « Canal hépatique
+    // commun » and the reading that opens more labels wins. No run crosses the comma (XD).
+    assert_eq!(codes(&ix, &cs, "CHC", false), ["XH4", "XA", "XH0", "XH5"]);
+    assert_eq!(codes(&ix, &cs, "LMC", false)[0], "2A20");
+    // For words, every word of the label counts.
+    assert_eq!(
+        codes(&ix, &cs, "fracture cote", false),
+        ["NA82.3", "NA82.4", "NA82.3Z"]
+    );
+}
