@@ -2,7 +2,8 @@
 //! of every value-set member and code-system concept, French analysis, and a Rust re-ranking.
 //!
 //! - `analysis`: the French analyzers (folding, apostrophes/hyphens, stems, stop words)
-//! - `synonyms`: domain abbreviations (`synonyms.txt`) and profession → discipline endings
+//! - `synonyms`: domain abbreviations (`synonyms.txt`), profession → discipline endings, body
+//!   parts ↔ learned adjectives (`anatomy.txt`), Arabic ↔ Roman numbers
 //! - `entries`: what is indexed, per scope (value set, or code system `?fhir_vs`)
 //! - `schema`: the tantivy fields and documents
 //! - `query`: typed text → tantivy query (prefixes, stems, synonyms; fuzzy fallback)
@@ -287,6 +288,18 @@ impl SearchIndex {
             return Ok(Ranked::default());
         }
         let searcher = self.reader.searcher();
+        // Labels writing an acronym the words spell join whichever stage answers the words.
+        let spelled = Builder {
+            fields: &self.fields,
+            mode: Mode::Strict,
+            max_typos: 0,
+            with_table,
+        }
+        .spelled(parsed, scope.map(ScopeKey::as_str), opts.active_only);
+        let spelled = match spelled {
+            Some(q) => self.collect(&searcher, q.as_ref())?,
+            None => Vec::new(),
+        };
         let fuzzy_useful = parsed
             .units
             .iter()
@@ -305,15 +318,22 @@ impl SearchIndex {
                 with_table,
             };
             let q = builder.build(parsed, scope.map(ScopeKey::as_str), opts.active_only);
-            let hits = self.collect(&searcher, q.as_ref())?;
+            let mut hits = self.collect(&searcher, q.as_ref())?;
             if !hits.is_empty() {
+                add_missing(&mut hits, &spelled);
                 return Ok(Ranked {
                     entries: self.rank(parsed, mode, hits),
                     fuzzy: mode != Mode::Strict,
                 });
             }
         }
-        Ok(Ranked::default())
+        if spelled.is_empty() {
+            return Ok(Ranked::default());
+        }
+        Ok(Ranked {
+            entries: self.rank(parsed, Mode::Strict, spelled),
+            fuzzy: false,
+        })
     }
 
     /// Every match with its first-stage score, best first (ties in document order).
@@ -417,6 +437,15 @@ impl SearchIndex {
             i += 1;
         }
     }
+}
+
+/// Appends the hits of `more` that `hits` lacks, in their order.
+fn add_missing(hits: &mut Vec<(Score, u32)>, more: &[(Score, u32)]) {
+    if more.is_empty() {
+        return;
+    }
+    let seen: HashSet<u32> = hits.iter().map(|&(_, p)| p).collect();
+    hits.extend(more.iter().filter(|(_, p)| !seen.contains(p)));
 }
 
 /// Indexes every entry with one thread (documents in entry order) and commits.

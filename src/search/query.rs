@@ -13,15 +13,20 @@
 //! - the word respelled where French writes one sound two ways ("nefrite" → "nephrite");
 //! - joined to its neighbour, a word that begins with both ("burn out" → "burnout").
 //!
+//! Two typed words or more may also be the initials of an acronym a label writes in capitals
+//! ("protection maternelle" → « PMI et Planification familiale », `ParsedQuery::spelled_out`).
+//!
 //! Every unit is required, except stop words ("de", "la", "d'") that are not the last word:
 //! those are optional, so they neither kill a query nor get ignored while being typed ("la" may
 //! be the start of "laboratoire"). The whole text may also be a code (exact, or its beginning).
 
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RegexQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use super::analysis::{code_key, is_stop_word, may_be_acronym, Analyzer};
+use super::analysis::{code_key, is_stop_word, may_be_acronym, Analyzer, ACRONYM_MAX};
 use super::schema::Fields;
 use super::synonyms::{numeral_alternative, suffix_alternative, Synonyms};
 
@@ -137,6 +142,10 @@ pub struct ParsedQuery {
     pub units: Vec<Unit>,
     /// The folded words, joined by a space, or by a hyphen inside a compound word.
     words: String,
+    /// The initials of the typed words, without their small words and with them, when the
+    /// query is two words or more: an acronym a label writes in capitals is that, or that and
+    /// one more letter (the last word not typed yet: "protection maternelle" → « PMI »).
+    pub spelled_out: Option<[String; 2]>,
 }
 
 impl ParsedQuery {
@@ -213,7 +222,9 @@ impl ParsedQuery {
                 b.joined_to_previous = true;
             }
         }
+        let spelled_out = spelled_out(&units);
         ParsedQuery {
+            spelled_out,
             // "Dr." for the code "DR": an abbreviation's period is not part of the code.
             code: code_key(text.trim_end().strip_suffix('.').unwrap_or(text)),
             units,
@@ -248,6 +259,34 @@ impl ParsedQuery {
     pub fn required(&self) -> impl Iterator<Item = &Unit> {
         self.units.iter().filter(|u| !u.optional)
     }
+}
+
+/// `ParsedQuery::spelled_out` of these units: two required words or more, every unit one
+/// word of letters.
+fn spelled_out(units: &[Unit]) -> Option<[String; 2]> {
+    let required = units.iter().filter(|u| !u.optional).count();
+    let words: Vec<&str> = units
+        .iter()
+        .map(|u| match u.typed.as_slice() {
+            [w] if w.chars().all(char::is_alphabetic) => Some(w.as_str()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let initials = |with_small: bool| -> String {
+        let kept = words.iter().filter(|w| with_small || !is_stop_word(w));
+        kept.filter_map(|w| w.chars().next()).collect()
+    };
+    let without = initials(false);
+    ((2..=ACRONYM_MAX).contains(&required) && without.chars().count() == required)
+        .then(|| [without, initials(true)])
+}
+
+/// Whether `word`, written in capitals in a label, is what `spelled_out` spells.
+pub fn spells(spelled_out: &[String; 2], word: &str) -> bool {
+    spelled_out.iter().any(|i| {
+        word.strip_prefix(i.as_str())
+            .is_some_and(|rest| rest.chars().count() <= 1)
+    })
 }
 
 fn typed_alternative(words: &[String], starts: &[bool]) -> Alternative {
@@ -554,7 +593,7 @@ impl Builder<'_> {
             );
             return Some(Box::new(BooleanQuery::new(clauses)));
         }
-        let mut clauses = Vec::new();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (i, u) in q.units.iter().enumerate() {
             let occur = if u.optional {
                 Occur::Should
@@ -603,6 +642,33 @@ impl Builder<'_> {
 
     /// `scope` (if any) and `active_only` are filters; the text or the code must match.
     pub fn build(&self, q: &ParsedQuery, scope: Option<&str>, active_only: bool) -> Box<dyn Query> {
+        let matching: Vec<Box<dyn Query>> =
+            [self.text(q), self.code(q)].into_iter().flatten().collect();
+        self.filtered(any(matching), scope, active_only)
+    }
+
+    /// The entries that write in capitals an acronym the typed words spell (`spells`), if
+    /// the query spells one. Searched apart from the words, whose stages it must not stop:
+    /// "fibrilation auriculaire" still needs the typo stage, whatever « FA… » labels exist.
+    pub fn spelled(
+        &self,
+        q: &ParsedQuery,
+        scope: Option<&str>,
+        active_only: bool,
+    ) -> Option<Box<dyn Query>> {
+        let [without, with] = q.spelled_out.as_ref()?;
+        // Letters only (`spelled_out`), so nothing to escape.
+        let pattern = format!("(?:{without}|{with})[a-z0-9]?");
+        let spelled = RegexQuery::from_pattern(&pattern, self.fields.caps).ok()?;
+        Some(self.filtered(Box::new(spelled), scope, active_only))
+    }
+
+    fn filtered(
+        &self,
+        matching: Box<dyn Query>,
+        scope: Option<&str>,
+        active_only: bool,
+    ) -> Box<dyn Query> {
         let mut must: Vec<Box<dyn Query>> = Vec::new();
         if let Some(s) = scope {
             must.push(Box::new(TermQuery::new(
@@ -616,9 +682,7 @@ impl Builder<'_> {
                 IndexRecordOption::Basic,
             )));
         }
-        let matching: Vec<Box<dyn Query>> =
-            [self.text(q), self.code(q)].into_iter().flatten().collect();
-        must.push(any(matching));
+        must.push(matching);
         // The filters add the same score to every candidate; only the match part ranks them.
         all(must)
     }

@@ -11,6 +11,8 @@
 //! acronym readings, the one whose words open more labels of the data (`LeadingPhrases`);
 //! shallower in the hierarchy first (a concept before its descendants); shorter display
 //! first; then code and system, so the same query always gives the same order.
+//! A label that writes in capitals the acronym the typed words spell ("protection
+//! maternelle" → « PMI … ») answers every word, each derived, as one acronym.
 //! `SearchIndex::promote_parents` then puts a parent before its children when it answers
 //! part of the query.
 
@@ -19,7 +21,7 @@ use std::cmp::{Ordering, Reverse};
 use super::analysis::{acronym_run, code_key, is_stop_word, Analyzer, Word};
 use super::entries::Entry;
 use super::phrases::LeadingPhrases;
-use super::query::{typo_distance, Alternative, How, Mode, ParsedQuery, Piece, Unit};
+use super::query::{spells, typo_distance, Alternative, How, Mode, ParsedQuery, Piece, Unit};
 
 /// The sort key of one candidate; smaller is better.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -317,7 +319,9 @@ fn field_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
     let mut covered = [0, 0];
     let mut all_initials = !units.is_empty();
     for (i, u) in units.iter().enumerate() {
-        let h = unit_hit(u, text, cx).or_else(|| joined_hit(units, i, text, cx))?;
+        let Some(h) = unit_hit(u, text, cx).or_else(|| joined_hit(units, i, text, cx)) else {
+            return spelled_hit(units, text, cx);
+        };
         fh.inside_words += usize::from(h.inside);
         fh.derived += usize::from(h.derived);
         fh.typos += h.typos;
@@ -350,6 +354,27 @@ fn field_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
     Some(fh)
 }
 
+/// The typed words answered by an acronym `text` writes in capitals (`query::spells`): every
+/// word derived, as one acronym.
+fn spelled_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
+    let spelled_out = cx.spelled_out?;
+    let pos = text
+        .words
+        .iter()
+        .position(|w| w.capitals && spells(spelled_out, &w.text))?;
+    let ordinary = text.words.iter().filter(|w| !is_stop_word(&w.text)).count();
+    Some(FieldHit {
+        inside_words: 0,
+        not_at_start: pos != 0,
+        derived: units.len(),
+        typos: 0,
+        acronyms: 1,
+        extra_words: u8::try_from(ordinary.saturating_sub(1).min(2)).unwrap_or(2),
+        acronym_rarity: Reverse(0),
+        qualifier_words: 0,
+    })
+}
+
 /// Ranks entries for one parsed query.
 pub struct Ranker<'q> {
     query: &'q ParsedQuery,
@@ -365,6 +390,8 @@ struct Cx<'a> {
     mode: Mode,
     phrases: &'a LeadingPhrases,
     max_typos: u8,
+    /// `ParsedQuery::spelled_out`.
+    spelled_out: Option<&'a [String; 2]>,
 }
 
 impl<'q> Ranker<'q> {
@@ -450,6 +477,7 @@ impl<'q> Ranker<'q> {
             mode: self.mode,
             phrases: self.phrases,
             max_typos: self.query.max_typos(),
+            spelled_out: self.query.spelled_out.as_ref(),
         }
     }
 

@@ -11,7 +11,7 @@ use super::entries::{Entry, ScopeInfo};
 /// Bump when the schema, the analysis or what the entries hold changes: an index on disk built
 /// by another version is then rebuilt, and a saved catalog snapshot (whose search entries it
 /// holds) is not reused (the number is part of both fingerprints).
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -27,6 +27,9 @@ pub struct Fields {
     pub desc: Field,
     /// Acronyms of the display and designations (`analysis::acronyms`), one token each.
     pub acro: Field,
+    /// Words the display and designations write in capitals, the acronyms a label spells
+    /// (« PMI et Planification familiale »): what typed words may be the initials of.
+    pub caps: Field,
     /// Display and designations, stemmed.
     pub stems: Field,
     /// The table: name, title, canonical URL, OIDs (cross-table search only).
@@ -59,6 +62,7 @@ pub fn build() -> (Schema, Fields) {
         alt: b.add_text_field("alt", text(WORDS, true)),
         desc: b.add_text_field("desc", text(WORDS, true)),
         acro: b.add_text_field("acro", text(WORDS, false)),
+        caps: b.add_text_field("caps", text(WORDS, false)),
         stems: b.add_text_field("stems", text(STEMS, true)),
         table: b.add_text_field("table", text(WORDS, false)),
         active: b.add_u64_field("active", INDEXED),
@@ -77,6 +81,7 @@ pub fn resolve(schema: &Schema) -> tantivy::Result<Fields> {
         alt: f("alt")?,
         desc: f("desc")?,
         acro: f("acro")?,
+        caps: f("caps")?,
         stems: f("stems")?,
         table: f("table")?,
         active: f("active")?,
@@ -84,18 +89,24 @@ pub fn resolve(schema: &Schema) -> tantivy::Result<Fields> {
     })
 }
 
-/// The acronyms of every label of an entry, without duplicates.
+/// The acronyms of every label of an entry, and the words they write in capitals, each
+/// without duplicates.
 fn label_acronyms<'a>(
     analyzer: &mut Analyzer,
     labels: impl Iterator<Item = &'a str>,
-) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+) -> (Vec<String>, Vec<String>) {
+    let mut acronyms: Vec<String> = Vec::new();
+    let mut capitals: Vec<String> = Vec::new();
     for label in labels {
-        out.extend(analysis::acronyms(&analyzer.words(label)));
+        let words = analyzer.words(label);
+        acronyms.extend(analysis::acronyms(&words));
+        capitals.extend(words.into_iter().filter(|w| w.capitals).map(|w| w.text));
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    for list in [&mut acronyms, &mut capitals] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    (acronyms, capitals)
 }
 
 pub fn document(
@@ -120,9 +131,12 @@ pub fn document(
     for d in p.descs {
         doc.add_text(fields.desc, d);
     }
-    let acronyms = label_acronyms(analyzer, p.display.into_iter().chain(e.alts()));
+    let (acronyms, capitals) = label_acronyms(analyzer, p.display.into_iter().chain(e.alts()));
     if !acronyms.is_empty() {
         doc.add_text(fields.acro, acronyms.join(" "));
+    }
+    if !capitals.is_empty() {
+        doc.add_text(fields.caps, capitals.join(" "));
     }
     for t in scope
         .table_words

@@ -683,3 +683,55 @@ fn a_comma_ends_an_acronym_and_what_follows_it_qualifies_the_label() {
         ["NA82.3", "NA82.4", "NA82.3Z"]
     );
 }
+
+#[test]
+fn typed_words_find_the_acronym_a_label_writes_for_them() {
+    let concepts = vec![
+        concept("SA15", "PMI et Planification familiale"),
+        concept("SA16", "Centre de protection maternelle et infantile"),
+        concept("SA20", "Protection de l'enfance"),
+        concept("SA30", "Prise en charge médicale"),
+        concept("SA40", "HAD pédiatrique"),
+        concept("BC81", "Fibrillation auriculaire"),
+        concept("XF", "FAV"),
+    ];
+    let mut cat = Catalog::default();
+    let url = "http://example.org/spelled";
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    let ix = match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
+        Ok(ix) => ix,
+        Err(e) => panic!("index builds: {e}"),
+    };
+    let cs = ScopeKey::code_system(url, None);
+    // The words themselves first, then the label that writes their acronym.
+    assert_eq!(
+        codes(&ix, &cs, "protection maternelle", false),
+        ["SA16", "SA15"]
+    );
+    assert_eq!(
+        codes(&ix, &cs, "protection maternelle infantile", false),
+        ["SA16", "SA15"]
+    );
+    // With the small words of the typed text: « HAD ».
+    assert_eq!(
+        codes(&ix, &cs, "hospitalisation a domicile", false),
+        ["SA40"]
+    );
+    // Initials that no capitals word spells, or one word: nothing spelled.
+    assert_eq!(codes(&ix, &cs, "protection enfance", false), ["SA20"]);
+    assert!(codes(&ix, &cs, "prise", false) == ["SA30"]);
+    // Spelled acronyms do not stop the typo stage: « FAV » alone would have answered.
+    assert_eq!(
+        codes(&ix, &cs, "fibrilation auriculaire", false),
+        ["BC81", "XF"]
+    );
+    // « Prise en charge médicale » is not written in capitals: "pcm" finds it as initials,
+    // but typed words never find it through them.
+    assert!(codes(&ix, &cs, "prevention cardio medicale", false).is_empty());
+}
