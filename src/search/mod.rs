@@ -304,7 +304,7 @@ impl SearchIndex {
             .units
             .iter()
             .flat_map(|u| &u.typed)
-            .any(|w| query::fuzzy_applies(w));
+            .any(|w| query::fuzzy_applies(w) || query::may_be_contraction(w));
         for mode in [Mode::Strict, Mode::Fuzzy, Mode::Relaxed] {
             match mode {
                 Mode::Fuzzy if !fuzzy_useful => continue,
@@ -392,7 +392,7 @@ impl SearchIndex {
             .map(|(_, p)| p)
             .chain(tail.into_iter().map(|(_, _, p)| p))
             .collect();
-        self.promote_parents(parsed, &mut ranked);
+        self.promote_parents(parsed, mode, &mut ranked);
         ranked
     }
 
@@ -401,8 +401,9 @@ impl SearchIndex {
     /// when it answers part of the query (« Commotion » before « Commotion cérébrale avec
     /// perte de conscience… » and its siblings, « Ulcère du duodénum » before « Ulcère
     /// duodénal à éosinophiles »…). An inactive or grouping parent is left where it is.
-    fn promote_parents(&self, parsed: &ParsedQuery, ranked: &mut Vec<u32>) {
-        let mut ranker = Ranker::new(parsed, Mode::Relaxed, &self.phrases);
+    fn promote_parents(&self, parsed: &ParsedQuery, stage: Mode, ranked: &mut Vec<u32>) {
+        let mut ranker = Ranker::new(parsed, Mode::Relaxed, &self.phrases)
+            .with_contractions(stage != Mode::Strict);
         let mut done: Vec<u32> = Vec::new();
         let mut i = 0;
         while i < ranked.len().min(PARENT_LOOKAHEAD) {

@@ -11,7 +11,9 @@
 //!   "II");
 //! - an acronym of a label (a short word; read first when typed in capitals: "CIV");
 //! - the word respelled where French writes one sound two ways ("nefrite" → "nephrite");
-//! - joined to its neighbour, a word that begins with both ("burn out" → "burnout").
+//! - joined to its neighbour, a word that begins with both ("burn out" → "burnout");
+//! - in the fallback stages only, a contraction of one word, its letters kept in order ("tlm"
+//!   → "télémédecine", "tbc" → "tuberculose").
 //!
 //! Two typed words or more may also be the initials of an acronym a label writes in capitals
 //! ("protection maternelle" → « PMI et Planification familiale », `ParsedQuery::spelled_out`).
@@ -55,6 +57,36 @@ pub fn typo_distance(word: &str) -> u8 {
         _ => 1,
     }
 }
+/// A contraction is 2 to this many letters...
+const CONTRACTION_MAX_LEN: usize = 5;
+/// ...of which at most this many vowels: French contracts a word to its consonants ("ttt",
+/// "atcd", "mvt").
+const CONTRACTION_MAX_VOWELS: usize = 1;
+
+/// Whether a typed word may be a contraction of one word (`How::Contraction`).
+pub fn may_be_contraction(word: &str) -> bool {
+    let n = word.chars().count();
+    let vowels = word.chars().filter(|c| "aeiouy".contains(*c)).count();
+    (2..=CONTRACTION_MAX_LEN).contains(&n)
+        && vowels <= CONTRACTION_MAX_VOWELS
+        && word.chars().all(|c| c.is_ascii_lowercase())
+        && !is_stop_word(word)
+}
+
+/// Whether `word` is `typed` contracted: same first letter, the other letters of `typed` in
+/// order, and longer.
+pub fn contracts(typed: &str, word: &str) -> bool {
+    let mut t = typed.chars();
+    let mut w = word.chars();
+    if t.next().is_none() || t.clone().next().is_none() || typed.len() >= word.len() {
+        return false;
+    }
+    if typed.chars().next() != w.next() {
+        return false;
+    }
+    t.all(|c| w.any(|x| x == c))
+}
+
 /// Stems and profession endings are only tried on words at least this long.
 const DERIVE_MIN_LEN: usize = 3;
 
@@ -76,6 +108,9 @@ pub enum How {
     /// An acronym of the entry's labels is it (the `acro` field): "ait" for "accident
     /// ischémique transitoire".
     Acronym,
+    /// The indexed word begins with its first letter and holds the others in order: a word
+    /// written as a contraction ("tlm" for "télémédecine"). Fallback stages only.
+    Contraction,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -415,6 +450,16 @@ fn single_word_unit(
     synonyms: &Synonyms,
 ) -> Unit {
     let mut alternatives = vec![typed_alternative(std::slice::from_ref(&w), &[word_start])];
+    if may_be_contraction(&w) {
+        alternatives.push(Alternative {
+            pieces: vec![Piece {
+                text: w.clone(),
+                how: How::Contraction,
+                word_start,
+            }],
+            typed: false,
+        });
+    }
     if let Some(n) = numeral_alternative(&w) {
         // A number has no stem, spelling or ending to derive ("viii" stems like "vii").
         alternatives.push(whole_word(n, None, word_start));
@@ -530,6 +575,28 @@ impl Builder<'_> {
                 .into_iter()
                 .map(|(f, boost)| boxed(term(f, &p.text), boost))
                 .collect()),
+            How::Contraction => {
+                // Letters only (`may_be_contraction`), so nothing to escape.
+                let mut pattern = String::new();
+                for c in p.text.chars() {
+                    if !pattern.is_empty() {
+                        pattern.push_str("[a-z0-9]*");
+                    }
+                    pattern.push(c);
+                }
+                pattern.push_str("[a-z0-9]+");
+                let fields = [
+                    (self.fields.display, DISPLAY_BOOST),
+                    (self.fields.alt, ALT_BOOST),
+                ];
+                any(fields
+                    .into_iter()
+                    .filter_map(|(f, boost)| {
+                        let q = RegexQuery::from_pattern(&pattern, f).ok()?;
+                        Some(boxed(q, boost))
+                    })
+                    .collect())
+            }
             How::Acronym => boxed(
                 TermQuery::new(
                     Term::from_field_text(self.fields.acro, &p.text),
@@ -553,9 +620,13 @@ impl Builder<'_> {
     }
 
     fn unit(&self, u: &Unit) -> Box<dyn Query> {
+        // A contraction is loose: only once the words as typed found nothing.
+        let in_stage =
+            |a: &&Alternative| self.mode != Mode::Strict || a.pieces[0].how != How::Contraction;
         any(u
             .alternatives
             .iter()
+            .filter(in_stage)
             .map(|a| {
                 let pieces = a.pieces.iter().map(|p| match p.how {
                     // Read first as an acronym: its matches must make the window.

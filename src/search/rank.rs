@@ -21,7 +21,9 @@ use std::cmp::{Ordering, Reverse};
 use super::analysis::{acronym_run, code_key, is_stop_word, Analyzer, Word};
 use super::entries::Entry;
 use super::phrases::LeadingPhrases;
-use super::query::{spells, typo_distance, Alternative, How, Mode, ParsedQuery, Piece, Unit};
+use super::query::{
+    contracts, spells, typo_distance, Alternative, How, Mode, ParsedQuery, Piece, Unit,
+};
 
 /// The sort key of one candidate; smaller is better.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,6 +33,8 @@ pub struct RankKey {
     not_code: bool,
     not_in_display: bool,
     derived: usize,
+    /// Words matched as contractions ("tlm"), after those matched any other way.
+    contractions: usize,
     /// Edits the typo-tolerant matches needed, summed: one typo before two.
     typos: usize,
     acronyms: usize,
@@ -80,6 +84,8 @@ impl Text {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Hit {
     derived: bool,
+    /// Matched as a contraction ("tlm" in "télémédecine"): looser than any typo.
+    contracted: bool,
     /// Edits a typo-tolerant match needed (1 or 2): fewer first.
     typos: usize,
     /// Matched as an acronym: the most ambiguous derivation, after stems and synonyms.
@@ -145,6 +151,7 @@ fn piece_hit(p: &Piece, text: &Text, cx: &Cx) -> Option<Hit> {
     if p.how == How::Acronym {
         return acronym_run(&text.words, &p.text).map(|(pos, covers)| Hit {
             derived: true,
+            contracted: false,
             typos: 0,
             acronym: true,
             rarity: Reverse(
@@ -163,6 +170,7 @@ fn piece_hit(p: &Piece, text: &Text, cx: &Cx) -> Option<Hit> {
             How::Exact { stem } => w.text == p.text || &text.stems[pos] == stem,
             How::Stem => text.stems[pos] == p.text,
             How::Word => w.text == p.text,
+            How::Contraction => cx.contractions && contracts(&p.text, &w.text),
             How::Acronym => false,
         };
         let typos = if strict {
@@ -176,6 +184,7 @@ fn piece_hit(p: &Piece, text: &Text, cx: &Cx) -> Option<Hit> {
         if let Some(typos) = typos {
             let hit = Hit {
                 derived: typos > 0,
+                contracted: p.how == How::Contraction,
                 typos,
                 acronym: false,
                 rarity: Reverse(0),
@@ -196,6 +205,7 @@ fn alternative_hit(a: &Alternative, text: &Text, cx: &Cx) -> Option<Hit> {
     let mut first: Option<Hit> = None;
     let mut inside = false;
     let mut derived = !a.typed;
+    let mut contracted = false;
     let mut typos = 0;
     let mut acronym = false;
     let mut rarity = Reverse(0);
@@ -205,6 +215,7 @@ fn alternative_hit(a: &Alternative, text: &Text, cx: &Cx) -> Option<Hit> {
         let h = piece_hit(p, text, cx)?;
         inside |= h.inside;
         derived |= h.derived;
+        contracted |= h.contracted;
         typos += h.typos;
         acronym |= h.acronym;
         rarity = rarity.min(h.rarity);
@@ -214,6 +225,7 @@ fn alternative_hit(a: &Alternative, text: &Text, cx: &Cx) -> Option<Hit> {
     }
     first.map(|f| Hit {
         derived,
+        contracted,
         typos,
         acronym,
         rarity,
@@ -268,6 +280,7 @@ fn joined_hit(units: &[&Unit], i: usize, text: &Text, cx: &Cx) -> Option<Hit> {
     if let Some(pos) = u.joined.as_deref().and_then(found) {
         return Some(Hit {
             derived: true,
+            contracted: false,
             typos: 0,
             acronym: false,
             rarity: Reverse(0),
@@ -280,6 +293,7 @@ fn joined_hit(units: &[&Unit], i: usize, text: &Text, cx: &Cx) -> Option<Hit> {
     let pos = before.and_then(found)?;
     Some(Hit {
         derived: true,
+        contracted: false,
         typos: 0,
         acronym: false,
         rarity: Reverse(0),
@@ -296,6 +310,7 @@ struct FieldHit {
     inside_words: usize,
     not_at_start: bool,
     derived: usize,
+    contractions: usize,
     typos: usize,
     acronyms: usize,
     /// Ordinary words of the text the query does not account for (`RankKey::extra_words`).
@@ -309,6 +324,7 @@ fn field_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
         inside_words: 0,
         not_at_start: false,
         derived: 0,
+        contractions: 0,
         typos: 0,
         acronyms: 0,
         acronym_rarity: Reverse(0),
@@ -324,6 +340,7 @@ fn field_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
         };
         fh.inside_words += usize::from(h.inside);
         fh.derived += usize::from(h.derived);
+        fh.contractions += usize::from(h.contracted);
         fh.typos += h.typos;
         fh.acronyms += usize::from(h.acronym);
         fh.acronym_rarity = Reverse(fh.acronym_rarity.0 + h.rarity.0);
@@ -367,6 +384,7 @@ fn spelled_hit(units: &[&Unit], text: &Text, cx: &Cx) -> Option<FieldHit> {
         inside_words: 0,
         not_at_start: pos != 0,
         derived: units.len(),
+        contractions: 0,
         typos: 0,
         acronyms: 1,
         extra_words: u8::try_from(ordinary.saturating_sub(1).min(2)).unwrap_or(2),
@@ -380,6 +398,7 @@ pub struct Ranker<'q> {
     query: &'q ParsedQuery,
     required: Vec<&'q Unit>,
     mode: Mode,
+    contractions: bool,
     analyzer: Analyzer,
     phrases: &'q LeadingPhrases,
 }
@@ -388,6 +407,7 @@ pub struct Ranker<'q> {
 /// typos a word may have.
 struct Cx<'a> {
     mode: Mode,
+    contractions: bool,
     phrases: &'a LeadingPhrases,
     max_typos: u8,
     /// `ParsedQuery::spelled_out`.
@@ -400,9 +420,17 @@ impl<'q> Ranker<'q> {
             query,
             required: query.required().collect(),
             mode,
+            contractions: mode != Mode::Strict,
             analyzer: Analyzer::default(),
             phrases,
         }
+    }
+
+    /// Whether contractions count ("tlm"), whatever the mode: they belong to the fallback
+    /// stages, so not when the words as typed answered.
+    pub fn with_contractions(mut self, on: bool) -> Self {
+        self.contractions = on;
+        self
     }
 
     pub fn key(&mut self, e: &Entry) -> RankKey {
@@ -457,6 +485,7 @@ impl<'q> Ranker<'q> {
             inside_words: best.map_or(usize::MAX, |b| b.inside_words),
             not_at_start: best.is_none_or(|b| b.not_at_start),
             derived: best.map_or(usize::MAX, |b| b.derived),
+            contractions: best.map_or(usize::MAX, |b| b.contractions),
             typos: best.map_or(usize::MAX, |b| b.typos),
             acronyms: best.map_or(usize::MAX, |b| b.acronyms),
             acronym_rarity: best.map_or(Reverse(0), |b| b.acronym_rarity),
@@ -475,6 +504,7 @@ impl<'q> Ranker<'q> {
     fn cx(&self) -> Cx<'q> {
         Cx {
             mode: self.mode,
+            contractions: self.contractions,
             phrases: self.phrases,
             max_typos: self.query.max_typos(),
             spelled_out: self.query.spelled_out.as_ref(),

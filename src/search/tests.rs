@@ -595,6 +595,8 @@ fn variants_index() -> (SearchIndex, ScopeKey) {
         concept("3B10", "Carence en facteur VIII"),
         concept("XM1", "Facteur VII"),
         concept("F8R", "Facteur 8 recombinant"),
+        concept("TLM1", "Acte de télémédecine"),
+        concept("TC", "Téléconsultation médicale"),
     ];
     let mut cat = Catalog::default();
     let url = "http://example.org/variants";
@@ -631,6 +633,19 @@ fn numbers_match_in_arabic_and_roman_figures() {
     assert_eq!(codes(&ix, &cs, "facteur 8", false), ["F8R", "3B10"]);
     assert_eq!(codes(&ix, &cs, "facteur VIII", false), ["3B10", "F8R"]);
     assert_eq!(codes(&ix, &cs, "facteur 7", false), ["XM1"]);
+}
+
+#[test]
+fn a_word_written_as_a_contraction_is_found_once_nothing_else_is() {
+    let (ix, cs) = variants_index();
+    // t…l…m in one word: « télémédecine », not « Téléconsultation médicale ».
+    assert_eq!(codes(&ix, &cs, "tlm", false), ["TLM1"]);
+    assert_eq!(codes(&ix, &cs, "tbc pulmonaire", false), ["CA40"]);
+    assert_eq!(codes(&ix, &cs, "tc", false), ["TC"]);
+    // Only when the words as typed find nothing: "fct" would be « Facteur » contracted, but
+    // "act" begins « Acte », and the strict stage answers.
+    assert_eq!(codes(&ix, &cs, "fct", false), ["XM1", "F8R", "3B10"]);
+    assert_eq!(codes(&ix, &cs, "act", false), ["TLM1"]);
 }
 
 #[test]
