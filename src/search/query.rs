@@ -127,6 +127,9 @@ pub struct Alternative {
     pub pieces: Vec<Piece>,
     /// The words as the user typed them (not a stem, ending rule or synonym).
     pub typed: bool,
+    /// Another phrase of the typed words' synonym group: for an abbreviation typed in
+    /// capitals ("SEP"), its meaning is the reading as typed, like the acronyms of labels.
+    pub synonym: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,14 +225,16 @@ impl ParsedQuery {
                                 })
                                 .collect(),
                             typed: false,
+                            synonym: true,
                         });
                     }
+                    let capitals = m.len == 1 && capitals[at];
                     at += m.len;
                     Unit {
                         typed,
                         alternatives,
                         optional: false,
-                        acronym_first: false,
+                        acronym_first: capitals,
                         joined: None,
                         joined_to_previous: false,
                     }
@@ -336,6 +341,7 @@ fn typed_alternative(words: &[String], starts: &[bool]) -> Alternative {
             })
             .collect(),
         typed: true,
+        synonym: false,
     }
 }
 
@@ -358,6 +364,7 @@ fn with_acronym(mut unit: Unit) -> Unit {
                     word_start,
                 }],
                 typed: false,
+                synonym: false,
             });
             return unit;
         }
@@ -394,6 +401,7 @@ fn whole_word(text: String, stem: Option<String>, word_start: bool) -> Alternati
             word_start,
         }],
         typed: false,
+        synonym: false,
     }
 }
 
@@ -419,6 +427,7 @@ fn derived_alternatives(
             word_start,
         }],
         typed: false,
+        synonym: false,
     });
     for respelled in respellings(w) {
         out.push(Alternative {
@@ -428,6 +437,7 @@ fn derived_alternatives(
                 word_start,
             }],
             typed: false,
+            synonym: false,
         });
     }
     if let Some(alt) = suffix_alternative(w) {
@@ -438,6 +448,7 @@ fn derived_alternatives(
                 word_start,
             }],
             typed: false,
+            synonym: false,
         });
     }
     out
@@ -458,6 +469,7 @@ fn single_word_unit(
                 word_start,
             }],
             typed: false,
+            synonym: false,
         });
     }
     if let Some(n) = numeral_alternative(&w) {
@@ -635,7 +647,13 @@ impl Builder<'_> {
                     }
                     _ => self.piece(p),
                 });
-                all(pieces.collect())
+                let alternative = all(pieces.collect());
+                // So is the meaning of an abbreviation typed in capitals ("SEP").
+                if u.acronym_first && a.synonym {
+                    Box::new(BoostQuery::new(alternative, ACRONYM_FIRST_BOOST))
+                } else {
+                    alternative
+                }
             })
             .collect())
     }
@@ -792,8 +810,13 @@ mod tests {
 
     #[test]
     fn cache_key_ignores_case_accents_and_punctuation() {
-        assert_eq!(parse("KINE").cache_key(), parse("kine").cache_key());
-        assert_eq!(parse("cr  op").cache_key(), parse("CR op").cache_key());
+        assert_eq!(
+            parse("KINESITHERAPIE").cache_key(),
+            parse("kinesitherapie").cache_key()
+        );
+        // A short word in capitals is read as an acronym first, and its abbreviation too.
+        assert_ne!(parse("KINE").cache_key(), parse("kine").cache_key());
+        assert_eq!(parse("cr  op").cache_key(), parse("Cr op").cache_key());
         // A hyphen changes the ranking (matches inside compounds), so it is part of the key.
         assert_ne!(
             parse("compte-rendu").cache_key(),

@@ -238,6 +238,7 @@ fn alternative_hit(a: &Alternative, text: &Text, cx: &Cx) -> Option<Hit> {
 
 fn unit_hit(u: &Unit, text: &Text, cx: &Cx) -> Option<Hit> {
     let mut best: Option<Hit> = None;
+    let has_synonyms = u.alternatives.iter().any(|a| a.synonym);
     for a in &u.alternatives {
         let is_acronym = a.pieces.iter().any(|p| p.how == How::Acronym);
         // An acronym is derived: it cannot beat a match as typed (saves the runs), unless the
@@ -248,14 +249,17 @@ fn unit_hit(u: &Unit, text: &Text, cx: &Cx) -> Option<Hit> {
         }
         if let Some(mut h) = alternative_hit(a, text, cx) {
             if u.acronym_first {
-                // The acronym itself written in a label ("… (IDE)") is also as typed.
+                // The acronym itself written in a label ("… (IDE)") is also as typed, and so
+                // is the meaning `synonyms.txt` gives it.
                 let literal = a.typed
                     && text
                         .words
                         .get(h.pos)
                         .is_some_and(|w| w.capitals && u.typed.first() == Some(&w.text));
-                h.derived = !(is_acronym || literal);
-                h.acronym = false;
+                h.derived = !(is_acronym || a.synonym || literal);
+                // A meaning written for the abbreviation comes before initials that happen to
+                // spell it ("IDM": « Infarctus du myocarde » before « Iodure de méthyle »).
+                h.acronym = is_acronym && has_synonyms;
             }
             if best.is_none_or(|b| h < b) {
                 best = Some(h);

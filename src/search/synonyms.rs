@@ -191,7 +191,10 @@ impl Synonyms {
     /// of a multi-word phrase ("compte ren" → "compte rendu").
     pub fn match_at(&self, words: &[String], at: usize) -> Option<SynonymMatch> {
         let candidates = self.by_first.get(words.get(at)?)?;
-        let mut best: Option<(usize, usize, usize)> = None;
+        // Every phrase of the longest length that matches here: an abbreviation with two
+        // meanings is written on two lines ("ic" → cardiac or coronary), and both are tried.
+        let mut len = 0;
+        let mut found: Vec<(usize, usize)> = Vec::new();
         for &(g, p) in candidates {
             let phrase = &self.groups[g][p];
             let Some(typed) = words.get(at..at + phrase.len()) else {
@@ -210,17 +213,26 @@ impl Synonyms {
                             && got.len() >= 3
                             && want.starts_with(got.as_str()))
                 });
-            if matches && best.is_none_or(|(_, _, len)| phrase.len() > len) {
-                best = Some((g, p, phrase.len()));
+            if !matches || phrase.len() < len {
+                continue;
+            }
+            if phrase.len() > len {
+                len = phrase.len();
+                found.clear();
+            }
+            found.push((g, p));
+        }
+        if found.is_empty() {
+            return None;
+        }
+        let mut alternatives: Vec<Vec<String>> = Vec::new();
+        for (g, p) in found {
+            for (i, phrase) in self.groups[g].iter().enumerate() {
+                if i != p && !alternatives.contains(phrase) {
+                    alternatives.push(phrase.clone());
+                }
             }
         }
-        let (g, p, len) = best?;
-        let alternatives = self.groups[g]
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != p)
-            .map(|(_, phrase)| phrase.clone())
-            .collect();
         Some(SynonymMatch { len, alternatives })
     }
 }
@@ -253,6 +265,32 @@ mod tests {
         assert_eq!(m.len, 2);
         assert!(syn.match_at(&words("compte"), 0).is_none());
         assert!(syn.match_at(&words("c"), 0).is_none());
+    }
+
+    #[test]
+    fn an_abbreviation_written_on_two_lines_offers_both_meanings() {
+        let mut a = Analyzer::default();
+        let syn = Synonyms::parse(
+            "ic | insuffisance cardiaque\nic | insuffisance coronarienne\nic aigue | choc",
+            &mut a,
+        );
+        let m = syn.match_at(&words("ic"), 0).expect("two meanings");
+        assert_eq!(m.len, 1);
+        assert_eq!(
+            m.alternatives,
+            vec![
+                words("insuffisance cardiaque"),
+                words("insuffisance coronarienne")
+            ]
+        );
+        // The longest phrase still wins, alone.
+        let m = syn.match_at(&words("ic aigue"), 0).expect("longer phrase");
+        assert_eq!((m.len, m.alternatives), (2, vec![words("choc")]));
+        // Each meaning leads back to the abbreviation only, not to the other meaning.
+        let m = syn
+            .match_at(&words("insuffisance cardiaque"), 0)
+            .expect("reverse");
+        assert_eq!(m.alternatives, vec![words("ic")]);
     }
 
     #[test]

@@ -145,7 +145,9 @@ fn accents_do_not_matter() {
 fn hyphens_apostrophes_and_abbreviations() {
     let ix = index();
     assert_eq!(codes(&ix, &cs(), "compte-rendu", false)[0], "E2");
-    assert_eq!(codes(&ix, &cs(), "d'imagerie", false), ["E2"]);
+    // "imagerie" is on two lines of `synonyms.txt` (with "irm | scanner" and with "radio |
+    // radiologie"): both meanings count, after the word as typed.
+    assert_eq!(codes(&ix, &cs(), "d'imagerie", false), ["E2", "R2", "R"]);
     // "compte rendu" also finds the labels written "CR".
     assert_eq!(codes(&ix, &cs(), "compte rendu operatoire", false), ["OP"]);
     assert_eq!(codes(&ix, &cs(), "cr op", false), ["OP"]);
@@ -749,4 +751,36 @@ fn typed_words_find_the_acronym_a_label_writes_for_them() {
     // « Prise en charge médicale » is not written in capitals: "pcm" finds it as initials,
     // but typed words never find it through them.
     assert!(codes(&ix, &cs, "prevention cardio medicale", false).is_empty());
+}
+
+#[test]
+fn an_abbreviation_typed_in_capitals_reads_its_written_meaning_first() {
+    let concepts = vec![
+        concept("S1", "Septicémie"),
+        concept("S2", "Syndrome d'épuisement professionnel"),
+        concept("S3", "Sclérose en plaques"),
+        concept("I1", "Iodure de méthyle"),
+        concept("I2", "Infarctus aigu du myocarde"),
+    ];
+    let mut cat = Catalog::default();
+    let url = "http://example.org/abbreviations";
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    let ix = match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
+        Ok(ix) => ix,
+        Err(e) => panic!("index builds: {e}"),
+    };
+    let cs = ScopeKey::code_system(url, None);
+    // `synonyms.txt` says "sep | sclerose plaques": in capitals, that meaning is the reading
+    // as typed, before initials that happen to spell it, before the word "sep…".
+    assert_eq!(codes(&ix, &cs, "SEP", false), ["S3", "S2", "S1"]);
+    // In lower case the word as typed still comes first.
+    assert_eq!(codes(&ix, &cs, "sep", false), ["S1", "S3", "S2"]);
+    // "idm | infarctus myocarde": the written meaning before « Iodure de méthyle ».
+    assert_eq!(codes(&ix, &cs, "IDM", false), ["I2", "I1"]);
 }
