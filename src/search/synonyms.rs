@@ -1,4 +1,4 @@
-//! Domain abbreviations (`synonyms.txt`), French profession ↔ specialty endings, and words
+//! Domain abbreviations and everyday words (`synonyms.txt`, `lexicon.txt`), French profession ↔ specialty endings, and words
 //! French writes two ways for one meaning: body parts and their learned adjectives
 //! (`anatomy.txt`), numbers in Arabic and Roman figures.
 
@@ -8,6 +8,10 @@ use super::analysis::Analyzer;
 
 /// The synonym groups, compiled into the binary.
 pub const SYNONYMS_TXT: &str = include_str!("synonyms.txt");
+
+/// Everyday clinical and administrative words mapped to the terminologies' own words, in the
+/// format of `synonyms.txt` (written blind to the relevance sets; see its header).
+pub const LEXICON_TXT: &str = include_str!("lexicon.txt");
 
 /// Body parts and their learned adjectives, compiled into the binary.
 pub const ANATOMY_TXT: &str = include_str!("anatomy.txt");
@@ -182,7 +186,7 @@ impl Synonyms {
     pub fn builtin(analyzer: &mut Analyzer) -> Synonyms {
         Synonyms {
             variants: WordVariants::parse(ANATOMY_TXT, analyzer),
-            ..Synonyms::parse(SYNONYMS_TXT, analyzer)
+            ..Synonyms::parse(&format!("{SYNONYMS_TXT}\n{LEXICON_TXT}"), analyzer)
         }
     }
 
@@ -291,6 +295,18 @@ mod tests {
             .match_at(&words("insuffisance cardiaque"), 0)
             .expect("reverse");
         assert_eq!(m.alternatives, vec![words("ic")]);
+    }
+
+    #[test]
+    fn every_line_of_the_lexicon_is_a_group() {
+        let mut a = Analyzer::default();
+        let lines = LEXICON_TXT
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .count();
+        let syn = Synonyms::parse(LEXICON_TXT, &mut a);
+        assert_eq!(syn.groups.len(), lines);
+        assert!(syn.groups.iter().all(|g| g.len() >= 2));
     }
 
     #[test]

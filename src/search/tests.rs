@@ -784,3 +784,36 @@ fn an_abbreviation_typed_in_capitals_reads_its_written_meaning_first() {
     // "idm | infarctus myocarde": the written meaning before « Iodure de méthyle ».
     assert_eq!(codes(&ix, &cs, "IDM", false), ["I2", "I1"]);
 }
+
+#[test]
+fn everyday_words_of_the_lexicon_find_the_terminology_words() {
+    let concepts = vec![
+        concept("EH90", "Ulcère de pression"),
+        concept("2C82", "Tumeurs malignes de la prostate"),
+        concept("GA90", "Hyperplasie de la prostate"),
+        concept("JA00.0", "Avortement spontané"),
+        concept("XE2K0", "Fausse alarme"),
+    ];
+    let mut cat = Catalog::default();
+    let url = "http://example.org/lexicon";
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    let ix = match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
+        Ok(ix) => ix,
+        Err(e) => panic!("index builds: {e}"),
+    };
+    let cs = ScopeKey::code_system(url, None);
+    // `lexicon.txt`: "escarre | ulcere pression", "cancer | tumeur maligne",
+    // "fausse couche | avortement spontane", "hbp | hyperplasie prostate".
+    assert_eq!(codes(&ix, &cs, "escarre", false), ["EH90"]);
+    assert_eq!(codes(&ix, &cs, "cancer prostate", false), ["2C82"]);
+    assert_eq!(codes(&ix, &cs, "fausse couche", false), ["JA00.0"]);
+    assert_eq!(codes(&ix, &cs, "HBP", false), ["GA90"]);
+    // A word as typed still comes first: "fausse" alone is « Fausse alarme ».
+    assert_eq!(codes(&ix, &cs, "fausse", false), ["XE2K0"]);
+}
