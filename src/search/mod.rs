@@ -2,8 +2,9 @@
 //! of every value-set member and code-system concept, French analysis, and a Rust re-ranking.
 //!
 //! - `analysis`: the French analyzers (folding, apostrophes/hyphens, stems, stop words)
-//! - `synonyms`: domain abbreviations (`synonyms.txt`), profession → discipline endings, body
-//!   parts ↔ learned adjectives (`anatomy.txt`), Arabic ↔ Roman numbers
+//! - `synonyms`: domain abbreviations (`synonyms.txt`), everyday clinical words
+//!   (`lexicon.txt`), profession → discipline endings, body parts ↔ learned adjectives
+//!   (`anatomy.txt`) and combining forms (`combining.txt`), Arabic ↔ Roman numbers
 //! - `entries`: what is indexed, per scope (value set, or code system `?fhir_vs`)
 //! - `schema`: the tantivy fields and documents
 //! - `query`: typed text → tantivy query (prefixes, stems, synonyms; fuzzy fallback)

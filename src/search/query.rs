@@ -11,7 +11,9 @@
 //!   "II");
 //! - an acronym of a label (a short word; read first when typed in capitals: "CIV");
 //! - the word respelled where French writes one sound two ways ("nefrite" → "nephrite");
-//! - joined to its neighbour, a word that begins with both ("burn out" → "burnout");
+//! - joined to its neighbour, a word that begins with both ("burn out" → "burnout"), or,
+//!   when one is a body part, with its combining form and the other ("lithiase biliaire" →
+//!   "cholélithiase", `combining.txt`);
 //! - in the fallback stages only, a contraction of one word, its letters kept in order ("tlm"
 //!   → "télémédecine", "tbc" → "tuberculose").
 //!
@@ -140,10 +142,12 @@ pub struct Unit {
     /// Typed in capitals ("CIV", "HTA grossesse"): read first as an acronym, the same word
     /// in a label ("Civil") second.
     pub acronym_first: bool,
-    /// This word and the next one written as one ("burn out" → "burnout", "avant bras" →
-    /// "avantbras"): each of the two is also answered by a word that begins with both, as a
-    /// derived match.
-    pub joined: Option<String>,
+    /// This word and the next one written as one word: each of the two is also answered by a
+    /// word that begins with one of these, as a derived match. The two side by side ("burn
+    /// out" → "burnout", "avant bras" → "avantbras"), and, when one is a body part, its
+    /// combining form before the other ("lithiase biliaire" → "cholelithias…",
+    /// `combining.txt`). Empty when the words are not joinable.
+    pub joined: Vec<String>,
     /// The second word of such a pair.
     pub joined_to_previous: bool,
 }
@@ -235,7 +239,7 @@ impl ParsedQuery {
                         alternatives,
                         optional: false,
                         acronym_first: capitals,
-                        joined: None,
+                        joined: Vec::new(),
                         joined_to_previous: false,
                     }
                 }
@@ -258,7 +262,16 @@ impl ParsedQuery {
             let (before, after) = units.split_at_mut(i);
             let (a, b) = (&mut before[i - 1], &mut after[0]);
             if joinable(a) && joinable(b) {
-                a.joined = Some(format!("{}{}", a.typed[0], b.typed[0]));
+                let (x, y) = (a.typed[0].clone(), b.typed[0].clone());
+                let mut joined = vec![format!("{x}{y}")];
+                for (body, other) in [(&x, &y), (&y, &x)] {
+                    for compound in synonyms.combining.compounds(body, other, analyzer) {
+                        if !joined.contains(&compound) {
+                            joined.push(compound);
+                        }
+                    }
+                }
+                a.joined = joined;
                 b.joined_to_previous = true;
             }
         }
@@ -483,7 +496,7 @@ fn single_word_unit(
         alternatives,
         optional: false,
         acronym_first: false,
-        joined: None,
+        joined: Vec::new(),
         joined_to_previous: false,
     }
 }
@@ -692,11 +705,11 @@ impl Builder<'_> {
             // A word is also answered by a word that joins it to a neighbour.
             let before = i
                 .checked_sub(1)
-                .and_then(|p| q.units[p].joined.as_deref())
-                .filter(|_| u.joined_to_previous);
+                .filter(|_| u.joined_to_previous)
+                .map_or(&[][..], |p| q.units[p].joined.as_slice());
             let joins: Vec<Box<dyn Query>> = before
-                .into_iter()
-                .chain(u.joined.as_deref())
+                .iter()
+                .chain(&u.joined)
                 .map(|j| self.joined(j))
                 .collect();
             let query = if joins.is_empty() {
@@ -867,15 +880,20 @@ mod tests {
     #[test]
     fn neighbouring_words_may_be_written_as_one() {
         let q = parse("burn out");
-        assert_eq!(q.units[0].joined.as_deref(), Some("burnout"));
+        assert_eq!(q.units[0].joined, ["burnout"]);
         assert!(q.units[1].joined_to_previous);
         // Pairs overlap; small words and numbers are not joined.
         let q = parse("fracture avant bras");
-        assert_eq!(q.units[0].joined.as_deref(), Some("fractureavant"));
-        assert_eq!(q.units[1].joined.as_deref(), Some("avantbras"));
-        assert!(q.units[2].joined.is_none() && q.units[2].joined_to_previous);
+        assert_eq!(q.units[0].joined, ["fractureavant"]);
+        assert_eq!(q.units[1].joined, ["avantbras"]);
+        assert!(q.units[2].joined.is_empty() && q.units[2].joined_to_previous);
         let q = parse("diabete de type 2");
-        assert!(q.units.iter().all(|u| u.joined.is_none()));
+        assert!(q.units.iter().all(|u| u.joined.is_empty()));
+        // A body part joins the other word behind its combining form, either order.
+        let q = parse("lithiase biliaire");
+        assert_eq!(q.units[0].joined, ["lithiasebiliaire", "cholelithias"]);
+        let q = parse("reins calcul");
+        assert_eq!(q.units[0].joined, ["reinscalcul", "nephrocalcul"]);
     }
 
     #[test]

@@ -278,10 +278,14 @@ fn joined_hit(units: &[&Unit], i: usize, text: &Text, cx: &Cx) -> Option<Hit> {
     let u = units[i];
     let before = i
         .checked_sub(1)
-        .and_then(|p| units[p].joined.as_deref())
-        .filter(|_| u.joined_to_previous);
-    let found = |joined: &str| text.words.iter().position(|w| w.text.starts_with(joined));
-    if let Some(pos) = u.joined.as_deref().and_then(found) {
+        .filter(|_| u.joined_to_previous)
+        .map_or(&[][..], |p| units[p].joined.as_slice());
+    let found = |joined: &[String]| {
+        text.words
+            .iter()
+            .position(|w| joined.iter().any(|j| w.text.starts_with(j.as_str())))
+    };
+    if let Some(pos) = found(&u.joined) {
         return Some(Hit {
             derived: true,
             contracted: false,
@@ -294,7 +298,7 @@ fn joined_hit(units: &[&Unit], i: usize, text: &Text, cx: &Cx) -> Option<Hit> {
             initials: false,
         });
     }
-    let pos = before.and_then(found)?;
+    let pos = found(before)?;
     Some(Hit {
         derived: true,
         contracted: false,

@@ -13,6 +13,9 @@ pub const SYNONYMS_TXT: &str = include_str!("synonyms.txt");
 /// format of `synonyms.txt` (written blind to the relevance sets; see its header).
 pub const LEXICON_TXT: &str = include_str!("lexicon.txt");
 
+/// Body parts and the forms they take at the start of a learned word, compiled into the binary.
+pub const COMBINING_TXT: &str = include_str!("combining.txt");
+
 /// Body parts and their learned adjectives, compiled into the binary.
 pub const ANATOMY_TXT: &str = include_str!("anatomy.txt");
 
@@ -128,6 +131,55 @@ impl WordVariants {
     }
 }
 
+/// The other word of a compound must have a stem this long ("os" + "te" is no compound).
+const COMPOUND_MIN_STEM: usize = 4;
+
+/// The forms a body part takes at the start of a learned word (`combining.txt`: "biliaire" →
+/// "chole", "rein" → "nephro"), looked up by the stem of what is typed.
+#[derive(Debug, Clone, Default)]
+pub struct CombiningForms {
+    by_stem: HashMap<String, Vec<String>>,
+}
+
+impl CombiningForms {
+    /// Parses `words | forms` lines (`#` comments and blank lines skipped).
+    pub fn parse(text: &str, analyzer: &mut Analyzer) -> CombiningForms {
+        let mut out = CombiningForms::default();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('#') {
+                continue;
+            }
+            let Some((words, forms)) = line.split_once('|') else {
+                continue;
+            };
+            let forms: Vec<String> = analyzer.words(forms).into_iter().map(|w| w.text).collect();
+            for word in analyzer.words(words) {
+                let known = out.by_stem.entry(analyzer.stem(&word.text)).or_default();
+                for form in &forms {
+                    if !known.contains(form) {
+                        known.push(form.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Beginnings of one learned word that says both `body` and `other`: each combining form
+    /// of `body` followed by the stem of `other` ("biliaire", "lithiase" → "cholelithias").
+    pub fn compounds(&self, body: &str, other: &str, analyzer: &mut Analyzer) -> Vec<String> {
+        let Some(forms) = self.by_stem.get(&analyzer.stem(body)) else {
+            return Vec::new();
+        };
+        let stem = analyzer.stem(other);
+        if stem.chars().count() < COMPOUND_MIN_STEM {
+            return Vec::new();
+        }
+        forms.iter().map(|form| format!("{form}{stem}")).collect()
+    }
+}
+
 /// A phrase found in a query, with the equivalent phrases to try as well.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SynonymMatch {
@@ -145,6 +197,8 @@ pub struct Synonyms {
     by_first: HashMap<String, Vec<(usize, usize)>>,
     /// Words with another root (`anatomy.txt`).
     pub variants: WordVariants,
+    /// Combining forms of body parts (`combining.txt`).
+    pub combining: CombiningForms,
 }
 
 impl Synonyms {
@@ -186,6 +240,7 @@ impl Synonyms {
     pub fn builtin(analyzer: &mut Analyzer) -> Synonyms {
         Synonyms {
             variants: WordVariants::parse(ANATOMY_TXT, analyzer),
+            combining: CombiningForms::parse(COMBINING_TXT, analyzer),
             ..Synonyms::parse(&format!("{SYNONYMS_TXT}\n{LEXICON_TXT}"), analyzer)
         }
     }

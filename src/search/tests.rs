@@ -817,3 +817,37 @@ fn everyday_words_of_the_lexicon_find_the_terminology_words() {
     // A word as typed still comes first: "fausse" alone is « Fausse alarme ».
     assert_eq!(codes(&ix, &cs, "fausse", false), ["XE2K0"]);
 }
+
+#[test]
+fn a_body_part_and_another_word_find_the_learned_compound() {
+    let concepts = vec![
+        concept("DC11", "Cholélithiase"),
+        concept("GB70", "Néphrolithiase"),
+        concept("BC43", "Cardiomyopathie dilatée"),
+        concept("BC44", "Myopathie au cours d'une maladie cardiaque"),
+        concept("DC12", "Papillomatose biliaire"),
+    ];
+    let mut cat = Catalog::default();
+    let url = "http://example.org/compounds";
+    cat.add_code_system(CodeSystem::new(
+        ResourceMeta {
+            url: url.into(),
+            ..Default::default()
+        },
+        concepts,
+    ));
+    let ix = match SearchIndex::build_in_ram(&cat, &ExpansionMembers) {
+        Ok(ix) => ix,
+        Err(e) => panic!("index builds: {e}"),
+    };
+    let cs = ScopeKey::code_system(url, None);
+    // `combining.txt`: bile → « cholé… », rein → « néphro… », cœur → « cardio… »; either order.
+    assert_eq!(codes(&ix, &cs, "lithiase biliaire", false), ["DC11"]);
+    assert_eq!(codes(&ix, &cs, "lithiases biliaires", false), ["DC11"]);
+    assert_eq!(codes(&ix, &cs, "rein lithiase", false), ["GB70"]);
+    // The words as typed first, the compound after.
+    assert_eq!(
+        codes(&ix, &cs, "myopathie cardiaque", false),
+        ["BC44", "BC43"]
+    );
+}
