@@ -43,6 +43,9 @@ pub const FUZZY_TWO_EDITS_MIN_LEN: usize = 9;
 pub const FUZZY_MAX_LEN: usize = 32;
 /// Two typos per word only in queries of at most this many words (`ParsedQuery::max_typos`).
 const MAX_WORDS_WITH_TWO_TYPOS: usize = 3;
+/// Combining forms are tried in queries of at most this many words: a compound is named in a
+/// few words, and each pair of a long text would add prefix searches for nothing.
+const MAX_WORDS_WITH_COMPOUNDS: usize = 6;
 /// Words of a query beyond this are ignored: a filter is a few typed words, not a document.
 pub const MAX_WORDS: usize = 16;
 
@@ -258,13 +261,14 @@ impl ParsedQuery {
         for (i, u) in units.iter_mut().enumerate() {
             u.optional = i != last && u.typed.len() == 1 && is_stop_word(&u.typed[0]);
         }
+        let compounds = units.len() <= MAX_WORDS_WITH_COMPOUNDS;
         for i in 1..units.len() {
             let (before, after) = units.split_at_mut(i);
             let (a, b) = (&mut before[i - 1], &mut after[0]);
             if joinable(a) && joinable(b) {
                 let (x, y) = (a.typed[0].clone(), b.typed[0].clone());
                 let mut joined = vec![format!("{x}{y}")];
-                for (body, other) in [(&x, &y), (&y, &x)] {
+                for (body, other) in [(&x, &y), (&y, &x)].into_iter().filter(|_| compounds) {
                     for compound in synonyms.combining.compounds(body, other, analyzer) {
                         if !joined.contains(&compound) {
                             joined.push(compound);
@@ -894,6 +898,9 @@ mod tests {
         assert_eq!(q.units[0].joined, ["lithiasebiliaire", "cholelithias"]);
         let q = parse("reins calcul");
         assert_eq!(q.units[0].joined, ["reinscalcul", "nephrocalcul"]);
+        // Not in a long text.
+        let q = parse("lithiase biliaire a b c d e");
+        assert_eq!(q.units[0].joined, ["lithiasebiliaire"]);
     }
 
     #[test]
