@@ -1,6 +1,7 @@
-//! Domain abbreviations and everyday words (`synonyms.txt`, `lexicon.txt`), French profession ↔ specialty endings, and words
-//! French writes two ways for one meaning: body parts and their learned adjectives
-//! (`anatomy.txt`), numbers in Arabic and Roman figures.
+//! Domain abbreviations and everyday words (`synonyms.txt`, `lexicon.txt`), French profession
+//! ↔ specialty endings, words French writes two ways for one meaning (body parts and their
+//! learned adjectives, `anatomy.txt`; numbers in Arabic and Roman figures), and the combining
+//! forms body parts take inside learned words (`combining.txt`).
 
 use std::collections::HashMap;
 
