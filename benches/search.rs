@@ -107,6 +107,7 @@ fn bench(c: &mut Criterion) {
             overlay: Some(&overlay),
             search: Some(&index),
             deadline: None,
+            value_set_versions: &[],
         };
         g.bench_function(format!("{name} plain matcher"), |b| {
             b.iter(|| expand(&plain, black_box(vs), &req))

@@ -60,6 +60,10 @@ pub struct ServeConfig {
     /// error).
     #[arg(long, env = "NOSTERM_LENIENT_DISPLAY")]
     pub lenient_display: bool,
+    /// Serve the data folder alone, without the built-in FHIR R4 core terminology (FHIR's
+    /// own code systems and value sets, the v2 and v3 tables of the R4 spec) under it.
+    #[arg(long, env = "NOSTERM_NO_FHIR_CORE")]
+    pub no_fhir_core: bool,
     /// Bytes of rendered `$validate-code`/`$lookup`/`$subsumes` answers and `$expand` pages kept
     /// per snapshot, so that a question asked again is answered without being worked out
     /// again; 0 turns it off.
@@ -173,6 +177,10 @@ pub struct IndexConfig {
     /// Folder of the search index and catalog snapshot.
     #[arg(long, env = "NOSTERM_INDEX", default_value = "index")]
     pub index: PathBuf,
+    /// Index the data folder alone, without the built-in FHIR R4 core (as `serve
+    /// --no-fhir-core` serves it).
+    #[arg(long, env = "NOSTERM_NO_FHIR_CORE")]
+    pub no_fhir_core: bool,
 }
 
 /// Settings the HTTP app needs (a subset of `ServeConfig`, also built by tests).
@@ -192,6 +200,9 @@ pub struct AppConfig {
     pub limits: Limits,
     /// See `ServeConfig::answer_cache_bytes`.
     pub answer_cache_bytes: u64,
+    /// The built-in FHIR R4 core terminology under the data (`serve` unless
+    /// `--no-fhir-core`); off by default here, so that tests see their fixtures alone.
+    pub fhir_core: bool,
 }
 
 impl Default for AppConfig {
@@ -205,6 +216,7 @@ impl Default for AppConfig {
             lenient_display: false,
             limits: Limits::default(),
             answer_cache_bytes: 16 * 1024 * 1024,
+            fhir_core: false,
         }
     }
 }
@@ -220,6 +232,7 @@ impl From<&ServeConfig> for AppConfig {
             lenient_display: c.lenient_display,
             limits: c.limits.clone(),
             answer_cache_bytes: c.answer_cache_bytes,
+            fhir_core: !c.no_fhir_core,
         }
     }
 }

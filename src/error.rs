@@ -14,6 +14,9 @@ pub enum Error {
     /// A code system named by the request is not known (tx-issue-type `not-found`).
     #[error("{message}")]
     UnknownSystem { message: String, system: String },
+    /// A `displayLanguage` that is not a language tag (tx-issue-type `invalid-display`).
+    #[error("{0}")]
+    InvalidDisplayLanguage(String),
     /// Well-formed but cannot be processed: the value set definition is unusable (circular).
     #[error("{0}")]
     Unprocessable(String),
@@ -71,7 +74,9 @@ impl Error {
     /// HTTP status for this error.
     pub fn status(&self) -> u16 {
         match self {
-            Error::Invalid(_) | Error::InvalidDefinition { .. } => 400,
+            Error::Invalid(_)
+            | Error::InvalidDefinition { .. }
+            | Error::InvalidDisplayLanguage(_) => 400,
             Error::NotFound(_) | Error::UnknownSystem { .. } => 404,
             Error::Unprocessable(_) => 422,
             Error::NotSupported(_) => 501,
@@ -95,7 +100,7 @@ impl Error {
         match self {
             Error::Invalid(_) | Error::InvalidDefinition { .. } => "invalid",
             Error::NotFound(_) | Error::UnknownSystem { .. } => "not-found",
-            Error::Unprocessable(_) => "processing",
+            Error::Unprocessable(_) | Error::InvalidDisplayLanguage(_) => "processing",
             Error::NotSupported(_) | Error::MethodNotAllowed(_) => "not-supported",
             Error::TooCostly(_) | Error::PayloadTooLarge(_) | Error::DeadlineExceeded(_) => {
                 "too-costly"
@@ -117,6 +122,7 @@ impl Error {
             Error::NotFound(_) | Error::UnknownSystem { .. } => Some("not-found"),
             Error::InvalidValueSet(_) | Error::InvalidDefinition { .. } => Some("vs-invalid"),
             Error::VersionCheck(_) => Some("version-error"),
+            Error::InvalidDisplayLanguage(_) => Some("invalid-display"),
             _ => None,
         }
     }

@@ -58,6 +58,7 @@ fn index(cfg: &IndexConfig) -> ExitCode {
     let state = AppState::empty(AppConfig {
         data: Some(cfg.data.clone()),
         index: Some(cfg.index.clone()),
+        fhir_core: !cfg.no_fhir_core,
         ..AppConfig::default()
     });
     match reload(&state, None, SaveSnapshot::BeforeReturning) {

@@ -125,6 +125,17 @@ fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> 
 
 /// The data key of `path` and its saved snapshot in `dir`, when one is there and sound; an
 /// unusable snapshot is logged and ignored (the files are loaded instead).
+/// The data folder at `path`, over the built-in FHIR R4 core when `fhir_core`.
+fn load_release(path: &Path, fhir_core: bool) -> Result<crate::load::Dataset> {
+    let data = load_dir(path).map_err(Error::ReleaseRefused)?;
+    if !fhir_core {
+        return Ok(data);
+    }
+    let core = crate::load::fhir_core::dataset().map_err(Error::ReleaseRefused)?;
+    crate::probe::stage("FHIR core loaded");
+    Ok(crate::load::fhir_core::layer_under(data, core))
+}
+
 /// The key of the snapshot of the data at `path`: the data's fingerprint mixed with the
 /// search schema version. A snapshot holds the search entries and their fingerprint as the
 /// search code that saved it made them: another version of that code must not reuse them.
@@ -135,8 +146,25 @@ pub fn data_key(path: &Path) -> std::io::Result<u64> {
     Ok(h.finish())
 }
 
-fn stored_release(dir: &Path, path: &Path) -> (Option<u64>, Option<Stored<Entries>>) {
-    let key = match data_key(path) {
+/// The key of the snapshot of a release: `data_key`, mixed with the built-in FHIR core's
+/// bytes when that layer is under the data (another binary may embed another core).
+pub fn release_key(path: &Path, fhir_core: bool) -> std::io::Result<u64> {
+    let key = data_key(path)?;
+    if !fhir_core {
+        return Ok(key);
+    }
+    let mut h = store::Hash64::default();
+    h.write(&key.to_le_bytes());
+    h.write(crate::load::fhir_core::BUNDLE);
+    Ok(h.finish())
+}
+
+fn stored_release(
+    dir: &Path,
+    path: &Path,
+    fhir_core: bool,
+) -> (Option<u64>, Option<Stored<Entries>>) {
+    let key = match release_key(path, fhir_core) {
         Ok(k) => k,
         Err(e) => {
             tracing::warn!("cannot fingerprint {}: {e}", path.display());
@@ -223,13 +251,13 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) 
     let started = Instant::now();
     let index_dir = state.config.index.clone();
     let (key, stored) = match &index_dir {
-        Some(dir) => stored_release(dir, &path),
+        Some(dir) => stored_release(dir, &path, state.config.fhir_core),
         None => (None, None),
     };
     let from_snapshot = stored.is_some();
     let (data, stored_entries) = match stored {
         Some(s) => (s.dataset, s.entries),
-        None => (load_dir(&path).map_err(Error::ReleaseRefused)?, None),
+        None => (load_release(&path, state.config.fhir_core)?, None),
     };
     crate::probe::stage("loaded dataset");
     let had_entries = stored_entries.is_some();

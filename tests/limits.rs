@@ -427,6 +427,7 @@ async fn past_the_deadline_enumeration_stops() {
     assert_eq!(enumerate(&open, &vs, 0).map(|m| m.len()).ok(), Some(20_000));
     let late = Scope {
         deadline: Some(Instant::now() - Duration::from_millis(1)),
+        value_set_versions: &[],
         ..Scope::new(&cat)
     };
     match enumerate(&late, &vs, 0) {

@@ -404,6 +404,7 @@ fn ranked(
         overlay,
         search,
         deadline: None,
+        value_set_versions: &[],
     };
     let req = ExpandRequest {
         filter: Some(query.to_string()),

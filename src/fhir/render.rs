@@ -254,6 +254,7 @@ pub fn validate_doc(r: &ValidateResult) -> ParamsDoc<'_> {
         ));
     }
     b.opt_str("code", "valueCode", r.code.as_deref());
+    b.opt_str("normalized-code", "valueCode", r.normalized_code.as_deref());
     b.opt_str("system", "valueUri", r.system.as_deref());
     b.opt_str("version", "valueString", r.version.as_deref());
     b.opt_str("display", "valueString", r.display.as_deref());

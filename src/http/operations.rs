@@ -284,6 +284,7 @@ fn expand_on_worker(
             overlay: None,
             search: release.search.as_deref(),
             deadline: None,
+            value_set_versions: &[],
         },
         request: request_context(req, state, &release.catalog, id),
     };
@@ -321,22 +322,25 @@ fn run(
     let params = read_params(req, body, state.config.limits.max_params)?;
     let mut extra = overlay(&params, &state.config.limits)?;
     let request = request_context(req, state, &release.catalog, id);
+    let value_set_versions = request::canonical_list(&params, "default-valueset-version")?;
     // The release's catalog and index, with this request's own resources over them.
     fn scope<'a>(
         release: &'a Release,
         overlay: Option<&'a Catalog>,
         deadline: Instant,
+        value_set_versions: &'a [(String, String)],
     ) -> Scope<'a> {
         Scope {
             base: &release.catalog,
             overlay,
             search: release.search.as_deref(),
             deadline: Some(deadline),
+            value_set_versions,
         }
     }
     let supplemented = Ctx {
         params: &params,
-        scope: scope(release, extra.as_ref(), deadline),
+        scope: scope(release, extra.as_ref(), deadline, &value_set_versions),
         request,
     }
     .supplemented_systems(rt, op)?;
@@ -349,7 +353,7 @@ fn run(
     }
     let ctx = Ctx {
         params: &params,
-        scope: scope(release, extra.as_ref(), deadline),
+        scope: scope(release, extra.as_ref(), deadline, &value_set_versions),
         request,
     };
     match (rt, op) {

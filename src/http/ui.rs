@@ -281,6 +281,7 @@ async fn concept(
             overlay: None,
             search: release.search.as_deref(),
             deadline: None,
+            value_set_versions: &[],
         };
         let system = c.canonical_url(&q.system).unwrap_or(&q.system).to_string();
         let value_sets: Vec<TableInfo> = c

@@ -9,6 +9,7 @@
 //! - `oid_registry`: `oid-registry.csv`, canonical URLs of external systems known by OID
 
 pub mod csv_layout;
+pub mod fhir_core;
 pub mod fhir_json;
 pub mod oid_registry;
 pub mod svs;

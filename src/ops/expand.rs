@@ -185,8 +185,10 @@ fn indexed_matches<'s>(
         .overlay
         .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
     let rules = &req.rules;
-    let version_rules =
-        !(rules.force.is_empty() && rules.default.is_empty() && rules.check.is_empty());
+    let version_rules = !(rules.force.is_empty()
+        && rules.default.is_empty()
+        && rules.check.is_empty()
+        && scope.value_set_versions.is_empty());
     if own_resources || version_rules {
         return None;
     }

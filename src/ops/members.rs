@@ -197,14 +197,21 @@ pub fn check_definition(vs: &ValueSet) -> Result<()> {
     }
 }
 
+/// The value set a reference names (`url` or `url|version`); without a version, the one a
+/// `default-valueset-version` parameter gives, else the newest.
 pub fn resolve_value_set(scope: &Scope, canonical: &str) -> Result<Arc<ValueSet>> {
     let (url, version) = crate::model::split_canonical(canonical);
+    let version = version.or_else(|| scope.default_value_set_version(url));
     scope.value_set(url, version).ok_or_else(|| {
         if let Some(e) = scope.unreadable(url) {
             return e;
         }
+        let shown = match version {
+            Some(v) => format!("{url}|{v}"),
+            None => url.to_string(),
+        };
         Error::NotFound(format!(
-            "A definition for the value Set '{canonical}' could not be found"
+            "A definition for the value Set '{shown}' could not be found"
         ))
     })
 }
@@ -581,8 +588,10 @@ fn kept_key(scope: &Scope, vs: &ValueSet, rules: &VersionRules) -> Option<String
     let own_resources = scope
         .overlay
         .is_some_and(|o| !o.code_systems.is_empty() || !o.value_sets.is_empty());
-    let rules_given =
-        !(rules.force.is_empty() && rules.default.is_empty() && rules.check.is_empty());
+    let rules_given = !(rules.force.is_empty()
+        && rules.default.is_empty()
+        && rules.check.is_empty()
+        && scope.value_set_versions.is_empty());
     let catalog_own = scope
         .base
         .value_sets

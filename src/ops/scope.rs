@@ -17,6 +17,9 @@ pub struct Scope<'a> {
     pub search: Option<&'a crate::search::SearchIndex>,
     /// When the request's time budget runs out (`--request-timeout-ms`); None: no limit.
     pub deadline: Option<Instant>,
+    /// `default-valueset-version` parameters (`url`, `version`): the version of a value set
+    /// a reference names without one.
+    pub value_set_versions: &'a [(String, String)],
 }
 
 impl<'a> Scope<'a> {
@@ -26,7 +29,17 @@ impl<'a> Scope<'a> {
             overlay: None,
             search: None,
             deadline: None,
+            value_set_versions: &[],
         }
+    }
+
+    /// The version a `default-valueset-version` parameter gives the value set `url`.
+    pub fn default_value_set_version(&self, url: &str) -> Option<&'a str> {
+        let url = self.canonical_url(url)?;
+        self.value_set_versions
+            .iter()
+            .find(|(u, _)| self.canonical_url(u).as_deref() == Some(url.as_str()))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Past the deadline, an error: long loops call this now and then, so that work whose

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{canonical_list, languages, primitives, Context};
+use super::{canonical_list, display_language, languages, primitives, Context};
 use crate::error::{Error, Result};
 use crate::fhir::params::{ParamValue, Params};
 use crate::fhir::render::Param;
@@ -42,7 +42,7 @@ impl ExpandParameters {
                 f.chars().count()
             )));
         }
-        let display_language = match p.str("displayLanguage")? {
+        let display_language = match display_language(p)? {
             Some(l) => Some(l.to_string()),
             None => ctx.accept_language.map(str::to_string),
         };
@@ -113,6 +113,7 @@ impl ExpandParameters {
         for (name, key) in [
             ("designation", "valueString"),
             ("force-system-version", "valueUri"),
+            ("default-valueset-version", "valueUri"),
         ] {
             for v in p.all(name) {
                 if let ParamValue::Primitive(v) = v {
@@ -142,6 +143,7 @@ pub fn with_value_set_defaults(p: &Params, vs: &ValueSet, ctx: &Context) -> Para
 /// not when it brings resources of its own, supplements or nested parameters.
 pub fn may_use_kept(p: &Params) -> bool {
     !p.has("useSupplement")
+        && !p.has("default-valueset-version")
         && !p
             .0
             .iter()

@@ -77,13 +77,43 @@ impl Instance<'_> {
 
 /// Language preferences: `displayLanguage` wins over `Accept-Language`.
 pub fn languages(p: &Params, ctx: &Context) -> Result<Languages> {
-    if let Some(l) = p.str("displayLanguage")? {
+    if let Some(l) = display_language(p)? {
         return Ok(Languages::parse(l));
     }
     Ok(ctx
         .accept_language
         .map(Languages::parse)
         .unwrap_or_default())
+}
+
+/// The `displayLanguage` parameter: a language tag, or a list of them with weights as in
+/// `Accept-Language` (`de,*; q=0`); anything else is refused (400, `invalid-display`).
+pub fn display_language(p: &Params) -> Result<Option<&str>> {
+    let Some(value) = p.str("displayLanguage")? else {
+        return Ok(None);
+    };
+    let tags_valid = value.split(',').all(|part| {
+        let tag = part.split(';').next().unwrap_or("").trim();
+        tag == "*" || is_language_tag(tag)
+    });
+    if !tags_valid {
+        return Err(Error::InvalidDisplayLanguage(format!(
+            "Invalid displayLanguage: '{value}'"
+        )));
+    }
+    Ok(Some(value))
+}
+
+/// BCP 47 syntax, loosely: a primary subtag of 1 to 8 letters, then subtags of 1 to 8 letters
+/// or digits, separated by hyphens (`fr`, `fr-FR`, `zh-Hant-TW`, `de-CH-1996`).
+fn is_language_tag(tag: &str) -> bool {
+    let mut subtags = tag.split('-');
+    let primary_ok = subtags
+        .next()
+        .is_some_and(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic()));
+    primary_ok
+        && subtags
+            .all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Repeated `system|version` canonical parameters.
@@ -232,6 +262,7 @@ impl ValueSetRef {
                 cs.meta.version.as_deref(),
             )));
         }
+        let version = version.or_else(|| scope.default_value_set_version(&url).map(str::to_string));
         scope.value_set(&url, version.as_deref()).ok_or_else(|| {
             if let Some(e) = scope.unreadable(&url) {
                 return e;

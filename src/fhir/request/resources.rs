@@ -120,6 +120,7 @@ mod tests {
             overlay: None,
             search: None,
             deadline: None,
+            value_set_versions: &[],
         };
         assert!(message(scope.unreadable("http://v").map_or(Ok(()), Err))
             .starts_with("Invalid tx-resource 'http://v'"));

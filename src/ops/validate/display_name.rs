@@ -154,7 +154,10 @@ fn display_in_languages(
             given,
             system: url,
             code,
-            choices: &[(ctx.expected, cs_lang)],
+            choices: &[(
+                ctx.expected,
+                language_of(ctx.cs, concept, ctx.expected, wanted),
+            )],
             alternatives: &localised,
         },
         wanted,
@@ -208,12 +211,38 @@ fn retired_display_issue(
 
 /// The displays a concept has in a stated language, for messages: its display (in the code
 /// system's language), then its designations that state a language.
+/// The language `display` is written in: the code system's for the concept's own display, else
+/// that of the designation with this text (one in a language asked for first).
+fn language_of<'a>(
+    cs: &'a CodeSystem,
+    concept: &'a Concept,
+    display: &str,
+    wanted: &[&str],
+) -> Option<&'a str> {
+    let cs_lang = cs.meta.language.as_deref();
+    if concept.display.as_deref() == Some(display) {
+        return cs_lang;
+    }
+    let same: Vec<Option<&str>> = concept
+        .designations
+        .iter()
+        .filter(|d| d.value == display)
+        .map(|d| d.language.as_deref().or(cs_lang))
+        .collect();
+    same.iter()
+        .copied()
+        .find(|l| l.is_some_and(|l| wanted.iter().any(|w| language_matches(w, l))))
+        .or_else(|| same.first().copied())
+        .unwrap_or(cs_lang)
+}
+
 fn displays_by_language<'a>(
     cs: &'a CodeSystem,
     concept: &'a Concept,
     expected: &'a str,
 ) -> Vec<(&'a str, Option<&'a str>)> {
-    let mut out: Vec<(&str, Option<&str>)> = vec![(expected, cs.meta.language.as_deref())];
+    let mut out: Vec<(&str, Option<&str>)> =
+        vec![(expected, language_of(cs, concept, expected, &[]))];
     for d in concept.designations.iter().filter(|d| !d.is_retired()) {
         let Some(lang) = d.language.as_deref() else {
             continue;
@@ -256,13 +285,17 @@ mod tests {
             system: Some(CS),
             version: None,
         };
+        // The display the answer gives, as `check_coding` chooses it.
+        let expected = crate::ops::display::display_for(&cs, concept, &opts.languages)
+            .unwrap_or_default()
+            .to_string();
         with_step(&scope, target, &coding, opts, |s, o| {
             let ctx = DisplayContext {
                 cs: &cs,
                 concept,
                 url: CS,
                 hit: None,
-                expected: "Alpha",
+                expected: &expected,
             };
             check_display(s, &ctx, o)
         })
@@ -314,9 +347,14 @@ mod tests {
         }
         let (ok, out) = display_check_in("Alpha", &french, Some("en"));
         assert!(!ok);
-        assert!(out.issues[0]
-            .text
-            .ends_with("Valid display is 'Alpha' (en) (for the language(s) 'fr')"));
+        // The display expected in French is the French designation, labelled French.
+        assert!(
+            out.issues[0]
+                .text
+                .ends_with("Valid display is 'Alpha fr' (fr) (for the language(s) 'fr')"),
+            "{}",
+            out.issues[0].text
+        );
         let german = Options {
             languages: Languages(vec!["de".into()]),
             ..options()

@@ -14,6 +14,9 @@ pub(super) const MEMBERSHIP_BY_VALUE_SET: &str = "NOSTERM_MEMBERSHIP_BY_VALUE_SE
 /// Message id of the warning for a member the value set itself deprecates.
 pub(super) const MEMBER_DEPRECATED: &str = "CONCEPT_DEPRECATED_IN_VALUESET";
 pub(super) const UNKNOWN_CODE_IN_FRAGMENT: &str = "UNKNOWN_CODE_IN_FRAGMENT";
+/// A code found under another case in a case-insensitive system: information, not in the
+/// summary `message`.
+pub(super) const CODE_CASE_DIFFERENCE: &str = "CODE_CASE_DIFFERENCE";
 
 const NO_SYSTEM: &str = "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided";
 
@@ -105,7 +108,7 @@ pub(super) fn case_difference(cs: &CodeSystem, given: &str, form: InputForm) -> 
             ),
         )
         .at(form.code())
-        .id("CODE_CASE_DIFFERENCE"),
+        .id(CODE_CASE_DIFFERENCE),
     )
 }
 

@@ -231,8 +231,9 @@ mod tests {
     }
 
     /// A case-insensitive code system finds a code under another case: valid, the code
-    /// returned as the system writes it, and an informational note on the code, in every
-    /// input form; a case-sensitive one does not know the code.
+    /// returned as given with the system's spelling as `normalized-code`, and an
+    /// informational note on the code (not in `message`), in every input form; a
+    /// case-sensitive one does not know the code.
     #[test]
     fn a_code_in_another_case_is_found_in_a_case_insensitive_system_with_a_note() {
         use super::super::{validate, Subject};
@@ -261,7 +262,10 @@ mod tests {
             ] {
                 let r = validate(&Scope::new(&insensitive), target, &subject, &options()).unwrap();
                 assert!(r.result, "{subject:?}: {:?}", r.issues);
-                assert_eq!(r.code.as_deref(), Some("a"));
+                // The code as given, and as the system writes it; the note is not the message.
+                assert_eq!(r.code.as_deref(), Some("A"));
+                assert_eq!(r.normalized_code.as_deref(), Some("a"));
+                assert_eq!(r.message, None);
                 let note: Vec<_> = r
                     .issues
                     .iter()

@@ -15,7 +15,10 @@ use super::issue::{Issue, Severity};
 use crate::error::{Error, Result};
 use crate::model::ValueSet;
 use crate::ops::Scope;
-use issues::{vs_label, MEMBERSHIP_BY_VALUE_SET, MEMBER_DEPRECATED, UNKNOWN_CODE_IN_FRAGMENT};
+use issues::{
+    vs_label, CODE_CASE_DIFFERENCE, MEMBERSHIP_BY_VALUE_SET, MEMBER_DEPRECATED,
+    UNKNOWN_CODE_IN_FRAGMENT,
+};
 
 /// One coding to check, as the request gave it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,7 +80,11 @@ pub struct ValidateResult {
     pub result: bool,
     pub system: Option<String>,
     pub version: Option<String>,
+    /// The code as given (a case-insensitive system may know it under another case).
     pub code: Option<String>,
+    /// The code as the code system writes it, when it differs from the code given
+    /// (`normalized-code`: a case-insensitive system).
+    pub normalized_code: Option<String>,
     pub display: Option<String>,
     pub inactive: Option<bool>,
     pub message: Option<String>,
@@ -157,6 +164,7 @@ struct CodingCheck {
     system: Option<String>,
     version: Option<String>,
     code: Option<String>,
+    normalized_code: Option<String>,
     display: Option<String>,
     inactive: Option<bool>,
     unknown_system: Option<String>,
@@ -181,6 +189,7 @@ impl CodingCheck {
             system: None,
             version: None,
             code: input.code.clone(),
+            normalized_code: None,
             display: None,
             inactive: None,
             unknown_system: None,
@@ -271,7 +280,8 @@ fn check_coding<'a>(
     let Some(concept) = membership::find_concept(&step, &cs, url, &found, &mut out) else {
         return Ok(out);
     };
-    out.code = Some(concept.code.clone());
+    // The answer echoes the code given; the system's own spelling is `normalized-code`.
+    out.normalized_code = (concept.code != code).then(|| concept.code.clone());
     out.status = concept
         .property("status")
         .map(|v| v.as_text())
@@ -306,6 +316,7 @@ fn in_message(i: &Issue) -> bool {
         || i.tx_type == Some("display-comment")
         || i.message_id == Some(MEMBER_DEPRECATED)
         || i.message_id == Some(MEMBERSHIP_BY_VALUE_SET)
+        || i.message_id == Some(CODE_CASE_DIFFERENCE)
     {
         return false;
     }
@@ -397,6 +408,7 @@ pub fn validate(
         res.system = c.system.clone();
         res.version = c.version.clone();
         res.code = c.code.clone();
+        res.normalized_code = c.normalized_code.clone();
         res.display = c.display.clone();
         res.inactive = c.inactive;
         res.status = c.status.clone();
@@ -481,6 +493,7 @@ fn answer_for_codeable_concept(
         res.system = c.system.clone();
         res.version = c.version.clone();
         res.code = c.code.clone();
+        res.normalized_code = c.normalized_code.clone();
         res.display = c.display.clone();
     } else if let Some(c) = checks.iter().find(|c| c.undecided) {
         res.version = c.version.clone();

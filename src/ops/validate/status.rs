@@ -62,7 +62,15 @@ pub(super) fn check_status(
     valid
 }
 
-/// An inactive concept: a warning, and an error as well with `activeOnly` (false then).
+/// Whether the target leaves inactive codes out: `activeOnly`, or a value set whose
+/// `compose.inactive` is false (FHIR: inactive codes are then not in its expansion).
+fn inactive_refused(step: &Step) -> bool {
+    step.opts.active_only
+        || matches!(step.target, Target::ValueSet(vs) if vs.compose.inactive == Some(false))
+}
+
+/// An inactive concept: a warning, and an error as well where inactive codes are refused
+/// (false then).
 fn check_inactive(
     step: &Step,
     concept: &Concept,
@@ -73,7 +81,7 @@ fn check_inactive(
     let code = step.code;
     out.inactive = Some(true);
     let mut valid = true;
-    if step.opts.active_only {
+    if inactive_refused(step) {
         out.issues.push(
             Issue::new(
                 Severity::Error,
@@ -122,7 +130,17 @@ mod tests {
 
     /// Runs the status step on `code` of version 1 against a value set that has it.
     fn status_of(code: &str, opts: &Options, vs_status: &str) -> (bool, CodingCheck) {
-        let mut vs = value_set(json!({"include": [{"system": CS}]}));
+        status_in(code, opts, vs_status, json!({"include": [{"system": CS}]}))
+    }
+
+    /// The same, against a value set of this `compose`.
+    fn status_in(
+        code: &str,
+        opts: &Options,
+        vs_status: &str,
+        compose: serde_json::Value,
+    ) -> (bool, CodingCheck) {
+        let mut vs = value_set(compose);
         vs["status"] = json!(vs_status);
         let vs = read_value_set(vs);
         let cat = standard_catalog();
@@ -179,6 +197,32 @@ mod tests {
                 "INACTIVE_CONCEPT_FOUND"
             ]
         );
+    }
+
+    /// A value set whose `compose.inactive` is false refuses an inactive code as `activeOnly`
+    /// does, whatever the request says; `compose.inactive` true or absent takes it.
+    #[test]
+    fn a_value_set_without_inactive_codes_refuses_an_inactive_one() {
+        let refusing = json!({"inactive": false, "include": [{"system": CS}]});
+        let (ok, out) = status_in("old", &options(), "active", refusing);
+        assert!(!ok);
+        assert_eq!(
+            ids(&out),
+            vec![
+                "STATUS_CODE_WARNING_CODE",
+                "None_of_the_provided_codes_are_in_the_value_set_one",
+                "INACTIVE_CONCEPT_FOUND"
+            ]
+        );
+        assert_eq!(out.issues[0].expression.as_deref(), Some("Coding.code"));
+        let taking = json!({"inactive": true, "include": [{"system": CS}]});
+        let (ok, out) = status_in("old", &options(), "active", taking);
+        assert!(ok);
+        assert_eq!(ids(&out), vec!["INACTIVE_CONCEPT_FOUND"]);
+        // An active code is not affected.
+        let refusing = json!({"inactive": false, "include": [{"system": CS}]});
+        let (ok, out) = status_in("dep", &options(), "active", refusing);
+        assert!(ok, "{:?}", out.issues);
     }
 
     /// A deprecated concept is valid with a warning and a `deprecated` status; a draft value

@@ -230,6 +230,8 @@ fn member_by_value_set_alone(
 ) {
     let code = step.code;
     out.valid = true;
+    // The value set has the code: a codeableConcept of this coding has a member.
+    out.member = true;
     out.version = cs.and_then(|c| c.meta.version.clone());
     out.display = hit.label.clone();
     let why = if cs.is_some() {
@@ -468,5 +470,30 @@ mod tests {
             out.unknown_system.as_deref(),
             Some("http://example.org/gone")
         );
+    }
+
+    /// A value set that lists a code of a system not loaded here decides membership on its
+    /// own word, the same in every input form: a codeableConcept of that one coding has a
+    /// member and is valid, as the code and the coding are.
+    #[test]
+    fn membership_by_the_value_set_alone_is_the_same_in_every_form() {
+        use super::super::{validate, Subject};
+        let gone = "http://example.org/gone";
+        let vs = read_value_set(value_set(
+            json!({"include": [{"system": gone, "concept": [{"code": "x", "display": "X"}]}]}),
+        ));
+        let cat = catalog(&[code_system("1")]);
+        let scope = Scope::new(&cat);
+        let coding = input(Some(gone), "x", None);
+        for subject in [
+            Subject::Code(coding.clone()),
+            Subject::Coding(coding.clone()),
+            Subject::CodeableConcept(vec![coding.clone()], None),
+        ] {
+            let r = validate(&scope, Target::ValueSet(&vs), &subject, &options()).unwrap();
+            assert!(r.result, "{subject:?}: {:?}", r.issues);
+            assert_eq!(r.code.as_deref(), Some("x"), "{subject:?}");
+            assert!(r.issues.iter().all(|i| !i.is_error()), "{:?}", r.issues);
+        }
     }
 }
