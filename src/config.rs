@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -62,7 +63,7 @@ pub struct ServeConfig {
     pub lenient_display: bool,
     /// Serve the data folder alone, without the built-in FHIR R4 core terminology (FHIR's
     /// own code systems and value sets, the v2 and v3 tables of the R4 spec) under it.
-    #[arg(long, env = "NOSTERM_NO_FHIR_CORE")]
+    #[arg(long, env = "NOSTERM_NO_FHIR_CORE", value_parser = BoolishValueParser::new())]
     pub no_fhir_core: bool,
     /// Bytes of rendered `$validate-code`/`$lookup`/`$subsumes` answers and `$expand` pages kept
     /// per snapshot, so that a question asked again is answered without being worked out
@@ -179,7 +180,7 @@ pub struct IndexConfig {
     pub index: PathBuf,
     /// Index the data folder alone, without the built-in FHIR R4 core (as `serve
     /// --no-fhir-core` serves it).
-    #[arg(long, env = "NOSTERM_NO_FHIR_CORE")]
+    #[arg(long, env = "NOSTERM_NO_FHIR_CORE", value_parser = BoolishValueParser::new())]
     pub no_fhir_core: bool,
 }
 

@@ -6,7 +6,8 @@ use common::{call, enc, get};
 
 use actix_web::{test, web};
 use nosterm::config::AppConfig;
-use nosterm::load::load_dir;
+use nosterm::load::{load_dir, Dataset};
+use nosterm::reload::{reload, SaveSnapshot};
 use nosterm::state::AppState;
 use serde_json::Value;
 
@@ -23,8 +24,25 @@ async fn every_concept_and_member_round_trips() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     let data = load_dir(&dir).expect("shipped data loads");
     let state = web::Data::new(AppState::load(&dir, AppConfig::default()).expect("loads"));
-    let app = common::start(state).await;
+    round_trips(&common::start(state).await, &data).await;
+}
 
+/// The same over the built-in FHIR R4 core layer, as `serve` runs by default: the NOS keep
+/// every URL and OID they share with HL7's systems (TRE_A08 and v3 Confidentiality, …).
+#[actix_web::test]
+async fn every_concept_and_member_round_trips_over_the_fhir_core() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let data = load_dir(&dir).expect("shipped data loads");
+    let state = AppState::empty(AppConfig {
+        data: Some(dir.clone()),
+        fhir_core: true,
+        ..AppConfig::default()
+    });
+    reload(&state, None, SaveSnapshot::InBackground).expect("data + core load");
+    round_trips(&common::start(web::Data::new(state)).await, &data).await;
+}
+
+async fn round_trips<S: common::App>(app: &S, data: &Dataset) {
     let mut checked = 0;
     for cs in &data.code_systems {
         let names: Vec<String> = std::iter::once(cs.meta.url.clone())
@@ -42,7 +60,7 @@ async fn every_concept_and_member_round_trips() {
                     enc(system),
                     enc(&c.code)
                 );
-                let (status, body) = call(&app, get(&uri)).await;
+                let (status, body) = call(app, get(&uri)).await;
                 assert_eq!(status, 200, "{uri}");
                 let display = body["parameter"]
                     .as_array()
@@ -63,7 +81,7 @@ async fn every_concept_and_member_round_trips() {
                 if let Some(d) = &c.display {
                     uri.push_str(&format!("&display={}", enc(d)));
                 }
-                let (_, body) = call(&app, get(&uri)).await;
+                let (_, body) = call(app, get(&uri)).await;
                 assert_eq!(result_of(&body), Some(true), "{uri}: {body}");
                 checked += 1;
             }
@@ -99,7 +117,7 @@ async fn every_concept_and_member_round_trips() {
                         uri.push_str(&format!("&valueSetVersion={}", enc(v)));
                     }
                     let resp =
-                        test::call_service(&app, test::TestRequest::get().uri(&uri).to_request())
+                        test::call_service(app, test::TestRequest::get().uri(&uri).to_request())
                             .await;
                     let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
                     assert_eq!(result_of(&body), Some(true), "{uri}: {body}");

@@ -100,6 +100,33 @@ async fn fhir_core_value_sets_and_code_systems_answer_beside_the_nos() {
     assert_eq!(param_value(&p, "display"), Some(&json!("normal")), "{p}");
 }
 
+/// IHE SVS serves the data folder's value sets; the core's, named by URL and often not
+/// expressible in SVS (code systems without OID, SNOMED CT or LOINC content), are unknown to
+/// it, even by their OID.
+#[actix_web::test]
+async fn svs_serves_the_data_folder_not_the_core() {
+    let app = start(served(&data_dir(), true)).await;
+    let core = nosterm::load::fhir_core::dataset().expect("core");
+    let vs = core
+        .value_sets
+        .iter()
+        .find(|v| v.meta.url == "http://hl7.org/fhir/ValueSet/observation-status")
+        .expect("observation-status");
+    let oid = vs.meta.oids.first().expect("an OID");
+    let resp =
+        actix_web::test::call_service(&app, get(&format!("/svs/RetrieveValueSet?id={oid}"))).await;
+    assert_eq!(resp.status().as_u16(), 404);
+    let body = actix_web::test::read_body(resp).await;
+    assert!(String::from_utf8_lossy(&body).contains("NAV"));
+    // J07 (XdsTypeCode), from the data folder, is served.
+    let resp = actix_web::test::call_service(
+        &app,
+        get("/svs/RetrieveValueSet?id=1.2.250.1.213.1.1.5.471"),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
 #[actix_web::test]
 async fn the_data_folder_wins_over_the_core_and_can_serve_alone() {
     let dir = TempDir::new("fhir-core-clash");

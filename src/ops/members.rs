@@ -1224,4 +1224,70 @@ pub(crate) mod tests {
         assert_eq!(read(Some(false)), Some(false));
         assert_eq!(read(None), None);
     }
+
+    /// `default-valueset-version` gives the version of a value set that a reference names
+    /// without one: an import is enumerated and searched in that version, one that names its
+    /// version keeps it, and a default version that does not exist is "not found" naming it.
+    #[test]
+    fn a_default_value_set_version_pins_unversioned_imports() {
+        let inner = |version: &str, code: &str| {
+            json!({"resourceType": "ValueSet", "url": "http://example.org/vs/inner",
+                "version": version, "status": "active",
+                "compose": {"include": [{"system": TRE, "version": NEW,
+                    "concept": [{"code": code}]}]}})
+        };
+        let outer = |import: &str| {
+            json!({"resourceType": "ValueSet", "url": format!("http://example.org/vs/{import}"),
+                "status": "active", "compose": {"include": [{"valueSet": [
+                    if import == "pinned" { "http://example.org/vs/inner|1" }
+                    else { "http://example.org/vs/inner" }]}]}})
+        };
+        let cat = two_releases(&[
+            inner("1", "A"),
+            inner("2", "D"),
+            outer("plain"),
+            outer("pinned"),
+        ]);
+        let members = |defaults: &[(String, String)], url: &str| {
+            let scope = Scope {
+                value_set_versions: defaults,
+                ..Scope::new(&cat)
+            };
+            let vs = scope.value_set(url, None).expect("loaded");
+            let mut trace = Trace::default();
+            enumerate_traced(&scope, &vs, &VersionRules::default(), &mut trace).map(|m| {
+                let codes: Vec<String> = m.into_iter().map(|m| m.code).collect();
+                (codes, trace.used_value_sets)
+            })
+        };
+        let none: Vec<(String, String)> = Vec::new();
+        let one = vec![("http://example.org/vs/inner".to_string(), "1".to_string())];
+        let three = vec![("http://example.org/vs/inner".to_string(), "3".to_string())];
+        let plain = "http://example.org/vs/plain";
+        // Without the parameter, the newest; with it, the version it names.
+        assert_eq!(members(&none, plain).unwrap().0, vec!["D"]);
+        let (codes, used) = members(&one, plain).unwrap();
+        assert_eq!(codes, vec!["A"]);
+        assert_eq!(used, vec!["http://example.org/vs/inner|1"]);
+        // A reference with its own version keeps it.
+        let pinned = "http://example.org/vs/pinned";
+        assert_eq!(members(&three, pinned).unwrap().0, vec!["A"]);
+        // A default version nobody has is not found, by name.
+        let err = members(&three, plain)
+            .map(|_| ())
+            .expect_err("version 3 is unknown");
+        assert!(
+            err.to_string()
+                .contains("'http://example.org/vs/inner|3' could not be found"),
+            "{err}"
+        );
+        // Membership reads the same version.
+        let scope = Scope {
+            value_set_versions: &one,
+            ..Scope::new(&cat)
+        };
+        let vs = scope.value_set(plain, None).expect("loaded");
+        assert!(contains(&scope, &vs, TRE, "A", 0).unwrap().is_some());
+        assert!(contains(&scope, &vs, TRE, "D", 0).unwrap().is_none());
+    }
 }

@@ -64,6 +64,14 @@ pub fn error_code(e: &Error) -> &'static str {
     }
 }
 
+/// Whether SVS serves `vs`: the value sets of the data folder (the NOS, the CI-SIS JDVs), not
+/// those of the built-in FHIR R4 core layer. Those are named by URL, and many cannot be given
+/// in SVS at all: their code systems have no OID (`Concept/@codeSystem` must be one) or no
+/// content here (SNOMED CT, LOINC); FHIR's `$expand` serves them.
+fn served_by_svs(vs: &ValueSet) -> bool {
+    vs.meta.origin.file != crate::load::fhir_core::FILE
+}
+
 fn oid_of_value_set(vs: &ValueSet) -> Option<&str> {
     vs.meta
         .oids
@@ -89,7 +97,7 @@ pub fn retrieve(
         )));
     }
     let urn = format!("urn:oid:{id}");
-    let Some(newest) = scope.value_set(&urn, None) else {
+    let Some(newest) = scope.value_set(&urn, None).filter(|vs| served_by_svs(vs)) else {
         return Err(Error::NotFound(format!("Unknown value set '{id}'")));
     };
     let vs = match version {
@@ -123,7 +131,7 @@ pub fn search(scope: &Scope, c: &Criteria, lang: Option<&str>) -> Result<Vec<Svs
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for vs in scope.base.value_sets.all() {
-        let Some(oid) = oid_of_value_set(vs) else {
+        let Some(oid) = oid_of_value_set(vs).filter(|_| served_by_svs(vs)) else {
             continue;
         };
         if c.id

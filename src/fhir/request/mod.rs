@@ -382,4 +382,52 @@ mod tests {
         assert!(message(requested_system(&query(""), &ctx))
             .contains("Resource CodeSystem 'nope' not found"));
     }
+
+    /// `displayLanguage` is a language tag or a weighted list of them, in the query as in a
+    /// body, for every operation that reads it; anything else is refused as an invalid
+    /// display language (400, `processing`, tx-issue-type `invalid-display`).
+    #[test]
+    fn a_display_language_must_be_language_tags() {
+        let (config, catalog) = (config(), Catalog::default());
+        let ctx = ctx(&config, &catalog);
+        for ok in [
+            "de",
+            "en-AU",
+            "zh-Hant-TW",
+            "de,*; q=0",
+            "en, en-AU;q=0.4",
+            "*",
+        ] {
+            let q = query(&format!("displayLanguage={}", ok.replace(' ', "%20")));
+            let b = body(json!([{"name": "displayLanguage", "valueCode": ok}]));
+            for p in [&q, &b] {
+                assert!(languages(p, &ctx).is_ok(), "{ok}");
+                assert!(
+                    crate::fhir::request::expand::ExpandParameters::from_params(p, &ctx).is_ok()
+                );
+            }
+        }
+        for bad in ["-", "de-", "en_US", "toolongtag9", "fr,,en"] {
+            let q = query(&format!("system=http://s&code=a&displayLanguage={bad}"));
+            let b = body(json!([{"name": "system", "valueUri": "http://s"},
+                {"name": "code", "valueCode": "a"},
+                {"name": "displayLanguage", "valueCode": bad}]));
+            for p in [&q, &b] {
+                let e = languages(p, &ctx).expect_err(bad);
+                assert_eq!((e.status(), e.issue_code()), (400, "processing"), "{bad}");
+                assert_eq!(e.tx_issue_type(), Some("invalid-display"));
+                assert_eq!(e.to_string(), format!("Invalid displayLanguage: '{bad}'"));
+                let lookup = crate::ops::lookup::LookupRequest::from_params(p, &ctx);
+                assert!(
+                    matches!(lookup, Err(Error::InvalidDisplayLanguage(_))),
+                    "{bad}"
+                );
+                let expand = crate::fhir::request::expand::ExpandParameters::from_params(p, &ctx);
+                assert!(
+                    matches!(expand, Err(Error::InvalidDisplayLanguage(_))),
+                    "{bad}"
+                );
+            }
+        }
+    }
 }
