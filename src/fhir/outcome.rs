@@ -29,33 +29,17 @@ pub fn issue_json(issue: &Issue) -> Value {
     details.insert("text".into(), json!(issue.text));
     o.insert("details".into(), Value::Object(details));
     if let Some(e) = &issue.expression {
-        if carries_location(issue.tx_type) {
-            o.insert("location".into(), json!([e]));
-        }
-        o.insert("expression".into(), json!([e]));
+        located(&mut o, e);
     }
     Value::Object(o)
 }
 
-/// Whether an issue repeats its `expression` as `location`. `location` is deprecated (R5) and
-/// the reference server now omits it; its published answers still carry it on the issue kinds
-/// below (membership, unknown code or system, value set and version problems), and nowhere
-/// else (wrong displays, code rules, status notes, per-coding notes of a CodeableConcept).
-fn carries_location(tx_type: Option<&str>) -> bool {
-    matches!(
-        tx_type,
-        Some(
-            "not-in-vs"
-                | "not-found"
-                | "vs-invalid"
-                | "version-error"
-                | "code-comment"
-                | "display-comment"
-                | "invalid-data"
-                | "invalid-code"
-                | "cannot-infer"
-        )
-    )
+/// An issue about one element names it as `expression` (FHIRPath) and, for R4 clients that
+/// still read only `location` (deprecated since, but the element R4 validators look at), as
+/// `location` too: one rule for every issue.
+fn located(issue: &mut Map<String, Value>, expression: &str) {
+    issue.insert("location".into(), json!([expression]));
+    issue.insert("expression".into(), json!([expression]));
 }
 
 pub fn outcome_json(issues: &[Issue]) -> Value {
@@ -80,8 +64,7 @@ pub fn error_json(err: &Error) -> Value {
     issue.insert("code".into(), json!(err.issue_code()));
     issue.insert("details".into(), Value::Object(details));
     if let Some(e) = err.expression() {
-        issue.insert("location".into(), json!([e]));
-        issue.insert("expression".into(), json!([e]));
+        located(&mut issue, e);
     }
     let mut issues = vec![Value::Object(issue)];
     // A refused release: one more issue per load error, located by file and line.

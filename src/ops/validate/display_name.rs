@@ -209,8 +209,6 @@ fn retired_display_issue(
     )
 }
 
-/// The displays a concept has in a stated language, for messages: its display (in the code
-/// system's language), then its designations that state a language.
 /// The language `display` is written in: the code system's for the concept's own display, else
 /// that of the designation with this text (one in a language asked for first).
 fn language_of<'a>(
@@ -236,6 +234,8 @@ fn language_of<'a>(
         .unwrap_or(cs_lang)
 }
 
+/// The displays a concept has in a stated language, for messages: the display expected (in its
+/// language), then its designations that state a language.
 fn displays_by_language<'a>(
     cs: &'a CodeSystem,
     concept: &'a Concept,
