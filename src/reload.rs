@@ -123,8 +123,6 @@ fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> 
     built.map(Arc::new).map_err(index_refused)
 }
 
-/// The data key of `path` and its saved snapshot in `dir`, when one is there and sound; an
-/// unusable snapshot is logged and ignored (the files are loaded instead).
 /// The data folder at `path`, over the built-in FHIR R4 core when `fhir_core`.
 fn load_release(path: &Path, fhir_core: bool) -> Result<crate::load::Dataset> {
     let data = load_dir(path).map_err(Error::ReleaseRefused)?;
@@ -159,6 +157,8 @@ pub fn release_key(path: &Path, fhir_core: bool) -> std::io::Result<u64> {
     Ok(h.finish())
 }
 
+/// The key of the release at `path` and its saved snapshot in `dir`, when one is there and
+/// sound; an unusable snapshot is logged and ignored (the files are loaded instead).
 fn stored_release(
     dir: &Path,
     path: &Path,
