@@ -52,6 +52,17 @@ pub fn display_for<'a>(
     concept: &'a Concept,
     langs: &Languages,
 ) -> Option<&'a str> {
+    display_in_languages(cs, concept, langs).or(concept.display.as_deref())
+}
+
+/// The concept's display in the first requested language the code system has one in (its own
+/// display when the system is in that language, else a designation); `None` when it has none
+/// in those languages, or none are asked for.
+pub fn display_in_languages<'a>(
+    cs: &'a CodeSystem,
+    concept: &'a Concept,
+    langs: &Languages,
+) -> Option<&'a str> {
     let default_lang = cs.meta.language.as_deref();
     for wanted in langs.0.iter().filter(|t| *t != "*") {
         if let Some(l) = default_lang {
@@ -67,7 +78,7 @@ pub fn display_for<'a>(
             return Some(&d.value);
         }
     }
-    concept.display.as_deref()
+    None
 }
 
 /// Normalises a display for lenient comparison: case, accents kept, whitespace runs collapsed,

@@ -10,7 +10,7 @@ mod system;
 mod test_support;
 mod version;
 
-use super::display::{display_for, Languages};
+use super::display::{display_for, display_in_languages, Languages};
 use super::issue::{Issue, Severity};
 use crate::error::{Error, Result};
 use crate::model::ValueSet;
@@ -302,6 +302,14 @@ fn check_coding<'a>(
         },
         &mut out,
     );
+    // In a value set that labels the code, the label is the display in that context (FHIR:
+    // `compose.include.concept.display`), unless the code system has one in a language asked
+    // for: a CI-SIS JDV's French label for an HL7 v3 code the system only has in English.
+    if display_in_languages(&cs, concept, &opts.languages).is_none() {
+        if let Some(label) = found.hit.as_ref().and_then(|h| h.label.clone()) {
+            out.display = Some(label);
+        }
+    }
     out.valid = !found.trouble && member && status_ok && display_ok;
     out.member = found.hit.is_some() || matches!(target, Target::CodeSystem { .. });
     out.undecided = found.trouble && !out.member;
@@ -556,6 +564,52 @@ mod tests {
 
     fn tx_types(r: &ValidateResult) -> Vec<&str> {
         r.issues.iter().filter_map(|i| i.tx_type).collect()
+    }
+
+    /// In a value set that labels a code, the label is the display the answer gives, unless the
+    /// code system has a display in a language asked for (the request's, else the value set's):
+    /// a French JDV label for a code its system has in English and German only.
+    #[test]
+    fn a_value_set_label_is_the_display_unless_the_system_speaks_the_language_asked() {
+        let cs = json!({"resourceType": "CodeSystem", "url": KNOWN, "version": "1",
+            "status": "active", "content": "complete", "language": "en",
+            "concept": [{"code": "F", "display": "Female",
+                "designation": [{"language": "de", "value": "Weiblich"}]}]});
+        let cat = catalog(&[cs]);
+        let labelled = |language: Option<&str>| {
+            let mut v = json!({"resourceType": "ValueSet", "url": "http://example.org/vs",
+                "version": "2", "status": "active", "compose": {"include": [{"system": KNOWN,
+                    "concept": [{"code": "F", "display": "Féminin"}]}]}});
+            if let Some(l) = language {
+                v["language"] = json!(l);
+            }
+            match parse_resource(&v) {
+                Ok(Resource::ValueSet(vs)) => vs,
+                other => panic!("{other:?}"),
+            }
+        };
+        let display = |vs: &ValueSet, languages: &[&str]| {
+            let opts = Options {
+                allow_abstract: true,
+                languages: Languages(languages.iter().map(|l| l.to_string()).collect()),
+                ..Default::default()
+            };
+            let subject = Subject::Coding(coding(KNOWN, "F"));
+            let r = validate(&Scope::new(&cat), Target::ValueSet(vs), &subject, &opts).unwrap();
+            assert!(r.result, "{:?}", r.issues);
+            r.display
+        };
+        let plain = labelled(None);
+        assert_eq!(display(&plain, &[]).as_deref(), Some("Féminin"));
+        assert_eq!(display(&plain, &["fr-FR"]).as_deref(), Some("Féminin"));
+        assert_eq!(display(&plain, &["de"]).as_deref(), Some("Weiblich"));
+        assert_eq!(display(&plain, &["en"]).as_deref(), Some("Female"));
+        let french = labelled(Some("fr-FR"));
+        assert_eq!(display(&french, &[]).as_deref(), Some("Féminin"));
+        // Without a label, the system's display.
+        let bare = value_set(json!({"include": [{"system": KNOWN}]}));
+        assert_eq!(display(&bare, &[]).as_deref(), Some("Female"));
+        assert_eq!(display(&bare, &["fr"]).as_deref(), Some("Female"));
     }
 
     /// Each input form names its elements with its own FHIRPaths.
