@@ -11,8 +11,9 @@ use super::{fhir_json, Collected, Dataset, LoadError};
 /// The bundle, as `scripts/import-fhir-core` wrote it (one entry a line).
 pub const BUNDLE: &[u8] = include_bytes!("../../vendor/fhir-r4-core/fhir-r4-core.json");
 
-/// The name its resources' origins and load messages carry.
-pub const FILE: &str = "fhir-r4-core.json";
+/// The name its resources' origins and load messages carry: not a path a data folder's file
+/// can have (origins there are relative paths), so that the layer is told apart by it.
+pub const FILE: &str = "<built-in>/fhir-r4-core.json";
 
 /// The core layer on its own, checked as a data folder is (duplicates, definitions).
 ///
@@ -36,20 +37,16 @@ pub fn dataset() -> Result<Dataset, Vec<LoadError>> {
 /// keeping its URL but losing that identifier. So the NOS table of an HL7 OID (TRE_A08 for
 /// `2.16.840.1.113883.5.25`) answers for the OID, and the HL7 system still answers for its URL.
 pub fn layer_under(mut top: Dataset, base: Dataset) -> Dataset {
-    let urls: HashSet<String> = top
+    let metas: Vec<&crate::model::ResourceMeta> = top
         .code_systems
         .iter()
         .map(|r| &r.meta)
         .chain(top.value_sets.iter().map(|r| &r.meta))
         .chain(top.concept_maps.iter().map(|r| &r.meta))
-        .map(|m| m.url.clone())
         .collect();
-    let oids: HashSet<String> = top
-        .code_systems
+    let urls: HashSet<String> = metas.iter().map(|m| m.url.clone()).collect();
+    let oids: HashSet<String> = metas
         .iter()
-        .map(|r| &r.meta)
-        .chain(top.value_sets.iter().map(|r| &r.meta))
-        .chain(top.concept_maps.iter().map(|r| &r.meta))
         .flat_map(|m| m.oids.iter().cloned())
         .chain(top.aliases.iter().map(|(oid, _)| oid.clone()))
         .collect();
