@@ -65,6 +65,11 @@ pub struct ServeConfig {
     /// own code systems and value sets, the v2 and v3 tables of the R4 spec) under it.
     #[arg(long, env = "NOSTERM_NO_FHIR_CORE", value_parser = BoolishValueParser::new())]
     pub no_fhir_core: bool,
+    /// SNOMED CT modules (SCTIDs, comma-separated) whose RF2 releases in the data folder are
+    /// unpublished (a test subset, a release candidate): their editions are named
+    /// `http://snomed.info/xsct/{module}/version/{date}` rather than `…/sct/…`.
+    #[arg(long, env = "NOSTERM_SCT_UNPUBLISHED", value_delimiter = ',')]
+    pub sct_unpublished: Vec<u64>,
     /// Bytes of rendered `$validate-code`/`$lookup`/`$subsumes` answers and `$expand` pages kept
     /// per snapshot, so that a question asked again is answered without being worked out
     /// again; 0 turns it off.
@@ -182,6 +187,11 @@ pub struct IndexConfig {
     /// --no-fhir-core` serves it).
     #[arg(long, env = "NOSTERM_NO_FHIR_CORE", value_parser = BoolishValueParser::new())]
     pub no_fhir_core: bool,
+    /// SNOMED CT modules (SCTIDs, comma-separated) whose RF2 releases in the data folder are
+    /// unpublished (a test subset, a release candidate): their editions are named
+    /// `http://snomed.info/xsct/{module}/version/{date}` rather than `…/sct/…`.
+    #[arg(long, env = "NOSTERM_SCT_UNPUBLISHED", value_delimiter = ',')]
+    pub sct_unpublished: Vec<u64>,
 }
 
 /// Settings the HTTP app needs (a subset of `ServeConfig`, also built by tests).
@@ -204,6 +214,8 @@ pub struct AppConfig {
     /// The built-in FHIR R4 core terminology under the data (`serve` unless
     /// `--no-fhir-core`); off by default here, so that tests see their fixtures alone.
     pub fhir_core: bool,
+    /// See `ServeConfig::sct_unpublished`.
+    pub sct_unpublished: Vec<u64>,
 }
 
 impl Default for AppConfig {
@@ -218,6 +230,7 @@ impl Default for AppConfig {
             limits: Limits::default(),
             answer_cache_bytes: 16 * 1024 * 1024,
             fhir_core: false,
+            sct_unpublished: Vec::new(),
         }
     }
 }
@@ -234,6 +247,7 @@ impl From<&ServeConfig> for AppConfig {
             limits: c.limits.clone(),
             answer_cache_bytes: c.answer_cache_bytes,
             fhir_core: !c.no_fhir_core,
+            sct_unpublished: c.sct_unpublished.clone(),
         }
     }
 }

@@ -33,6 +33,10 @@ pub enum Error {
     /// tx-issue-type `vs-invalid`).
     #[error("{0}")]
     InvalidValueSet(String),
+    /// An ECL expression (a SNOMED CT `constraint` filter, an `ecl/` implicit value set) that
+    /// does not parse or names an unknown concept; the text names it and the position.
+    #[error("{0}")]
+    InvalidEcl(String),
     /// A value set whose definition breaks a FHIR rule where an operation uses it (e.g. a
     /// filter without value; tx-issue-type `vs-invalid`), at `expression`.
     #[error("{message}")]
@@ -83,6 +87,7 @@ impl Error {
             Error::MethodNotAllowed(_) => 405,
             Error::TooCostly(_) => 422,
             Error::InvalidValueSet(_) => 422,
+            Error::InvalidEcl(_) => 400,
             Error::VersionCheck(_) => 400,
             Error::PayloadTooLarge(_) => 413,
             Error::ClientTimeout(_) => 408,
@@ -98,7 +103,7 @@ impl Error {
     /// FHIR `OperationOutcome.issue.code`.
     pub fn issue_code(&self) -> &'static str {
         match self {
-            Error::Invalid(_) | Error::InvalidDefinition { .. } => "invalid",
+            Error::Invalid(_) | Error::InvalidDefinition { .. } | Error::InvalidEcl(_) => "invalid",
             Error::NotFound(_) | Error::UnknownSystem { .. } => "not-found",
             Error::Unprocessable(_) | Error::InvalidDisplayLanguage(_) => "processing",
             Error::NotSupported(_) | Error::MethodNotAllowed(_) => "not-supported",
@@ -120,9 +125,19 @@ impl Error {
     pub fn tx_issue_type(&self) -> Option<&'static str> {
         match self {
             Error::NotFound(_) | Error::UnknownSystem { .. } => Some("not-found"),
-            Error::InvalidValueSet(_) | Error::InvalidDefinition { .. } => Some("vs-invalid"),
+            Error::InvalidValueSet(_) | Error::InvalidDefinition { .. } | Error::InvalidEcl(_) => {
+                Some("vs-invalid")
+            }
             Error::VersionCheck(_) => Some("version-error"),
             Error::InvalidDisplayLanguage(_) => Some("invalid-display"),
+            _ => None,
+        }
+    }
+
+    /// The message id shared with the HL7 validator's messages, when one applies.
+    pub fn message_id(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidEcl(_) => Some("INVALID_ECL"),
             _ => None,
         }
     }

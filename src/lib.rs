@@ -18,6 +18,7 @@ pub mod ops;
 pub mod probe;
 pub mod reload;
 pub mod search;
+pub mod snomed;
 pub mod state;
 pub mod store;
 pub mod svs;

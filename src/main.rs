@@ -59,6 +59,7 @@ fn index(cfg: &IndexConfig) -> ExitCode {
         data: Some(cfg.data.clone()),
         index: Some(cfg.index.clone()),
         fhir_core: !cfg.no_fhir_core,
+        sct_unpublished: cfg.sct_unpublished.clone(),
         ..AppConfig::default()
     });
     match reload(&state, None, SaveSnapshot::BeforeReturning) {

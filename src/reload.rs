@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::catalog::diff::{diff, ChangeSummary};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::load::{load_dir, LoadError};
+use crate::load::{load_dir_with, load_editions, LoadError, LoadOptions};
 use crate::ops::members::ExpansionMembers;
 use crate::search::{Entries, SearchError, SearchIndex};
 use crate::state::{newest_resource_date, now, AppState, Release, ReleaseInfo};
@@ -124,8 +124,12 @@ fn build_index(state: &AppState, catalog: &Catalog) -> Result<Arc<SearchIndex>> 
 }
 
 /// The data folder at `path`, over the built-in FHIR R4 core when `fhir_core`.
-fn load_release(path: &Path, fhir_core: bool) -> Result<crate::load::Dataset> {
-    let data = load_dir(path).map_err(Error::ReleaseRefused)?;
+fn load_release(
+    path: &Path,
+    fhir_core: bool,
+    options: &LoadOptions,
+) -> Result<crate::load::Dataset> {
+    let data = load_dir_with(path, options).map_err(Error::ReleaseRefused)?;
     if !fhir_core {
         return Ok(data);
     }
@@ -205,7 +209,13 @@ pub fn save_snapshot_file(
         dir,
         key,
         &Contents {
-            code_systems: cat.code_systems.own().map(|a| a.as_ref()).collect(),
+            // SNOMED CT editions are read again from their RF2 files, not kept here.
+            code_systems: cat
+                .code_systems
+                .own()
+                .filter(|a| a.edition.edition.is_none())
+                .map(|a| a.as_ref())
+                .collect(),
             value_sets: cat.value_sets.own().map(|a| a.as_ref()).collect(),
             concept_maps: cat.concept_maps.own().map(|a| a.as_ref()).collect(),
             aliases,
@@ -255,9 +265,17 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) 
         None => (None, None),
     };
     let from_snapshot = stored.is_some();
+    let options = LoadOptions {
+        sct_unpublished: state.config.sct_unpublished.clone(),
+    };
     let (data, stored_entries) = match stored {
-        Some(s) => (s.dataset, s.entries),
-        None => (load_release(&path, state.config.fhir_core)?, None),
+        Some(s) => {
+            let mut data = s.dataset;
+            // The snapshot file keeps no SNOMED CT edition: its RF2 releases are read again.
+            data.editions = load_editions(&path, &options).map_err(Error::ReleaseRefused)?;
+            (data, s.entries)
+        }
+        None => (load_release(&path, state.config.fhir_core, &options)?, None),
     };
     crate::probe::stage("loaded dataset");
     let had_entries = stored_entries.is_some();

@@ -257,6 +257,9 @@ impl Catalog {
         for (oid, url) in data.aliases {
             cat.oid_to_url.entry(oid).or_insert(url);
         }
+        for edition in data.editions {
+            cat.add_code_system(crate::model::sct::code_system(edition));
+        }
         cat
     }
 

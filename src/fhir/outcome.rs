@@ -60,6 +60,12 @@ pub fn error_json(err: &Error) -> Value {
     }
     details.insert("text".into(), json!(err.to_string()));
     let mut issue = Map::new();
+    if let Some(id) = err.message_id() {
+        issue.insert(
+            "extension".into(),
+            json!([{"url": MESSAGE_ID, "valueString": id}]),
+        );
+    }
     issue.insert("severity".into(), json!("error"));
     issue.insert("code".into(), json!(err.issue_code()));
     issue.insert("details".into(), Value::Object(details));

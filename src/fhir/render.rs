@@ -223,6 +223,9 @@ pub fn lookup_doc(r: &LookupResult) -> ParamsDoc<'_> {
         if let Some(desc) = &p.description {
             parts.push(Param::str("description", "valueString", desc));
         }
+        if let Some(d) = &p.code_display {
+            parts.push(Param::str("code-display", "valueString", d));
+        }
         b.push(Param {
             name: "property",
             value: PValue::Parts(parts),

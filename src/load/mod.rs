@@ -19,6 +19,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
+
+use crate::snomed::rf2::Release;
+use crate::snomed::Edition;
 
 use crate::model::{CodeSystem, ConceptMap, Origin, ResourceMeta, ValueSet};
 
@@ -151,6 +155,16 @@ pub struct Dataset {
     /// Problems that do not stop the load (e.g. a member listed twice in an SVS file),
     /// `file:line[:column]: message` like errors.
     pub warnings: Vec<LoadError>,
+    /// SNOMED CT editions built from the RF2 releases of the folder.
+    pub editions: Vec<Arc<Edition>>,
+}
+
+/// How a data folder is read beyond its files.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// SNOMED CT modules whose releases an operator marked unpublished: their editions are
+    /// named `http://snomed.info/xsct/…`.
+    pub sct_unpublished: Vec<u64>,
 }
 
 impl Dataset {
@@ -165,7 +179,15 @@ impl Dataset {
 /// `dir` may also be a single file, loaded alone. File names in errors and origins are
 /// relative to `dir`, with `/` separators.
 pub fn load_dir(dir: &Path) -> Result<Dataset, Vec<LoadError>> {
-    let mut acc = Collected::default();
+    load_dir_with(dir, &LoadOptions::default())
+}
+
+/// `load_dir` with options.
+pub fn load_dir_with(dir: &Path, options: &LoadOptions) -> Result<Dataset, Vec<LoadError>> {
+    let mut acc = Collected {
+        options: options.clone(),
+        ..Collected::default()
+    };
     let meta = fs::metadata(dir).map_err(|e| {
         vec![LoadError::new(
             dir.display().to_string(),
@@ -195,6 +217,66 @@ struct Collected {
     declared_systems: HashSet<String>,
     jdv_refs: Vec<csv_layout::JdvSystemRef>,
     warnings: Vec<LoadError>,
+    /// RF2 release folders read, built into editions at the end.
+    releases: Vec<Release>,
+    options: LoadOptions,
+}
+
+/// The SNOMED CT editions of every RF2 release under `dir` (nothing else is read): what a
+/// release read from its snapshot file adds (the snapshot file keeps no edition).
+pub fn load_editions(
+    dir: &Path,
+    options: &LoadOptions,
+) -> Result<Vec<Arc<Edition>>, Vec<LoadError>> {
+    let mut releases = Vec::new();
+    let mut errors = Vec::new();
+    find_releases(dir, "", 0, &mut releases, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    build_editions(&releases, options)
+}
+
+fn find_releases(
+    dir: &Path,
+    rel: &str,
+    depth: usize,
+    releases: &mut Vec<Release>,
+    errors: &mut Vec<LoadError>,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    if crate::snomed::rf2::is_release(dir) {
+        match crate::snomed::rf2::read_release(dir, rel) {
+            Ok(r) => releases.push(r),
+            Err(es) => errors.extend(es.into_iter().map(rf2_error)),
+        }
+        return;
+    }
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    let mut entries: Vec<(String, std::path::PathBuf)> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(name, p)| !name.starts_with('.') && p.is_dir())
+        .collect();
+    entries.sort();
+    for (name, path) in entries {
+        find_releases(&path, &format!("{rel}{name}/"), depth + 1, releases, errors);
+    }
+}
+
+fn build_editions(
+    releases: &[Release],
+    options: &LoadOptions,
+) -> Result<Vec<Arc<Edition>>, Vec<LoadError>> {
+    Edition::build_all(releases, &options.sct_unpublished)
+        .map(|eds| eds.into_iter().map(Arc::new).collect())
+        .map_err(|es| es.into_iter().map(rf2_error).collect())
+}
+
+fn rf2_error(e: crate::snomed::rf2::Rf2Error) -> LoadError {
+    LoadError::new(e.file, e.line, e.column, e.message)
 }
 
 /// Deep enough for any sane data tree, and a stop for symlink loops.
@@ -228,6 +310,14 @@ fn walk(dir: &Path, rel: &str, depth: usize, acc: &mut Collected) {
         }
     };
     entries.sort();
+    // An RF2 release folder is one SNOMED CT release: read whole, nothing in it is NOS data.
+    if crate::snomed::rf2::is_release(dir) {
+        match crate::snomed::rf2::read_release(dir, rel) {
+            Ok(r) => acc.releases.push(r),
+            Err(es) => acc.errors.extend(es.into_iter().map(rf2_error)),
+        }
+        return;
+    }
     if entries
         .iter()
         .any(|(n, p)| n == "catalog.csv" && p.is_file())
@@ -319,6 +409,12 @@ impl Collected {
             &self.declared_systems,
             &self.jdv_refs,
         ));
+        if self.errors.is_empty() {
+            match build_editions(&self.releases, &self.options) {
+                Ok(eds) => data.editions = eds,
+                Err(es) => return Err(es),
+            }
+        }
         if self.errors.is_empty() {
             data.warnings = self.warnings;
             Ok(data)

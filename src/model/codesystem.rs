@@ -138,6 +138,63 @@ pub struct CodeSystem {
     children: Adjacency,
     /// index → parent indices (parents known in this system); filled by `index()`.
     parent_indices: Adjacency,
+    /// A SNOMED CT edition whose concepts this code system serves (none in `concepts`).
+    pub edition: EditionLink,
+}
+
+/// The SNOMED CT edition behind a code system, and the concepts read from it so far: a
+/// concept becomes a `Concept` the first time it is asked for, and stays (at most one per
+/// concept of the edition).
+#[derive(Clone, Default)]
+pub struct EditionLink {
+    pub edition: Option<Arc<crate::snomed::Edition>>,
+    read: Arc<elsa::sync::FrozenMap<u64, Box<Concept>>>,
+}
+
+impl std::fmt::Debug for EditionLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.edition {
+            Some(e) => write!(f, "EditionLink({})", e.uri()),
+            None => write!(f, "EditionLink(none)"),
+        }
+    }
+}
+
+impl PartialEq for EditionLink {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.edition, &other.edition) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl EditionLink {
+    pub fn new(edition: Arc<crate::snomed::Edition>) -> Self {
+        EditionLink {
+            edition: Some(edition),
+            read: Arc::default(),
+        }
+    }
+
+    /// The concept of `code` (an SCTID) in the edition, read once.
+    fn concept(&self, code: &str) -> Option<&Concept> {
+        use crate::snomed::graph::Graph;
+        let edition = self.edition.as_ref()?;
+        let id: u64 = code.parse().ok()?;
+        if code.starts_with('0') || code.starts_with('+') {
+            return None;
+        }
+        if let Some(c) = self.read.get(&id) {
+            return Some(c);
+        }
+        let cid = edition.concept(id)?;
+        Some(
+            self.read
+                .insert(id, Box::new(super::sct::read(edition, cid))),
+        )
+    }
 }
 
 /// code → concept index, as an open-addressing table of indices that compares the codes
@@ -374,6 +431,7 @@ impl CodeSystem {
         self.by_code
             .get(&self.concepts, code)
             .map(|i| &self.concepts[i as usize])
+            .or_else(|| self.edition.concept(code))
             .or_else(|| {
                 if self.case_sensitive == Some(false) {
                     self.concepts
@@ -383,6 +441,17 @@ impl CodeSystem {
                     None
                 }
             })
+    }
+
+    /// `concept`, or for a SNOMED CT code system a valid postcoordinated expression as a
+    /// concept of its own (its display rendered with the terms of its concepts, its focus
+    /// concepts as parents), made for this call.
+    pub fn concept_or_expression(&self, code: &str) -> Option<std::borrow::Cow<'_, Concept>> {
+        if let Some(c) = self.concept(code) {
+            return Some(std::borrow::Cow::Borrowed(c));
+        }
+        let edition = self.edition.edition.as_ref()?;
+        super::sct::expression_concept(edition, code).map(std::borrow::Cow::Owned)
     }
 
     pub fn index_of(&self, code: &str) -> Option<usize> {

@@ -5,6 +5,7 @@ pub mod canonical;
 pub mod codesystem;
 pub mod conceptmap;
 pub mod date;
+pub mod sct;
 pub mod supplement;
 pub mod valueset;
 

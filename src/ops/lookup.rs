@@ -24,6 +24,8 @@ pub struct LookupProperty {
     pub value: PropertyValue,
     /// For parent/child: the related concept's display.
     pub description: Option<String>,
+    /// For a property that is itself a concept (a SNOMED CT attribute): its display.
+    pub code_display: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,9 +119,10 @@ pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
                 .unwrap_or_else(|| unknown_system(&req.system, req.version.as_deref()))
         })?;
     let concept = cs
-        .concept(&req.code)
+        .concept_or_expression(&req.code)
         .ok_or_else(|| Error::NotFound(unknown_code_message(&cs, &req.code)))?;
-    let index = cs.index_of(&concept.code).unwrap_or_default();
+    let concept: &Concept = &concept;
+    let provider = super::provider::provider(&cs);
     let wants =
         |p: &str| req.properties.is_empty() || req.properties.iter().any(|w| w == "*" || w == p);
 
@@ -132,6 +135,7 @@ pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
             code: p.code.to_string(),
             value: p.value.clone(),
             description: None,
+            code_display: None,
         });
     }
     if wants("inactive") && concept.property("inactive").is_none() {
@@ -139,36 +143,29 @@ pub fn lookup(scope: &Scope, req: &LookupRequest) -> Result<LookupResult> {
             code: "inactive".into(),
             value: PropertyValue::Boolean(concept.is_inactive()),
             description: None,
+            code_display: None,
         });
     }
     if wants("parent") {
         for p in &concept.parents {
-            properties.push(LookupProperty {
-                code: "parent".into(),
-                value: PropertyValue::Code(p.clone()),
-                description: cs.concept(p).and_then(|c| c.display.clone()),
-            });
+            properties.push(super::provider::code_property(
+                "parent",
+                p.clone(),
+                cs.concept(p).and_then(|c| c.display.clone()),
+            ));
         }
     }
     if wants("child") {
-        for c in cs.children_of(index) {
-            properties.push(LookupProperty {
-                code: "child".into(),
-                value: PropertyValue::Code(c.code.clone()),
-                description: c.display.clone(),
-            });
+        for (code, display) in provider.children(&concept.code) {
+            properties.push(super::provider::code_property("child", code, display));
         }
     }
+    properties.extend(provider.extra_properties(&concept.code, &req.properties));
 
     let designations = designations_of(scope, &cs, concept);
 
     Ok(LookupResult {
-        name: cs
-            .meta
-            .name
-            .clone()
-            .or_else(|| cs.meta.title.clone())
-            .unwrap_or_else(|| cs.meta.url.clone()),
+        name: provider.name(),
         system: cs.meta.url.clone(),
         version: cs.meta.version.clone(),
         code: concept.code.clone(),

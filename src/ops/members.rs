@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use super::filter::CompiledFilter;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::{CodeSystem, ConceptSetComponent, Designation, ValueSet};
@@ -159,13 +158,8 @@ pub fn component_hit_at(
             let Some(cs) = scope.code_system(s, version) else {
                 return Ok(None);
             };
-            let Some(index) = cs.concept(code).and_then(|c| cs.index_of(&c.code)) else {
+            if !super::provider::provider(&cs).selects(scope, &inc.filters, code)? {
                 return Ok(None);
-            };
-            for f in &inc.filters {
-                if !super::filter::matches_one(&cs, f, index)? {
-                    return Ok(None);
-                }
             }
         }
     }
@@ -201,6 +195,9 @@ pub fn check_definition(vs: &ValueSet) -> Result<()> {
 /// `default-valueset-version` parameter gives, else the newest.
 pub fn resolve_value_set(scope: &Scope, canonical: &str) -> Result<Arc<ValueSet>> {
     let (url, version) = crate::model::split_canonical(canonical);
+    if let Some(implicit) = super::provider::implicit_value_set(scope, url) {
+        return implicit.map(Arc::new);
+    }
     let version = version.or_else(|| scope.default_value_set_version(url));
     scope.value_set(url, version).ok_or_else(|| {
         if let Some(e) = scope.unreadable(url) {
@@ -944,38 +941,7 @@ fn component_members(
                 ),
                 system: system.to_string(),
             }))?;
-            let filters = inc
-                .filters
-                .iter()
-                .map(|f| CompiledFilter::new(&cs, f))
-                .collect::<Result<Vec<_>>>()?;
-            let selection = if inc.filters.is_empty() {
-                Selection::WholeSystem
-            } else {
-                Selection::Filtered {
-                    hierarchy: inc.filters.iter().any(|f| {
-                        matches!(
-                            f.op.as_str(),
-                            "is-a"
-                                | "descendent-of"
-                                | "child-of"
-                                | "descendent-leaf"
-                                | "generalizes"
-                        )
-                    }),
-                }
-            };
-            for i in 0..cs.concepts.len() {
-                // A regex or property filter over a large system is the long loop here.
-                if i % 4096 == 4095 {
-                    scope.check_deadline()?;
-                }
-                if filters.iter().all(|f| f.matches(&cs, i)) {
-                    let mut m = member_from_concept(&cs, i, &url);
-                    m.selection = selection;
-                    members.push(m);
-                }
-            }
+            members = super::provider::provider(&cs).members(scope, &inc.filters, &url)?;
         }
     }
     for vs_url in &inc.value_sets {

@@ -34,15 +34,20 @@ pub fn subsumes(
         .code_system(system, version)
         .ok_or_else(|| unknown_system(system, version))?;
     for code in [code_a, code_b] {
-        if cs.concept(code).is_none() {
+        if cs.concept_or_expression(code).is_none() {
             return Err(Error::NotFound(unknown_code_message(&cs, code)));
         }
     }
-    Ok(if code_a == code_b {
+    let provider = super::provider::provider(&cs);
+    let (a_b, b_a) = (
+        provider.subsumes(code_a, code_b),
+        provider.subsumes(code_b, code_a),
+    );
+    Ok(if code_a == code_b || (a_b && b_a) {
         Outcome::Equivalent
-    } else if cs.subsumes(code_a, code_b) {
+    } else if a_b {
         Outcome::Subsumes
-    } else if cs.subsumes(code_b, code_a) {
+    } else if b_a {
         Outcome::SubsumedBy
     } else {
         Outcome::NotSubsumed

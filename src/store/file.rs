@@ -355,6 +355,8 @@ fn read_catalog<R: Read>(mut catalog: In<R>, sections: &[Section], path: &Path) 
         .or_else(invalid)?;
     crate::probe::stage("snapshot concepts read");
     Ok(Dataset {
+        // The snapshot file keeps no edition: `reload` reads the RF2 releases again.
+        editions: Vec::new(),
         code_systems,
         value_sets,
         concept_maps,

@@ -21,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::load::{fhir_json::parse_resource, Resource};
 use crate::model::ValueSet;
 use crate::ops::display::Languages;
-use crate::ops::expand::implicit_value_set;
 use crate::ops::Scope;
 
 /// What a request brings besides its parameters: the headers that change an answer, the
@@ -253,14 +252,8 @@ impl ValueSetRef {
             ValueSetRef::Inline(vs) => return Ok(Arc::new(*vs)),
             ValueSetRef::Canonical { url, version } => (url, version),
         };
-        if let Some(cs_url) = url.strip_suffix("?fhir_vs") {
-            let cs = scope
-                .code_system(cs_url, None)
-                .ok_or_else(|| crate::ops::lookup::unknown_system(cs_url, None))?;
-            return Ok(Arc::new(implicit_value_set(
-                &cs.meta.url,
-                cs.meta.version.as_deref(),
-            )));
+        if let Some(implicit) = crate::ops::provider::implicit_value_set(scope, &url) {
+            return implicit.map(Arc::new);
         }
         let version = version.or_else(|| scope.default_value_set_version(&url).map(str::to_string));
         scope.value_set(&url, version.as_deref()).ok_or_else(|| {

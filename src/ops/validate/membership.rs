@@ -5,6 +5,9 @@ use super::issues::{
 };
 use super::version::VersionFound;
 use super::{CodingCheck, Step, Target};
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use crate::model::{CodeSystem, Concept};
 use crate::ops::issue::{Issue, Severity};
 use crate::ops::members::same_system;
@@ -13,14 +16,17 @@ use crate::ops::members::same_system;
 /// then says so (and whether the value set still takes it, for a fragment).
 pub(super) fn find_concept<'c>(
     step: &Step,
-    cs: &'c CodeSystem,
+    cs: &'c Arc<CodeSystem>,
     url: &str,
     found: &VersionFound,
     out: &mut CodingCheck,
-) -> Option<&'c Concept> {
-    if let Some(concept) = cs.concept(step.code) {
+) -> Option<Cow<'c, Concept>> {
+    if let Some(concept) = cs.concept_or_expression(step.code) {
         out.issues
             .extend(super::issues::case_difference(cs, step.code, step.form));
+        if matches!(step.target, Target::CodeSystem { .. }) {
+            out.issues.extend(code_notes(cs, step.code));
+        }
         return Some(concept);
     }
     if cs.content == "fragment" {
@@ -30,12 +36,18 @@ pub(super) fn find_concept<'c>(
     // With `valueset-membership-only`, only membership is reported.
     if !(step.opts.membership_only && matches!(step.target, Target::ValueSet(_))) {
         out.issues.push(unknown_code(cs, step.code, step.form));
+        out.issues.extend(code_notes(cs, step.code));
     }
     if let (Target::ValueSet(vs), false) = (step.target, found.trouble) {
         out.issues
             .push(step.not_in_vs(&versioned(url, step.input.version.as_deref()), vs));
     }
     None
+}
+
+/// What the code system's provider notes about a code (how an expression was checked).
+fn code_notes(cs: &Arc<CodeSystem>, code: &str) -> Vec<crate::ops::Issue> {
+    crate::ops::provider::provider(cs).code_notes(code)
 }
 
 /// A code a fragment of a code system does not have may be in another fragment: it is not

@@ -280,6 +280,7 @@ fn check_coding<'a>(
     let Some(concept) = membership::find_concept(&step, &cs, url, &found, &mut out) else {
         return Ok(out);
     };
+    let concept: &crate::model::Concept = &concept;
     // The answer echoes the code given; the system's own spelling is `normalized-code`.
     out.normalized_code = (concept.code != code).then(|| concept.code.clone());
     out.status = concept
