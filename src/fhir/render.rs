@@ -396,7 +396,7 @@ impl Serialize for ExpansionPart<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let e = self.doc.expansion;
         let mut o = s.serialize_map(None)?;
-        let mut ext = unclosed_extensions(&e.trace.fragments);
+        let mut ext = unclosed_extensions(&e.trace.fragments, &e.trace.grammars);
         ext.extend(e.properties.iter().map(|(code, uri)| {
             let mut parts = vec![json!({"url": "code", "valueCode": code})];
             if let Some(uri) = uri {
@@ -482,9 +482,20 @@ const EXT_UNCLOSED_REASON: &str =
 
 /// An expansion drawn from fragments of code systems may lack members: it says it is not
 /// closed, and why.
-fn unclosed_extensions(fragments: &[String]) -> Vec<Value> {
+/// An expansion drawn from a code system with a grammar (SNOMED CT's postcoordination) by
+/// filter is not closed either; for the whole system, it says why.
+fn unclosed_extensions(fragments: &[String], grammars: &[(String, bool)]) -> Vec<Value> {
     if fragments.is_empty() {
-        return Vec::new();
+        if grammars.is_empty() {
+            return Vec::new();
+        }
+        let mut ext = vec![json!({"url": EXT_UNCLOSED, "valueBoolean": true})];
+        for (system, _) in grammars.iter().filter(|(_, whole)| *whole) {
+            ext.push(json!({"url": EXT_UNCLOSED_REASON, "valueString": format!(
+                "The code System '{system}' has a grammar and so has infinite members"
+            )}));
+        }
+        return ext;
     }
     let systems: Vec<&str> = fragments
         .iter()

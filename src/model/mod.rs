@@ -60,15 +60,19 @@ impl Designation {
     /// Withdrawn or deprecated (`structuredefinition-standards-status`): no longer a correct
     /// display.
     pub fn is_retired(&self) -> bool {
-        self.extensions.iter().flat_map(|e| e.iter()).any(|e| {
-            e.get("url").and_then(|u| u.as_str())
+        self.retirement().is_some()
+    }
+
+    /// `withdrawn` or `deprecated`, when the designation's standards status says so.
+    pub fn retirement(&self) -> Option<&str> {
+        self.extensions.iter().flat_map(|e| e.iter()).find_map(|e| {
+            let status = (e.get("url").and_then(|u| u.as_str())
                 == Some(
                     "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
-                )
-                && matches!(
-                    e.get("valueCode").and_then(|v| v.as_str()),
-                    Some("withdrawn" | "deprecated")
-                )
+                ))
+            .then(|| e.get("valueCode").and_then(|v| v.as_str()))
+            .flatten()?;
+            matches!(status, "withdrawn" | "deprecated").then_some(status)
         })
     }
 }

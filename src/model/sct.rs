@@ -38,14 +38,21 @@ pub fn read(edition: &Edition, c: Cid) -> Concept {
             .unwrap_or_else(|| Arc::new(description_use(t)))
     };
     let descriptions = edition.descriptions(c);
+    // Inactive descriptions stay, marked withdrawn: a display that was once right is
+    // recognised, and reported as no longer correct.
     let designations = descriptions
         .iter()
-        .filter(|d| d.active && d.type_id != ids::DEFINITION)
+        .filter(|d| d.type_id != ids::DEFINITION)
         .map(|d| Designation {
             language: Some(d.language.to_string()),
             use_: Some(use_of(d.type_id)),
             value: d.term.to_string(),
-            extensions: None,
+            extensions: (!d.active).then(|| {
+                Box::new(vec![serde_json::json!({
+                    "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                    "valueCode": "withdrawn",
+                })])
+            }),
         })
         .collect();
     let definition = descriptions

@@ -101,9 +101,16 @@ pub fn unknown_system(system: &str, version: Option<&str>) -> Error {
 }
 
 pub fn unknown_code_message(cs: &CodeSystem, code: &str) -> String {
+    // A SNOMED CT version is an edition URI: its name says which edition it is.
+    let edition = cs
+        .edition
+        .edition
+        .as_ref()
+        .map(|e| format!(" ({})", e.name))
+        .unwrap_or_default();
     match &cs.meta.version {
         Some(v) => format!(
-            "Unknown code '{code}' in the CodeSystem '{}' version '{v}'",
+            "Unknown code '{code}' in the CodeSystem '{}' version '{v}'{edition}",
             cs.meta.url
         ),
         None => format!("Unknown code '{code}' in the CodeSystem '{}'", cs.meta.url),

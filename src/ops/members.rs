@@ -319,6 +319,9 @@ pub struct Trace {
     /// `system|version` of every code system used that is only a fragment (`content =
     /// fragment`): the expansion cannot be known to be complete.
     pub fragments: Vec<String>,
+    /// Code systems with a grammar (SNOMED CT) an include drew on by filter or whole
+    /// (system, whole): the expansion is not closed.
+    pub grammars: Vec<(String, bool)>,
     /// Codes were matched across versions of their system (`versionsMatch`): members of
     /// several versions merged, or an exclude of one version removed codes of another.
     pub versions_matched: bool,
@@ -910,9 +913,9 @@ fn component_members(
             for r in &inc.concepts {
                 let known = cs
                     .as_ref()
-                    .and_then(|cs| cs.index_of(&r.code).map(|i| (cs, i)));
+                    .and_then(|cs| super::provider::provider(cs).member(&r.code, &url));
                 let mut m = match known {
-                    Some((cs, i)) => member_from_concept(cs, i, &url),
+                    Some(m) => m,
                     None => {
                         // The code system is not loaded (or does not know the code): the value
                         // set itself decides membership, as CDA validators expect.
@@ -941,7 +944,11 @@ fn component_members(
                 ),
                 system: system.to_string(),
             }))?;
-            members = super::provider::provider(&cs).members(scope, &inc.filters, &url)?;
+            let provider = super::provider::provider(&cs);
+            members = provider.members(scope, &inc.filters, &url)?;
+            if provider.has_grammar() {
+                push_unique(&mut trace.grammars, (url.clone(), inc.filters.is_empty()));
+            }
         }
     }
     for vs_url in &inc.value_sets {

@@ -16,6 +16,10 @@ use super::Scope;
 use crate::error::Result;
 use crate::model::{CodeSystem, Filter, PropertyValue};
 
+/// The id of a provider's note on a code (`code_notes`): reported as an issue, never in the
+/// summary `message` (the `NOSTERM_` prefix keeps it off the wire).
+pub const CODE_NOTE: &str = "NOSTERM_CODE_NOTE";
+
 /// What an operation asks of a code system.
 pub trait CodeSystemProvider {
     /// The name `$lookup` gives the code system.
@@ -23,6 +27,11 @@ pub trait CodeSystemProvider {
     /// The concepts an include selects with `filters` (none: every concept), as members of
     /// the system `url`, in the provider's order.
     fn members(&self, scope: &Scope, filters: &[Filter], url: &str) -> Result<Vec<Member>>;
+    /// The member for one code the value set lists, when the system knows it.
+    fn member(&self, code: &str, url: &str) -> Option<Member>;
+    /// Whether the system has a grammar (postcoordination): its filters and its whole are
+    /// then never closed sets.
+    fn has_grammar(&self) -> bool;
     /// Whether `code` is a code of the system that every filter selects.
     fn selects(&self, scope: &Scope, filters: &[Filter], code: &str) -> Result<bool>;
     /// Whether `ancestor` subsumes `code` (is it or one of its ancestors); both known.
@@ -95,6 +104,15 @@ impl CodeSystemProvider for CatalogProvider<'_> {
         Ok(members)
     }
 
+    fn member(&self, code: &str, url: &str) -> Option<Member> {
+        let i = self.cs.index_of(code)?;
+        Some(member_from_concept(self.cs, i, url))
+    }
+
+    fn has_grammar(&self) -> bool {
+        false
+    }
+
     fn selects(&self, _scope: &Scope, filters: &[Filter], code: &str) -> Result<bool> {
         let cs = self.cs;
         let Some(index) = cs.concept(code).and_then(|c| cs.index_of(&c.code)) else {
@@ -155,7 +173,8 @@ pub fn implicit_value_set(scope: &Scope, url: &str) -> Option<Result<crate::mode
             Some(_) => not_found(),
         }));
     };
-    let mut vs = super::expand::implicit_value_set(&cs.meta.url, cs.meta.version.as_deref());
+    // No version: the request's version parameters choose it, as for any include.
+    let mut vs = super::expand::implicit_value_set(&cs.meta.url, None);
     if let Some(spec) = spec {
         match provider(&cs).implicit_filters(spec) {
             Some(filters) => {

@@ -52,7 +52,7 @@ impl SnomedProvider<'_> {
         }
     }
 
-    fn member(&self, c: Cid, url: &str, selection: Selection) -> Member {
+    fn concept_member(&self, c: Cid, url: &str, selection: Selection) -> Member {
         let e = self.edition;
         let refsets = e.refsets_for(&[]);
         let mut designations = Vec::new();
@@ -176,7 +176,7 @@ impl CodeSystemProvider for SnomedProvider<'_> {
                 if c % 4096 == 4095 {
                     scope.check_deadline()?;
                 }
-                out.push(self.member(c, url, selection));
+                out.push(self.concept_member(c, url, selection));
             }
             return Ok(out);
         };
@@ -190,9 +190,26 @@ impl CodeSystemProvider for SnomedProvider<'_> {
             if i % 4096 == 4095 {
                 scope.check_deadline()?;
             }
-            out.push(self.member(c, url, selection));
+            out.push(self.concept_member(c, url, selection));
         }
         Ok(out)
+    }
+
+    fn member(&self, code: &str, url: &str) -> Option<Member> {
+        match self.read(code) {
+            Code::Concept(c) => Some(self.concept_member(c, url, Selection::Listed)),
+            Code::Expression(_) => {
+                let concept = crate::model::sct::expression_concept(self.edition, code)?;
+                let mut m = Member::listed_only(url, self.cs.meta.version.as_deref(), code);
+                m.display = concept.display;
+                Some(m)
+            }
+            Code::Unknown => None,
+        }
+    }
+
+    fn has_grammar(&self) -> bool {
+        true
     }
 
     fn selects(&self, scope: &Scope, filters: &[Filter], code: &str) -> Result<bool> {
@@ -378,7 +395,9 @@ impl CodeSystemProvider for SnomedProvider<'_> {
             return Vec::new();
         }
         let note = |text: String| {
-            Issue::new(Severity::Information, "code-invalid", "invalid-code", text).at("code")
+            Issue::new(Severity::Information, "code-invalid", "invalid-code", text)
+                .at("code")
+                .id(super::provider::CODE_NOTE)
         };
         match expression::parse(code) {
             Err(e) => vec![note(format!("Not a valid expression: {e}"))],
@@ -390,7 +409,8 @@ impl CodeSystemProvider for SnomedProvider<'_> {
                     "process-note",
                     "The expression is grammatically correct and the concepts are valid, but the expression has not been checked against the SNOMED CT concept model (MRCM)".to_string(),
                 )
-                .at("code")],
+                .at("code")
+                .id(super::provider::CODE_NOTE)],
             },
         }
     }

@@ -406,8 +406,8 @@ impl Edition {
         }
         drop(latest);
         drop(acceptability);
-        // Within a concept: FSN first, then synonyms, then definitions; by id within a type.
-        description_pairs.sort_by_key(|(c, d)| (*c, type_rank(d.type_id), d.id));
+        // Within a concept: by id, the order of the release files.
+        description_pairs.sort_by_key(|(c, d)| (*c, d.id));
         let descriptions = Rows::build(n, description_pairs);
 
         // Relationships: inferred, the latest row of each id; active ones are the graph.
@@ -599,14 +599,6 @@ impl Edition {
             associations_from,
             language_refsets,
         })
-    }
-}
-
-fn type_rank(type_id: u64) -> u8 {
-    match type_id {
-        ids::FSN => 0,
-        ids::SYNONYM => 1,
-        _ => 2,
     }
 }
 

@@ -34,6 +34,8 @@ impl ExpandParameters {
         let max_size = ctx
             .too_costly_threshold
             .map_or(max_expansion, |h| h.min(max_expansion));
+        // `limit` (tx.fhir.org's): the most codes the client wants an expansion to have.
+        let max_size = p.usize("limit")?.map_or(max_size, |l| l.min(max_size));
         let filter = p.str("filter")?.filter(|f| !f.trim().is_empty());
         let max_filter = ctx.config.limits.max_filter;
         if let Some(f) = filter.filter(|f| f.chars().count() > max_filter) {

@@ -193,15 +193,36 @@ fn retired_display_issue(
     if !only_retired {
         return None;
     }
-    let correct: Vec<String> = current.iter().map(|d| format!("\"{d}\"")).collect();
+    // Each correct display once, sorted; quoted when it holds a space.
+    let mut current = current;
+    current.sort_unstable();
+    current.dedup();
+    let correct: Vec<String> = current
+        .iter()
+        .map(|d| {
+            if d.contains(char::is_whitespace) {
+                format!("\"{d}\"")
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
+    // A withdrawn designation (a SNOMED CT inactive description) is inactive.
+    let status = concept
+        .designations
+        .iter()
+        .filter(|d| d.value == given)
+        .find_map(|d| d.retirement())
+        .map(|s| if s == "withdrawn" { "inactive" } else { s })
+        .unwrap_or("deprecated");
     Some(
         Issue::new(
             Severity::Warning,
             "invalid",
             "display-comment",
             format!(
-                "'{given}' is no longer considered a correct display for code '{code}' (status = deprecated). The correct display is one of {}.",
-                correct.join(", ")
+                "'{given}' is no longer considered a correct display for code '{code}' (status = {status}). The correct display is one of {}.",
+                correct.join(",")
             ),
         )
         .at(form.display())

@@ -326,6 +326,7 @@ fn in_message(i: &Issue) -> bool {
         || i.message_id == Some(MEMBER_DEPRECATED)
         || i.message_id == Some(MEMBERSHIP_BY_VALUE_SET)
         || i.message_id == Some(CODE_CASE_DIFFERENCE)
+        || i.message_id == Some(crate::ops::provider::CODE_NOTE)
     {
         return false;
     }
