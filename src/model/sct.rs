@@ -173,7 +173,21 @@ pub fn expression_concept(edition: &Edition, code: &str) -> Option<Concept> {
             code: Arc::from("inactive"),
             value: PropertyValue::Boolean(false),
         }],
-        parents: parsed.focus_concepts().map(|id| id.to_string()).collect(),
+        // Where the expression sits in the hierarchy, as the reference server tells it: its
+        // focus concepts' parents (the focus itself is its definition, not its parent).
+        parents: {
+            let mut parents: Vec<String> = Vec::new();
+            for id in parsed.focus_concepts() {
+                let Some(f) = edition.concept(id) else { continue };
+                for &p in edition.parents(f) {
+                    let code = edition.sctid(p).to_string();
+                    if !parents.contains(&code) {
+                        parents.push(code);
+                    }
+                }
+            }
+            parents
+        },
         ..Concept::default()
     })
 }

@@ -14,7 +14,7 @@ use super::properties::{
 };
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::model::{Coding, Designation, ValueSet};
+use crate::model::{Coding, Designation, PropertyValue, ValueSet};
 use crate::ops::Scope;
 use crate::search::{Entry, ScopeKey, SearchOptions};
 
@@ -344,9 +344,11 @@ fn finish_page(
     finish(selected, total, trace, req, 0)
 }
 
-fn too_costly(vs: &ValueSet, total: usize, max_size: usize) -> Error {
+/// The words of the reference server (tx.fhir.org), which clients match on; `count` and
+/// `offset` page through such a value set.
+fn too_costly(vs: &ValueSet, _total: usize, max_size: usize) -> Error {
     Error::TooCostly(format!(
-        "The value set '{}' has {total} members, more than the limit of {max_size}; use count and offset to page",
+        "The value set '{}' expansion has too many codes to produce (>{max_size})",
         vs.meta.url
     ))
 }
@@ -702,6 +704,15 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
         }
     } else {
         properties = member_properties;
+        // A member its provider knows inactive (a SNOMED CT concept) says so, as a concept's
+        // `status` property would.
+        if m.inactive && !properties.iter().any(|p| p.code == "status") {
+            properties.push(ItemProperty {
+                code: "status".to_string(),
+                uri: Some(format!("{}status", super::properties::CONCEPT_PROPERTIES)),
+                value: PropertyValue::Code("inactive".to_string()),
+            });
+        }
         if wants_designations(req) {
             designations = m.designations.clone();
         }

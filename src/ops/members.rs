@@ -946,7 +946,7 @@ fn component_members(
             }))?;
             let provider = super::provider::provider(&cs);
             members = provider.members(scope, &inc.filters, &url)?;
-            if provider.has_grammar() {
+            if provider.open(&inc.filters) {
                 push_unique(&mut trace.grammars, (url.clone(), inc.filters.is_empty()));
             }
         }

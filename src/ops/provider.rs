@@ -29,9 +29,9 @@ pub trait CodeSystemProvider {
     fn members(&self, scope: &Scope, filters: &[Filter], url: &str) -> Result<Vec<Member>>;
     /// The member for one code the value set lists, when the system knows it.
     fn member(&self, code: &str, url: &str) -> Option<Member>;
-    /// Whether the system has a grammar (postcoordination): its filters and its whole are
-    /// then never closed sets.
-    fn has_grammar(&self) -> bool;
+    /// Whether what `filters` select (none: the whole system) is an open set: the system
+    /// has a grammar (SNOMED CT's postcoordination) and the filters let expressions in.
+    fn open(&self, filters: &[Filter]) -> bool;
     /// Whether `code` is a code of the system that every filter selects.
     fn selects(&self, scope: &Scope, filters: &[Filter], code: &str) -> Result<bool>;
     /// Whether `ancestor` subsumes `code` (is it or one of its ancestors); both known.
@@ -44,6 +44,9 @@ pub trait CodeSystemProvider {
     /// The filters of the implicit value set `{system}?fhir_vs={spec}` (FHIR's `isa/X`,
     /// `refset/X`, `ecl/…` for SNOMED CT); None when the system has no such value set.
     fn implicit_filters(&self, spec: &str) -> Option<Vec<Filter>>;
+    /// The title of the implicit value set `?fhir_vs` (spec None) or `?fhir_vs={spec}`,
+    /// when the provider names it.
+    fn implicit_title(&self, spec: Option<&str>) -> Option<String>;
     /// Notes on a code the system validates as a code system (e.g. how an expression was
     /// checked), with whether the code is one of the system's.
     fn code_notes(&self, code: &str) -> Vec<Issue>;
@@ -109,7 +112,7 @@ impl CodeSystemProvider for CatalogProvider<'_> {
         Some(member_from_concept(self.cs, i, url))
     }
 
-    fn has_grammar(&self) -> bool {
+    fn open(&self, _filters: &[Filter]) -> bool {
         false
     }
 
@@ -151,6 +154,10 @@ impl CodeSystemProvider for CatalogProvider<'_> {
     fn implicit_filters(&self, _spec: &str) -> Option<Vec<Filter>> {
         None
     }
+
+    fn implicit_title(&self, _spec: Option<&str>) -> Option<String> {
+        None
+    }
 }
 
 /// The implicit value set a URL names: `{system}?fhir_vs` (every code), or
@@ -175,8 +182,10 @@ pub fn implicit_value_set(scope: &Scope, url: &str) -> Option<Result<crate::mode
     };
     // No version: the request's version parameters choose it, as for any include.
     let mut vs = super::expand::implicit_value_set(&cs.meta.url, None);
+    let provider = provider(&cs);
+    vs.meta.title = provider.implicit_title(spec);
     if let Some(spec) = spec {
-        match provider(&cs).implicit_filters(spec) {
+        match provider.implicit_filters(spec) {
             Some(filters) => {
                 vs.meta.url = url.to_string();
                 vs.compose.include[0].filters = filters;

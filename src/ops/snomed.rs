@@ -208,8 +208,8 @@ impl CodeSystemProvider for SnomedProvider<'_> {
         }
     }
 
-    fn has_grammar(&self) -> bool {
-        true
+    fn open(&self, filters: &[Filter]) -> bool {
+        !expressions_excluded(filters)
     }
 
     fn selects(&self, scope: &Scope, filters: &[Filter], code: &str) -> Result<bool> {
@@ -252,8 +252,14 @@ impl CodeSystemProvider for SnomedProvider<'_> {
     }
 
     fn children(&self, code: &str) -> Vec<(String, Option<String>)> {
-        let Code::Concept(c) = self.read(code) else {
-            return Vec::new();
+        let c = match self.read(code) {
+            Code::Concept(c) => c,
+            // An expression is placed where its focus concept is (see `expression_concept`).
+            Code::Expression(x) => match single_focus(self.edition, &x) {
+                Some(c) => c,
+                None => return Vec::new(),
+            },
+            Code::Unknown => return Vec::new(),
         };
         let e = self.edition;
         e.children(c)
@@ -289,6 +295,27 @@ impl CodeSystemProvider for SnomedProvider<'_> {
                 code_display: e.display(type_id).map(str::to_string),
             }
         };
+        let focus_facts = |c: Cid, out: &mut Vec<LookupProperty>| {
+            if wants("effectiveTime") {
+                let t = g.effective_time(c);
+                out.push(LookupProperty {
+                    code: "effectiveTime".into(),
+                    value: PropertyValue::DateTime(format!(
+                        "{:04}-{:02}-{:02}",
+                        t / 10000,
+                        t / 100 % 100,
+                        t % 100
+                    )),
+                    description: None,
+                    code_display: None,
+                });
+            }
+            if wants("moduleId") || wants("module") {
+                let m = g.module(c);
+                let name = g.concept(m).and_then(|mc| e.display(mc)).map(str::to_string);
+                out.push(code_property("module", m.to_string(), name));
+            }
+        };
         match self.read(code) {
             Code::Concept(c) => {
                 for r in g.relationships(c) {
@@ -297,28 +324,7 @@ impl CodeSystemProvider for SnomedProvider<'_> {
                         out.push(attribute(r.type_id, &r.target));
                     }
                 }
-                if wants("effectiveTime") {
-                    let t = g.effective_time(c);
-                    out.push(LookupProperty {
-                        code: "effectiveTime".into(),
-                        value: PropertyValue::DateTime(format!(
-                            "{:04}-{:02}-{:02}",
-                            t / 10000,
-                            t / 100 % 100,
-                            t % 100
-                        )),
-                        description: None,
-                        code_display: None,
-                    });
-                }
-                if wants("moduleId") || wants("module") {
-                    let m = g.module(c);
-                    let name = g
-                        .concept(m)
-                        .and_then(|mc| e.display(mc))
-                        .map(str::to_string);
-                    out.push(code_property("module", m.to_string(), name));
-                }
+                focus_facts(c, &mut out);
                 if wants("sufficientlyDefined") {
                     out.push(LookupProperty {
                         code: "sufficientlyDefined".into(),
@@ -348,6 +354,9 @@ impl CodeSystemProvider for SnomedProvider<'_> {
                         expression::AttributeValue::Expression(_) => continue,
                     };
                     out.push(attribute(type_id, &target));
+                }
+                if let Some(f) = single_focus(e, &x) {
+                    focus_facts(f, &mut out);
                 }
                 normal_forms(e, &x, wants, &mut out);
             }
@@ -390,6 +399,34 @@ impl CodeSystemProvider for SnomedProvider<'_> {
         Some(vec![filter("constraint", "=", &percent_decode(ecl))])
     }
 
+    fn implicit_title(&self, spec: Option<&str>) -> Option<String> {
+        let named = |id: &str| {
+            let display = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|i| self.edition.concept(i))
+                .and_then(|c| self.edition.display(c));
+            match display {
+                Some(d) => format!("{id} |{d}|"),
+                None => id.to_string(),
+            }
+        };
+        Some(match spec {
+            None => "SNOMED CT Reference Set (All of SNOMED CT)".to_string(),
+            Some(s) => {
+                if let Some(id) = s.strip_prefix("isa/") {
+                    format!("SNOMED CT Concepts subsumed by {}", named(id))
+                } else if let Some(id) = s.strip_prefix("refset/") {
+                    format!("SNOMED CT Reference Set {}", named(id))
+                } else if let Some(ecl) = s.strip_prefix("ecl/") {
+                    format!("SNOMED CT Concepts matching {}", percent_decode(ecl))
+                } else {
+                    "SNOMED CT Reference Sets".to_string()
+                }
+            }
+        })
+    }
+
     fn code_notes(&self, code: &str) -> Vec<Issue> {
         if !expression::is_expression(code) {
             return Vec::new();
@@ -414,6 +451,13 @@ impl CodeSystemProvider for SnomedProvider<'_> {
             },
         }
     }
+}
+
+/// The one focus concept of an expression, when it has one.
+fn single_focus(e: &Edition, x: &Expression) -> Option<Cid> {
+    let mut focus = x.focus_concepts();
+    let first = focus.next()?;
+    focus.next().is_none().then(|| e.concept(first)).flatten()
 }
 
 fn normal_forms(
