@@ -6,6 +6,9 @@
 #   TX_DIR=/path/to/tx-ecosystem scripts/conformance.sh --suite validation   # extra args go to txrun.py
 #
 # The suite (CC0) is read from $TX_DIR (default vendor/tx-ecosystem, else ../shared/tx-ecosystem).
+# When $TX_DIR/tx-source/snomed holds HL7's SNOMED CT test subset (RF2), it is served beside
+# data/ (the `snomed` and `sct-ecl` suites run on it), marked unpublished as HL7 names it:
+# module 31000003106 → http://snomed.info/xsct/31000003106/version/….
 # The server: $NOSTERM_BIN, else target/release/nosterm built by cargo (scripts/lib/server.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +28,15 @@ fi
 . scripts/lib/server.sh
 OUT="$(mktemp -d)"
 trap nosterm_stop_all EXIT
-nosterm_start conformance --data data --ready listening --timeout 60 --log "$OUT/server.log"
+DATA=data
+if [[ -d "$TX_DIR/tx-source/snomed/Terminology" ]]; then
+  DATA="$OUT/data"
+  mkdir -p "$DATA"
+  ln -s "$PWD/data" "$DATA/nos"
+  ln -s "$(cd "$TX_DIR/tx-source/snomed" && pwd)" "$DATA/snomed"
+  export NOSTERM_SCT_UNPUBLISHED=31000003106
+fi
+nosterm_start conformance --data "$DATA" --ready listening --timeout 60 --log "$OUT/server.log"
 
 timeout 900 python3 "$TX_DIR/txrun.py" --base "$NOSTERM_FHIR" --timeout 20 "$@" | tee "$OUT/tx.txt"
 LAST="$(tail -n 1 "$OUT/tx.txt")"

@@ -94,6 +94,10 @@ pub struct Limits {
     /// Longest `$expand` `filter`, in characters; `too-costly` beyond.
     #[arg(long, env = "NOSTERM_MAX_FILTER", default_value_t = 256)]
     pub max_filter: usize,
+    /// Most steps (concepts visited, reference set members read) one SNOMED CT ECL
+    /// evaluation may take: 422 `too-costly` beyond. The request timeout bounds it too.
+    #[arg(long, env = "NOSTERM_MAX_ECL_STEPS", default_value_t = 50_000_000)]
+    pub max_ecl_steps: u64,
     /// Time budget of one operation (`$expand`, `$validate-code`, …) in milliseconds, body
     /// reading excluded: 503 `too-costly` beyond. The work runs off the HTTP workers.
     #[arg(long, env = "NOSTERM_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
@@ -110,6 +114,7 @@ impl Default for Limits {
             max_tx_resources: 200,
             max_tx_resource_size: 4 * 1024 * 1024,
             max_filter: 256,
+            max_ecl_steps: 50_000_000,
             request_timeout_ms: 30_000,
             body_timeout_ms: 30_000,
         }

@@ -405,6 +405,7 @@ fn ranked(
         search,
         deadline: None,
         value_set_versions: &[],
+        ecl_max_steps: nosterm::ops::scope::DEFAULT_ECL_STEPS,
     };
     let req = ExpandRequest {
         filter: Some(query.to_string()),

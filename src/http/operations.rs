@@ -285,6 +285,7 @@ fn expand_on_worker(
             search: release.search.as_deref(),
             deadline: None,
             value_set_versions: &[],
+            ecl_max_steps: state.config.limits.max_ecl_steps,
         },
         request: request_context(req, state, &release.catalog, id),
     };
@@ -329,6 +330,7 @@ fn run(
         overlay: Option<&'a Catalog>,
         deadline: Instant,
         value_set_versions: &'a [(String, String)],
+        ecl_max_steps: u64,
     ) -> Scope<'a> {
         Scope {
             base: &release.catalog,
@@ -336,11 +338,18 @@ fn run(
             search: release.search.as_deref(),
             deadline: Some(deadline),
             value_set_versions,
+            ecl_max_steps,
         }
     }
     let supplemented = Ctx {
         params: &params,
-        scope: scope(release, extra.as_ref(), deadline, &value_set_versions),
+        scope: scope(
+            release,
+            extra.as_ref(),
+            deadline,
+            &value_set_versions,
+            state.config.limits.max_ecl_steps,
+        ),
         request,
     }
     .supplemented_systems(rt, op)?;
@@ -353,7 +362,13 @@ fn run(
     }
     let ctx = Ctx {
         params: &params,
-        scope: scope(release, extra.as_ref(), deadline, &value_set_versions),
+        scope: scope(
+            release,
+            extra.as_ref(),
+            deadline,
+            &value_set_versions,
+            state.config.limits.max_ecl_steps,
+        ),
         request,
     };
     match (rt, op) {

@@ -282,6 +282,7 @@ async fn concept(
             search: release.search.as_deref(),
             deadline: None,
             value_set_versions: &[],
+            ecl_max_steps: crate::ops::scope::DEFAULT_ECL_STEPS,
         };
         let system = c.canonical_url(&q.system).unwrap_or(&q.system).to_string();
         let value_sets: Vec<TableInfo> = c

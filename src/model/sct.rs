@@ -178,7 +178,9 @@ pub fn expression_concept(edition: &Edition, code: &str) -> Option<Concept> {
         parents: {
             let mut parents: Vec<String> = Vec::new();
             for id in parsed.focus_concepts() {
-                let Some(f) = edition.concept(id) else { continue };
+                let Some(f) = edition.concept(id) else {
+                    continue;
+                };
                 for &p in edition.parents(f) {
                     let code = edition.sctid(p).to_string();
                     if !parents.contains(&code) {

@@ -20,7 +20,13 @@ pub struct Scope<'a> {
     /// `default-valueset-version` parameters (`url`, `version`): the version of a value set
     /// a reference names without one.
     pub value_set_versions: &'a [(String, String)],
+    /// The most steps one ECL evaluation may take (concepts visited, members read) before
+    /// it is refused as too costly (`--max-ecl-steps`).
+    pub ecl_max_steps: u64,
 }
+
+/// `Scope::ecl_max_steps` by default: about a second of work on one core.
+pub const DEFAULT_ECL_STEPS: u64 = 50_000_000;
 
 impl<'a> Scope<'a> {
     pub fn new(base: &'a Catalog) -> Self {
@@ -30,6 +36,7 @@ impl<'a> Scope<'a> {
             search: None,
             deadline: None,
             value_set_versions: &[],
+            ecl_max_steps: DEFAULT_ECL_STEPS,
         }
     }
 

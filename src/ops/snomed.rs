@@ -20,9 +20,6 @@ pub struct SnomedProvider<'a> {
     pub edition: &'a Arc<Edition>,
 }
 
-/// The work an ECL evaluation may do before it is refused as too costly.
-const ECL_MAX_STEPS: u64 = 50_000_000;
-
 /// A code as SNOMED CT reads it: a concept, or a postcoordinated expression.
 enum Code {
     Concept(Cid),
@@ -94,7 +91,7 @@ impl SnomedProvider<'_> {
         let op = f.op.as_str();
         let ecl = match (f.property.as_str(), op) {
             ("expressions", "=") => return Ok(None),
-            ("constraint" | "expression", "=") => format!("({value})"),
+            ("constraint" | "expression", "=") => f.value.clone().unwrap_or_default(),
             ("concept", "is-a") => format!("<< {value}"),
             ("concept", "descendent-of") => format!("< {value}"),
             ("concept", "child-of") => format!("<! {value}"),
@@ -114,19 +111,17 @@ impl SnomedProvider<'_> {
         Ok(Some(ecl))
     }
 
-    /// Every filter's ECL, joined by AND; None when no filter selects concepts.
-    fn filters_ecl(&self, filters: &[Filter]) -> Result<Option<String>> {
-        let mut parts = Vec::new();
+    /// Every filter that selects concepts, as its ECL parsed (errors name that filter's
+    /// own text and positions in it).
+    fn compiled(&self, filters: &[Filter]) -> Result<Vec<(String, ecl::Expr)>> {
+        let mut out = Vec::new();
         for f in filters {
-            if let Some(e) = self.filter_ecl(f)? {
-                parts.push(if filters.len() > 1 {
-                    format!("({e})")
-                } else {
-                    e
-                });
+            if let Some(text) = self.filter_ecl(f)? {
+                let expr = self.parse_ecl(&text)?;
+                out.push((text, expr));
             }
         }
-        Ok((!parts.is_empty()).then(|| parts.join(" AND ")))
+        Ok(out)
     }
 
     fn parse_ecl(&self, text: &str) -> Result<ecl::Expr> {
@@ -134,7 +129,7 @@ impl SnomedProvider<'_> {
     }
 
     fn budget(&self, scope: &Scope) -> ecl::Budget {
-        ecl::Budget::new(ECL_MAX_STEPS, scope.deadline)
+        ecl::Budget::new(scope.ecl_max_steps, scope.deadline)
     }
 }
 
@@ -165,28 +160,30 @@ impl CodeSystemProvider for SnomedProvider<'_> {
     }
 
     fn members(&self, scope: &Scope, filters: &[Filter], url: &str) -> Result<Vec<Member>> {
-        let Some(text) = self.filters_ecl(filters)? else {
-            let selection = if filters.is_empty() {
-                Selection::WholeSystem
-            } else {
-                Selection::Filtered { hierarchy: false }
-            };
-            let mut out = Vec::with_capacity(self.edition.concept_count());
-            for c in self.edition.all() {
-                if c % 4096 == 4095 {
-                    scope.check_deadline()?;
-                }
-                out.push(self.concept_member(c, url, selection));
-            }
-            return Ok(out);
-        };
-        let expr = self.parse_ecl(&text)?;
+        let compiled = self.compiled(filters)?;
+        let g = self.edition.as_ref();
         let mut budget = self.budget(scope);
-        let set = ecl::evaluate(self.edition.as_ref(), &expr, &mut budget)
-            .map_err(|e| eval_error(&text, e))?;
-        let selection = Selection::Filtered { hierarchy: true };
-        let mut out = Vec::with_capacity(set.len());
-        for (i, c) in set.iter().enumerate() {
+        let mut set: Option<ecl::ConceptSet> = None;
+        for (text, expr) in &compiled {
+            let next = ecl::evaluate(g, expr, &mut budget).map_err(|e| eval_error(text, e))?;
+            set = Some(match set {
+                Some(mut s) => {
+                    s.intersect_with(&next);
+                    s
+                }
+                None => next,
+            });
+        }
+        let (cids, selection): (Box<dyn Iterator<Item = Cid>>, _) = match &set {
+            Some(s) => (Box::new(s.iter()), Selection::Filtered { hierarchy: true }),
+            None if filters.is_empty() => (Box::new(self.edition.all()), Selection::WholeSystem),
+            None => (
+                Box::new(self.edition.all()),
+                Selection::Filtered { hierarchy: false },
+            ),
+        };
+        let mut out = Vec::with_capacity(set.as_ref().map_or(g.concept_count(), |s| s.len()));
+        for (i, c) in cids.enumerate() {
             if i % 4096 == 4095 {
                 scope.check_deadline()?;
             }
@@ -213,25 +210,31 @@ impl CodeSystemProvider for SnomedProvider<'_> {
     }
 
     fn selects(&self, scope: &Scope, filters: &[Filter], code: &str) -> Result<bool> {
-        let text = self.filters_ecl(filters)?;
+        let compiled = self.compiled(filters)?;
+        let g = self.edition.as_ref();
+        let mut budget = self.budget(scope);
         match self.read(code) {
             Code::Unknown => Ok(false),
             Code::Concept(c) => {
-                let Some(text) = text else { return Ok(true) };
-                let expr = self.parse_ecl(&text)?;
-                let mut budget = self.budget(scope);
-                ecl::matches(self.edition.as_ref(), &expr, c, &mut budget)
-                    .map_err(|e| eval_error(&text, e))
+                for (text, expr) in &compiled {
+                    if !ecl::matches(g, expr, c, &mut budget).map_err(|e| eval_error(text, e))? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
             }
-            Code::Expression(e) => {
+            Code::Expression(x) => {
                 if expressions_excluded(filters) {
                     return Ok(false);
                 }
-                let Some(text) = text else { return Ok(true) };
-                let expr = self.parse_ecl(&text)?;
-                let mut budget = self.budget(scope);
-                ecl::matches_expression(self.edition.as_ref(), &expr, &e, &mut budget)
-                    .map_err(|err| eval_error(&text, err))
+                for (text, expr) in &compiled {
+                    let hit = ecl::matches_expression(g, expr, &x, &mut budget)
+                        .map_err(|e| eval_error(text, e))?;
+                    if !hit {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
             }
         }
     }
@@ -312,7 +315,10 @@ impl CodeSystemProvider for SnomedProvider<'_> {
             }
             if wants("moduleId") || wants("module") {
                 let m = g.module(c);
-                let name = g.concept(m).and_then(|mc| e.display(mc)).map(str::to_string);
+                let name = g
+                    .concept(m)
+                    .and_then(|mc| e.display(mc))
+                    .map(str::to_string);
                 out.push(code_property("module", m.to_string(), name));
             }
         };

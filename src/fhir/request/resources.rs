@@ -121,6 +121,7 @@ mod tests {
             search: None,
             deadline: None,
             value_set_versions: &[],
+            ecl_max_steps: crate::ops::scope::DEFAULT_ECL_STEPS,
         };
         assert!(message(scope.unreadable("http://v").map_or(Ok(()), Err))
             .starts_with("Invalid tx-resource 'http://v'"));
