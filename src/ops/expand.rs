@@ -178,6 +178,7 @@ fn catalog_scope_key(catalog: &Catalog, vs: &ValueSet) -> Option<ScopeKey> {
 fn indexed_matches<'s>(
     scope: &Scope<'s>,
     vs: &ValueSet,
+    all: &Enumeration,
     filter: &str,
     req: &ExpandRequest,
 ) -> Option<Vec<&'s Entry>> {
@@ -192,7 +193,7 @@ fn indexed_matches<'s>(
     if own_resources || version_rules {
         return None;
     }
-    let key = catalog_scope_key(scope.base, vs)?;
+    let key = catalog_scope_key(scope.base, vs).or_else(|| grammar_scope_key(scope, all))?;
     let index = scope.search?;
     let opts = SearchOptions {
         active_only: req.active_only,
@@ -211,6 +212,24 @@ fn indexed_matches<'s>(
             .filter_map(|&p| index.entry(p))
             .collect(),
     )
+}
+
+/// A value set drawn by filter from one code system with a grammar (SNOMED CT) is searched
+/// through that code system's entries: `choose` keeps the matches that are members.
+fn grammar_scope_key(scope: &Scope, all: &Enumeration) -> Option<ScopeKey> {
+    let [(system, _)] = all.trace.grammars.as_slice() else {
+        return None;
+    };
+    let [used] = all.trace.used_systems.as_slice() else {
+        return None;
+    };
+    let (url, version) = crate::model::split_canonical(used);
+    (url == system).then_some(())?;
+    let cs = scope.base.code_systems.get(url, version)?;
+    Some(ScopeKey::code_system(
+        &cs.meta.url,
+        cs.meta.version.as_deref(),
+    ))
 }
 
 /// The display shown for a member under the requested languages.
@@ -288,6 +307,9 @@ fn whole_system_page(
         .as_deref()
         .map(|s| scope.canonical_url(s).unwrap_or_else(|| s.to_string()))
         .unwrap_or_else(|| cs.meta.url.clone());
+    if let Some(edition) = cs.edition.edition.clone() {
+        return edition_page(&edition, &cs, &url, ranked, trace, req, vs).map(Some);
+    }
     let total;
     let page: Vec<usize> = match &ranked {
         Some((index, r)) => {
@@ -322,6 +344,66 @@ fn whole_system_page(
         }
     };
     finish_page(page, total, &cs, &url, trace, req).map(Some)
+}
+
+/// `whole_system_page` for a SNOMED CT edition: the page's members read from the edition
+/// (through its provider), in the index's order for a text filter, else in concept order.
+fn edition_page(
+    edition: &crate::snomed::Edition,
+    cs: &Arc<crate::model::CodeSystem>,
+    url: &str,
+    ranked: Option<(&crate::search::SearchIndex, Arc<crate::search::Ranked>)>,
+    mut trace: Trace,
+    req: &ExpandRequest,
+    vs: &ValueSet,
+) -> Result<Expansion> {
+    use crate::snomed::graph::Graph;
+    let provider = super::provider::provider(cs);
+    let codes: Vec<String>;
+    let total;
+    match &ranked {
+        Some((index, r)) => {
+            total = r.entries.len();
+            if req.count.is_none() && total > req.max_size {
+                return Err(too_costly(vs, total, req.max_size));
+            }
+            codes = r
+                .entries
+                .iter()
+                .skip(req.offset)
+                .take(req.count.unwrap_or(usize::MAX))
+                .filter_map(|&p| index.entry(p))
+                .map(|e| e.code().to_string())
+                .collect();
+        }
+        None => {
+            let shown = |c: &crate::snomed::graph::Cid| !req.active_only || edition.is_active(*c);
+            total = edition.all().filter(shown).count();
+            if req.count.is_none() && total > req.max_size {
+                return Err(too_costly(vs, total, req.max_size));
+            }
+            codes = edition
+                .all()
+                .filter(shown)
+                .skip(req.offset)
+                .take(req.count.unwrap_or(usize::MAX))
+                .map(|c| edition.sctid(c).to_string())
+                .collect();
+        }
+    }
+    if provider.open(&[]) {
+        trace.grammars.push((url.to_string(), true));
+    }
+    let selected = codes
+        .iter()
+        .filter_map(|code| provider.member(code, url))
+        .map(|mut m| {
+            m.selection = Selection::WholeSystem;
+            let display = member_display(&m, req);
+            item_of(&m, display, req)
+        })
+        .collect();
+    finish(selected, total, trace, req, 0)
 }
 
 fn finish_page(
@@ -565,7 +647,7 @@ fn choose(scope: &Scope, vs: &ValueSet, all: &Enumeration, req: &ExpandRequest) 
     let indexed = req
         .filter
         .as_deref()
-        .and_then(|f| indexed_matches(scope, vs, f, req));
+        .and_then(|f| indexed_matches(scope, vs, all, f, req));
     let keep = req.filter.is_none() || indexed.is_some();
     let positions: Vec<usize> = match (indexed, req.filter.as_deref()) {
         // The index has filtered and ranked: its matches that are members, in its order.

@@ -984,7 +984,22 @@ impl MemberLister for ExpansionMembers {
         vs: &ValueSet,
         each: &mut dyn FnMut(Source<'_>),
     ) -> std::result::Result<(), String> {
-        let members = enumerate(&Scope::new(catalog), vs, 0).map_err(|e| e.to_string())?;
+        let mut trace = Trace::default();
+        let members = enumerate_traced(
+            &Scope::new(catalog),
+            vs,
+            &VersionRules::default(),
+            &mut trace,
+        )
+        .map_err(|e| e.to_string())?;
+        // Drawn by filter from a code system with a grammar (SNOMED CT): searched through that
+        // code system's own entries (`expand::indexed_matches`), not copied into a scope.
+        if !trace.grammars.is_empty() {
+            return Err(format!(
+                "drawn from {} by filter: searched through its code system",
+                trace.grammars[0].0
+            ));
+        }
         for m in &members {
             each(Source {
                 system: &m.system,

@@ -784,6 +784,9 @@ impl CodeSystemScope<'_> {
     /// concepts is about 0.6 GB on top of the catalog.
     fn push_entries(&self, scope: u32, out: &mut Vec<Entry>) {
         let cs = self.resolved.as_ref();
+        if let Some(edition) = &cs.edition.edition {
+            return self.push_edition_entries(edition, scope, out);
+        }
         let mut systems = Vec::new();
         let first = out.len();
         let mut parents = Vec::new();
@@ -801,6 +804,61 @@ impl CodeSystemScope<'_> {
                 is_abstract: cs.is_not_selectable(c),
             };
             parents.push(parent_code(&source));
+            out.push(entry(scope, Some(&self.cs.meta.url), &source, &mut systems));
+        }
+        link_parents(&mut out[first..], first, &parents);
+    }
+}
+
+impl CodeSystemScope<'_> {
+    /// A SNOMED CT edition's concepts, read from the edition: each concept's preferred term
+    /// as its display, its active synonyms and FSN (every language) as designations, its
+    /// first parent for the hierarchy's ranking.
+    fn push_edition_entries(
+        &self,
+        edition: &crate::snomed::Edition,
+        scope: u32,
+        out: &mut Vec<Entry>,
+    ) {
+        use crate::snomed::graph::{ids, Graph};
+        let mut systems = Vec::new();
+        let first = out.len();
+        let mut parents = Vec::new();
+        let uses: Vec<(u64, Arc<crate::model::Coding>)> = [ids::FSN, ids::SYNONYM]
+            .into_iter()
+            .map(|t| (t, Arc::new(crate::model::sct::description_use(t))))
+            .collect();
+        for c in edition.all() {
+            let code = edition.sctid(c).to_string();
+            let designations: Vec<Designation> = edition
+                .descriptions(c)
+                .iter()
+                .filter(|d| d.active && d.type_id != ids::DEFINITION)
+                .map(|d| Designation {
+                    language: Some(d.language.to_string()),
+                    use_: uses
+                        .iter()
+                        .find(|(t, _)| *t == d.type_id)
+                        .map(|(_, u)| u.clone()),
+                    value: d.term.to_string(),
+                    extensions: None,
+                })
+                .collect();
+            let source = Source {
+                system: &self.system,
+                code: &code,
+                display: edition.display(c),
+                designations: &designations,
+                concept: None,
+                inactive: !edition.is_active(c),
+                is_abstract: false,
+            };
+            parents.push(
+                edition
+                    .parents(c)
+                    .first()
+                    .map(|&p| edition.sctid(p).to_string().into_boxed_str()),
+            );
             out.push(entry(scope, Some(&self.cs.meta.url), &source, &mut systems));
         }
         link_parents(&mut out[first..], first, &parents);
@@ -869,7 +927,10 @@ impl Entries {
         let mut out = Entries::default();
         let total = code_systems
             .iter()
-            .map(|c| c.resolved.concepts.len())
+            .map(|c| match &c.resolved.edition.edition {
+                Some(e) => crate::snomed::graph::Graph::concept_count(e.as_ref()),
+                None => c.resolved.concepts.len(),
+            })
             .chain(value_sets.iter().map(|v| v.2.len()))
             .sum();
         out.entries = Vec::with_capacity(total);
