@@ -106,8 +106,7 @@ fn bench(c: &mut Criterion) {
             base: catalog,
             overlay: Some(&overlay),
             search: Some(&index),
-            deadline: None,
-            value_set_versions: &[],
+            ..Scope::new(catalog)
         };
         g.bench_function(format!("{name} plain matcher"), |b| {
             b.iter(|| expand(&plain, black_box(vs), &req))

@@ -26,6 +26,7 @@ fn small() -> AppConfig {
             max_tx_resources: 2,
             max_tx_resource_size: 4 * 1024,
             max_filter: 16,
+            max_ecl_steps: 1_000_000,
             request_timeout_ms: 30_000,
             body_timeout_ms: 300,
         },

@@ -565,14 +565,14 @@ fn read_line(
                 return Ok(());
             }
             let mut fields = Vec::with_capacity(p.len);
-            for k in 0..p.len {
+            for (k, (letter, name)) in p.letters[..p.len].iter().zip(field_names).enumerate() {
                 let col = 6 + k;
-                let value = match p.letters[k] {
+                let value = match letter {
                     b'c' => FieldValue::Id(line.id(col)?),
                     b'i' => FieldValue::Integer(line.int(col)?),
                     _ => FieldValue::Text(line.fields[col].into()),
                 };
-                fields.push((field_names[k].clone(), value));
+                fields.push((name.clone(), value));
             }
             out.refsets.push(RefsetRow {
                 effective_time,

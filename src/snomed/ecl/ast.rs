@@ -13,6 +13,8 @@ pub struct ConceptRef {
 }
 
 /// expressionConstraint.
+// One tree per request, walked a few times: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// subExpressionConstraint.
@@ -126,6 +128,7 @@ pub struct Cardinality {
 }
 
 /// eclRefinement (attribute sets and groups, with conjunction / disjunction).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refinement {
     Attribute(Attribute),

@@ -27,7 +27,7 @@ impl ConceptSet {
     /// An empty set able to hold `capacity` concepts.
     pub fn new(capacity: usize) -> ConceptSet {
         ConceptSet {
-            words: vec![0; (capacity + 63) / 64],
+            words: vec![0; capacity.div_ceil(64)],
             capacity,
         }
     }
@@ -391,7 +391,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
                 for a in attributes {
                     let names = self.eval_sub(a)?;
                     let mut next = self.empty();
-                    let is_a_named = self.is_a.map_or(false, |i| names.contains(i));
+                    let is_a_named = self.is_a.is_some_and(|i| names.contains(i));
                     let cs: Vec<Cid> = cur.iter().collect();
                     for c in cs {
                         let rels = self.g.relationships(c);
@@ -851,7 +851,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
     fn prune(&mut self, r: &Refinement, focus_len: usize) -> Result<Option<ConceptSet>, EvalError> {
         match r {
             Refinement::Attribute(a) => {
-                if a.cardinality.map_or(false, |c| c.min == 0) {
+                if a.cardinality.is_some_and(|c| c.min == 0) {
                     return Ok(None);
                 }
                 let Comparison::Expr {
@@ -866,7 +866,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
                     return Ok(None);
                 }
                 let names = self.eval_sub(&a.name)?;
-                let is_a_named = self.is_a.map_or(false, |i| names.contains(i));
+                let is_a_named = self.is_a.is_some_and(|i| names.contains(i));
                 let mut out = self.empty();
                 let ts: Vec<Cid> = v.iter().collect();
                 for t in ts {
@@ -903,7 +903,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
                 Ok(Some(out))
             }
             Refinement::Group { cardinality, inner } => {
-                if cardinality.map_or(false, |c| c.min == 0) {
+                if cardinality.is_some_and(|c| c.min == 0) {
                     return Ok(None);
                 }
                 self.prune(inner, focus_len)
@@ -946,7 +946,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
             Refinement::Attribute(a) => {
                 let n = self.count_attribute(c, a, group)?;
                 let card = a.cardinality.unwrap_or(Cardinality { min: 1, max: None });
-                Ok(n >= card.min && card.max.map_or(true, |m| n <= m))
+                Ok(n >= card.min && card.max.is_none_or(|m| n <= m))
             }
             Refinement::And(v) => {
                 for x in v {
@@ -971,7 +971,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
                 for gnum in groups {
                     if self.check_refinement(c, inner, Some(gnum))? {
                         n += 1;
-                        if card.max.map_or(false, |m| n > m) {
+                        if card.max.is_some_and(|m| n > m) {
                             return Ok(false);
                         }
                         if card.max.is_none() && n >= card.min {
@@ -979,7 +979,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
                         }
                     }
                 }
-                Ok(n >= card.min && card.max.map_or(true, |m| n <= m))
+                Ok(n >= card.min && card.max.is_none_or(|m| n <= m))
             }
         }
     }
@@ -1021,7 +1021,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
             let inb = self.g.inbound(c);
             self.charge(1 + inb.len() as u64)?;
             for i in inb {
-                if group.map_or(false, |gr| gr != i.group) {
+                if group.is_some_and(|gr| gr != i.group) {
                     continue;
                 }
                 if self.in_sub(&a.name, i.type_id)?
@@ -1030,7 +1030,7 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
                     n += 1;
                 }
             }
-            if group.map_or(true, |gr| gr == 0) {
+            if group.is_none_or(|gr| gr == 0) {
                 if let Some(isa) = self.is_a {
                     if self.in_sub(&a.name, isa)? {
                         let ch = self.g.children(c);
@@ -1048,14 +1048,14 @@ impl<'a, G: Graph + ?Sized> Ctx<'a, G> {
         let rels = self.g.relationships(c);
         self.charge(1 + rels.len() as u64)?;
         for r in rels {
-            if group.map_or(false, |gr| gr != r.group) {
+            if group.is_some_and(|gr| gr != r.group) {
                 continue;
             }
             if self.in_sub(&a.name, r.type_id)? && self.value_ok(&a.comparison, &r.target)? {
                 n += 1;
             }
         }
-        if group.map_or(true, |gr| gr == 0) {
+        if group.is_none_or(|gr| gr == 0) {
             if let Some(isa) = self.is_a {
                 if self.in_sub(&a.name, isa)? {
                     for &p in self.g.parents(c) {
@@ -1409,7 +1409,7 @@ fn field_ok<G: Graph + ?Sized>(
             let inside = match (value, r) {
                 (FieldValue::Id(id), Resolved::Ids(s)) => s.has(g, *id),
                 (FieldValue::Text(t), Resolved::Ids(s)) => {
-                    t.parse::<u64>().map_or(false, |id| s.has(g, id))
+                    t.parse::<u64>().is_ok_and(|id| s.has(g, id))
                 }
                 _ => false,
             };
@@ -1525,13 +1525,13 @@ fn desc_ok<G: Graph + ?Sized>(
                 ids::DEFINITION => Some(DescType::Definition),
                 _ => None,
             };
-            eq(*op, t.map_or(false, |t| types.contains(&t)))
+            eq(*op, t.is_some_and(|t| types.contains(&t)))
         }
         (DescriptionFilter::Dialect { op, .. }, Resolved::Dialects(ds)) => {
             let any = ds.iter().any(|(refset, acc)| {
                 d.acceptability
                     .iter()
-                    .any(|(r, a)| r == refset && acc.as_ref().map_or(true, |acc| acc.contains(a)))
+                    .any(|(r, a)| r == refset && acc.as_ref().is_none_or(|acc| acc.contains(a)))
             });
             eq(*op, any)
         }

@@ -238,7 +238,7 @@ impl<'a> Parser<'a> {
         let rest = &self.b[self.pos.min(self.b.len())..];
         rest.len() >= k.len()
             && rest[..k.len()].eq_ignore_ascii_case(k)
-            && rest.get(k.len()).map_or(true, |b| !is_word(*b))
+            && rest.get(k.len()).is_none_or(|b| !is_word(*b))
     }
 
     fn eat_keyword(&mut self, kw: &str) -> bool {
@@ -529,7 +529,7 @@ impl<'a> Parser<'a> {
         if self
             .b
             .get(start + n)
-            .map_or(false, |b| b.is_ascii_alphabetic())
+            .is_some_and(|b| b.is_ascii_alphabetic())
         {
             let m = self.b[start..].iter().take_while(|b| is_word(**b)).count();
             return Err(self.err_at(
@@ -637,7 +637,7 @@ impl<'a> Parser<'a> {
             || !scheme
                 .bytes()
                 .next()
-                .map_or(false, |b| b.is_ascii_alphabetic())
+                .is_some_and(|b| b.is_ascii_alphabetic())
         {
             return Err(self.err_at(start, "expected an alternate identifier \"scheme#code\""));
         }
@@ -878,7 +878,7 @@ impl<'a> Parser<'a> {
     fn attribute(&mut self, card: Option<Cardinality>) -> Result<Attribute, ParseError> {
         let mut reverse = false;
         if matches!(self.peek(), Some(b'R') | Some(b'r'))
-            && !self.peek_at(1).map_or(false, |b| b.is_ascii_alphabetic())
+            && !self.peek_at(1).is_some_and(|b| b.is_ascii_alphabetic())
         {
             self.pos += 1;
             reverse = true;
@@ -1002,7 +1002,7 @@ impl<'a> Parser<'a> {
             return Err(self.expected("a number"));
         }
         self.pos += d;
-        if self.peek() == Some(b'.') && self.peek_at(1).map_or(false, |b| b.is_ascii_digit()) {
+        if self.peek() == Some(b'.') && self.peek_at(1).is_some_and(|b| b.is_ascii_digit()) {
             self.pos += 1;
             self.pos += self.b[self.pos..]
                 .iter()
@@ -1038,7 +1038,7 @@ impl<'a> Parser<'a> {
                     return Err(self.expected("'MIN', 'MOD' or 'MAX'"));
                 }
             } else {
-                if self.peek().map_or(false, is_word) {
+                if self.peek().is_some_and(is_word) {
                     return Err(self.expected("'-MIN', '-MOD', '-MAX', '(' or '}}'"));
                 }
                 self.ws()?;
@@ -1494,7 +1494,7 @@ impl<'a> Parser<'a> {
         while i < self.b.len() && matches!(self.b[i], b' ' | b'\t' | b'\r' | b'\n') {
             i += 1;
         }
-        if !self.b.get(i).map_or(false, |b| b.is_ascii_digit()) {
+        if !self.b.get(i).is_some_and(|b| b.is_ascii_digit()) {
             return false;
         }
         // Scan to the closing bracket; a set contains only digits, terms and white space.
@@ -1535,7 +1535,7 @@ impl<'a> Parser<'a> {
 
     fn dialect_alias(&mut self) -> Result<String, ParseError> {
         let start = self.pos;
-        if !self.peek().map_or(false, |b| b.is_ascii_alphabetic()) {
+        if !self.peek().is_some_and(|b| b.is_ascii_alphabetic()) {
             return Err(self.expected("a dialect alias"));
         }
         let n = self.b[start..]
@@ -1556,7 +1556,7 @@ impl<'a> Parser<'a> {
         let open = self.pos;
         self.pos += 1;
         self.ws()?;
-        if self.peek().map_or(false, |b| b.is_ascii_digit()) {
+        if self.peek().is_some_and(|b| b.is_ascii_digit()) {
             let mut v = Vec::new();
             loop {
                 self.ws()?;

@@ -1035,7 +1035,7 @@ fn perf_370k() {
     g.add_concept(ids::IS_A, true, true);
     let ids_: Vec<u64> = (0..n_concepts).map(sid).collect();
     for i in 1..n_concepts {
-        g.add_concept(ids_[i as usize], true, r.next() % 3 == 0);
+        g.add_concept(ids_[i as usize], true, r.next().is_multiple_of(3));
     }
     g.is_a(ids_[1], ids::ROOT);
     g.is_a(ids::IS_A, ids::ROOT);
@@ -1043,7 +1043,7 @@ fn perf_370k() {
         // Preferential-ish attachment to earlier concepts: depth ~ log n.
         let p = 1 + r.next() % (i - 1);
         g.is_a(ids_[i as usize], ids_[p as usize]);
-        if r.next() % 4 == 0 {
+        if r.next().is_multiple_of(4) {
             let q = 1 + r.next() % (i - 1);
             if q != p {
                 g.is_a(ids_[i as usize], ids_[q as usize]);
