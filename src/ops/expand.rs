@@ -234,6 +234,9 @@ fn grammar_scope_key(scope: &Scope, all: &Enumeration) -> Option<ScopeKey> {
 
 /// The display shown for a member under the requested languages.
 fn member_display(m: &Member, req: &ExpandRequest) -> Option<String> {
+    if let (Some((edition, c)), false) = (&m.sct, req.languages.is_empty()) {
+        return super::snomed::display_in(edition, *c, &req.languages.0).or(m.display.clone());
+    }
     match &m.source {
         Some((cs, i)) if m.display.is_none() || !req.languages.is_empty() => {
             display_for(cs, &cs.concepts[*i], &req.languages)
@@ -796,7 +799,12 @@ fn item_of(m: &Member, mut display: Option<String>, req: &ExpandRequest) -> Expa
             });
         }
         if wants_designations(req) {
-            designations = m.designations.clone();
+            designations = match &m.sct {
+                Some((edition, c)) => {
+                    super::snomed::shown_designations(edition, *c, &req.languages.0)
+                }
+                None => m.designations.clone(),
+            };
         }
     }
     if !req.designation_languages.is_empty() || !req.designation_uses.is_empty() {

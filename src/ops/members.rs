@@ -26,6 +26,9 @@ pub struct Member {
     pub is_abstract: bool,
     /// The code system and concept index, when the system is loaded and knows the code.
     pub source: Option<(Arc<CodeSystem>, usize)>,
+    /// The SNOMED CT concept, when an edition knows the code: its display in the languages
+    /// asked for and its designations are read from the edition for the page shown only.
+    pub sct: Option<(Arc<crate::snomed::Edition>, crate::snomed::graph::Cid)>,
     /// Extensions of the value set's `compose.include.concept` (e.g. `valueset-deprecated`).
     pub extensions: Vec<serde_json::Value>,
     /// How the member was selected (decides whether `$expand` nests it).
@@ -45,6 +48,7 @@ impl Member {
             inactive: false,
             is_abstract: false,
             source: None,
+            sct: None,
             extensions: Vec::new(),
             selection: Selection::Listed,
         }
@@ -891,6 +895,7 @@ pub(crate) fn member_from_concept(cs: &Arc<CodeSystem>, index: usize, system: &s
         inactive: c.is_inactive(),
         is_abstract: concept_is_abstract(cs, c),
         source: Some((cs.clone(), index)),
+        sct: None,
         extensions: Vec::new(),
         selection: Selection::Listed,
     }

@@ -49,36 +49,20 @@ impl SnomedProvider<'_> {
         }
     }
 
+    /// A concept as a member: its display in the default language; its designations and
+    /// any other display are read when the member is shown (`Member::sct`).
     fn concept_member(&self, c: Cid, url: &str, selection: Selection) -> Member {
         let e = self.edition;
-        let refsets = e.refsets_for(&[]);
-        let mut designations = Vec::new();
-        for (type_id, term) in [
-            (ids::FSN, e.fsn(c, &refsets)),
-            (ids::SYNONYM, e.preferred_term(c, &refsets)),
-        ] {
-            if let Some(term) = term {
-                designations.push(Designation {
-                    language: e
-                        .descriptions(c)
-                        .iter()
-                        .find(|d| &*d.term == term)
-                        .map(|d| d.language.to_string()),
-                    use_: Some(Arc::new(crate::model::sct::description_use(type_id))),
-                    value: term.to_string(),
-                    extensions: None,
-                });
-            }
-        }
         Member {
             system: url.to_string(),
             version: self.cs.meta.version.clone(),
             code: e.sctid(c).to_string(),
-            display: e.display_in(c, &refsets).map(str::to_string),
-            designations,
+            display: e.display(c).map(str::to_string),
+            designations: Vec::new(),
             inactive: !e.is_active(c),
             is_abstract: false,
             source: None,
+            sct: Some((self.edition.clone(), c)),
             extensions: Vec::new(),
             selection,
         }
@@ -131,6 +115,39 @@ impl SnomedProvider<'_> {
     fn budget(&self, scope: &Scope) -> ecl::Budget {
         ecl::Budget::new(scope.ecl_max_steps, scope.deadline)
     }
+}
+
+/// The designations an expansion shows for a concept: its FSN and preferred term in the
+/// first of the language refsets for `languages` that has them.
+pub fn shown_designations(e: &Edition, c: Cid, languages: &[String]) -> Vec<Designation> {
+    let wanted: Vec<&str> = languages.iter().map(String::as_str).collect();
+    let refsets = e.refsets_for(&wanted);
+    let mut out = Vec::new();
+    for (type_id, term) in [
+        (ids::FSN, e.fsn(c, &refsets)),
+        (ids::SYNONYM, e.preferred_term(c, &refsets)),
+    ] {
+        if let Some(term) = term {
+            out.push(Designation {
+                language: e
+                    .descriptions(c)
+                    .iter()
+                    .find(|d| &*d.term == term)
+                    .map(|d| d.language.to_string()),
+                use_: Some(Arc::new(crate::model::sct::description_use(type_id))),
+                value: term.to_string(),
+                extensions: None,
+            });
+        }
+    }
+    out
+}
+
+/// The display of a concept in the first language of `languages` an edition's language
+/// refsets have (the default ones when none).
+pub fn display_in(e: &Edition, c: Cid, languages: &[String]) -> Option<String> {
+    let wanted: Vec<&str> = languages.iter().map(String::as_str).collect();
+    e.display_in(c, &e.refsets_for(&wanted)).map(str::to_string)
 }
 
 /// An ECL that cannot be evaluated: 400, `invalid` / `vs-invalid`, naming the expression.

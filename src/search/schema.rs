@@ -11,7 +11,7 @@ use super::entries::{Entry, ScopeInfo};
 /// Bump when the schema, the analysis or what the entries hold changes: an index on disk built
 /// by another version is then rebuilt, and a saved catalog snapshot (whose search entries it
 /// holds) is not reused (the number is part of both fingerprints).
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {

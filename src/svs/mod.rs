@@ -225,6 +225,7 @@ fn members(scope: &Scope, vs: &ValueSet) -> Result<Vec<Member>> {
                 inactive: false,
                 is_abstract: false,
                 source: None,
+                sct: None,
                 extensions: Vec::new(),
                 selection: Default::default(),
             });
