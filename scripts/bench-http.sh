@@ -58,6 +58,9 @@
 #   DURATION (s, 10)  RUNS (3)  CONNS ("1 16")  WARMUP (s, 2: once per scenario, discarded)
 #   BUSY_CORES (0.25)  QUIET_WAIT (s, 30)  EXTRA_RUNS (2)
 #   DATA (data)  BUILD_TIMEOUT (s, 1800)  START_TIMEOUT (s, 60)
+#   SCENARIOS (the four above)  SCT_RF2 (an RF2 folder served under DATA: adds the scenario
+#   sct-validate, ValueSet/$validate-code of its concepts against ECL value sets; see
+#   scripts/bench-snomed.sh)
 #   NOSTERM_BIN (target/release/nosterm): another build of the server, e.g. an earlier commit's,
 #               to compare two builds under the same conditions
 #   NOSTERM_ANSWER_CACHE_BYTES (passed to the server; 0 measures every request worked out anew)
@@ -81,7 +84,7 @@ START_TIMEOUT=${START_TIMEOUT:-60}
 BUSY_CORES=${BUSY_CORES:-0.25}   # a run during which other programs used more is not "quiet"
 QUIET_WAIT=${QUIET_WAIT:-30}
 EXTRA_RUNS=${EXTRA_RUNS:-2}
-SCENARIOS="cs-validate vs-validate lookup expand-filter"
+SCENARIOS=${SCENARIOS:-cs-validate vs-validate lookup expand-filter}
 FIXED=fixed-handler
 # The fixed handler replays the vs-validate list (GET and POST mixed); it ignores the content.
 FIXED_LIST=vs-validate
@@ -334,6 +337,21 @@ scenarios["expand-filter"] = [
     get("ValueSet/$expand", {"url": t["url"], "filter": f, "count": "10"}) + ("200", f'{t["name"]} filter={f}')
     for f in prefixes for t in expand_sets
 ]
+
+# ValueSet/$validate-code against ECL value sets of a SNOMED CT edition (SCT_RF2: its RF2
+# folder, also under DATA): active concepts spread over the release, in and out of the sets.
+sct_rf2 = os.environ.get("SCT_RF2")
+if sct_rf2:
+    import glob
+    concept_file = glob.glob(os.path.join(sct_rf2, "Terminology", "sct2_Concept_Snapshot*.txt"))[0]
+    with open(concept_file, encoding="utf-8") as f:
+        active = [line.split("\t")[0] for i, line in enumerate(f) if i and line.split("\t")[2] == "1"]
+    ecls = ["<< 404684003", "<< 404684003 : 363698007 = *", "< 71388002", "<< 123037004 OR << 71388002"]
+    reqs = []
+    for i, code in enumerate(spread(active, 300)):
+        url = "http://snomed.info/sct?fhir_vs=ecl/" + ecls[i % len(ecls)]
+        reqs.append(get("ValueSet/$validate-code", {"url": url, "system": "http://snomed.info/sct", "code": code}) + ("retired", f"{ecls[i % len(ecls)]} {code}"))
+    scenarios["sct-validate"] = reqs
 
 for name, reqs in scenarios.items():
     with open(os.path.join(out_dir, f"{name}.tsv"), "w", encoding="utf-8") as f:
@@ -699,7 +717,7 @@ main() {
     mkdir -p "$OUT_DIR" "$RAW"
     [[ -d $DATA ]] || die "no data folder '$DATA' (run from the project, or set DATA)"
     local catalog
-    catalog=$(find "$DATA" -name catalog.csv -print -quit)
+    catalog=$(find -L "$DATA" -name catalog.csv -print -quit)
     [[ -n $catalog ]] || die "no catalog.csv under $DATA: cannot build the request lists"
 
     ensure_load_generator
