@@ -69,16 +69,18 @@ serve_once() {
     "$(awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/"$pid"/status)"
 }
 
+# Not in a pipeline: the server it starts must stay this shell's (NOSTERM_* variables, trap).
 {
   echo
   echo "## Server start (NOS + the edition, FHIR core on)"
   echo
   echo "| start | ready after | peak RSS | serving RSS |"
   echo "|---|---:|---:|---:|"
-  serve_once cold
-  nosterm_stop_all
-  serve_once restart
 } | tee -a "$REPORT"
+serve_once cold >"$WORK/cold.md"
+nosterm_stop_all
+serve_once restart >"$WORK/restart.md"
+cat "$WORK/cold.md" "$WORK/restart.md" | tee -a "$REPORT"
 
 BASE=$NOSTERM_FHIR
 timeout 900 python3 - "$BASE" <<'PY' | tee -a "$REPORT"
