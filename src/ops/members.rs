@@ -601,7 +601,13 @@ fn kept_key(scope: &Scope, vs: &ValueSet, rules: &VersionRules) -> Option<String
         .value_sets
         .get(&vs.meta.url, vs.meta.version.as_deref())
         .is_some_and(|known| std::ptr::eq(known.as_ref(), vs));
-    (!own_resources && !rules_given && catalog_own)
+    // An implicit value set (`{system}?fhir_vs…`, a SNOMED CT ECL or isa set) as its URL
+    // defines it: its members depend on the release alone, as a catalog value set's do.
+    let implicit = !catalog_own
+        && vs.meta.url.contains("?fhir_vs")
+        && super::provider::implicit_value_set(scope, &vs.meta.url)
+            .is_some_and(|v| v.is_ok_and(|v| v.compose == vs.compose));
+    (!own_resources && !rules_given && (catalog_own || implicit))
         .then(|| format!("members {}", vs.meta.versioned_url()))
 }
 
