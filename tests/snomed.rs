@@ -413,3 +413,73 @@ async fn a_corrupt_release_is_refused_and_the_previous_one_serves() {
     );
     assert_eq!(get_fhir(&app, &lookup).await.0, 200);
 }
+
+/// A French language refset beside the English ones: `displayLanguage` (and `Accept-Language`)
+/// choose its preferred terms, its descriptions are valid displays, the English stay default.
+#[actix_web::test]
+async fn a_french_language_refset_gives_french_displays() {
+    let dir = TempDir::new("sct-fr");
+    copy_tree(&subset(), &dir.path("snomed"));
+    let header = "id\teffectiveTime\tactive\tmoduleId\tconceptId\tlanguageCode\ttypeId\tterm\tcaseSignificanceId\n";
+    dir.write(
+        "snomed/Terminology/sct2_Description_Snapshot-fr_INT_20250909.txt",
+        format!(
+            "{header}\
+             100011999999119\t20250909\t1\t31000003106\t367430006\tfr\t900000000000013009\tRéparation d'un tendon de la main\t900000000000448009\n\
+             100021999999113\t20250909\t1\t31000003106\t367430006\tfr\t900000000000013009\tTénoplastie de la main\t900000000000448009\n"
+        ),
+    );
+    dir.write(
+        "snomed/Refset/Language/der2_cRefset_LanguageSnapshot-fr_INT_20250909.txt",
+        "id\teffectiveTime\tactive\tmoduleId\trefsetId\treferencedComponentId\tacceptabilityId\n\
+         7b7f5a3e-0000-4000-8000-000000000001\t20250909\t1\t31000003106\t11999999107\t100021999999113\t900000000000549004\n\
+         7b7f5a3e-0000-4000-8000-000000000002\t20250909\t1\t31000003106\t11999999107\t100011999999119\t900000000000548007\n",
+    );
+    let app = start(served(&dir.path(""))).await;
+    let lookup = |lang: &str| {
+        format!("/fhir/CodeSystem/$lookup?system={SCT}&code=367430006&displayLanguage={lang}")
+    };
+    let (_, p) = get_fhir(&app, &lookup("fr-FR")).await;
+    assert_eq!(
+        param_value(&p, "display"),
+        Some(&json!("Réparation d'un tendon de la main")),
+        "{p}"
+    );
+    let (_, p) = get_fhir(&app, &lookup("en")).await;
+    assert_eq!(
+        param_value(&p, "display"),
+        Some(&json!("Repair of tendon of hand"))
+    );
+    // In an expansion.
+    let (_, vs) = get_fhir(
+        &app,
+        &format!(
+            "/fhir/ValueSet/$expand?url={}&displayLanguage=fr",
+            enc(&format!("{SCT}?fhir_vs=isa/367430006"))
+        ),
+    )
+    .await;
+    let shown = vs["expansion"]["contains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "367430006")
+        .map(|c| c["display"].clone());
+    assert_eq!(
+        shown,
+        Some(json!("Réparation d'un tendon de la main")),
+        "{vs}"
+    );
+    // An acceptable French synonym is a valid display.
+    let (_, p) = post_json(
+        &app,
+        "/fhir/CodeSystem/$validate-code",
+        &json!({"resourceType": "Parameters", "parameter": [
+            {"name": "url", "valueUri": SCT},
+            {"name": "code", "valueCode": "367430006"},
+            {"name": "display", "valueString": "Ténoplastie de la main"},
+            {"name": "displayLanguage", "valueCode": "fr"}]}),
+    )
+    .await;
+    assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
+}

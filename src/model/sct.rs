@@ -40,8 +40,20 @@ pub fn read(edition: &Edition, c: Cid) -> Concept {
     let descriptions = edition.descriptions(c);
     // Inactive descriptions stay, marked withdrawn: a display that was once right is
     // recognised, and reported as no longer correct.
+    // Preferred terms first (of every language refset), then the rest in release order: the
+    // first designation in a language is then that language's preferred term, the display a
+    // request in that language gets.
+    let preferred = |d: &&crate::snomed::graph::Description| {
+        d.active
+            && d.type_id == ids::SYNONYM
+            && d.acceptability
+                .iter()
+                .any(|(_, a)| *a == crate::snomed::graph::Acceptability::Preferred)
+    };
     let designations = descriptions
         .iter()
+        .filter(preferred)
+        .chain(descriptions.iter().filter(|d| !preferred(d)))
         .filter(|d| d.type_id != ids::DEFINITION)
         .map(|d| Designation {
             language: Some(d.language.to_string()),
