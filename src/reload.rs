@@ -138,6 +138,84 @@ fn load_release(
     Ok(crate::load::fhir_core::layer_under(data, core))
 }
 
+/// The file keeping the SNOMED CT editions of the release of `key` in `dir`: the key mixed
+/// with the modules marked unpublished (they change the editions' URIs).
+fn editions_file(dir: &Path, key: u64, options: &LoadOptions) -> PathBuf {
+    let mut h = store::Hash64::default();
+    h.write(&key.to_le_bytes());
+    for m in &options.sct_unpublished {
+        h.write(&m.to_le_bytes());
+    }
+    dir.join(format!("editions-{:016x}.bin", h.finish()))
+}
+
+/// The editions `write_editions` kept in `file`; `None` (logged) when there is none or it
+/// cannot be read: the RF2 releases are then read again.
+fn read_editions(file: &Path) -> Option<Vec<Arc<crate::snomed::Edition>>> {
+    let bytes = std::fs::read(file).ok()?;
+    let word = |at: usize| -> Option<usize> {
+        let b = bytes.get(at..at.checked_add(8)?)?;
+        usize::try_from(u64::from_le_bytes(b.try_into().ok()?)).ok()
+    };
+    let mut out = Vec::new();
+    let mut at = 8usize;
+    let count = word(0).unwrap_or(usize::MAX);
+    let mut failure = (count == usize::MAX).then(|| "truncated".to_string());
+    for _ in 0..count.min(1024) {
+        if failure.is_some() {
+            break;
+        }
+        let Some(n) = word(at) else {
+            failure = Some("truncated".into());
+            break;
+        };
+        at += 8;
+        let Some(one) = at.checked_add(n).and_then(|end| bytes.get(at..end)) else {
+            failure = Some("truncated".into());
+            break;
+        };
+        at += n;
+        match crate::snomed::codec::decode(one) {
+            Ok(e) => out.push(Arc::new(e)),
+            Err(e) => failure = Some(e),
+        }
+    }
+    if let Some(why) = failure {
+        tracing::warn!("SNOMED CT editions file {} ignored: {why}", file.display());
+        return None;
+    }
+    crate::probe::stage("SNOMED CT editions decoded");
+    Some(out)
+}
+
+/// Keeps the editions in `file` (written aside, then renamed), and removes the editions files
+/// of other releases from its folder.
+fn write_editions(file: &Path, editions: &[Arc<crate::snomed::Edition>]) -> std::io::Result<()> {
+    let mut bytes = (editions.len() as u64).to_le_bytes().to_vec();
+    for e in editions {
+        let one = crate::snomed::codec::encode(e);
+        bytes.extend_from_slice(&(one.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&one);
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let aside = file.with_extension("tmp");
+    std::fs::write(&aside, &bytes)?;
+    std::fs::rename(&aside, file)?;
+    let keep = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    if let Some(dir) = file.parent() {
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let other = name.starts_with("editions-") && name.ends_with(".bin");
+            if other && Some(&name) != keep.as_ref() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The key of the snapshot of the data at `path`: the data's fingerprint mixed with the
 /// search schema version. A snapshot holds the search entries and their fingerprint as the
 /// search code that saved it made them: another version of that code must not reuse them.
@@ -268,15 +346,31 @@ fn reload_inner(state: &AppState, requested: Option<&Path>, save: SaveSnapshot) 
     let options = LoadOptions {
         sct_unpublished: state.config.sct_unpublished.clone(),
     };
+    // SNOMED CT editions are kept in a file of their own beside the snapshot, under the same
+    // data key (and the operator's unpublished modules): a restart decodes them rather than
+    // parsing the RF2 releases again.
+    let editions_at = match (&index_dir, key) {
+        (Some(dir), Some(k)) => Some(editions_file(dir, k, &options)),
+        _ => None,
+    };
     let (data, stored_entries) = match stored {
         Some(s) => {
             let mut data = s.dataset;
-            // The snapshot file keeps no SNOMED CT edition: its RF2 releases are read again.
-            data.editions = load_editions(&path, &options).map_err(Error::ReleaseRefused)?;
+            data.editions = match editions_at.as_deref().and_then(read_editions) {
+                Some(kept) => kept,
+                None => load_editions(&path, &options).map_err(Error::ReleaseRefused)?,
+            };
             (data, s.entries)
         }
         None => (load_release(&path, state.config.fhir_core, &options)?, None),
     };
+    if let Some(file) = &editions_at {
+        if !data.editions.is_empty() && !file.exists() {
+            if let Err(e) = write_editions(file, &data.editions) {
+                tracing::warn!("SNOMED CT editions not kept in {}: {e}", file.display());
+            }
+        }
+    }
     crate::probe::stage("loaded dataset");
     let had_entries = stored_entries.is_some();
     let aliases = data.aliases.clone();

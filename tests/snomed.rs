@@ -483,3 +483,39 @@ async fn a_french_language_refset_gives_french_displays() {
     .await;
     assert_eq!(param_value(&p, "result"), Some(&json!(true)), "{p}");
 }
+
+/// With an index folder, the editions are kept beside the snapshot; a restart reads them from
+/// there and answers the same.
+#[actix_web::test]
+async fn a_restart_reads_the_editions_kept_beside_the_snapshot() {
+    let index = TempDir::new("sct-index");
+    let config = || AppConfig {
+        index: Some(index.path("")),
+        ..AppConfig::default()
+    };
+    let lookup = format!("/fhir/CodeSystem/$lookup?system={SCT}&code=367430006");
+    let app = start(served_with(&subset(), config())).await;
+    let (_, first) = get_fhir(&app, &lookup).await;
+    let kept: Vec<String> = std::fs::read_dir(index.path(""))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("editions-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    // Give the snapshot file its time (it is written in the background), then restart.
+    for _ in 0..100 {
+        let snapshot = std::fs::read_dir(index.path(""))
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("catalog-"));
+        if snapshot {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let app = start(served_with(&subset(), config())).await;
+    let (status, again) = get_fhir(&app, &lookup).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, first);
+}

@@ -15,9 +15,9 @@ use super::rf2::{Release, Rf2Error, RowTarget};
 
 /// Rows grouped by concept: `items[offsets[c]..offsets[c + 1]]`.
 #[derive(Debug, Default)]
-struct Rows<T> {
-    offsets: Vec<u32>,
-    items: Vec<T>,
+pub(super) struct Rows<T> {
+    pub(super) offsets: Vec<u32>,
+    pub(super) items: Vec<T>,
 }
 
 impl<T> Rows<T> {
@@ -68,21 +68,21 @@ pub struct Edition {
     pub name: String,
     /// The release folders it was built from, relative to the data folder.
     pub folders: Vec<String>,
-    ids: Vec<u64>,
-    active: Vec<bool>,
-    primitive: Vec<bool>,
-    modules: Vec<u64>,
-    times: Vec<u32>,
-    parents: Rows<Cid>,
-    children: Rows<Cid>,
-    relationships: Rows<Relationship>,
-    inbound: Rows<Inbound>,
-    descriptions: Rows<Description>,
-    refset_ids: Vec<Cid>,
-    members: HashMap<Cid, Vec<Member>>,
-    associations_into: HashMap<Cid, Vec<(Cid, Cid)>>,
+    pub(super) ids: Vec<u64>,
+    pub(super) active: Vec<bool>,
+    pub(super) primitive: Vec<bool>,
+    pub(super) modules: Vec<u64>,
+    pub(super) times: Vec<u32>,
+    pub(super) parents: Rows<Cid>,
+    pub(super) children: Rows<Cid>,
+    pub(super) relationships: Rows<Relationship>,
+    pub(super) inbound: Rows<Inbound>,
+    pub(super) descriptions: Rows<Description>,
+    pub(super) refset_ids: Vec<Cid>,
+    pub(super) members: HashMap<Cid, Vec<Member>>,
+    pub(super) associations_into: HashMap<Cid, Vec<(Cid, Cid)>>,
     /// Inactive concept → (association refset, target), from active association rows.
-    associations_from: HashMap<Cid, Vec<(Cid, Cid)>>,
+    pub(super) associations_from: HashMap<Cid, Vec<(Cid, Cid)>>,
     /// In preference order when no language is asked for: en-US first.
     pub language_refsets: Vec<LanguageRefset>,
 }

@@ -5,6 +5,7 @@
 //! Nothing here knows the catalog, FHIR or HTTP: `ops::provider` makes an edition one of the
 //! code-system providers the operations ask.
 
+pub mod codec;
 pub mod ecl;
 pub mod edition;
 pub mod expression;
