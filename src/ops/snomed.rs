@@ -29,7 +29,10 @@ enum Code {
 
 impl SnomedProvider<'_> {
     fn read(&self, code: &str) -> Code {
-        if let Ok(id) = code.parse::<u64>() {
+        // An SCTID as written: digits only, no sign, no leading zero (as `CodeSystem::concept`).
+        let plain =
+            !code.is_empty() && !code.starts_with('0') && code.bytes().all(|b| b.is_ascii_digit());
+        if let (true, Ok(id)) = (plain, code.parse::<u64>()) {
             if let Some(c) = self.edition.concept(id) {
                 return Code::Concept(c);
             }
