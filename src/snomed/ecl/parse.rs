@@ -44,39 +44,9 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     Ok(e)
 }
 
-/// Verhoeff check over the decimal digits of `s` (the last digit is the check digit).
-pub fn verhoeff_ok(s: &str) -> bool {
-    const D: [[u8; 10]; 10] = [
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-    ];
-    const P: [[u8; 10]; 8] = [
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-    ];
-    let mut c = 0u8;
-    for (i, ch) in s.bytes().rev().enumerate() {
-        if !ch.is_ascii_digit() {
-            return false;
-        }
-        c = D[c as usize][P[i % 8][(ch - b'0') as usize] as usize];
-    }
-    c == 0
-}
+/// Verhoeff check over the decimal digits of `s` (the last digit is the check digit): the
+/// compositional grammar's, one implementation for both grammars.
+pub use super::super::expression::sctid::verhoeff_valid as verhoeff_ok;
 
 /// Checks SCTID syntax: 6–18 digits, no leading zero, valid Verhoeff check digit.
 pub fn check_sctid(s: &str) -> Result<u64, String> {
